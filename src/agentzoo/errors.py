@@ -1,0 +1,231 @@
+"""The one error tree of agentzoo.
+
+    AgentzooError
+    ├── UserError                    your fault: fix the call, config or definition
+    │   ├── ConfigError              a bad config value or model string (names file / key)
+    │   ├── ToolDefinitionError      a function that cannot become a tool
+    │   └── RealModelCallRefused     a real endpoint was called while AGENTZOO_OFFLINE=1 (tests)
+    ├── ModelError                   the model or its provider failed
+    │   ├── ProviderError            HTTP-level failure of an endpoint (status, retryable)
+    │   │   ├── AuthenticationError  401 / 403 (never retried; never shows the key)
+    │   │   ├── RateLimitError       429 that may be retried
+    │   │   ├── QuotaExceededError   429 insufficient_quota (never retried)
+    │   │   ├── ContextLengthError   the prompt is too long for the model
+    │   │   ├── BadRequestError      400 / 404 / 422
+    │   │   ├── ServerError          5xx / 529
+    │   │   ├── ProviderTimeout      connect or read timeout, or the overall deadline
+    │   │   ├── ProviderConnectionError  could not connect
+    │   │   └── ProtocolError        a 200 that is not a chat completion (HTML, bad JSON, cut stream)
+    │   └── UnexpectedModelBehavior  the model answered, but not usably; fed back to it
+    │       └── FormatError          its text did not parse; `message_for_model` says why
+    ├── ToolError                    a tool call failed; the agent feeds it back to the model
+    │   ├── ToolArgumentsError       arguments not JSON, wrong types, too large
+    │   ├── UnknownToolError         no tool by that name (lists the tools there are)
+    │   └── ToolErrorLimit           too many consecutive tool errors in one run
+    ├── JournalError                 the run journal cannot serve or take an entry
+    │   ├── DivergenceError          replay: the request differs from the recorded one
+    │   ├── ReplayMissingError       replay: the journal has no entry for this effect
+    │   ├── InterruptedEffectError   resume: a side-effecting tool started and never finished
+    │   ├── RunNotFoundError
+    │   └── SerializationError       a value that is not plain JSON reached the journal
+    ├── BudgetExceeded               a budget ran out (which, where, limit and use)
+    ├── StepLimitExceeded            the agent loop hit its step limit without an answer
+    └── ReplayedError                replay of an effect that failed when it was recorded
+
+Control leaves the agent loop by these exceptions; a failure that is the model's doing
+(`UnexpectedModelBehavior`, `ToolError` but `ToolErrorLimit`) is turned into a message the
+model sees, everything else ends the run with the error recorded.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AgentzooError(Exception):
+    """Base of every error agentzoo raises on purpose."""
+
+
+# --- your fault -----------------------------------------------------------------------------
+
+
+class UserError(AgentzooError):
+    """The caller's mistake: a bad argument, config or definition."""
+
+
+class ConfigError(UserError):
+    """A bad configuration value; the message names the source and key."""
+
+
+class ToolDefinitionError(UserError):
+    """A Python function that cannot be turned into a tool."""
+
+
+class RealModelCallRefused(UserError):
+    """A call to a non-loopback model endpoint while `AGENTZOO_OFFLINE=1` is set."""
+
+
+# --- the model's (or its provider's) fault --------------------------------------------------
+
+
+class ModelError(AgentzooError):
+    """The model or its provider failed."""
+
+
+class ProviderError(ModelError):
+    """An OpenAI-compatible endpoint failed at the HTTP level.
+
+    `status` is the HTTP status (None for network errors), `retryable` what the retry
+    classifier decided, `retry_after` the server's wish in seconds, if it said one.
+    """
+
+    retryable: bool = False
+
+    def __init__(self, message: str, *, status: int | None = None, retryable: bool | None = None,
+                 retry_after: float | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.retry_after = retry_after
+        if retryable is not None:
+            self.retryable = retryable
+
+
+class AuthenticationError(ProviderError):
+    """401/403: the key is missing, wrong, or lacks access. The key itself is never shown."""
+
+
+class RateLimitError(ProviderError):
+    """429 that is worth retrying after the server's Retry-After."""
+
+    retryable = True
+
+
+class QuotaExceededError(ProviderError):
+    """429 with `insufficient_quota`: retrying will not help until the account is topped up."""
+
+
+class ContextLengthError(ProviderError):
+    """The request is longer than the model's context window."""
+
+
+class BadRequestError(ProviderError):
+    """400/404/422: the endpoint rejected the request as malformed or unknown."""
+
+
+class ServerError(ProviderError):
+    """5xx or 529: the provider failed; retried."""
+
+    retryable = True
+
+
+class ProviderTimeout(ProviderError):
+    """Connect or read timeout, or the call's overall deadline passed."""
+
+    retryable = True
+
+
+class ProviderConnectionError(ProviderError):
+    """The endpoint could not be reached."""
+
+    retryable = True
+
+
+class ProtocolError(ProviderError):
+    """A response that is not a chat completion: HTML, broken JSON, a stream cut before its end."""
+
+
+class UnexpectedModelBehavior(ModelError):
+    """The model answered, but not in a usable way. Recoverable: the agent tells the model."""
+
+    def __init__(self, message: str, *, message_for_model: str | None = None) -> None:
+        super().__init__(message)
+        self.message_for_model = message_for_model or message
+
+
+class FormatError(UnexpectedModelBehavior):
+    """The model's text did not follow the action format; `message_for_model` explains."""
+
+
+# --- tools ----------------------------------------------------------------------------------
+
+
+class ToolError(AgentzooError):
+    """A tool call that failed in a way the model can act on."""
+
+
+class ToolArgumentsError(ToolError):
+    """Arguments that are not a JSON object, fail validation, or are too large."""
+
+
+class UnknownToolError(ToolError):
+    """The model named a tool that does not exist."""
+
+
+class ToolErrorLimit(ToolError):
+    """More consecutive failed tool calls in one run than the configured bound."""
+
+
+# --- the journal ----------------------------------------------------------------------------
+
+
+class JournalError(AgentzooError):
+    """The run journal cannot serve or record an effect."""
+
+
+class DivergenceError(JournalError):
+    """During replay, a request differs from the one recorded at the same (scope, seq)."""
+
+    def __init__(self, *, run_id: str, scope: str, seq: int, kind: str, differences: list[str]) -> None:
+        self.run_id, self.scope, self.seq, self.kind, self.differences = run_id, scope, seq, kind, differences
+        shown = "; ".join(differences[:5]) + (f"; … {len(differences) - 5} more" if len(differences) > 5 else "")
+        super().__init__(f"run {run_id} diverged at scope {scope!r} seq {seq} ({kind}): {shown}")
+
+
+class ReplayMissingError(JournalError):
+    """During strict replay, the program asked for an effect the journal never recorded."""
+
+
+class InterruptedEffectError(JournalError):
+    """A tool with side effects was started and never finished; resuming would run it twice."""
+
+
+class RunNotFoundError(JournalError):
+    """No run with that id (or prefix) in the journal."""
+
+
+class SerializationError(JournalError):
+    """A value that is not plain JSON (names where it was found and its type)."""
+
+
+# --- limits ---------------------------------------------------------------------------------
+
+
+class BudgetExceeded(AgentzooError):
+    """A budget ran out before an effect: says which budget, its limit, the use, and where."""
+
+    def __init__(self, *, budget: str, limit: float, used: float, budget_scope: str, at_scope: str) -> None:
+        self.budget, self.limit, self.used = budget, limit, used
+        self.budget_scope, self.at_scope = budget_scope, at_scope
+        where = "the run" if budget_scope == "" else f"scope {budget_scope!r}"
+        super().__init__(
+            f"budget {budget!r} of {where} ran out: used {used:g} of {limit:g} "
+            f"(stopped before an effect in scope {at_scope or '<root>'!r})"
+        )
+
+
+class StepLimitExceeded(AgentzooError):
+    """The agent took its maximum number of steps without a final answer."""
+
+
+class ReplayedError(AgentzooError):
+    """Replay of an effect whose recorded outcome was an error; carries the original type name."""
+
+    def __init__(self, type_name: str, message: str) -> None:
+        self.type_name = type_name
+        super().__init__(f"{type_name}: {message}")
+
+
+def error_to_json(exc: BaseException) -> dict[str, Any]:
+    """The journal's form of an exception: its type name and message."""
+    return {"type": type(exc).__name__, "message": str(exc)}
