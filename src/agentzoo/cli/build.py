@@ -1,0 +1,64 @@
+"""Build an agent from a run config, so that a run can be resumed, replayed and forked later.
+
+A run config is plain JSON, stored with the run:
+`{"agent": "tool-calling", "model": "<model string>", "tools": ["pkg.mod:fn", "file.py:fn"],
+  "system": str|None, "max_steps": int, "action_format": "tool_calls"|"react", "stream": bool}`
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from ..models.registry import RecordedOnlyModel, model_name_of, parse_model
+
+
+def load_tool(spec: str) -> Any:
+    """`package.module:function` or `path/to/file.py:function`."""
+    module_name, sep, attr = spec.rpartition(":")
+    if not sep or not module_name or not attr:
+        raise ConfigError(f"tool {spec!r}: expected module:function or file.py:function")
+    try:
+        if module_name.endswith(".py"):
+            path = Path(module_name).resolve()
+            if not path.exists():
+                raise ConfigError(f"tool {spec!r}: file {path} does not exist")
+            mod_spec = importlib.util.spec_from_file_location(f"_agentzoo_tools_{path.stem}", path)
+            module = importlib.util.module_from_spec(mod_spec)  # type: ignore[arg-type]
+            sys.modules[mod_spec.name] = module  # type: ignore[union-attr]
+            mod_spec.loader.exec_module(module)  # type: ignore[union-attr]
+        else:
+            module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(f"tool {spec!r}: cannot import {module_name!r}: {exc}") from exc
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise ConfigError(f"tool {spec!r}: module {module_name!r} has no {attr!r}") from None
+
+
+def split_tools(text: str | None) -> list[str]:
+    return [t.strip() for t in (text or "").split(",") if t.strip()]
+
+
+def build_agent(config: dict[str, Any], *, replay: bool = False):
+    """The agent a config describes. With `replay`, the model is a stand-in that cannot be called."""
+    from ..agents.tool_calling import ToolCallingAgent
+
+    kind = config.get("agent", "tool-calling")
+    if kind != "tool-calling":
+        raise ConfigError(f"agent {kind!r} is not known to this version (known: tool-calling)")
+    spec = config.get("model")
+    if not spec:
+        raise ConfigError("the run config has no model")
+    if replay:
+        model = RecordedOnlyModel(model_name_of(spec))
+    else:
+        model = parse_model(spec, stream=True) if config.get("stream") and not spec.startswith("scripted:") else parse_model(spec)
+    tools = [load_tool(t) for t in config.get("tools", [])]
+    return ToolCallingAgent(model, tools, system=config.get("system"), max_steps=int(config.get("max_steps", 20)),
+                            action_format=config.get("action_format", "tool_calls"))

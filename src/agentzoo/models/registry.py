@@ -1,0 +1,87 @@
+"""Model strings, as typed on the command line or in a config:
+
+- `openai:gpt-4o-mini`                          OpenAI (key from OPENAI_API_KEY; OPENAI_BASE_URL honoured)
+- `openai-compatible:<name>@<base_url>`         any OpenAI-compatible server: vLLM, Ollama, llama.cpp, LM Studio…
+                                                (key, if it needs one, from AGENTZOO_API_KEY or OPENAI_API_KEY)
+- `scripted:<file>`                             a ScriptedModel playing a JSON/YAML script
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ..errors import ConfigError
+from ..protocols import DeltaCallback
+from ..types import ModelRequest, ModelResponse
+
+HOW_TO_CONFIGURE = """\
+No model is configured. Pick one:
+  • OpenAI:      export OPENAI_API_KEY=sk-...   then   --model openai:gpt-4o-mini
+  • Local server (vLLM, Ollama, llama.cpp server, LM Studio — anything OpenAI-compatible):
+                 --model openai-compatible:<model-name>@<base_url>
+                 e.g. Ollama:     --model openai-compatible:llama3.1@http://localhost:11434/v1
+                      vLLM:       --model openai-compatible:Qwen/Qwen2.5-7B-Instruct@http://localhost:8000/v1
+                      llama.cpp:  --model openai-compatible:local@http://localhost:8080/v1
+                 (set AGENTZOO_API_KEY if the server wants a key)
+  • No model at all: --model scripted:<file.json> plays a script (see examples/).
+Or set AGENTZOO_MODEL to any of these strings once, instead of passing --model."""
+
+
+def default_model_string() -> str | None:
+    """AGENTZOO_MODEL, else openai:gpt-4o-mini when OPENAI_API_KEY is set, else None."""
+    if spec := os.environ.get("AGENTZOO_MODEL"):
+        return spec
+    if os.environ.get("OPENAI_API_KEY"):
+        return "openai:gpt-4o-mini"
+    return None
+
+
+def parse_model(spec: str, **options: Any):
+    """Build a model from its string (see module doc). Raises ConfigError naming what is wrong."""
+    kind, sep, rest = spec.partition(":")
+    if not sep or not rest:
+        raise ConfigError(f"model {spec!r}: expected <kind>:<details>, kinds: openai, openai-compatible, scripted")
+    if kind == "scripted":
+        from .scripted import ScriptedModel
+
+        return ScriptedModel.from_file(rest)
+    if kind == "openai":
+        key = os.environ.get("OPENAI_API_KEY")
+        if not key:
+            raise ConfigError(f"model {spec!r} needs OPENAI_API_KEY in the environment.\n\n{HOW_TO_CONFIGURE}")
+        from .openai_compat import OpenAICompatible
+
+        base_url = os.environ.get("OPENAI_BASE_URL", "https://api.openai.com/v1")
+        return OpenAICompatible(rest, base_url=base_url, api_key=key, **options)
+    if kind == "openai-compatible":
+        name, at, base_url = rest.rpartition("@")
+        if not at or not name or not base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"model {spec!r}: expected openai-compatible:<model-name>@<base_url>, "
+                              "e.g. openai-compatible:llama3.1@http://localhost:11434/v1")
+        from .openai_compat import OpenAICompatible
+
+        key = os.environ.get("AGENTZOO_API_KEY") or os.environ.get("OPENAI_API_KEY")
+        return OpenAICompatible(name, base_url=base_url, api_key=key, **options)
+    raise ConfigError(f"model {spec!r}: unknown kind {kind!r}; kinds: openai, openai-compatible, scripted")
+
+
+def model_name_of(spec: str) -> str:
+    """The name a model string's model reports, without building it (for replay)."""
+    kind, _, rest = spec.partition(":")
+    if kind == "openai-compatible":
+        return rest.rpartition("@")[0]
+    if kind == "scripted":
+        return f"scripted:{os.path.basename(rest)}"
+    return rest
+
+
+class RecordedOnlyModel:
+    """Stands in for a model during replay: it has the recorded name and refuses to be called,
+    which guarantees that a replay makes no model call (and needs no key)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    async def complete(self, request: ModelRequest, *, on_delta: DeltaCallback | None = None) -> ModelResponse:
+        raise ConfigError(f"replay asked model {self.name!r} for a call the journal does not hold")

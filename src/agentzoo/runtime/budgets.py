@@ -1,0 +1,105 @@
+"""Budgets: limits on tokens, dollars, model calls, steps and wall time, per run or per scope.
+
+The gateway checks them before every model call (and the agent loop before every step), so
+a run stops *before* spending past a limit, with an error naming which budget ran out and
+where. A budget set on scope `team/coder` counts everything below that scope.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, fields
+from typing import Any
+
+from ..errors import BudgetExceeded, ConfigError
+from ..types import Usage
+from .scope import is_within
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """Limits; None means no limit."""
+
+    tokens: int | None = None
+    """Input plus output tokens."""
+    usd: float | None = None
+    """Cost in US dollars (calls to models with unknown prices count as 0)."""
+    model_calls: int | None = None
+    steps: int | None = None
+    """Agent loop iterations."""
+    wall_seconds: float | None = None
+    """Time since the run (or, for a scope budget, that scope's first effect) started."""
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Budget:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ConfigError(f"unknown budget field(s) {sorted(unknown)}; known: {sorted(known)}")
+        return cls(**data)
+
+
+class _Tally:
+    __slots__ = ("tokens", "usd", "model_calls", "steps", "started")
+
+    def __init__(self) -> None:
+        self.tokens = 0
+        self.usd = 0.0
+        self.model_calls = 0
+        self.steps = 0
+        self.started: float | None = None
+
+
+class BudgetTracker:
+    """Keeps a tally per budgeted scope and raises `BudgetExceeded` before an effect would overrun."""
+
+    def __init__(self, budgets: dict[str, Budget] | Budget | None = None) -> None:
+        if isinstance(budgets, Budget):
+            budgets = {"": budgets}
+        self.budgets = dict(budgets or {})
+        self._tallies = {scope: _Tally() for scope in self.budgets}
+        self._run_started = time.monotonic()
+
+    def _matching(self, scope: str):
+        for budget_scope, budget in self.budgets.items():
+            if is_within(scope, budget_scope):
+                tally = self._tallies[budget_scope]
+                if tally.started is None:
+                    tally.started = self._run_started if budget_scope == "" else time.monotonic()
+                yield budget_scope, budget, tally
+
+    def check_model_call(self, scope: str) -> None:
+        """Raise if any budget covering `scope` has no room for one more model call."""
+        for budget_scope, b, t in self._matching(scope):
+            self._over("model_calls", b.model_calls, t.model_calls, budget_scope, scope, at_least_one=True)
+            self._over("tokens", b.tokens, t.tokens, budget_scope, scope)
+            self._over("usd", b.usd, t.usd, budget_scope, scope)
+            self._check_wall(b, t, budget_scope, scope)
+
+    def check_step(self, scope: str) -> None:
+        for budget_scope, b, t in self._matching(scope):
+            self._over("steps", b.steps, t.steps, budget_scope, scope, at_least_one=True)
+            self._check_wall(b, t, budget_scope, scope)
+            t.steps += 1
+
+    def record_model_call(self, scope: str, usage: Usage, cost_usd: float | None) -> None:
+        for _, _, t in self._matching(scope):
+            t.model_calls += 1
+            t.tokens += usage.total_tokens
+            t.usd += cost_usd or 0.0
+
+    @staticmethod
+    def _over(name: str, limit: float | None, used: float, budget_scope: str, at: str,
+              at_least_one: bool = False) -> None:
+        # Counting budgets (calls, steps) stop when one more would exceed; spending budgets
+        # (tokens, dollars) stop once used up, since the next call's size is unknown.
+        if limit is not None and (used + 1 > limit if at_least_one else used >= limit):
+            raise BudgetExceeded(budget=name, limit=limit, used=used, budget_scope=budget_scope, at_scope=at)
+
+    @staticmethod
+    def _check_wall(b: Budget, t: _Tally, budget_scope: str, at: str) -> None:
+        if b.wall_seconds is not None and t.started is not None:
+            elapsed = time.monotonic() - t.started
+            if elapsed >= b.wall_seconds:
+                raise BudgetExceeded(budget="wall_seconds", limit=b.wall_seconds, used=round(elapsed, 3),
+                                     budget_scope=budget_scope, at_scope=at)

@@ -1,0 +1,41 @@
+"""The context an agent runs in: the run's gateway and the agent's own scope."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ..protocols import DeltaCallback, Model
+from ..types import ModelRequest, ModelResponse
+from .gateway import Gateway
+from .scope import Scope
+
+
+class Context:
+    """What an agent holds: effects go through `gateway`, numbered within `scope`.
+
+    `child(name)` gives a sub-agent or a parallel branch its own scope; create children in
+    program order (before running them concurrently) so their names are deterministic.
+    """
+
+    __slots__ = ("gateway", "scope", "on_delta")
+
+    def __init__(self, gateway: Gateway, scope: Scope | None = None,
+                 on_delta: DeltaCallback | None = None) -> None:
+        self.gateway = gateway
+        self.scope = scope or Scope()
+        self.on_delta = on_delta
+
+    def child(self, name: str, index: int | None = None) -> Context:
+        return Context(self.gateway, self.scope.child(name, index), self.on_delta)
+
+    async def model(self, model: Model, request: ModelRequest) -> ModelResponse:
+        return await self.gateway.model_call(self.scope, model, request, self.on_delta)
+
+    async def effect(self, kind: str, name: str, request: Any, perform: Callable[[], Awaitable[Any]],
+                     *, side_effects: bool = False) -> Any:
+        return await self.gateway.effect(self.scope, kind, name, request, perform, side_effects=side_effects)
+
+    def step(self) -> None:
+        """Count one agent step against the step budgets."""
+        self.gateway.check_step(self.scope)

@@ -1,0 +1,233 @@
+"""The effect gateway: every effect of a run passes here and becomes a journal entry.
+
+Modes:
+- `live`    perform every effect and record it;
+- `replay`  serve every effect from the journal, perform nothing, write nothing; a request
+            that differs from the recorded one is a `DivergenceError`;
+- `resume`  serve the recorded prefix, then perform live (same run id): a crashed run
+            finishes without repeating a completed call;
+- `fork`    serve from the parent run until the first divergence, then go live, writing
+            everything (served prefix included) under a new run id linked to the parent.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
+
+from .. import _json
+from ..errors import (DivergenceError, InterruptedEffectError, ReplayedError, ReplayMissingError,
+                      ToolErrorLimit, error_to_json)
+from ..protocols import DeltaCallback, Model
+from ..types import ModelRequest, ModelResponse, Usage
+from .budgets import Budget, BudgetTracker
+from .entry import Entry
+from .journal import Journal
+from .pricing import Pricing
+from .scope import Scope
+
+Mode = Literal["live", "replay", "resume", "fork"]
+Listener = Callable[[Entry, bool], None]
+"""Called after each effect with the entry and whether it was served from the journal."""
+
+
+class Gateway:
+    def __init__(self, *, run_id: str, journal: Journal | None = None, mode: Mode = "live",
+                 source_run_id: str | None = None, budgets: dict[str, Budget] | Budget | None = None,
+                 pricing: Pricing | None = None, listeners: list[Listener] | None = None,
+                 max_consecutive_tool_errors: int = 10, rerun_interrupted: bool = False) -> None:
+        if mode != "live" and journal is None:
+            raise ValueError(f"mode {mode!r} needs a journal")
+        self.run_id = run_id
+        self.journal = journal
+        self.mode: Mode = mode
+        self.source_run_id = source_run_id or run_id
+        self.budgets = BudgetTracker(budgets)
+        self.pricing = pricing or Pricing()
+        self.listeners = list(listeners or [])
+        self.max_consecutive_tool_errors = max_consecutive_tool_errors
+        self.rerun_interrupted = rerun_interrupted
+        self.fork_point: dict[str, Any] | None = None
+        """Set in fork mode at the first divergence: `{"scope", "seq", "differences"}`."""
+        # Totals over every effect of this run, served or performed.
+        self.usage = Usage()
+        self.cost_usd = 0.0
+        self.unpriced_calls = 0
+        self.model_calls = 0
+        self.tool_calls = 0
+        self.live_effects = 0
+        self._consecutive_tool_errors = 0
+
+    # --- the one door -----------------------------------------------------------------------
+
+    async def effect(self, scope: Scope, kind: str, name: str, request: Any,
+                     perform: Callable[[], Awaitable[Any]], *, side_effects: bool = False,
+                     account: Callable[[Any], tuple[Usage, float | None]] | None = None) -> Any:
+        """Perform (or serve) one effect and return its JSON result.
+
+        `perform` is only awaited when the effect is live. `account`, given the result,
+        returns its usage and cost. An exception from `perform` is recorded and re-raised.
+        """
+        seq = scope.next_seq()
+        digest = _json.request_hash(request)  # sanitises (surrogates, NaN) the way the journal stores it
+        served = self._serve(scope.path, seq, kind, request, digest)
+        if served is not None:
+            self._emit(served, True)
+            return served.result
+
+        started = time.time()
+        if side_effects and self.journal is not None:
+            # Written first so that a crash in the middle is seen on resume, not silently re-run.
+            self.journal.put(Entry(self.run_id, scope.path, seq, kind, name, request, digest,  # type: ignore[arg-type]
+                                   status="started", started_at=started, ended_at=started, side_effects=True))
+        try:
+            result = await perform()
+        except BaseException as exc:
+            entry = Entry(self.run_id, scope.path, seq, kind, name, request, digest, status="error",  # type: ignore[arg-type]
+                          error=error_to_json(exc), started_at=started, ended_at=time.time(),
+                          side_effects=side_effects)
+            self._record(entry)
+            raise
+        result = _json.loads(_json.dumps(result))  # exactly what the journal holds, so replay matches
+        usage, cost = account(result) if account else (Usage(), None)
+        entry = Entry(self.run_id, scope.path, seq, kind, name, request, digest, result, "ok", None,  # type: ignore[arg-type]
+                      usage, cost, started, time.time(), side_effects)
+        self.live_effects += 1
+        self._record(entry)
+        return result
+
+    def _serve(self, scope: str, seq: int, kind: str, request: Any, digest: str) -> Entry | None:
+        """The recorded entry to serve instead of performing the effect, if the mode says so."""
+        if self.mode == "live" or (self.mode == "fork" and self.fork_point is not None):
+            return None
+        assert self.journal is not None
+        recorded = self.journal.get(self.source_run_id, scope, seq)
+        if recorded is None:
+            if self.mode == "replay":
+                raise ReplayMissingError(f"run {self.source_run_id} has no recorded {kind} effect at scope "
+                                         f"{scope!r} seq {seq}: the program asked for more than was recorded")
+            if self.mode == "fork":
+                self.fork_point = {"scope": scope, "seq": seq, "differences": ["parent has no entry here"]}
+            return None
+        if recorded.request_hash != digest:
+            differences = describe_differences(recorded.request, request)
+            if self.mode == "fork":
+                self.fork_point = {"scope": scope, "seq": seq, "differences": differences}
+                return None
+            raise DivergenceError(run_id=self.source_run_id, scope=scope, seq=seq, kind=kind,
+                                  differences=differences)
+        if recorded.status == "ok":
+            if self.mode == "fork":
+                self._record(_with_run(recorded, self.run_id), emit=False)
+            else:
+                self._account(recorded)
+            return recorded
+        if recorded.status == "started":
+            if self.mode == "replay":
+                raise ReplayMissingError(f"run {self.source_run_id}: the {kind} effect at {scope!r} seq {seq} "
+                                         "never finished, so it cannot be replayed")
+            if not self.rerun_interrupted:
+                raise InterruptedEffectError(
+                    f"run {self.source_run_id}: {kind} {recorded.name!r} at scope {scope!r} seq {seq} has side "
+                    "effects and was interrupted before it finished; it may or may not have taken effect. "
+                    "Check, then resume with rerun_interrupted=True (CLI: --rerun-interrupted) to run it again.")
+            return None
+        # A recorded error: strict replay re-raises it; resume and fork perform the effect again.
+        if self.mode == "replay":
+            err = recorded.error or {}
+            raise ReplayedError(err.get("type", "Error"), err.get("message", ""))
+        return None
+
+    def _record(self, entry: Entry, emit: bool = True) -> None:
+        if self.journal is not None and self.mode != "replay":
+            self.journal.put(entry)
+        self._account(entry)
+        if emit:
+            self._emit(entry, False)
+
+    def _account(self, entry: Entry) -> None:
+        if entry.status != "ok":
+            return
+        if entry.kind == "model":
+            self.model_calls += 1
+            self.usage = self.usage + entry.usage
+            if entry.cost_usd is None:
+                self.unpriced_calls += 1
+            else:
+                self.cost_usd += entry.cost_usd
+            self.budgets.record_model_call(entry.scope, entry.usage, entry.cost_usd)
+        elif entry.kind == "tool":
+            self.tool_calls += 1
+
+    def _emit(self, entry: Entry, served: bool) -> None:
+        for listener in self.listeners:
+            listener(entry, served)
+
+    # --- effects with a known shape ---------------------------------------------------------
+
+    async def model_call(self, scope: Scope, model: Model, request: ModelRequest,
+                         on_delta: DeltaCallback | None = None) -> ModelResponse:
+        """One model call: budget check, then perform or serve, with usage and cost recorded."""
+        self.budgets.check_model_call(scope.path)
+        body = request.to_json()
+        body["model"] = model.name
+
+        async def perform() -> dict[str, Any]:
+            return (await model.complete(request, on_delta=on_delta)).to_json()
+
+        def account(result: dict[str, Any]) -> tuple[Usage, float | None]:
+            u = result.get("usage") or {}
+            usage = Usage(u.get("input_tokens", 0), u.get("output_tokens", 0))
+            return usage, self.pricing.cost(model.name, usage)
+
+        result = await self.effect(scope, "model", model.name, body, perform, account=account)
+        return ModelResponse.from_json(result)
+
+    def check_step(self, scope: Scope) -> None:
+        self.budgets.check_step(scope.path)
+
+    def note_tool_outcome(self, is_error: bool) -> None:
+        """Count consecutive failed tool calls across the run; raise past the bound."""
+        self._consecutive_tool_errors = self._consecutive_tool_errors + 1 if is_error else 0
+        if self._consecutive_tool_errors > self.max_consecutive_tool_errors:
+            raise ToolErrorLimit(f"{self._consecutive_tool_errors} tool calls in a row failed in run "
+                                 f"{self.run_id} (bound: {self.max_consecutive_tool_errors}); stopping the run")
+
+
+def _with_run(entry: Entry, run_id: str) -> Entry:
+    return Entry(run_id, entry.scope, entry.seq, entry.kind, entry.name, entry.request, entry.request_hash,
+                 entry.result, entry.status, entry.error, entry.usage, entry.cost_usd, entry.started_at,
+                 entry.ended_at, entry.side_effects)
+
+
+def describe_differences(recorded: Any, current: Any, path: str = "$", limit: int = 20) -> list[str]:
+    """Human-readable paths where two JSON values differ (at most `limit`)."""
+    out: list[str] = []
+
+    def walk(a: Any, b: Any, p: str) -> None:
+        if len(out) >= limit:
+            return
+        if isinstance(a, dict) and isinstance(b, dict):
+            for k in sorted(set(a) | set(b)):
+                if k not in a:
+                    out.append(f"{p}.{k} added")
+                elif k not in b:
+                    out.append(f"{p}.{k} removed")
+                else:
+                    walk(a[k], b[k], f"{p}.{k}")
+        elif isinstance(a, list) and isinstance(b, list):
+            for i in range(min(len(a), len(b))):
+                walk(a[i], b[i], f"{p}[{i}]")
+            if len(a) != len(b):
+                out.append(f"{p} has {len(b)} items, recorded {len(a)}")
+        elif a != b:
+            out.append(f"{p}: recorded {_short(a)}, now {_short(b)}")
+
+    walk(recorded, current, path)
+    return out
+
+
+def _short(value: Any, width: int = 60) -> str:
+    text = _json.dumps_str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
