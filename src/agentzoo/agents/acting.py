@@ -19,7 +19,7 @@ SIDE_EFFECTS = frozenset({"write", "network", "money"})
 
 
 async def call_tool(ctx: Context, toolset: ToolSet, call: ToolCall, policy: ApprovalPolicy | None = None) -> ToolOutcome:
-    tool = toolset.get(call.name)
+    tool = toolset.get(call.name) if call.name in toolset else None
     side_effects = tool is not None and bool(tool.touches & SIDE_EFFECTS)
 
     async def perform() -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import FormatError, StepLimitExceeded
 from ..protocols import Model
@@ -66,8 +66,11 @@ class ToolCallingAgent:
             assert isinstance(action, Calls)
             for call in action.calls:
                 recent = (recent + [(call.name, call.arguments)])[-self.repeat_limit:]
-                content = (self._repeat_notice(call) if len(recent) == self.repeat_limit and len(set(recent)) == 1
-                           else (await call_tool(ctx, self.toolset, call, self.policy)).content)
+                if len(recent) == self.repeat_limit and len(set(recent)) == 1:
+                    content = self._repeat_notice(call)
+                else:
+                    outcome = await call_tool(ctx, self.toolset, call, self.policy)
+                    content = f"Error: {outcome.content}" if outcome.is_error else outcome.content
                 messages.append(self.format.observation(call, content))
         raise StepLimitExceeded(f"{self.name} took {self.max_steps} steps without a final answer "
                                 f"(scope {ctx.scope.path or '<root>'!r}); raise max_steps or check the model")

@@ -126,7 +126,11 @@ async def _drive(agent: Agent, task: str, gateway: Gateway, journal: Journal | N
     result = RunResult(run_id=gateway.run_id, status="failed")
     try:
         outcome = await agent.run(task, ctx)
-        result.status, result.answer, result.messages = "finished", outcome.answer, list(outcome.messages)
+        result.status = "finished"
+        if isinstance(outcome, str) or outcome is None:  # a plain answer is fine for small agents
+            result.answer = outcome
+        else:
+            result.answer, result.messages = outcome.answer, list(outcome.messages)
     except AgentzooError as exc:
         result.error = error_to_json(exc)
     except (KeyboardInterrupt, asyncio.CancelledError):
