@@ -1,0 +1,45 @@
+"""Run the crash-test agent in its own process; optionally SIGKILL itself right after the
+journal has recorded the N-th tool call (a listener runs after the entry is committed).
+
+usage: python crash_agent.py JOURNAL BASE_URL TASK_FILE [KILL_AFTER_TOOL_N]
+"""
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from agentzoo import Journal
+from agentzoo.cli.build import build_agent
+from agentzoo.runtime import runner
+
+TOOLS = f"{Path(__file__).with_name('crash_tools.py')}:add"
+
+
+def config(base_url: str) -> dict:
+    return {"agent": "tool-calling", "model": f"openai-compatible:fake@{base_url}", "tools": [TOOLS],
+            "system": "Add things.", "max_steps": 20, "action_format": "tool_calls", "stream": False}
+
+
+def main() -> None:
+    journal_path, base_url, task_file = sys.argv[1:4]
+    kill_after = int(sys.argv[4]) if len(sys.argv) > 4 else None
+    tools_seen = 0
+
+    def killer(entry, served):
+        nonlocal tools_seen
+        if entry.kind == "tool":
+            tools_seen += 1
+            if tools_seen == kill_after:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    cfg = config(base_url)
+    journal = Journal(journal_path)
+    result = asyncio.run(runner.run(build_agent(cfg), Path(task_file).read_text(), journal=journal, config=cfg,
+                                    listeners=[killer]))
+    print(result.run_id, result.status, result.answer, flush=True)
+
+
+if __name__ == "__main__":
+    main()
