@@ -252,3 +252,50 @@ async def test_wall_clock_budget(journal):
     result = await agentzoo.run(Slow(), "x", journal=journal, budgets=Budget(wall_seconds=0.12))
     assert result.error["type"] == "BudgetExceeded" and "wall_seconds" in result.error["message"]
     assert 1 <= result.model_calls < 10
+
+
+async def test_fork_with_a_changed_prompt_reuses_the_unchanged_agents(journal):
+    """A planner and a solver; forking with the solver's system prompt changed reuses the
+    planner's calls and goes live from the solver's first call, which the result reports."""
+
+    class PlanThenSolve:
+        name = "plan-solve"
+
+        def __init__(self, solver_prompt, model):
+            self.solver_prompt, self.model = solver_prompt, model
+
+        async def run(self, task, ctx):
+            planner = ToolCallingAgent(self.model, [add], system="Plan.", name="planner")
+            plan = await planner.run(task, ctx.child("planner"))
+            solver = ToolCallingAgent(self.model, [add], system=self.solver_prompt, name="solver")
+            return await solver.run(f"{task}\nPlan: {plan.answer}", ctx.child("solver"))
+
+    parent_model = ScriptedModel([{"tool_calls": [{"name": "add", "arguments": {"a": 1, "b": 1}}]},
+                                  "add 2 and 3", "5"])
+    parent = await agentzoo.run(PlanThenSolve("Solve.", parent_model), "task", journal=journal)
+    assert parent.answer == "5"
+    before = calls["add"]
+    model = ScriptedModel(["five"])
+    child = await agentzoo.fork(PlanThenSolve("Solve tersely.", model), parent.run_id, journal=journal)
+    assert child.answer == "five" and model.calls == 1 and calls["add"] == before
+    assert child.fork_point == {"scope": "solver", "seq": 0, "differences": [
+        '$.messages[0].content: recorded "Solve.", now "Solve tersely."']}
+    usage = journal.usage_by_scope(child.run_id)
+    assert usage["planner"]["model_calls"] == 2 and usage["planner"]["tool_calls"] == 1
+
+
+async def test_clock_and_random_seed_are_recorded_and_replayed(journal):
+    import random
+
+    class Dice:
+        name = "dice"
+
+        async def run(self, task, ctx):
+            rng = random.Random(await ctx.seed())
+            return f"{await ctx.now()}:{rng.random()}"
+
+    first = await agentzoo.run(Dice(), "roll", journal=journal)
+    await asyncio.sleep(0.01)
+    again = await agentzoo.replay(Dice(), first.run_id, journal=journal)
+    assert again.answer == first.answer
+    assert [e.kind for e in journal.entries(first.run_id)] == ["random", "clock"]

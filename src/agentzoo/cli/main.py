@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from .. import _json
 from ..errors import AgentzooError, ConfigError, UserError
@@ -22,7 +23,7 @@ from .build import build_agent, split_tools
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False,
                   help="Build, run, replay and compare LLM agents. Every run is recorded in a journal.")
 console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 JournalOpt = typer.Option(None, "--journal", help="journal file [default: $AGENTZOO_JOURNAL or .agentzoo/journal.db]")
 
@@ -37,9 +38,18 @@ def _budgets(tokens: Optional[int], usd: Optional[float], calls: Optional[int], 
     return Budget(tokens=tokens, usd=usd, model_calls=calls, wall_seconds=seconds)
 
 
-def _execute(coro_factory, journal: Journal, printer: render.EntryPrinter) -> None:
+def _execute(coro_factory, journal: Journal, printer: render.EntryPrinter, agent: Any = None) -> None:
     """Run a coroutine, print the summary, exit 1 if the run failed."""
-    result = asyncio.run(coro_factory())
+
+    async def main():
+        try:
+            return await coro_factory()
+        finally:
+            close = getattr(getattr(agent, "model", None), "aclose", None)
+            if close is not None:
+                await close()  # the HTTP session belongs to this event loop
+
+    result = asyncio.run(main())
     render.print_summary(console, result)
     journal.close()
     if not result.ok:
@@ -77,7 +87,7 @@ def _run_config(task: str, config: dict[str, Any], budgets: Budget | None, journ
     printer = render.EntryPrinter(console, streaming=bool(config.get("stream")))
     console.print(f"[dim]model {config['model']} · journal {journal.path}[/]")
     _execute(lambda: runner.run(agent, task, journal=journal, config=config, budgets=budgets, listeners=[printer],
-                                on_delta=printer.on_delta if config.get("stream") else None), journal, printer)
+                                on_delta=printer.on_delta if config.get("stream") else None), journal, printer, agent)
 
 
 @app.command()
@@ -163,7 +173,7 @@ def resume(run_id: str = typer.Argument(..., help="run id, prefix or 'latest'"),
     printer = render.EntryPrinter(console, mark_served=True)
     console.print(f"[dim]resuming {info.run_id} ({info.status})[/]")
     _execute(lambda: runner.resume(agent, info.run_id, journal=journal, listeners=[printer],
-                                   rerun_interrupted=rerun_interrupted), journal, printer)
+                                   rerun_interrupted=rerun_interrupted), journal, printer, agent)
 
 
 @app.command()
@@ -195,7 +205,7 @@ def fork(run_id: str = typer.Argument(..., help="the parent run: id, prefix or '
                           f"{'; '.join(fp['differences'][:3])}[/]")
         return result
 
-    _execute(go, journal, printer)
+    _execute(go, journal, printer, agent)
 
 
 @app.command()
@@ -223,10 +233,10 @@ def main() -> None:
     try:
         app()
     except UserError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
+        err_console.print(f"[red]error:[/] {escape(str(exc))}")
         sys.exit(2)
     except AgentzooError as exc:
-        err_console.print(f"[red]error:[/] {type(exc).__name__}: {exc}")
+        err_console.print(f"[red]error:[/] {type(exc).__name__}: {escape(str(exc))}")
         sys.exit(1)
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted[/]: `agentzoo resume latest` finishes the run")

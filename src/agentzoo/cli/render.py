@@ -37,7 +37,7 @@ class EntryPrinter:
 
     def on_delta(self, text: str) -> None:
         if not self._streamed:
-            self.console.print("[dim]   …[/]", end=" ")
+            self.console.print(f"[bold]step {self._step + 1}[/] [dim]streaming:[/]", end=" ")
             self._streamed = True
         self.console.print(escape(text), end="", soft_wrap=True, highlight=False)
 
@@ -102,9 +102,20 @@ def runs_table(runs: list[RunInfo]) -> Table:
 
     for r in runs:
         table.add_row(r.run_id, r.status, time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r.created_at)),
-                      str(r.config.get("model", "")), _clip(r.task or "", 50), _clip(r.answer or "", 40),
+                      _short_model(str(r.config.get("model", ""))), _clip(r.task or "", 40), _clip(r.answer or "", 30),
                       r.parent_id or "")
     return table
+
+
+def _short_model(spec: str) -> str:
+    """`scripted:/long/path/x.json` → `scripted:x.json`; `openai-compatible:m@http://h:1/v1` → `m@h:1`."""
+    kind, _, rest = spec.partition(":")
+    if kind == "scripted":
+        return "scripted:" + rest.rsplit("/", 1)[-1]
+    if kind == "openai-compatible":
+        name, _, url = rest.rpartition("@")
+        return f"{name}@{url.split('://', 1)[-1].split('/', 1)[0]}"
+    return spec
 
 
 def scope_table(usage: dict[str, dict[str, Any]]) -> Table:

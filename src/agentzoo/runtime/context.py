@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -36,6 +38,22 @@ class Context:
                      *, side_effects: bool = False) -> Any:
         return await self.gateway.effect(self.scope, kind, name, request, perform, side_effects=side_effects)
 
+    async def now(self) -> float:
+        """The wall clock as a recorded effect: replay and resume see the time the run saw."""
+        return await self.gateway.effect(self.scope, "clock", "time", {}, _time)
+
+    async def seed(self) -> int:
+        """A fresh random seed as a recorded effect, for `random.Random(await ctx.seed())`."""
+        return await self.gateway.effect(self.scope, "random", "seed", {}, _seed)
+
     def step(self) -> None:
         """Count one agent step against the step budgets."""
         self.gateway.check_step(self.scope)
+
+
+async def _time() -> float:
+    return time.time()
+
+
+async def _seed() -> int:
+    return secrets.randbits(63)

@@ -8,6 +8,10 @@ Modes:
             finishes without repeating a completed call;
 - `fork`    serve from the parent run until the first divergence, then go live, writing
             everything (served prefix included) under a new run id linked to the parent.
+            Divergence is tracked per scope: a scope goes live at its own first differing
+            request, while other scopes keep being served as long as their requests match.
+            That is deterministic however concurrent branches interleave, and reuses every
+            call whose request is unchanged (the premise of replay itself).
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ class Gateway:
         self.rerun_interrupted = rerun_interrupted
         self.fork_point: dict[str, Any] | None = None
         """Set in fork mode at the first divergence: `{"scope", "seq", "differences"}`."""
+        self.diverged_scopes: set[str] = set()
         # Totals over every effect of this run, served or performed.
         self.usage = Usage()
         self.cost_usd = 0.0
@@ -99,7 +104,7 @@ class Gateway:
 
     def _serve(self, scope: str, seq: int, kind: str, request: Any, digest: str) -> Entry | None:
         """The recorded entry to serve instead of performing the effect, if the mode says so."""
-        if self.mode == "live" or (self.mode == "fork" and self.fork_point is not None):
+        if self.mode == "live" or scope in self.diverged_scopes:
             return None
         assert self.journal is not None
         recorded = self.journal.get(self.source_run_id, scope, seq)
@@ -108,12 +113,12 @@ class Gateway:
                 raise ReplayMissingError(f"run {self.source_run_id} has no recorded {kind} effect at scope "
                                          f"{scope!r} seq {seq}: the program asked for more than was recorded")
             if self.mode == "fork":
-                self.fork_point = {"scope": scope, "seq": seq, "differences": ["parent has no entry here"]}
+                self._diverge(scope, seq, ["the parent has no entry here"])
             return None
         if recorded.request_hash != digest:
             differences = describe_differences(recorded.request, request)
             if self.mode == "fork":
-                self.fork_point = {"scope": scope, "seq": seq, "differences": differences}
+                self._diverge(scope, seq, differences)
                 return None
             raise DivergenceError(run_id=self.source_run_id, scope=scope, seq=seq, kind=kind,
                                   differences=differences)
@@ -138,6 +143,11 @@ class Gateway:
             err = recorded.error or {}
             raise ReplayedError(err.get("type", "Error"), err.get("message", ""))
         return None
+
+    def _diverge(self, scope: str, seq: int, differences: list[str]) -> None:
+        self.diverged_scopes.add(scope)
+        if self.fork_point is None:
+            self.fork_point = {"scope": scope, "seq": seq, "differences": differences}
 
     def _record(self, entry: Entry, emit: bool = True) -> None:
         if self.journal is not None and self.mode != "replay":
