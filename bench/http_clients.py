@@ -1,0 +1,200 @@
+"""Which async HTTP client should the OpenAI-compatible backend use? Measure it.
+
+Starts the fake OpenAI server (agentzoo.testing.fake_openai, zero latency) in a separate process,
+then, in this process, sends chat-completion requests with each client at concurrency 1 and 100
+and reports per request the client's CPU time (time.process_time, i.e. this process only) and
+the throughput. Every client does the same work: orjson-encode the body, POST it on a reused
+connection pool, read the body, orjson-decode it. The last row is agentzoo's own
+OpenAICompatible (aiohttp + retry policy + endpoint limiter + response parsing), to show what
+the wrapper costs on top of its transport.
+
+    .venv/bin/python bench/http_clients.py [--requests 3000] [--rounds 3]
+
+Optional clients (niquests) are measured when importable. With 2 cores the server has about
+one core to itself: at concurrency 100 req/s can be server-bound, CPU/request is not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+
+BODY: dict[str, Any] = {
+    "model": "bench-model",
+    "messages": [
+        {"role": "system", "content": "You are a helpful assistant that uses tools when useful. " * 8},
+        {"role": "user", "content": "What is 2 + 2? Please think step by step and answer briefly. " * 4},
+    ],
+    "temperature": 0.0,
+}
+
+Send = Callable[[], Awaitable[Any]]
+
+
+async def _aiohttp(url: str) -> tuple[Send, Callable[[], Awaitable[None]]]:
+    import aiohttp
+
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0),
+                                    timeout=aiohttp.ClientTimeout(total=None, sock_read=60, sock_connect=10))
+    headers = {"Content-Type": "application/json"}
+
+    async def send() -> Any:
+        async with session.post(url, data=orjson.dumps(BODY), headers=headers) as resp:
+            raw = await resp.read()
+            assert resp.status == 200, resp.status
+            return orjson.loads(raw)
+
+    return send, session.close
+
+
+async def _httpx(url: str) -> tuple[Send, Callable[[], Awaitable[None]]]:
+    import httpx
+
+    client = httpx.AsyncClient(limits=httpx.Limits(max_connections=None, max_keepalive_connections=None),
+                               timeout=httpx.Timeout(60, connect=10))
+    headers = {"Content-Type": "application/json"}
+
+    async def send() -> Any:
+        resp = await client.post(url, content=orjson.dumps(BODY), headers=headers)
+        assert resp.status_code == 200, resp.status_code
+        return orjson.loads(resp.content)
+
+    return send, client.aclose
+
+
+async def _niquests(url: str) -> tuple[Send, Callable[[], Awaitable[None]]]:
+    import niquests
+
+    session = niquests.AsyncSession(pool_connections=1, pool_maxsize=200, disable_http2=True, disable_http3=True)
+    headers = {"Content-Type": "application/json"}
+
+    async def send() -> Any:
+        resp = await session.post(url, data=orjson.dumps(BODY), headers=headers, timeout=60)
+        assert resp.status_code == 200, resp.status_code
+        return orjson.loads(resp.content or b"")
+
+    return send, session.close
+
+
+async def _agentzoo(url: str) -> tuple[Send, Callable[[], Awaitable[None]]]:
+    from agentzoo.models.openai_compat import OpenAICompatible
+    from agentzoo.types import ModelRequest
+
+    model = OpenAICompatible("bench-model", base_url=url.rsplit("/chat/completions", 1)[0], max_concurrency=1000)
+    request = ModelRequest(messages=BODY["messages"], temperature=0.0)
+
+    async def send() -> Any:
+        return await model.complete(request)
+
+    return send, model.aclose
+
+
+CLIENTS: dict[str, Callable[[str], Awaitable[tuple[Send, Callable[[], Awaitable[None]]]]]] = {
+    "aiohttp": _aiohttp,
+    "httpx": _httpx,
+    "niquests": _niquests,
+    "agentzoo (aiohttp)": _agentzoo,
+}
+
+
+async def _measure(make: Callable[[str], Awaitable[tuple[Send, Any]]], url: str, n: int,
+                   concurrency: int) -> tuple[float, float]:
+    """(CPU seconds per request, requests per second) for n requests at the given concurrency."""
+    send, close = await make(url)
+
+    async def drive(count: int) -> None:
+        remaining = count
+
+        async def worker() -> None:
+            nonlocal remaining
+            while remaining > 0:
+                remaining -= 1
+                await send()
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+    try:
+        # Warm up at the measured concurrency, so that each client's pool holds as many
+        # connections as the workload needs (a bigger pool would penalise clients whose
+        # pool does per-request work proportional to its size).
+        await drive(max(4 * concurrency, 100))
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        await drive(n)
+        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    finally:
+        await close()
+    return cpu / n, n / wall
+
+
+def _importable(module: str) -> bool:
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True
+
+
+def _available(name: str) -> bool:
+    return name not in ("aiohttp", "httpx", "niquests") or _importable(name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=3000, help="requests per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per cell; the median is reported")
+    parser.add_argument("--clients", default=",".join(CLIENTS), help="comma-separated subset of: " + ", ".join(CLIENTS))
+    args = parser.parse_args()
+    wanted = [n.strip() for n in args.clients.split(",")]
+
+    server = subprocess.Popen([sys.executable, "-m", "agentzoo.testing.fake_openai", "--port", "0",
+                               "--latency-ms", "0"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        base_url = server.stdout.readline().strip()
+        url = base_url + "/chat/completions"
+        names = [n for n in CLIENTS if n in wanted and _available(n)]
+        skipped = [n for n in wanted if n not in names]
+        print(f"server {base_url}; python {sys.version.split()[0]}; {args.requests} requests x "
+              f"{args.rounds} rounds per cell (median)" + (f"; not installed: {', '.join(skipped)}" if skipped else ""))
+        if "httpx" in names and not _importable("sniffio"):
+            # httpcore 1.0.x tries `import sniffio` on every request; without it that is a
+            # failed import (a sys.path search) per request. Fresh httpx installs lack sniffio.
+            print("note: sniffio is not installed; httpx pays a failed import per request")
+        results: dict[tuple[str, int], tuple[float, float]] = {}
+        for concurrency in (1, 100):
+            for name in names:
+                rounds = [asyncio.run(_measure(CLIENTS[name], url, args.requests, concurrency))
+                          for _ in range(args.rounds)]
+                results[name, concurrency] = (statistics.median(r[0] for r in rounds),
+                                              statistics.median(r[1] for r in rounds))
+        _print_table(names, results)
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def _print_table(names: list[str], results: dict[tuple[str, int], tuple[float, float]]) -> None:
+    raw_clients = [n for n in names if not n.startswith("agentzoo")]
+    print()
+    print(f"{'client':<20} {'conc':>4} {'CPU µs/req':>11} {'req/s':>9} {'CPU vs best':>12} {'req/s vs best':>14}")
+    for concurrency in (1, 100):
+        best_cpu = min(results[n, concurrency][0] for n in raw_clients)
+        best_rps = max(results[n, concurrency][1] for n in raw_clients)
+        for name in names:
+            cpu, rps = results[name, concurrency]
+            print(f"{name:<20} {concurrency:>4} {cpu * 1e6:>11.0f} {rps:>9.0f} {cpu / best_cpu:>11.2f}x "
+                  f"{rps / best_rps:>13.2f}x")
+    winner = min(raw_clients, key=lambda n: results[n, 1][0] + results[n, 100][0])
+    print(f"\nlowest CPU per request (sum over both concurrencies): {winner}")
+
+
+if __name__ == "__main__":
+    main()

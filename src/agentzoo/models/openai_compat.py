@@ -1,0 +1,381 @@
+"""The OpenAI-compatible chat-completions backend (OpenAI, vLLM, Ollama, llama.cpp server, …).
+
+Transport is aiohttp (chosen by measurement, see bench/http_clients.py): one session per
+instance and event loop, created lazily inside the loop, with an unbounded connection pool
+because the shared `EndpointLimiter` is what bounds concurrency. Every call goes through the
+one `RetryPolicy` (models/retry.py); this module only turns HTTP into `ModelResponse`s and
+transport failures into the error tree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import os
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from .. import __version__, _json
+from ..errors import (
+    ConfigError,
+    ProtocolError,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderTimeout,
+    RealModelCallRefused,
+)
+from ..protocols import DeltaCallback
+from ..types import ModelRequest, ModelResponse, Usage
+from .retry import RetryPolicy, classify, limiter_for, redact
+
+_SECRET_HEADERS = {"authorization", "api-key", "x-api-key", "proxy-authorization", "x-goog-api-key"}
+# Body fields the backend owns: a request's `extra` cannot override them.
+_OWNED_FIELDS = ("model", "messages", "stream", "stream_options")
+
+
+class _Secret:
+    """Holds a value that must not show up in reprs, `vars()` dumps or tracebacks' locals."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "<redacted>"
+
+
+def _is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback
+
+
+def _offline() -> bool:
+    return os.environ.get("AGENTZOO_OFFLINE", "").strip().lower() in ("1", "true", "yes")
+
+
+class OpenAICompatible:
+    """A `Model` served by any OpenAI-compatible `/chat/completions` endpoint.
+
+    `connect_timeout` bounds establishing a connection, `read_timeout` the silence between two
+    reads (so a long stream that keeps talking is fine), `deadline` the whole call including
+    retries. `max_concurrency` bounds in-flight requests to this base_url across all instances
+    (the strictest wins). `headers` are sent with every request (e.g. Azure's `api-key`).
+    """
+
+    def __init__(self, model: str, base_url: str = "https://api.openai.com/v1", api_key: str | None = None, *,
+                 stream: bool = False, connect_timeout: float = 10.0, read_timeout: float = 120.0,
+                 deadline: float = 600.0, retry: RetryPolicy | None = None, max_concurrency: int = 64,
+                 headers: dict[str, str] | None = None, name: str | None = None) -> None:
+        if not model:
+            raise ConfigError("OpenAICompatible: model must be a non-empty model name")
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"OpenAICompatible: base_url must be an http(s) URL, got {redact(base_url)!r}")
+        for key, value in (("connect_timeout", connect_timeout), ("read_timeout", read_timeout),
+                           ("deadline", deadline)):
+            if value <= 0:
+                raise ConfigError(f"OpenAICompatible: {key} must be > 0, got {value}")
+        self.model = model
+        self.name = name or model
+        self.base_url = base_url.rstrip("/")
+        self.stream = stream
+        self.connect_timeout, self.read_timeout, self.deadline = connect_timeout, read_timeout, deadline
+        self.retry = retry or RetryPolicy()
+        # For messages: scheme, host, port and path only (no userinfo or query, which may hold secrets).
+        port = f":{parts.port}" if parts.port else ""
+        self.endpoint = f"{parts.scheme}://{parts.hostname}{port}{parts.path.rstrip('/')}"
+        self._url = self.base_url + "/chat/completions"
+        self._what = f"{model} at {self.endpoint}"
+        self._loopback = _is_loopback(parts.hostname)
+        self._limiter = limiter_for(self.base_url, max_concurrency)
+
+        sent: dict[str, str] = {"Content-Type": "application/json", "User-Agent": f"agentzoo/{__version__}",
+                                "Accept": "text/event-stream" if stream else "application/json"}
+        sent.update(headers or {})
+        if api_key:
+            sent["Authorization"] = f"Bearer {api_key}"
+        secrets = [api_key] + [v for k, v in (headers or {}).items() if k.lower() in _SECRET_HEADERS]
+        if parts.password:
+            secrets.append(parts.password)
+        self._headers = _Secret(sent)
+        self._secrets = _Secret(tuple(s for s in secrets if s))
+        self._has_key = bool(api_key)
+        self._session: aiohttp.ClientSession | None = None
+        self._session_loop: asyncio.AbstractEventLoop | None = None
+
+    def __repr__(self) -> str:
+        return (f"OpenAICompatible(model={self.model!r}, base_url={self.endpoint!r}, stream={self.stream}, "
+                f"api_key={'<set>' if self._has_key else None})")
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    def _client(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        session = self._session
+        if session is None or session.closed or self._session_loop is not loop:
+            # A session belongs to the loop it was made in; a new loop (asyncio.run twice,
+            # per-test loops) gets a new one. Close each with aclose() in its own loop.
+            # sock_connect covers TCP connect and TLS handshake of new connections; there is
+            # no pool wait to bound (the pool is unlimited), so no `connect` timer per request.
+            timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.connect_timeout,
+                                            sock_read=self.read_timeout)
+            connector = aiohttp.TCPConnector(limit=0)
+            session = aiohttp.ClientSession(connector=connector, timeout=timeout, raise_for_status=False)
+            self._session, self._session_loop = session, loop
+        return session
+
+    async def aclose(self) -> None:
+        session, self._session, self._session_loop = self._session, None, None
+        if session is not None and not session.closed:
+            await session.close()
+
+    async def __aenter__(self) -> OpenAICompatible:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # --- the call ---------------------------------------------------------------------------
+
+    async def complete(self, request: ModelRequest, *, on_delta: DeltaCallback | None = None) -> ModelResponse:
+        if _offline() and not self._loopback:
+            raise RealModelCallRefused(
+                f"AGENTZOO_OFFLINE=1: refusing a real model call to {self.endpoint} (model {self.model!r}); "
+                "use a loopback server (agentzoo.testing.fake_openai) or a ScriptedModel")
+        data = _json.dumps(self._body(request))
+        return await self.retry.run(lambda _attempt: self._attempt(data, on_delta), limiter=self._limiter,
+                                    deadline=self.deadline, what=self._what)
+
+    def _body(self, request: ModelRequest) -> dict[str, Any]:
+        body = request.to_json()
+        extra = body.pop("extra", None) or {}
+        body.update({k: v for k, v in extra.items() if k not in _OWNED_FIELDS})
+        body["model"] = self.model
+        if self.stream:
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
+        return body
+
+    async def _attempt(self, data: bytes, on_delta: DeltaCallback | None) -> ModelResponse:
+        session = self._client()
+        try:
+            async with session.post(self._url, data=data, headers=self._headers.value,
+                                    allow_redirects=False) as resp:
+                if not 200 <= resp.status < 300:
+                    raw = await resp.read()
+                    raise self._http_error(resp.status, raw, resp.headers)
+                ctype = resp.headers.get("Content-Type", "")
+                # A server may ignore `stream: true` and answer with one JSON body: accept it.
+                if self.stream and ctype.startswith("text/event-stream"):
+                    return await self._read_stream(resp, on_delta)
+                return self._parse_completion(await resp.read(), ctype)
+        except ProviderError:
+            raise
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise ProviderTimeout(f"connect timeout: no connection to {self.endpoint} within "
+                                  f"{self.connect_timeout:g} s") from exc
+        except aiohttp.ServerTimeoutError as exc:
+            raise ProviderTimeout(f"read timeout: {self.endpoint} sent nothing for {self.read_timeout:g} s") from exc
+        except aiohttp.ClientPayloadError as exc:
+            raise ProtocolError(f"the response body from {self.endpoint} ended early: {self._clean(str(exc))}",
+                                retryable=True) from exc
+        except aiohttp.ClientSSLError as exc:  # a bad certificate does not heal by retrying
+            raise ProviderConnectionError(f"TLS failure talking to {self.endpoint}: {self._clean(str(exc))}",
+                                          retryable=False) from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise ProviderConnectionError(f"cannot connect to {self.endpoint}: "
+                                          f"{self._clean(str(exc.os_error or exc))}") from exc
+        except aiohttp.ServerDisconnectedError as exc:
+            raise ProviderConnectionError(f"{self.endpoint} closed the connection before answering") from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise ProviderConnectionError(f"{type(exc).__name__} talking to {self.endpoint}: "
+                                          f"{self._clean(str(exc))}") from exc
+
+    def _clean(self, text: str) -> str:
+        return redact(text, self._secrets.value)
+
+    def _snippet(self, raw: bytes, limit: int = 200) -> str:
+        text = raw[: limit * 4].decode("utf-8", "replace")
+        text = " ".join(self._clean(text).split())
+        return repr(text[:limit] + ("…" if len(text) > limit else ""))
+
+    def _http_error(self, status: int, raw: bytes, headers: Any) -> ProviderError:
+        try:
+            body = _json.loads(raw) if raw else None
+            text = None
+        except ValueError:
+            body, text = None, raw[:2000].decode("utf-8", "replace")
+        return classify(status, body, headers, secrets=self._secrets.value, endpoint=self.endpoint, text=text,
+                        max_retry_after=self.retry.max_retry_after)
+
+    # --- non-streaming ----------------------------------------------------------------------
+
+    def _parse_completion(self, raw: bytes, ctype: str) -> ModelResponse:
+        try:
+            obj = _json.loads(raw)
+        except ValueError:
+            raise ProtocolError(f"a 2xx response from {self.endpoint} is not JSON (content-type "
+                                f"{ctype or 'missing'}): {self._snippet(raw)}") from None
+        choices = obj.get("choices") if isinstance(obj, dict) else None
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+            raise ProtocolError(f"a 2xx response from {self.endpoint} is not a chat completion (no choices): "
+                                f"{self._snippet(raw)}")
+        choice = choices[0]
+        message = choice.get("message")
+        if not isinstance(message, dict):
+            raise ProtocolError(f"a chat completion from {self.endpoint} has no message: {self._snippet(raw)}")
+        return ModelResponse(message=_assistant(message, message.get("tool_calls")),
+                             finish_reason=choice.get("finish_reason"), usage=_usage(obj.get("usage")),
+                             model=obj.get("model") or self.model)
+
+    # --- streaming --------------------------------------------------------------------------
+
+    async def _read_stream(self, resp: aiohttp.ClientResponse, on_delta: DeltaCallback | None) -> ModelResponse:
+        acc = _StreamAccumulator(on_delta)
+        buf = bytearray()
+        data: list[bytes] = []
+        try:
+            async for piece in resp.content.iter_any():
+                buf += piece
+                start = 0
+                while (nl := buf.find(b"\n", start)) >= 0:
+                    line = bytes(buf[start:nl]).rstrip(b"\r")
+                    start = nl + 1
+                    if line:
+                        if line.startswith(b"data:"):
+                            value = line[5:]
+                            data.append(value[1:] if value.startswith(b" ") else value)
+                        # other fields (event:, id:, retry:) and ":" comments carry nothing we need
+                        continue
+                    if data:  # a blank line ends an event
+                        event, data = b"\n".join(data), []
+                        if event.strip() == b"[DONE]":
+                            return acc.response(self.model)
+                        acc.add(self._event(event))
+                del buf[:start]
+        except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+            raise ProtocolError(f"stream ended before [DONE] from {self.endpoint}: connection lost "
+                                f"({type(exc).__name__})", retryable=True) from exc
+        # A cut stream may look complete; only [DONE] says it is. A model call has no side
+        # effects, so it is retried rather than returned half-written.
+        raise ProtocolError(f"stream ended before [DONE] from {self.endpoint} "
+                            f"(after {acc.events} events)", retryable=True)
+
+    def _event(self, event: bytes) -> dict[str, Any]:
+        try:
+            obj = _json.loads(event)
+        except ValueError:
+            raise ProtocolError(f"a stream event from {self.endpoint} is not JSON: {self._snippet(event)}") from None
+        if not isinstance(obj, dict):
+            raise ProtocolError(f"a stream event from {self.endpoint} is not an object: {self._snippet(event)}")
+        if "error" in obj and not obj.get("choices"):
+            # A provider that fails mid-stream says so in an event; its own code picks the class.
+            err = obj["error"]
+            code = err.get("code") if isinstance(err, dict) else None
+            status = code if isinstance(code, int) and 400 <= code < 600 else 500
+            raise classify(status, obj, None, secrets=self._secrets.value, endpoint=f"{self.endpoint} (mid-stream)")
+        return obj
+
+
+class _StreamAccumulator:
+    """Builds one assistant message from chat.completion.chunk events (choice 0 only)."""
+
+    __slots__ = ("on_delta", "content", "calls", "other", "finish_reason", "usage", "model", "events")
+
+    def __init__(self, on_delta: DeltaCallback | None) -> None:
+        self.on_delta = on_delta
+        self.content: list[str] = []
+        self.calls: dict[int, dict[str, Any]] = {}
+        self.other: dict[str, list[str]] = {}  # e.g. reasoning_content, refusal
+        self.finish_reason: str | None = None
+        self.usage: Any = None
+        self.model: str | None = None
+        self.events = 0
+
+    def add(self, chunk: dict[str, Any]) -> None:
+        self.events += 1
+        if chunk.get("model"):
+            self.model = chunk["model"]
+        if chunk.get("usage"):  # with include_usage, the last chunk (empty choices) carries it
+            self.usage = chunk["usage"]
+        for choice in chunk.get("choices") or ():
+            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
+                continue
+            if choice.get("finish_reason"):
+                self.finish_reason = choice["finish_reason"]
+            delta = choice.get("delta") or {}
+            for key, value in delta.items():
+                if key == "content":
+                    if value:
+                        self.content.append(value)
+                        if self.on_delta is not None:
+                            self.on_delta(value)
+                elif key == "tool_calls":
+                    for position, call in enumerate(value or ()):
+                        self._add_call(position, call)
+                elif key != "role" and isinstance(value, str) and value:
+                    self.other.setdefault(key, []).append(value)
+
+    def _add_call(self, position: int, delta: dict[str, Any]) -> None:
+        # Deltas are keyed by `index`; a server that omits it is taken to list calls in order.
+        index = delta.get("index", position)
+        call = self.calls.setdefault(index, {"id": None, "name": None, "arguments": []})
+        if delta.get("id") and not call["id"]:
+            call["id"] = delta["id"]
+        fn = delta.get("function") or {}
+        if fn.get("name") and not call["name"]:
+            call["name"] = fn["name"]
+        if fn.get("arguments"):
+            call["arguments"].append(fn["arguments"])
+
+    def response(self, model: str) -> ModelResponse:
+        message: dict[str, Any] = {"content": "".join(self.content) if self.content else None}
+        message.update({k: "".join(v) for k, v in self.other.items()})
+        calls = [{"id": c["id"], "function": {"name": c["name"], "arguments": "".join(c["arguments"])}}
+                 for _, c in sorted(self.calls.items())]
+        return ModelResponse(message=_assistant(message, calls), finish_reason=self.finish_reason,
+                             usage=_usage(self.usage), model=self.model or model)
+
+
+def _assistant(message: dict[str, Any], tool_calls: Any) -> dict[str, Any]:
+    """The neutral assistant message: role, content, tool_calls in OpenAI shape (arguments as
+    JSON text), plus any other non-empty field the provider set (reasoning_content, refusal)."""
+    out: dict[str, Any] = {"role": "assistant", "content": message.get("content")}
+    calls = []
+    for i, raw in enumerate(tool_calls or ()):
+        if not isinstance(raw, dict):
+            continue
+        fn = raw.get("function") or {}
+        args = fn.get("arguments")
+        if args is None:
+            args = ""
+        elif not isinstance(args, str):  # some servers send an object instead of JSON text
+            args = _json.dumps_str(args)
+        calls.append({"id": raw.get("id") or f"call_{i}", "type": "function",
+                      "function": {"name": fn.get("name") or "", "arguments": args}})
+    if calls:
+        out["tool_calls"] = calls
+    for key, value in message.items():
+        if key not in ("role", "content", "tool_calls") and value not in (None, "", [], {}):
+            out[key] = value
+    return out
+
+
+def _usage(raw: Any) -> Usage:
+    if not isinstance(raw, dict):
+        return Usage()
+    inp = raw.get("prompt_tokens", raw.get("input_tokens"))
+    out = raw.get("completion_tokens", raw.get("output_tokens"))
+    return Usage(int(inp or 0), int(out or 0))

@@ -1,0 +1,419 @@
+"""One retry policy for model endpoints: classify failures, back off, and share cool-downs.
+
+- `classify` turns an HTTP error response into the right `ProviderError` subclass and decides
+  whether it is worth retrying. Its messages name the status and the provider's own words,
+  with anything that looks like a credential removed.
+- `parse_retry_after` reads the server's wish (`retry-after-ms`, `Retry-After` seconds or date).
+- `RetryPolicy.run` performs one call with retries: full-jitter exponential backoff, at least
+  the server's Retry-After, a per-attempt timeout and an overall deadline.
+- `EndpointLimiter` bounds concurrent requests to one endpoint and holds every caller back
+  while the endpoint has asked for a pause (a 429 with Retry-After), so that a hundred runs
+  hitting the same rate limit do not all hammer it again at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import random
+import re
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+
+from ..errors import (
+    AuthenticationError,
+    BadRequestError,
+    ConfigError,
+    ContextLengthError,
+    ProviderError,
+    ProviderTimeout,
+    QuotaExceededError,
+    RateLimitError,
+    ServerError,
+)
+
+log = logging.getLogger("agentzoo.models")
+
+T = TypeVar("T")
+
+DEFAULT_MAX_RETRY_AFTER = 60.0
+"""Longest Retry-After honoured, in seconds: a longer wish is capped (the call's deadline still rules)."""
+
+_MAX_MESSAGE = 500
+
+# --- redaction ------------------------------------------------------------------------------
+
+# Providers echo credentials back surprisingly often ("Incorrect API key provided: sk-..."),
+# and proxies echo request headers. Anything shaped like a key or a bearer token is removed
+# before a provider's text goes into an exception message.
+_CREDENTIAL_PATTERNS = (
+    (re.compile(r"(?i)\b(bearer|basic)\s+[^\s\"',;]+"), r"\1 ***"),
+    (re.compile(r"\bsk-[A-Za-z0-9_\-*.]{3,}"), "sk-***"),
+    (re.compile(r"(?i)\b(api[_-]?key|access[_-]?token|token)([\"']?\s*[=:]\s*[\"']?)[^\s\"'&,;}]+"), r"\1\2***"),
+)
+
+
+def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """`text` without the given secrets and without anything that looks like a credential."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:  # a 1-3 character "secret" would shred the message
+            text = text.replace(secret, "***")
+    for pattern, replacement in _CREDENTIAL_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _shorten(text: str, limit: int = _MAX_MESSAGE) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+# --- Retry-After ----------------------------------------------------------------------------
+
+
+def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
+    """Case-insensitive header lookup that works for plain dicts as well as multidicts."""
+    if not headers:
+        return None
+    value = headers.get(name)
+    if value is not None:
+        return value
+    lname = name.lower()
+    for key, val in headers.items():
+        if key.lower() == lname:
+            return val
+    return None
+
+
+def parse_retry_after(headers: Mapping[str, str] | None, *, max_wait: float = DEFAULT_MAX_RETRY_AFTER,
+                      now: datetime | None = None) -> float | None:
+    """Seconds the server asked us to wait, or None if it said nothing readable.
+
+    Reads `retry-after-ms` (OpenAI's millisecond variant, preferred as more precise), then
+    `Retry-After` as seconds or as an HTTP-date (RFC 9110 §10.2.3). The result is clamped
+    to [0, max_wait].
+    """
+    seconds: float | None = None
+    if (ms := _header(headers, "retry-after-ms")) is not None:
+        seconds = _number(ms)
+        if seconds is not None:
+            seconds /= 1000.0
+    if seconds is None and (value := _header(headers, "retry-after")) is not None:
+        seconds = _number(value)
+        if seconds is None:
+            try:
+                when = parsedate_to_datetime(value.strip())
+            except (TypeError, ValueError, IndexError):
+                return None
+            if when.tzinfo is None:  # RFC dates are GMT; a naive result means "-0000"
+                when = when.replace(tzinfo=timezone.utc)
+            seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
+    if seconds is None:
+        return None
+    return min(max(seconds, 0.0), max_wait)
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(text.strip())
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+# --- classification -------------------------------------------------------------------------
+
+_QUOTA_CODES = {"insufficient_quota", "billing_hard_limit_reached", "billing_not_active", "insufficient_balance"}
+# Worded so that per-minute "quota" rate limits (e.g. Gemini's "Quota exceeded for metric ...
+# per minute") stay retryable: only account-level exhaustion is final.
+_QUOTA_TEXT = re.compile(r"(?i)exceeded your current quota|insufficient[_ ](quota|balance|credits?)|billing|hard limit"
+                         r"|credit balance|out of credits")
+_CONTEXT_CODES = {"context_length_exceeded", "string_above_max_length"}
+_CONTEXT_TEXT = re.compile(r"(?i)maximum context length|context[_ ]length|context window|prompt is too long"
+                           r"|input is too long|too many (input )?tokens|reduce the length of the (messages|prompt)")
+
+
+def _error_fields(body: Any, text: str | None) -> tuple[str, str | None, str | None]:
+    """(message, code, type) from the usual error shapes: OpenAI's `{"error": {...}}`,
+    vLLM's flat `{"message", "type", "code"}`, FastAPI's `{"detail": ...}`, or raw text."""
+    message: Any = None
+    code: Any = None
+    kind: Any = None
+    if isinstance(body, dict):
+        err = body.get("error", body)
+        if isinstance(err, str):
+            message = err
+        elif isinstance(err, dict):
+            message = err.get("message") or err.get("detail") or err.get("msg")
+            code, kind = err.get("code"), err.get("type")
+        if message is None and "detail" in body:
+            message = body["detail"]
+    elif isinstance(body, str):
+        message = body
+    if message is None and text:
+        message = text
+    if message is not None and not isinstance(message, str):
+        message = str(message)
+    return (message or "", str(code) if code is not None else None, str(kind) if kind is not None else None)
+
+
+def classify(status: int, body: Any, headers: Mapping[str, str] | None = None, *,
+             api_key: str | None = None, secrets: Iterable[str | None] = (), endpoint: str | None = None,
+             text: str | None = None, max_retry_after: float = DEFAULT_MAX_RETRY_AFTER) -> ProviderError:
+    """The `ProviderError` for an HTTP error response.
+
+    `body` is the parsed JSON body or None; `text` the raw body when it was not JSON (a
+    proxy's HTML page). `api_key` and `secrets` are removed from the message.
+    """
+    message, code, kind = _error_fields(body, text)
+    where = f" from {endpoint}" if endpoint else ""
+    detail = _shorten(redact(message, (api_key, *secrets))) or "(no error message)"
+    tags = ", ".join(f"{k} {v}" for k, v in (("code", code), ("type", kind)) if v and v not in message)
+    text_out = f"HTTP {status}{where}: {detail}" + (f" ({tags})" if tags else "")
+    retry_after = parse_retry_after(headers, max_wait=max_retry_after)
+    kw: dict[str, Any] = {"status": status, "retry_after": retry_after, "code": code or kind}
+    haystack = f"{code} {kind} {message}"
+
+    if status in (401, 403):
+        return AuthenticationError(text_out, **kw)
+    if status == 402 or (status == 429 and ({code, kind} & _QUOTA_CODES or _QUOTA_TEXT.search(message))):
+        return QuotaExceededError(text_out, **kw)
+    if status == 429:
+        return RateLimitError(text_out, **kw)
+    if 400 <= status < 500 and status != 408 and status != 409 and (
+            {code, kind} & _CONTEXT_CODES or _CONTEXT_TEXT.search(haystack)):
+        return ContextLengthError(text_out, **kw)
+    if status == 408:  # the server gave up waiting for us: a timeout, worth another try
+        return ProviderTimeout(text_out, **kw)
+    if status == 409 or status >= 500:  # 409: a conflicting concurrent request (OpenAI suggests retry)
+        return ServerError(text_out, **kw)
+    if 400 <= status < 500:
+        return BadRequestError(text_out, **kw)
+    # 1xx/3xx: redirects are not followed (a POST must not silently turn into a GET).
+    return ProviderError(text_out, **kw)
+
+
+# --- backoff --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How one model call is retried.
+
+    Waits are full-jitter exponential (uniform in [0, min(max_delay, base_delay·2^(n-1))]),
+    but never shorter than the server's Retry-After. `attempt_timeout` bounds one HTTP attempt
+    (not the time spent queueing for a slot); `deadline` bounds the whole call, retries and
+    waits included: a call never starts a wait that would end past it.
+    """
+
+    max_attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 20.0
+    jitter: bool = True
+    max_retry_after: float = DEFAULT_MAX_RETRY_AFTER
+    attempt_timeout: float | None = None
+    deadline: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ConfigError(f"RetryPolicy.max_attempts must be >= 1, got {self.max_attempts}")
+        for key in ("base_delay", "max_delay", "max_retry_after"):
+            if getattr(self, key) < 0:
+                raise ConfigError(f"RetryPolicy.{key} must be >= 0, got {getattr(self, key)}")
+        for key in ("attempt_timeout", "deadline"):
+            value = getattr(self, key)
+            if value is not None and value <= 0:
+                raise ConfigError(f"RetryPolicy.{key} must be > 0 or None, got {value}")
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait after failed attempt number `attempt` (1-based)."""
+        cap = min(self.max_delay, self.base_delay * 2.0 ** min(attempt - 1, 60))
+        wait = random.uniform(0.0, cap) if self.jitter else cap
+        if retry_after is not None:
+            wait = max(wait, min(retry_after, self.max_retry_after))
+        return wait
+
+    async def run(self, attempt_fn: Callable[[int], Awaitable[T]], *, limiter: EndpointLimiter | None = None,
+                  deadline: float | None = None, what: str = "model call") -> T:
+        """Call `attempt_fn(attempt_number)` until it succeeds or a failure is final.
+
+        Only `ProviderError`s with `retryable` set are retried. `deadline` (seconds) tightens
+        the policy's own. The error that ends the loop is re-raised as it is, with the number
+        of attempts added to its message when it was retryable.
+        """
+        limits = [d for d in (deadline, self.deadline) if d is not None]
+        limit = min(limits) if limits else None
+        deadline_at = None if limit is None else asyncio.get_running_loop().time() + limit
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._attempt(attempt_fn, attempt, limiter, deadline_at, limit, what)
+            except ProviderError as exc:
+                if not exc.retryable:
+                    raise
+                if attempt >= self.max_attempts:
+                    exc.args = (f"{exc.args[0] if exc.args else exc} (gave up after {attempt} attempts)",)
+                    raise
+                wait = self.delay(attempt, exc.retry_after)
+                if limiter is not None and exc.retry_after is not None:
+                    limiter.cool_down(min(exc.retry_after, self.max_retry_after))
+                if deadline_at is not None and asyncio.get_running_loop().time() + wait >= deadline_at:
+                    raise ProviderTimeout(
+                        f"{what}: the {limit:g} s deadline would pass before retry {attempt + 1} "
+                        f"(next wait {wait:.2f} s); last error: {exc}",
+                        status=exc.status, retryable=False, code=exc.code) from exc
+                log.debug("%s: attempt %d failed, retrying in %.2f s: %s", what, attempt, wait, exc)
+                await asyncio.sleep(wait)
+
+    async def _attempt(self, attempt_fn: Callable[[int], Awaitable[T]], attempt: int,
+                       limiter: EndpointLimiter | None, deadline_at: float | None, limit: float | None,
+                       what: str) -> T:
+        # One timer per attempt (not one per bound): it first runs to the deadline while we
+        # queue for a slot, then is pulled in to the attempt timeout once the request starts.
+        loop = asyncio.get_running_loop()
+        if deadline_at is not None and deadline_at <= loop.time():
+            raise ProviderTimeout(f"{what}: the {limit:g} s deadline passed", retryable=False)
+        timer = asyncio.timeout_at(deadline_at)
+        try:
+            async with timer:
+                if limiter is not None:
+                    await limiter.acquire()
+                try:
+                    if self.attempt_timeout is not None:
+                        ends = loop.time() + self.attempt_timeout
+                        timer.reschedule(ends if deadline_at is None else min(ends, deadline_at))
+                    return await attempt_fn(attempt)
+                finally:
+                    if limiter is not None:
+                        limiter.release()
+        except TimeoutError as exc:
+            if not timer.expired():
+                raise
+            if deadline_at is not None and loop.time() >= deadline_at:
+                raise ProviderTimeout(f"{what}: the {limit:g} s deadline passed during attempt {attempt}",
+                                      retryable=False) from exc
+            raise ProviderTimeout(f"{what}: attempt {attempt} took longer than {self.attempt_timeout:g} s") from exc
+
+
+# --- shared per-endpoint limiter ------------------------------------------------------------
+
+
+class _LoopSlots:
+    """A FIFO counting semaphore for one event loop whose limit is read at each call,
+    so that the endpoint's limit can be lowered while calls are waiting."""
+
+    __slots__ = ("used", "waiters")
+
+    def __init__(self) -> None:
+        self.used = 0
+        self.waiters: deque[asyncio.Future[None]] = deque()
+
+    async def acquire(self, limit: int) -> None:
+        if self.used < limit and not self.waiters:
+            self.used += 1
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiters.append(fut)
+        try:
+            await fut
+        except BaseException:
+            # Cancelled waiters stay in the deque (release skips them: O(1) here, since a
+            # mass cancellation of thousands of runs would make removal quadratic). If the
+            # slot had already been handed to us, pass it on.
+            if fut.done() and not fut.cancelled():
+                self.release(limit)
+            raise
+
+    def release(self, limit: int) -> None:
+        if self.used <= limit:
+            # Hand the slot straight to the next waiter: `used` stays, nobody can barge in.
+            while self.waiters:
+                fut = self.waiters.popleft()
+                if not fut.done():
+                    fut.set_result(None)
+                    return
+        self.used -= 1
+
+
+class EndpointLimiter:
+    """Concurrency bound and shared cool-down for one endpoint.
+
+    The bound is per event loop (asyncio primitives belong to one loop; tests and threads make
+    many); the cool-down is process-wide: a monotonic instant before which no caller, in any
+    loop, sends a request to this endpoint.
+    """
+
+    def __init__(self, key: str, max_concurrency: int) -> None:
+        if max_concurrency < 1:
+            raise ConfigError(f"max_concurrency must be >= 1, got {max_concurrency}")
+        self.key = key
+        self.max_concurrency = max_concurrency
+        self._cool_until = 0.0
+        self._slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopSlots] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"EndpointLimiter({self.key!r}, max_concurrency={self.max_concurrency})"
+
+    def _for_loop(self) -> _LoopSlots:
+        loop = asyncio.get_running_loop()
+        slots = self._slots.get(loop)
+        if slots is None:
+            with self._lock:
+                slots = self._slots.setdefault(loop, _LoopSlots())
+        return slots
+
+    def cool_down(self, seconds: float) -> None:
+        """Hold every caller back for `seconds` from now (an earlier end never shortens a pause)."""
+        until = time.monotonic() + max(seconds, 0.0)
+        if until > self._cool_until:
+            self._cool_until = until
+
+    def cooling_for(self) -> float:
+        """Seconds left in the current cool-down (0 if none)."""
+        return max(0.0, self._cool_until - time.monotonic())
+
+    def in_flight(self) -> int:
+        """Slots in use in the running loop."""
+        return self._for_loop().used
+
+    async def acquire(self) -> None:
+        """Wait for a slot, then for the end of any cool-down; pair with `release()`."""
+        slots = self._for_loop()
+        await slots.acquire(self.max_concurrency)
+        try:
+            # Re-checked in a loop: a new 429 may extend the pause while we sleep.
+            while (wait := self._cool_until - time.monotonic()) > 0:
+                await asyncio.sleep(wait)
+        except BaseException:
+            slots.release(self.max_concurrency)
+            raise
+
+    def release(self) -> None:
+        self._for_loop().release(self.max_concurrency)
+
+
+_limiters: dict[str, EndpointLimiter] = {}
+_limiters_lock = threading.Lock()
+
+
+def limiter_for(base_url: str, max_concurrency: int = 64) -> EndpointLimiter:
+    """The process-wide limiter of an endpoint. Endpoints share rate limits, so when several
+    clients of one base_url ask for different bounds, the strictest one applies."""
+    key = base_url.rstrip("/")
+    with _limiters_lock:
+        limiter = _limiters.get(key)
+        if limiter is None:
+            limiter = _limiters[key] = EndpointLimiter(key, max_concurrency)
+        elif max_concurrency < limiter.max_concurrency:
+            limiter.max_concurrency = max_concurrency
+        return limiter

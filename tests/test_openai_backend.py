@@ -1,0 +1,386 @@
+"""OpenAICompatible against the fake OpenAI server on loopback: retries, timeouts, streaming, secrets."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import socket
+import time
+import traceback
+from email.utils import formatdate
+
+import pytest
+
+from agentzoo.errors import (
+    AuthenticationError,
+    ProtocolError,
+    ProviderConnectionError,
+    ProviderTimeout,
+    QuotaExceededError,
+    RateLimitError,
+    RealModelCallRefused,
+)
+from agentzoo.models.openai_compat import OpenAICompatible
+from agentzoo.models.retry import RetryPolicy
+from agentzoo.protocols import Model
+from agentzoo.testing.fake_openai import FakeOpenAIServer, add_agent
+from agentzoo.types import ModelRequest, Usage
+
+KEY = "sk-test-SECRET123"
+FAST = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.02)
+REQ = ModelRequest(messages=[{"role": "user", "content": "What is 2 + 2?"}])
+OK = {"content": "4", "usage": {"prompt_tokens": 11, "completion_tokens": 1}}
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch):
+    monkeypatch.setenv("AGENTZOO_OFFLINE", "1")
+
+
+def model(srv_or_url, **kw) -> OpenAICompatible:
+    base_url = srv_or_url if isinstance(srv_or_url, str) else srv_or_url.base_url
+    kw.setdefault("retry", FAST)
+    return OpenAICompatible("fake-model", base_url=base_url, **kw)
+
+
+# --- the happy path -------------------------------------------------------------------------
+
+
+async def test_completion_and_request_body():
+    tools = [{"type": "function", "function": {"name": "add", "parameters": {"type": "object"}}}]
+    request = ModelRequest(messages=REQ.messages, tools=tools, temperature=0.0, max_tokens=5,
+                           extra={"logprobs": True, "model": "ignored", "stream": True})
+    with FakeOpenAIServer(OK) as srv:
+        async with model(srv) as m:
+            assert isinstance(m, Model) and m.name == "fake-model"
+            resp = await m.complete(request)
+    assert resp.text == "4" and resp.tool_calls == []
+    assert resp.message == {"role": "assistant", "content": "4"}
+    assert resp.usage == Usage(11, 1) and resp.finish_reason == "stop" and resp.model == "fake-model"
+    body = srv.requests[0]
+    assert body["model"] == "fake-model" and body["messages"] == REQ.messages and body["tools"] == tools
+    assert body["temperature"] == 0.0 and body["max_tokens"] == 5 and body["logprobs"] is True
+    assert "extra" not in body and "stream" not in body  # the backend owns model and stream
+    assert "Authorization" not in srv.headers[0]  # no key, no header
+
+
+async def test_tool_calls_and_key_header():
+    behaviour = {"tool_calls": [{"id": "c1", "name": "add", "arguments": {"a": 1, "b": 2}}]}
+    with FakeOpenAIServer(behaviour) as srv:
+        async with model(srv, api_key=KEY, headers={"X-Extra": "1"}, name="alias") as m:
+            resp = await m.complete(REQ)
+    assert m.name == "alias"
+    assert [(c.id, c.name, c.arguments) for c in resp.tool_calls] == [("c1", "add", '{"a":1,"b":2}')]
+    assert resp.finish_reason == "tool_calls"
+    assert srv.headers[0]["Authorization"] == f"Bearer {KEY}" and srv.headers[0]["X-Extra"] == "1"
+
+
+async def test_empty_response_is_returned_as_is():
+    with FakeOpenAIServer({"content": None}) as srv:
+        async with model(srv) as m:
+            resp = await m.complete(REQ)
+    assert resp.text == "" and resp.tool_calls == [] and srv.count == 1
+
+
+def test_instance_serves_one_loop_after_another():
+    async def call_and_close(m: OpenAICompatible) -> str:
+        try:
+            return (await m.complete(REQ)).text
+        finally:
+            await m.aclose()  # a session belongs to its loop: close it there
+
+    with FakeOpenAIServer(OK) as srv:
+        m = model(srv)
+        assert asyncio.run(call_and_close(m)) == "4"
+        assert asyncio.run(call_and_close(m)) == "4"  # a new loop gets a new session
+
+
+# --- rate limits and retries ----------------------------------------------------------------
+
+
+async def test_429_retry_after_seconds_is_honoured():
+    with FakeOpenAIServer([{"status": 429, "headers": {"Retry-After": "0.2"}}, OK]) as srv:
+        async with model(srv) as m:
+            resp = await m.complete(REQ)
+    assert resp.text == "4" and srv.count == 2
+    assert srv.times[1] - srv.times[0] >= 0.2
+
+
+async def test_429_retry_after_ms_is_honoured():
+    with FakeOpenAIServer([{"status": 429, "headers": {"retry-after-ms": "200"}}, OK]) as srv:
+        async with model(srv) as m:
+            assert (await m.complete(REQ)).text == "4"
+    assert srv.times[1] - srv.times[0] >= 0.2
+
+
+async def test_429_retry_after_http_date_is_honoured():
+    # HTTP-dates have whole seconds: aim at the next second at least 0.2 s away.
+    target: list[float] = []
+    arrivals: list[float] = []
+
+    def script(body):
+        now = time.time()
+        arrivals.append(now)
+        if not target:
+            target.append(math.floor(now) + (1 if math.floor(now) + 1 - now >= 0.2 else 2))
+            return {"status": 429, "headers": {"Retry-After": formatdate(target[0], usegmt=True)}}
+        return OK
+
+    with FakeOpenAIServer(script) as srv:
+        async with model(srv) as m:
+            assert (await m.complete(REQ)).text == "4"
+    assert srv.count == 2
+    assert arrivals[1] >= target[0] - 0.02  # waited for the date (small allowance for clock reads)
+
+
+async def test_insufficient_quota_is_not_retried():
+    quota = {"status": 429, "json": {"error": {"message": "You exceeded your current quota, please check your "
+                                               "plan and billing details.", "type": "insufficient_quota",
+                                               "code": "insufficient_quota"}}}
+    with FakeOpenAIServer(quota) as srv:
+        async with model(srv) as m:
+            with pytest.raises(QuotaExceededError, match="HTTP 429.*exceeded your current quota"):
+                await m.complete(REQ)
+    assert srv.count == 1
+
+
+async def test_429_without_quota_gives_up_as_rate_limit():
+    with FakeOpenAIServer({"status": 429}) as srv:
+        async with model(srv, retry=RetryPolicy(max_attempts=2, base_delay=0.01)) as m:
+            with pytest.raises(RateLimitError, match="gave up after 2 attempts"):
+                await m.complete(REQ)
+    assert srv.count == 2
+
+
+async def test_500_and_503_are_retried_then_succeed():
+    with FakeOpenAIServer([{"status": 500}, {"status": 503}, OK]) as srv:
+        async with model(srv) as m:
+            assert (await m.complete(REQ)).text == "4"
+    assert srv.count == 3
+
+
+async def test_401_never_shows_the_key():
+    with FakeOpenAIServer({"status": 401, "echo_authorization": True}) as srv:
+        m = model(srv, api_key=KEY)
+        try:
+            with pytest.raises(AuthenticationError) as info:
+                await m.complete(REQ)
+        finally:
+            await m.aclose()
+    assert srv.count == 1 and srv.headers[0]["Authorization"] == f"Bearer {KEY}"  # the server did get it
+    exc = info.value
+    shown = [str(exc), repr(exc), repr(m), str(vars(m)), "".join(traceback.format_exception(exc))]
+    assert all("SECRET123" not in s for s in shown)
+    assert "HTTP 401" in str(exc) and "Incorrect API key provided" in str(exc)
+
+
+# --- the shared limiter ---------------------------------------------------------------------
+
+
+async def test_shared_cool_down_prevents_a_storm():
+    first = [True]
+
+    def script(body):
+        if first:
+            first.pop()
+            return {"status": 429, "headers": {"Retry-After": "0.3"}}
+        return {"content": "ok", "delay": 0.05}
+
+    with FakeOpenAIServer(script) as srv:
+        async with model(srv, max_concurrency=4) as m:
+            results = await asyncio.gather(*(m.complete(REQ) for _ in range(20)))
+    assert [r.text for r in results] == ["ok"] * 20 and srv.count == 21
+    t429 = srv.times[0]
+    # Without the shared cool-down, each freed slot would send at once: ~18 requests here.
+    during = [t for t in srv.times if t429 + 0.03 < t < t429 + 0.27]
+    assert len(during) <= 1, [round(t - t429, 3) for t in srv.times]
+    assert max(srv.times) - t429 >= 0.3
+
+
+# --- timeouts and connection failures -------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_connection_refused_after_retries():
+    port = _free_port()  # bound, then closed: nothing listens there
+    async with model(f"http://127.0.0.1:{port}/v1", retry=RetryPolicy(max_attempts=2, base_delay=0.01)) as m:
+        with pytest.raises(ProviderConnectionError, match=r"cannot connect.*gave up after 2 attempts"):
+            await m.complete(REQ)
+
+
+async def test_connect_timeout():
+    # A listener that never accepts, with its accept queue full: the kernel drops new SYNs.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(3):
+        s = socket.socket()
+        s.setblocking(False)
+        try:
+            s.connect(("127.0.0.1", port))
+        except BlockingIOError:
+            pass
+        fillers.append(s)
+    await asyncio.sleep(0.05)
+    try:
+        async with model(f"http://127.0.0.1:{port}/v1", connect_timeout=0.2,
+                         retry=RetryPolicy(max_attempts=2, base_delay=0.01)) as m:
+            start = time.monotonic()
+            with pytest.raises(ProviderTimeout, match="connect timeout"):
+                await m.complete(REQ)
+            assert time.monotonic() - start < 2.0
+    finally:
+        for s in [*fillers, listener]:
+            s.close()
+
+
+async def test_server_that_never_answers_hits_the_read_timeout():
+    with FakeOpenAIServer({"hang": True}) as srv:
+        async with model(srv, read_timeout=0.2, retry=RetryPolicy(max_attempts=2, base_delay=0.01)) as m:
+            start = time.monotonic()
+            with pytest.raises(ProviderTimeout, match="read timeout.*0.2 s"):
+                await m.complete(REQ)
+            assert 0.4 <= time.monotonic() - start < 2.0
+    assert srv.count == 2
+
+
+async def test_server_that_never_answers_hits_the_deadline():
+    with FakeOpenAIServer({"hang": True}) as srv:
+        async with model(srv, read_timeout=30, deadline=0.3) as m:
+            start = time.monotonic()
+            with pytest.raises(ProviderTimeout, match="0.3 s deadline") as info:
+                await m.complete(REQ)
+            assert time.monotonic() - start < 1.5
+    assert not info.value.retryable
+
+
+# --- bad 200s -------------------------------------------------------------------------------
+
+
+async def test_html_200_is_a_protocol_error():
+    html = {"status": 200, "body": "<html><body>Please log in to the captive portal</body></html>",
+            "content_type": "text/html"}
+    with FakeOpenAIServer(html) as srv:
+        async with model(srv) as m:
+            with pytest.raises(ProtocolError, match=r"not JSON \(content-type text/html.*captive portal"):
+                await m.complete(REQ)
+    assert srv.count == 1
+
+
+async def test_json_without_choices_is_a_protocol_error():
+    with FakeOpenAIServer({"status": 200, "json": {"object": "list", "data": []}}) as srv:
+        async with model(srv) as m:
+            with pytest.raises(ProtocolError, match="no choices"):
+                await m.complete(REQ)
+
+
+# --- streaming ------------------------------------------------------------------------------
+
+
+def _chunk(delta: dict, finish: str | None = None) -> dict:
+    return {"id": "x", "object": "chat.completion.chunk", "model": "served-model",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+
+async def test_stream_accumulates_content_and_tool_call_deltas():
+    sse = [
+        _chunk({"role": "assistant", "content": ""}),
+        _chunk({"content": "Let me "}),
+        _chunk({"content": "add."}),
+        _chunk({"tool_calls": [{"index": 0, "id": "call_a", "type": "function",
+                                "function": {"name": "add", "arguments": ""}}]}),
+        _chunk({"tool_calls": [{"index": 1, "id": "call_b", "type": "function",
+                                "function": {"name": "mul", "arguments": '{"x"'}}]}),
+        _chunk({"tool_calls": [{"index": 0, "function": {"arguments": '{"a": 1,'}}]}),
+        _chunk({"tool_calls": [{"index": 1, "function": {"arguments": ": 3}"}}]}),
+        _chunk({"tool_calls": [{"index": 0, "function": {"arguments": ' "b": 2}'}}]}),
+        ": keep-alive comment\n\n",
+        _chunk({}, "tool_calls"),
+        {"id": "x", "object": "chat.completion.chunk", "choices": [],
+         "usage": {"prompt_tokens": 20, "completion_tokens": 9}},
+    ]
+    deltas: list[str] = []
+    with FakeOpenAIServer({"sse": sse}) as srv:
+        async with model(srv, stream=True) as m:
+            resp = await m.complete(REQ, on_delta=deltas.append)
+    body = srv.requests[0]
+    assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
+    assert deltas == ["Let me ", "add."] and resp.text == "Let me add."
+    assert [(c.id, c.name, c.arguments) for c in resp.tool_calls] == [
+        ("call_a", "add", '{"a": 1, "b": 2}'), ("call_b", "mul", '{"x": 3}')]
+    assert resp.finish_reason == "tool_calls" and resp.usage == Usage(20, 9) and resp.model == "served-model"
+
+
+async def test_stream_and_plain_give_the_same_message():
+    behaviour = {"content": "The answer is four, as it has always been.",
+                 "tool_calls": [{"id": "c9", "name": "add", "arguments": {"a": 2, "b": 2}}]}
+    with FakeOpenAIServer(behaviour) as srv:
+        async with model(srv) as plain, model(srv, stream=True) as streamed:
+            one, two = await plain.complete(REQ), await streamed.complete(REQ)
+    assert one.message == two.message and one.finish_reason == two.finish_reason
+    assert two.usage.output_tokens > 0
+
+
+async def test_stream_cut_before_done_is_retried():
+    with FakeOpenAIServer([{"content": "half an ans", "cut_before_done": True}, {"content": "whole answer"}]) as srv:
+        async with model(srv, stream=True) as m:
+            resp = await m.complete(REQ)
+    assert resp.text == "whole answer" and srv.count == 2
+
+
+@pytest.mark.parametrize("cut", [{"cut_before_done": True}, {"done": False}], ids=["dropped", "clean-eof"])
+async def test_stream_always_cut_is_a_protocol_error_never_a_partial_answer(cut):
+    with FakeOpenAIServer({"content": "partial", **cut}) as srv:
+        async with model(srv, stream=True, retry=RetryPolicy(max_attempts=3, base_delay=0.01)) as m:
+            with pytest.raises(ProtocolError, match=r"stream ended before \[DONE\].*gave up after 3 attempts"):
+                await m.complete(REQ)
+    assert srv.count == 3
+
+
+async def test_stream_error_event_is_classified():
+    sse = [_chunk({"content": "x"}), {"error": {"message": "The server had an error", "type": "server_error"}}]
+    with FakeOpenAIServer([{"sse": sse}, OK]) as srv:
+        async with model(srv, stream=True) as m:
+            assert (await m.complete(REQ)).text == "4"  # a 500-like mid-stream error is retried
+    assert srv.count == 2
+
+
+async def test_stream_request_answered_without_sse_is_accepted():
+    with FakeOpenAIServer({"status": 200, "json": {"choices": [{"message": {"content": "plain"}}]}}) as srv:
+        async with model(srv, stream=True) as m:
+            assert (await m.complete(REQ)).text == "plain"
+
+
+# --- offline guard and secrets --------------------------------------------------------------
+
+
+async def test_offline_refuses_real_endpoints_without_connecting():
+    m = OpenAICompatible("gpt-4o-mini", api_key=KEY)
+    with pytest.raises(RealModelCallRefused, match="api.openai.com") as info:
+        await m.complete(REQ)
+    assert m._session is None  # no client, so no connection was ever attempted
+    assert "SECRET123" not in str(info.value) and "SECRET123" not in repr(m)
+
+
+@pytest.mark.parametrize("url", ["http://localhost:1/v1", "http://127.0.0.9:1/v1", "http://[::1]:1/v1"])
+async def test_offline_allows_loopback(url):
+    m = OpenAICompatible("m", base_url=url, retry=RetryPolicy(max_attempts=1))
+    with pytest.raises(ProviderConnectionError):  # allowed through: it tries, and nothing listens
+        await m.complete(REQ)
+    await m.aclose()
+
+
+def test_fake_server_add_agent_script():
+    behave = add_agent(3)
+    first = behave({"messages": [{"role": "user", "content": "go"}]})
+    assert first["tool_calls"][0]["name"] == "add"
+    done = behave({"messages": [{"role": "user"}, {"role": "assistant"}, {"role": "tool", "content": "2"},
+                                {"role": "assistant"}, {"role": "tool", "content": "4"}]})
+    assert done == {"content": "The answer is 4."}
