@@ -40,6 +40,12 @@ def request_hash(value: Any) -> str:
     return hashlib.sha256(dumps(value, sort_keys=True)).hexdigest()
 
 
+def canonical_with_hash(value: Any) -> tuple[bytes, str]:
+    """The canonical JSON of `value` and its hash, serialised once (the gateway's hot path)."""
+    text = dumps(value, sort_keys=True)
+    return text, hashlib.sha256(text).hexdigest()
+
+
 def sanitize(value: Any, path: str = "$") -> Any:
     """Return `value` as plain JSON; raises SerializationError naming the first bad place."""
     if isinstance(value, str):

@@ -28,7 +28,7 @@ from ..types import ModelRequest, ModelResponse, Usage
 from .budgets import Budget, BudgetTracker
 from .entry import Entry
 from .journal import Journal
-from .pricing import Pricing
+from .pricing import Pricing, default_pricing
 from .scope import Scope
 
 Mode = Literal["live", "replay", "resume", "fork"]
@@ -48,7 +48,7 @@ class Gateway:
         self.mode: Mode = mode
         self.source_run_id = source_run_id or run_id
         self.budgets = BudgetTracker(budgets)
-        self.pricing = pricing or Pricing()
+        self.pricing = pricing or default_pricing()
         self.listeners = list(listeners or [])
         self.max_consecutive_tool_errors = max_consecutive_tool_errors
         self.rerun_interrupted = rerun_interrupted
@@ -75,7 +75,8 @@ class Gateway:
         returns its usage and cost. An exception from `perform` is recorded and re-raised.
         """
         seq = scope.next_seq()
-        digest = _json.request_hash(request)  # sanitises (surrogates, NaN) the way the journal stores it
+        # Serialised once: hashed, and stored as it is (sanitised: surrogates, NaN).
+        request_json, digest = _json.canonical_with_hash(request)
         served = self._serve(scope.path, seq, kind, request, digest)
         if served is not None:
             self._emit(served, True)
@@ -85,21 +86,23 @@ class Gateway:
         if side_effects and self.journal is not None:
             # Written first so that a crash in the middle is seen on resume, not silently re-run.
             self.journal.put(Entry(self.run_id, scope.path, seq, kind, name, request, digest,  # type: ignore[arg-type]
-                                   status="started", started_at=started, ended_at=started, side_effects=True))
+                                   status="started", started_at=started, ended_at=started, side_effects=True),
+                             request_json=request_json)
         try:
             result = await perform()
         except BaseException as exc:
             entry = Entry(self.run_id, scope.path, seq, kind, name, request, digest, status="error",  # type: ignore[arg-type]
                           error=error_to_json(exc), started_at=started, ended_at=time.time(),
                           side_effects=side_effects)
-            self._record(entry)
+            self._record(entry, request_json=request_json)
             raise
-        result = _json.loads(_json.dumps(result))  # exactly what the journal holds, so replay matches
+        result_json = _json.dumps(result)
+        result = _json.loads(result_json)  # exactly what the journal holds, so replay matches
         usage, cost = account(result) if account else (Usage(), None)
         entry = Entry(self.run_id, scope.path, seq, kind, name, request, digest, result, "ok", None,  # type: ignore[arg-type]
                       usage, cost, started, time.time(), side_effects)
         self.live_effects += 1
-        self._record(entry)
+        self._record(entry, request_json=request_json, result_json=result_json)
         return result
 
     def _serve(self, scope: str, seq: int, kind: str, request: Any, digest: str) -> Entry | None:
@@ -149,9 +152,10 @@ class Gateway:
         if self.fork_point is None:
             self.fork_point = {"scope": scope, "seq": seq, "differences": differences}
 
-    def _record(self, entry: Entry, emit: bool = True) -> None:
+    def _record(self, entry: Entry, emit: bool = True, request_json: bytes | None = None,
+                result_json: bytes | None = None) -> None:
         if self.journal is not None and self.mode != "replay":
-            self.journal.put(entry)
+            self.journal.put(entry, request_json=request_json, result_json=result_json)
         self._account(entry)
         if emit:
             self._emit(entry, False)

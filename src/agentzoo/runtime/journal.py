@@ -158,12 +158,15 @@ class Journal:
 
     # --- entries ----------------------------------------------------------------------------
 
-    def put(self, entry: Entry) -> None:
-        """Write (or complete) one entry in its own transaction."""
+    def put(self, entry: Entry, *, request_json: bytes | None = None, result_json: bytes | None = None) -> None:
+        """Write (or complete) one entry in its own transaction. `request_json` / `result_json`,
+        if given, are the already-serialised request and result (saves serialising twice)."""
+        if result_json is None and (entry.result is not None or entry.status == "ok"):
+            result_json = _json.dumps(entry.result)
         self._db.execute(_PUT, (
             entry.run_id, entry.scope, entry.seq, entry.kind, entry.name,
-            _json.dumps_str(entry.request), entry.request_hash,
-            None if entry.result is None and entry.status != "ok" else _json.dumps_str(entry.result),
+            (request_json or _json.dumps(entry.request)).decode(), entry.request_hash,
+            None if result_json is None else result_json.decode(),
             entry.status, _opt_json(entry.error), entry.usage.input_tokens, entry.usage.output_tokens,
             entry.cost_usd, entry.started_at, entry.ended_at, int(entry.side_effects),
         ))

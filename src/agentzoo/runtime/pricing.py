@@ -42,8 +42,15 @@ class Pricing:
         if prices:
             self.prices.update(prices)
         self._by_length = sorted(self.prices, key=len, reverse=True)
+        self._cache: dict[str, tuple[float, float] | None] = {}
 
     def price(self, model: str) -> tuple[float, float] | None:
+        if model in self._cache:
+            return self._cache[model]
+        self._cache[model] = found = self._lookup(model)
+        return found
+
+    def _lookup(self, model: str) -> tuple[float, float] | None:
         name = model.split("/")[-1].split(":")[-1]
         if name in self.prices:
             return self.prices[name]
@@ -57,6 +64,17 @@ class Pricing:
         if price is None:
             return None
         return (usage.input_tokens * price[0] + usage.output_tokens * price[1]) / 1_000_000
+
+
+_default: Pricing | None = None
+
+
+def default_pricing() -> Pricing:
+    """One shared table built from the defaults and $AGENTZOO_PRICES (read once per process)."""
+    global _default
+    if _default is None:
+        _default = Pricing()
+    return _default
 
 
 def load_prices(path: str) -> dict[str, tuple[float, float]]:
