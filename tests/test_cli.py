@@ -163,3 +163,12 @@ def test_api_key_never_reaches_the_journal_or_the_output(tmp_path):
         assert key not in text and "NEVER-SHOW" not in text
     for path in tmp_path.iterdir():
         assert b"NEVER-SHOW" not in path.read_bytes(), path
+
+
+def test_stream_flag_shows_text_as_it_arrives(tmp_path):
+    with FakeOpenAIServer([{"content": "The answer is forty-two."}]) as srv:
+        out = az("run", "Answer.", "--stream", "--model", f"openai-compatible:fake@{srv.base_url}",
+                 "--journal", tmp_path / "j.db")
+        assert srv.requests[0]["stream"] is True
+    assert "step 1 streaming: The answer is forty-two." in out.stdout
+    assert "answer: The answer is forty-two." in out.stdout
