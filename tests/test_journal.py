@@ -96,3 +96,16 @@ def test_usage_by_scope(journal):
     assert usage["a"] == {"model_calls": 1, "tool_calls": 1, "other_effects": 0, "input_tokens": 10,
                           "output_tokens": 2, "cost_usd": 0.25}
     assert usage["b"]["cost_usd"] == 0.0 and usage["b"]["model_calls"] == 1
+
+
+def test_run_ids_do_not_collide_when_thousands_start_at_once():
+    from agentzoo.runtime.journal import new_run_id
+
+    ids = {new_run_id() for _ in range(100_000)}
+    assert len(ids) == 100_000
+
+
+def test_duplicate_run_id_is_a_clear_error(journal):
+    _run(journal, "r1")
+    with pytest.raises(JournalError, match="already has a run 'r1'"):
+        _run(journal, "r1")

@@ -75,8 +75,9 @@ _PUT = (f"INSERT INTO entries ({_ENTRY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?
 
 
 def new_run_id() -> str:
-    """Time-sortable and unique enough: `20261124-194512-a1b2c3`."""
-    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+    """Time-sortable and unique: `20261124-194512-a1b2c3d4e5f6`. 48 random bits, because an eval
+    starts thousands of runs within one second (24 bits collided at 10,000)."""
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(6)
 
 
 def default_journal_path() -> Path:
@@ -113,7 +114,14 @@ class Journal:
     # --- runs -------------------------------------------------------------------------------
 
     def create_run(self, info: RunInfo) -> None:
+        """Add a run row; an id already in the journal is a `JournalError` naming it."""
         info.updated_at = info.updated_at or info.created_at
+        try:
+            self._insert_run(info)
+        except sqlite3.IntegrityError:
+            raise JournalError(f"journal {self.path} already has a run {info.run_id!r}") from None
+
+    def _insert_run(self, info: RunInfo) -> None:
         self._db.execute(
             "INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (info.run_id, info.created_at, info.updated_at, info.status, info.task,
