@@ -1,0 +1,625 @@
+"""agentzoo against its peers, measured in one run.
+
+    python bench/agents.py [--peers a,b,...] [--skip-install] [--quick] [--out bench/results/agents.json]
+                           [--levels 10,100,1000,10000] [--conc-timeout S] [--[no-]probe-network]
+    python bench/agents.py --render bench/results/agents.json     # rewrite the Markdown only
+
+One agent, one tool `add(a: int, b: int) -> int`, the task "add the numbers 1..N with the add
+tool", so a run is N model turns (N-1 tool calls + a final answer). Each framework runs in its
+own venv (bench/.venvs/<peer>, created and pip-installed here, pinned below) through a small
+runner, bench/peers/<peer>.py, that prints one JSON line. Measured, per framework:
+
+- http-cpu:   process CPU (time.process_time, all threads) per model turn, 10-turn tasks run one
+              after another against a fake OpenAI-compatible server with zero latency, after
+              warm-up tasks; median of several processes. agentzoo's SQLite journal is on; peers
+              run with their defaults (their own tracing included, see the notes).
+- inproc-cpu: the same with each framework's own in-process test double instead of HTTP
+              (agentzoo ScriptedModel, pydantic-ai FunctionModel, autogen ReplayChatCompletionClient,
+              smolagents / openai-agents / langgraph / crewai custom model classes).
+- import:     wall time of the imports a user writes to build the HTTP agent, in a fresh
+              interpreter (nothing else loaded), and peak RSS right after; median of several
+              samples after one discarded warm-up sample (which compiles the .pyc files).
+- chars:      bytes of the request bodies the server received for one 10-turn task.
+- concurrency N: N tasks of 5 turns started at once (asyncio.gather; one thread per task for
+              frameworks without an async API) against the server with 50 ms latency per answer:
+              tasks/s (finished correctly / wall time) and the runner's peak RSS.
+The "floor" is a hand-written raw-asyncio HTTP/1.1 agent loop (bench/peers/floor.py).
+The fake server (bench/peers/_stub_server.py) runs in its own process, so its CPU is not counted.
+Telemetry that would use the (closed) network is disabled through environment variables; the
+network probe (full runs) re-runs each framework once with its telemetry defaults and reports
+which non-loopback hosts it tried to reach. Results: Markdown on stdout and in
+bench/results/agents.md, everything in the JSON file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+PEERS_DIR = BENCH / "peers"
+VENVS = BENCH / ".venvs"
+AGENTZOO_PY = ROOT / ".venv" / "bin" / "python"
+
+# Versions installed in each peer's venv. Pinned so that a run measures the same code as the
+# run it is compared with (these frameworks change their hot paths from release to release) and
+# so that `--skip-install`-free runs are reproducible; they are the newest releases the package
+# index offered when this benchmark was written, except langchain-core, held at 1.8.3 because
+# 1.8.4 needs a langchain-protocol release the index did not have.
+PINS: dict[str, list[str]] = {
+    "smolagents": ["smolagents==1.26.0", "openai==3.57.0"],
+    "autogen": ["autogen-agentchat==0.7.5", "autogen-ext[openai]==0.7.5"],
+    "langgraph": ["langgraph==1.2.24", "langchain-openai==1.7.4", "langchain-core==1.8.3"],
+    "openai-agents": ["openai-agents==0.24.0"],
+    "pydantic-ai": ["pydantic-ai-slim[openai]==2.68.0"],
+    "crewai": ["crewai==1.15.30"],
+}
+
+# name -> (runner file, venv dir name or None for agentzoo's own venv, distributions to report)
+RUNNERS: dict[str, tuple[str, str | None, list[str]]] = {
+    "agentzoo": ("agentzoo_.py", None, ["agentzoo", "aiohttp", "orjson", "pydantic"]),
+    "floor": ("floor.py", None, ["orjson"]),
+    "smolagents": ("smolagents_.py", "smolagents", ["smolagents", "openai", "httpx"]),
+    "autogen": ("autogen_.py", "autogen", ["autogen-agentchat", "autogen-ext", "autogen-core", "openai"]),
+    "langgraph": ("langgraph_.py", "langgraph", ["langgraph", "langgraph-prebuilt", "langchain-core",
+                                                  "langchain-openai", "openai"]),
+    "openai-agents": ("openai_agents.py", "openai_agents", ["openai-agents", "openai"]),
+    "pydantic-ai": ("pydantic_ai_.py", "pydantic_ai", ["pydantic-ai-slim", "openai", "pydantic"]),
+    "crewai": ("crewai_.py", "crewai", ["crewai", "openai", "pydantic"]),
+}
+PEER_NAMES = ["smolagents", "autogen", "langgraph", "openai-agents", "pydantic-ai", "crewai"]
+ALL = ["agentzoo", "floor", *PEER_NAMES]
+
+NOTES = {
+    "agentzoo": "ToolCallingAgent + OpenAICompatible (aiohttp); SQLite journal on; default max_concurrency=64 "
+                "per endpoint (the `agentzoo-uncapped` row raises it).",
+    "floor": "raw asyncio streams, keep-alive pool, minimal messages, orjson; not production code.",
+    "smolagents": "ToolCallingAgent + OpenAIServerModel (sync openai client); verbosity off (its default "
+                  "prints rich panels per step); ends on its `final_answer` tool; sync only: one thread per "
+                  "concurrent task.",
+    "autogen": "AssistantAgent(max_tool_iterations=20) + OpenAIChatCompletionClient; OTel API spans (no-op "
+               "without an SDK); logs 'Token count has been done only on string content' per replayed step.",
+    "langgraph": "langgraph.prebuilt.create_react_agent (deprecated in 1.x in favour of langchain.agents."
+                 "create_agent) + ChatOpenAI; no checkpointer; LangSmith tracing off unless configured.",
+    "openai-agents": "Agent + Runner.run + OpenAIChatCompletionsModel; tracing ON by default (spans + a "
+                     "background batch exporter thread; without OPENAI_API_KEY it skips the upload to "
+                     "api.openai.com, so it stays in-process).",
+    "pydantic-ai": "Agent + OpenAIChatModel/OpenAIProvider (slim[openai] install); no instrumentation by "
+                   "default.",
+    "crewai": "Agent+Task+Crew, akickoff (native async) + crewai LLM (its OpenAI provider); telemetry to "
+              "telemetry.crewai.com ON by default (disabled here: CREWAI_DISABLE_TELEMETRY, OTEL_SDK_DISABLED); "
+              "logs a context-window warning per step for an unknown model name.",
+}
+
+# Environment for runners: telemetry off (the runner also sets these), no real keys/endpoints.
+QUIET_ENV = {
+    "CREWAI_DISABLE_TELEMETRY": "true", "CREWAI_DISABLE_TRACKING": "true", "CREWAI_TRACING_ENABLED": "false",
+    "OTEL_SDK_DISABLED": "true", "ANONYMIZED_TELEMETRY": "False", "POSTHOG_DISABLED": "1", "DO_NOT_TRACK": "1",
+    "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "LITELLM_TELEMETRY": "False",
+    "LANGCHAIN_TRACING_V2": "false", "LANGSMITH_TRACING": "false", "TOKENIZERS_PARALLELISM": "false",
+    "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost",
+}
+SCRUB = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_API_BASE", "ANTHROPIC_API_KEY", "LANGSMITH_API_KEY",
+         "LANGCHAIN_API_KEY", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
+
+RSS_LIMIT_MB = 8 * 1024  # a runner above this is killed (the machine is shared; there is no swap)
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# --- venvs ------------------------------------------------------------------------------------
+
+
+def python_for(name: str) -> Path:
+    venv = RUNNERS[name][1]
+    return AGENTZOO_PY if venv is None else VENVS / venv / "bin" / "python"
+
+
+def _installed(py: Path, pins: list[str]) -> bool:
+    names = {p.split("[")[0].split("==")[0]: p.split("==")[1] for p in pins}
+    code = ("import importlib.metadata as m, json, sys\nout = {}\nfor n in json.loads(sys.argv[1]):\n"
+            "    try: out[n] = m.version(n)\n    except m.PackageNotFoundError: out[n] = None\nprint(json.dumps(out))")
+    try:
+        got = json.loads(subprocess.run([str(py), "-c", code, json.dumps(list(names))], capture_output=True,
+                                        text=True, timeout=60, check=True).stdout)
+    except (subprocess.SubprocessError, OSError, ValueError):
+        return False
+    return all(got.get(n) == v for n, v in names.items())
+
+
+def ensure_venv(name: str, skip_install: bool) -> str | None:
+    """Create/install the peer's venv if needed. Returns an error string or None."""
+    if RUNNERS[name][1] is None:
+        if not AGENTZOO_PY.exists():
+            return f"{AGENTZOO_PY} missing (create it and `pip install -e {ROOT}`)"
+        return None
+    py = python_for(name)
+    pins = PINS[name]
+    if skip_install:
+        return None if py.exists() else f"venv {py.parent.parent} missing (--skip-install)"
+    if py.exists() and _installed(py, pins):
+        return None
+    venv = py.parent.parent
+    log(f"installing {name} into {venv}: {' '.join(pins)}")
+    try:
+        if not py.exists():
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=300)
+        r = subprocess.run([str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check", *pins],
+                           capture_output=True, text=True, timeout=3600)
+        if r.returncode != 0:
+            return f"pip install failed: {(r.stderr or r.stdout).strip().splitlines()[-1:]}"
+    except (subprocess.SubprocessError, OSError) as e:
+        return f"venv/install failed: {e}"
+    return None
+
+
+def versions(name: str) -> dict[str, str | None]:
+    code = ("import importlib.metadata as m, json, sys\nout = {}\nfor n in json.loads(sys.argv[1]):\n"
+            "    try: out[n] = m.version(n)\n    except m.PackageNotFoundError: out[n] = None\nprint(json.dumps(out))")
+    try:
+        return json.loads(subprocess.run([str(python_for(name)), "-c", code, json.dumps(RUNNERS[name][2])],
+                                         capture_output=True, text=True, timeout=60).stdout)
+    except (subprocess.SubprocessError, OSError, ValueError):
+        return {}
+
+
+# --- the fake server --------------------------------------------------------------------------
+
+
+class Server:
+    """bench/peers/_stub_server.py in its own process."""
+
+    def __init__(self, turns: int, latency_ms: float) -> None:
+        self.proc = subprocess.Popen([str(AGENTZOO_PY), str(PEERS_DIR / "_stub_server.py"), "--port", "0",
+                                      "--turns", str(turns), "--latency-ms", str(latency_ms)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        line = self.proc.stdout.readline().strip() if self.proc.stdout else ""
+        if not line.startswith("http"):
+            self.proc.kill()
+            raise RuntimeError(f"fake server did not start (got {line!r})")
+        self.base_url = line
+
+    def cpu_s(self) -> float:
+        try:
+            with open(f"/proc/{self.proc.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            return float("nan")
+
+    def close(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+# --- running a runner -------------------------------------------------------------------------
+
+
+def _env(extra: dict[str, str] | None = None, keep_telemetry: bool = False) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in SCRUB}
+    if keep_telemetry:
+        env = {k: v for k, v in env.items() if k not in QUIET_ENV or k.lower() == "no_proxy"}
+        env["BENCH_KEEP_TELEMETRY"] = "1"
+    else:
+        env.update(QUIET_ENV)
+    env.update(extra or {})
+    return env
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return 0.0
+
+
+def run_runner(name: str, args: list[str], *, timeout: float, env: dict[str, str] | None = None) -> dict:
+    """Run bench/peers/<runner> with args; return its JSON line (or {"error": ...})."""
+    cmd = [str(python_for(name)), str(PEERS_DIR / RUNNERS[name][0]), *args]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env or _env(), cwd=str(ROOT))
+    out_chunks: list[bytes] = []
+    err_tail: list[bytes] = []
+
+    def pump(stream, sink, keep_tail: bool) -> None:
+        for chunk in iter(lambda: stream.read(65536), b""):
+            sink.append(chunk)
+            if keep_tail and len(sink) > 16:
+                del sink[:-16]
+
+    threads = [threading.Thread(target=pump, args=(proc.stdout, out_chunks, False), daemon=True),
+               threading.Thread(target=pump, args=(proc.stderr, err_tail, True), daemon=True)]
+    for t in threads:
+        t.start()
+    killed = None
+    while proc.poll() is None:
+        if time.perf_counter() - t0 > timeout:
+            killed = f"timeout after {timeout:.0f} s"
+        elif _rss_mb(proc.pid) > RSS_LIMIT_MB:
+            killed = f"killed: RSS above {RSS_LIMIT_MB} MB"
+        if killed:
+            proc.kill()
+            break
+        time.sleep(0.2)
+    proc.wait()
+    for t in threads:
+        t.join(5)
+    stdout = b"".join(out_chunks).decode(errors="replace")
+    for line in reversed(stdout.strip().splitlines()):
+        if line.startswith("{"):
+            try:
+                data = json.loads(line)
+            except ValueError:
+                continue
+            data["elapsed_s"] = round(time.perf_counter() - t0, 3)
+            return data
+    tail = b"".join(err_tail).decode(errors="replace").strip().splitlines()[-3:]
+    return {"error": killed or f"no JSON line (exit {proc.returncode}): {' | '.join(tail)[:400]}"}
+
+
+def _median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def measure(name: str, cfg: argparse.Namespace, cpu_srv: Server, conc_srv: Server) -> dict:
+    res: dict = {"name": name, "notes": NOTES.get(name, ""), "errors": {}}
+
+    def err(mode: str, data: dict) -> bool:
+        if "error" in data:
+            res["errors"][mode] = data["error"]
+            log(f"  {name} {mode}: ERROR {data['error'][:200]}")
+            return True
+        return False
+
+    # import: fresh interpreter per sample; the first sample (which may compile .pyc) is discarded.
+    samples = []
+    for i in range(cfg.import_samples + 1):
+        d = run_runner(name, ["import"], timeout=300)
+        if err("import", d):
+            break
+        if i:
+            samples.append(d)
+    if samples:
+        res["import"] = {"import_ms": 1000 * _median([s["import_s"] for s in samples]),
+                         "import_cpu_ms": 1000 * _median([s["import_cpu_s"] for s in samples]),
+                         "peak_rss_mb": _median([s["peak_rss_mb"] for s in samples]),
+                         "modules": samples[0]["modules"], "samples_ms": [round(1000 * s["import_s"], 1)
+                                                                          for s in samples]}
+        log(f"  {name} import {res['import']['import_ms']:.0f} ms, {res['import']['peak_rss_mb']:.0f} MB")
+
+    for mode in ("http-cpu", "inproc-cpu"):
+        runs = []
+        for _ in range(cfg.cpu_runs):
+            d = run_runner(name, [mode, "--base-url", cpu_srv.base_url, "--tasks", str(cfg.tasks),
+                                  "--warmup", str(cfg.warmup)], timeout=900)
+            if err(mode, d):
+                break
+            runs.append(d)
+        if runs:
+            res[mode] = {"cpu_per_step_ms": _median([r["cpu_per_step_ms"] for r in runs]),
+                         "runs_ms": [round(r["cpu_per_step_ms"], 4) for r in runs],
+                         "steps_per_task": runs[0]["steps_per_task"], "tasks": runs[0]["tasks"],
+                         "ok": sum(r["ok"] for r in runs), "of": sum(r["tasks"] for r in runs),
+                         "sample_answer": runs[0].get("sample_answer")}
+            log(f"  {name} {mode} {res[mode]['cpu_per_step_ms']:.3f} ms/step {res[mode]['runs_ms']}")
+
+    d = run_runner(name, ["chars", "--base-url", cpu_srv.base_url], timeout=300)
+    if not err("chars", d):
+        res["chars"] = {k: d.get(k) for k in ("chars_per_task", "requests_per_task", "ok", "threads_after")}
+        log(f"  {name} chars {d.get('chars_per_task')} in {d.get('requests_per_task')} requests")
+
+    res["concurrency"] = {}
+    for n in cfg.levels:
+        scpu0 = conc_srv.cpu_s()
+        d = run_runner(name, ["concurrency", str(n), "--base-url", conc_srv.base_url],
+                       timeout=cfg.conc_timeout, env=_env(cfg.extra_env.get(name)))
+        d["server_cpu_s"] = round(conc_srv.cpu_s() - scpu0, 3)
+        res["concurrency"][str(n)] = d
+        if err(f"concurrency {n}", d):
+            continue
+        log(f"  {name} concurrency {n}: {d['tasks_per_s']:.0f} tasks/s, {d['ok']}/{n} ok, "
+            f"peak {d['peak_rss_mb']:.0f} MB, wall {d['wall_s']:.1f} s {d.get('errors') or ''}")
+    return res
+
+
+def probe_network(name: str, cpu_srv: Server) -> dict:
+    d = run_runner(name, ["chars", "--base-url", cpu_srv.base_url], timeout=300, env=_env(keep_telemetry=True))
+    if "error" in d:
+        return {"error": d["error"]}
+    hosts = sorted({a.split(" ", 1)[1] for a in (d.get("net_attempts_at_import") or []) + (d.get("net_attempts") or [])})
+    return {"hosts": hosts, "at_import": d.get("net_attempts_at_import") or [], "threads_after": d.get("threads_after")}
+
+
+# --- report -----------------------------------------------------------------------------------
+
+
+def machine() -> dict:
+    info = {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+            "date": time.strftime("%Y-%m-%d %H:%M:%S %z")}
+    try:
+        with open("/proc/cpuinfo") as f:
+            info["cpu"] = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "?")
+        with open("/proc/meminfo") as f:
+            info["mem_gib"] = round(int(f.readline().split()[1]) / 2**20, 1)
+    except OSError:
+        pass
+    try:
+        rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "src"], capture_output=True,
+                               text=True, timeout=10).stdout.strip()
+        info["agentzoo_git"] = rev + (" (+ uncommitted changes in src/)" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return info
+
+
+def _get(res: dict, *path, default=None):
+    cur = res
+    for p in path:
+        if not isinstance(cur, dict) or p not in cur:
+            return default
+        cur = cur[p]
+    return cur
+
+
+def _fmt(v, digits=2, unit="") -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        if abs(v) >= 100:
+            return f"{v:,.0f}{unit}"
+        return f"{v:.{digits}f}{unit}"
+    return f"{v:,}{unit}" if isinstance(v, int) else f"{v}{unit}"
+
+
+def tput(res: dict, n: int):
+    d = _get(res, "concurrency", str(n))
+    if not d or "error" in d:
+        return None
+    return d.get("tasks_per_s")  # counts correctly finished tasks only; failures are listed in the notes
+
+
+def tput_cell(res: dict, n: int) -> str:
+    d = _get(res, "concurrency", str(n))
+    if not d:
+        return "—"
+    if "error" in d:
+        if "timeout after" in d["error"]:
+            secs = float(d["error"].split("timeout after", 1)[1].split()[0])
+            return f"timeout (< {n / secs:,.0f})"  # not all n tasks finished within the limit
+        return "killed (RSS)" if "RSS" in d["error"] else "error"
+    if d.get("ok") != n:
+        return f"{d.get('tasks_per_s', 0):,.0f} ({d.get('ok')}/{n} ok)"
+    return _fmt(d["tasks_per_s"], 0)
+
+
+def summarize(results: dict[str, dict], levels: list[int]) -> dict:
+    peers = {k: v for k, v in results.items() if k in PEER_NAMES}
+    az, floor = results.get("agentzoo", {}), results.get("floor", {})
+
+    def fastest(metric: tuple, higher: bool = False):
+        vals = [(_get(r, *metric), k) for k, r in peers.items() if _get(r, *metric) is not None]
+        if not vals:
+            return None, None
+        return (max if higher else min)(vals)
+
+    out = {}
+    for key, metric, factor, label in (("http_cpu", ("http-cpu", "cpu_per_step_ms"), 0.1, "≤ 1/10 fastest peer"),
+                                       ("inproc_cpu", ("inproc-cpu", "cpu_per_step_ms"), 0.1, "≤ 1/10 fastest peer"),
+                                       ("import", ("import", "import_ms"), 0.5, "≤ 1/2 fastest peer")):
+        best, who = fastest(metric)
+        mine = _get(az, *metric)
+        ratio = mine / best if mine is not None and best else None
+        out[key] = {"agentzoo": mine, "fastest_peer": who, "fastest_peer_value": best,
+                    "floor": _get(floor, *metric), "ratio_vs_fastest_peer": ratio,
+                    "ratio_vs_floor": (mine / _get(floor, *metric)) if mine is not None and _get(floor, *metric) else None,
+                    "target": label, "met": (ratio is not None and ratio <= factor)}
+    top = max(levels)
+    mine, fl = tput(az, top), tput(floor, top)
+    rss = _get(az, "concurrency", str(top), "peak_rss_mb")
+    peer_t = [(tput(r, top), k) for k, r in peers.items() if tput(r, top) is not None]
+    out["concurrency"] = {"n": top, "agentzoo_tasks_per_s": mine, "floor_tasks_per_s": fl,
+                          "best_peer": max(peer_t)[1] if peer_t else None,
+                          "best_peer_tasks_per_s": max(peer_t)[0] if peer_t else None,
+                          "ratio_vs_floor": mine / fl if mine and fl else None, "agentzoo_peak_rss_mb": rss,
+                          "agentzoo_failed_tasks": top - (_get(az, "concurrency", str(top), "ok") or 0),
+                          "target": f"≥ 0.9× floor at {top:,} tasks, < 1 GiB",
+                          "met": bool(mine and fl and mine / fl >= 0.9 and rss is not None and rss < 1024)
+                          and top >= 10000}
+    uncapped = results.get("agentzoo-uncapped")
+    if uncapped:
+        u = tput(uncapped, top)
+        out["concurrency"]["agentzoo_uncapped_tasks_per_s"] = u
+        out["concurrency"]["agentzoo_uncapped_ratio_vs_floor"] = u / fl if u and fl else None
+        out["concurrency"]["agentzoo_uncapped_peak_rss_mb"] = _get(uncapped, "concurrency", str(top), "peak_rss_mb")
+    c_az, c_fl = _get(az, "chars", "chars_per_task"), _get(floor, "chars", "chars_per_task")
+    c_peers = [(_get(r, "chars", "chars_per_task"), k) for k, r in peers.items() if _get(r, "chars", "chars_per_task")]
+    out["chars"] = {"agentzoo": c_az, "floor": c_fl, "ratio_vs_floor": c_az / c_fl if c_az and c_fl else None,
+                    "smallest_peer": min(c_peers)[1] if c_peers else None,
+                    "smallest_peer_value": min(c_peers)[0] if c_peers else None,
+                    "target": "≤ 1.05× floor", "met": bool(c_az and c_fl and c_az / c_fl <= 1.05)}
+    return out
+
+
+def markdown(report: dict) -> str:
+    results, levels, m, s = report["results"], report["config"]["levels"], report["machine"], report["summary"]
+    order = [k for k in ["agentzoo", "agentzoo-uncapped", "floor", *PEER_NAMES] if k in results]
+    lines = ["# agentzoo vs peers (bench/agents.py)", "",
+             f"Machine: {m.get('cpu', '?')}, {m['cores']} cores, {m.get('mem_gib', '?')} GiB, Python {m['python']}, "
+             f"{m['platform']}; agentzoo {m.get('agentzoo_git', '')}; {m['date']}; "
+             f"mode: {'quick' if report['config']['quick'] else 'full'}.", "",
+             "CPU = process CPU time per model turn (lower is better). Import = median wall time of the imports "
+             "needed to build the agent, fresh interpreter. Throughput = tasks/s with N concurrent 5-turn tasks, "
+             "50 ms server latency (tasks that failed are not counted, see the notes).", ""]
+    head = ["framework", "HTTP CPU ms/step", "in-proc CPU ms/step", "import ms", "RSS after import MB",
+            "chars/task"] + [f"tasks/s @{n:,}" for n in levels] + [f"peak RSS MB @{levels[-1]:,}"]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for k in order:
+        r = results[k]
+        row = [k, _fmt(_get(r, "http-cpu", "cpu_per_step_ms"), 3), _fmt(_get(r, "inproc-cpu", "cpu_per_step_ms"), 3),
+               _fmt(_get(r, "import", "import_ms"), 0), _fmt(_get(r, "import", "peak_rss_mb"), 0),
+               _fmt(_get(r, "chars", "chars_per_task"))]
+        row += [tput_cell(r, n) for n in levels]
+        row += [_fmt(_get(r, "concurrency", str(levels[-1]), "peak_rss_mb"), 0)]
+        lines.append("| " + " | ".join(row) + " |")
+    lines += ["", "## Targets (ratios within this run)", "",
+              "| metric | agentzoo | floor | fastest peer | agentzoo / fastest peer | agentzoo / floor | target | met |",
+              "|---|---|---|---|---|---|---|---|"]
+    for key, label in (("http_cpu", "CPU/step via HTTP (ms)"), ("inproc_cpu", "CPU/step in-process (ms)"),
+                       ("import", "import (ms)")):
+        t = s[key]
+        dg = 0 if key == "import" else 3
+        lines.append(f"| {label} | {_fmt(t['agentzoo'], dg)} | {_fmt(t['floor'], dg)} | "
+                     f"{t['fastest_peer'] or '—'} {_fmt(t['fastest_peer_value'], dg)} | "
+                     f"{_fmt(t['ratio_vs_fastest_peer'], 3)} | {_fmt(t['ratio_vs_floor'], 2)} | {t['target']} | "
+                     f"{'yes' if t['met'] else 'NO'} |")
+    c = s["concurrency"]
+    extra = ""
+    if c.get("agentzoo_uncapped_tasks_per_s") is not None:
+        extra = (f" (uncapped: {_fmt(c['agentzoo_uncapped_tasks_per_s'], 0)} tasks/s = "
+                 f"{_fmt(c['agentzoo_uncapped_ratio_vs_floor'], 2)}× floor, "
+                 f"{_fmt(c['agentzoo_uncapped_peak_rss_mb'], 0)} MB)")
+    lines.append(f"| tasks/s @{c['n']:,} | {_fmt(c['agentzoo_tasks_per_s'], 0)}, peak {_fmt(c['agentzoo_peak_rss_mb'], 0)} MB"
+                 f"{extra} | {_fmt(c['floor_tasks_per_s'], 0)} | {c['best_peer'] or '—'} "
+                 f"{_fmt(c['best_peer_tasks_per_s'], 0)} | — | {_fmt(c['ratio_vs_floor'], 2)} | {c['target']} | "
+                 f"{'yes' if c['met'] else 'NO'} |")
+    ch = s["chars"]
+    lines.append(f"| chars sent per task | {_fmt(ch['agentzoo'])} | {_fmt(ch['floor'])} | {ch['smallest_peer'] or '—'} "
+                 f"{_fmt(ch['smallest_peer_value'])} | — | {_fmt(ch['ratio_vs_floor'], 3)} | {ch['target']} | "
+                 f"{'yes' if ch['met'] else 'NO'} |")
+    lines += ["", "## Versions and notes", ""]
+    for k in order:
+        r = results[k]
+        vers = ", ".join(f"{n} {v}" for n, v in (r.get("versions") or {}).items() if v)
+        lines.append(f"- **{k}** ({vers}): {r.get('notes', '')}")
+        if r.get("errors"):
+            for mode, e in r["errors"].items():
+                lines.append(f"  - error in {mode}: `{str(e)[:300]}`")
+        conc_errs = {n: d.get("errors") for n, d in (r.get("concurrency") or {}).items() if d.get("errors")}
+        for n, e in conc_errs.items():
+            lines.append(f"  - failures at {int(n):,}: `{json.dumps(e)[:300]}`")
+        if r.get("network_probe"):
+            p = r["network_probe"]
+            lines.append(f"  - network with telemetry defaults: {', '.join(p.get('hosts') or []) or 'none'}"
+                         + (f" (error: {p['error']})" if p.get("error") else ""))
+    return "\n".join(lines) + "\n"
+
+
+# --- main -------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--peers", default=",".join(ALL), help=f"comma-separated subset of {','.join(ALL)}")
+    p.add_argument("--skip-install", action="store_true", help="use the venvs as they are")
+    p.add_argument("--quick", action="store_true", help="fewer samples, concurrency up to 1,000")
+    p.add_argument("--out", default=str(BENCH / "results" / "agents.json"))
+    p.add_argument("--levels", help="concurrency levels, e.g. 10,100,1000,10000")
+    p.add_argument("--conc-timeout", type=float,
+                   help="seconds one framework may take for one concurrency level before it is stopped and "
+                        "recorded as timed out (default: 600 quick, 2400 full)")
+    p.add_argument("--probe-network", action=argparse.BooleanOptionalAction, default=None,
+                   help="re-run each framework once with its telemetry defaults and list the hosts it "
+                        "tried to reach (default: on for full runs)")
+    p.add_argument("--render", metavar="JSON", help="only rewrite the Markdown from a saved JSON result")
+    cfg = p.parse_args()
+    if cfg.render:
+        report = json.loads(Path(cfg.render).read_text())
+        report["summary"] = summarize(report["results"], report["config"]["levels"])
+        md = markdown(report)
+        Path(cfg.render).with_suffix(".md").write_text(md)
+        print(md)
+        return
+    names = [n.strip() for n in cfg.peers.split(",") if n.strip()]
+    unknown = [n for n in names if n not in ALL]
+    if unknown:
+        p.error(f"unknown peers {unknown}; choose from {ALL}")
+    cfg.levels = ([int(x) for x in cfg.levels.split(",")] if cfg.levels
+                  else [10, 100, 1000] if cfg.quick else [10, 100, 1000, 10000])
+    cfg.import_samples = 3 if cfg.quick else 7
+    cfg.cpu_runs = 1 if cfg.quick else 3
+    cfg.tasks = 5 if cfg.quick else 20
+    cfg.warmup = 2 if cfg.quick else 3
+    cfg.conc_timeout = cfg.conc_timeout or (600 if cfg.quick else 2400)
+    cfg.extra_env = {"agentzoo-uncapped": {"BENCH_AGENTZOO_MAX_CONCURRENCY": "100000"}}
+    probe = cfg.probe_network if cfg.probe_network is not None else not cfg.quick
+
+    report = {"machine": machine(), "config": {"quick": cfg.quick, "levels": cfg.levels, "tasks": cfg.tasks,
+                                               "warmup": cfg.warmup, "cpu_runs": cfg.cpu_runs,
+                                               "import_samples": cfg.import_samples, "cpu_turns": 10,
+                                               "concurrency_turns": 5, "latency_ms": 50, "pins": PINS},
+              "results": {}}
+    ready = {}
+    for n in names:
+        e = ensure_venv(n, cfg.skip_install)
+        ready[n] = e
+        if e:
+            log(f"{n}: {e}")
+
+    cpu_srv, conc_srv = Server(turns=10, latency_ms=0), Server(turns=5, latency_ms=50)
+    log(f"servers: {cpu_srv.base_url} (0 ms, 10 turns), {conc_srv.base_url} (50 ms, 5 turns)")
+    try:
+        for n in names:
+            if ready[n]:
+                report["results"][n] = {"name": n, "notes": NOTES.get(n, ""), "errors": {"install": ready[n]}}
+                continue
+            log(f"measuring {n}")
+            try:
+                r = measure(n, cfg, cpu_srv, conc_srv)
+            except Exception as e:  # noqa: BLE001 - one framework must not abort the run
+                r = {"name": n, "notes": NOTES.get(n, ""), "errors": {"harness": f"{type(e).__name__}: {e}"}}
+            r["versions"] = versions(n)
+            if probe and n != "floor":
+                r["network_probe"] = probe_network(n, cpu_srv)
+                log(f"  {n} network probe: {r['network_probe']}")
+            report["results"][n] = r
+            if n == "agentzoo":
+                # Same runner with OpenAICompatible's in-flight cap raised: concurrency only.
+                log("measuring agentzoo-uncapped (concurrency only, max_concurrency=100000)")
+                u = {"name": "agentzoo-uncapped", "notes": "agentzoo with OpenAICompatible(max_concurrency=100000); "
+                     "concurrency rows only.", "errors": {}, "concurrency": {}}
+                for lvl in cfg.levels:
+                    d = run_runner("agentzoo", ["concurrency", str(lvl), "--base-url", conc_srv.base_url],
+                                   timeout=cfg.conc_timeout, env=_env(cfg.extra_env["agentzoo-uncapped"]))
+                    u["concurrency"][str(lvl)] = d
+                    log(f"  agentzoo-uncapped {lvl}: {d.get('tasks_per_s', 0):.0f} tasks/s, "
+                        f"peak {d.get('peak_rss_mb', 0):.0f} MB {d.get('error', '')}")
+                report["results"]["agentzoo-uncapped"] = u
+    finally:
+        cpu_srv.close()
+        conc_srv.close()
+
+    report["summary"] = summarize(report["results"], cfg.levels)
+    md = markdown(report)
+    out = Path(cfg.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(report, indent=1, default=str))
+    tmp.replace(out)
+    md_path = out.with_suffix(".md")
+    md_path.write_text(md)
+    print(md)
+    log(f"wrote {out} and {md_path}")
+
+
+if __name__ == "__main__":
+    main()

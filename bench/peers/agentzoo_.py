@@ -1,0 +1,85 @@
+"""agentzoo runner: ToolCallingAgent + OpenAICompatible (HTTP) / ScriptedModel (in-process), journal ON.
+
+Every run writes its effects to a SQLite Journal (one file per process, in a temp dir), as
+`agentzoo.run(agent, task, journal=journal)` does. The agent is stateless configuration: one
+shared agent for all tasks. OpenAICompatible keeps its defaults (including max_concurrency,
+the per-endpoint in-flight cap) unless BENCH_AGENTZOO_MAX_CONCURRENCY is set (used by the
+orchestrator's `agentzoo-uncapped` concurrency row).
+"""
+
+import _common as C
+
+SYNC = False
+
+
+def imports():
+    global agentzoo, ToolCallingAgent, OpenAICompatible, ScriptedModel, tool, Journal
+    import agentzoo
+    from agentzoo import Journal, OpenAICompatible, ScriptedModel, ToolCallingAgent, tool
+
+
+_DIRS: list = []
+
+
+def _journal():
+    import os
+    import tempfile
+
+    d = tempfile.mkdtemp(prefix="bench-agentzoo-")
+    _DIRS.append(d)
+    return Journal(os.path.join(d, "journal.db"))
+
+
+def cleanup():
+    """Called by _common.main before exiting: remove the journal files this process wrote."""
+    import shutil
+
+    for d in _DIRS:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def _runner(model, turns: int):
+    @tool
+    def add(a: int, b: int) -> int:
+        """Add two integers."""
+        return a + b
+
+    agent = ToolCallingAgent(model=model, tools=[add], system=C.SYSTEM, max_steps=20)
+    journal = _journal()
+    task = C.task_text(turns)
+
+    async def run_one():
+        result = await agentzoo.run(agent, task, journal=journal)
+        if result.status != "finished":
+            raise RuntimeError(f"run {result.status}: {result.error}")
+        return result.answer
+
+    return run_one
+
+
+def make_http(base_url: str, turns: int):
+    import os
+
+    kwargs = {}
+    if os.environ.get("BENCH_AGENTZOO_MAX_CONCURRENCY"):
+        kwargs["max_concurrency"] = int(os.environ["BENCH_AGENTZOO_MAX_CONCURRENCY"])
+    return _runner(OpenAICompatible(C.MODEL, base_url=base_url, api_key=None, **kwargs), turns)
+
+
+def make_inproc(turns: int):
+    from agentzoo.types import ModelResponse, ToolCall, assistant_message
+
+    def fn(request):
+        k = sum(1 for m in request.messages if m.get("role") == "assistant")
+        s = C.script(k, turns)
+        if s[0] == "call":
+            call = ToolCall(id=s[1], name="add", arguments='{"a": %d, "b": %d}' % (s[2], s[3]))
+            return ModelResponse(message=assistant_message(None, [call]), finish_reason="tool_calls",
+                                 model=C.MODEL)
+        return ModelResponse(message=assistant_message(s[1]), finish_reason="stop", model=C.MODEL)
+
+    return _runner(ScriptedModel(fn, name=C.MODEL), turns)
+
+
+if __name__ == "__main__":
+    C.main(__import__(__name__))
