@@ -93,11 +93,8 @@ def add(a: int, b: int) -> int:
 _REAL_STDOUT = None
 
 
-def _setup() -> None:
-    global _REAL_STDOUT
-    if not os.environ.get("BENCH_KEEP_TELEMETRY"):  # set by `agents.py --probe-network`
-        for k, v in QUIET_ENV.items():
-            os.environ.setdefault(k, v)
+def raise_nofile() -> None:
+    """Raise the soft limit on open files to the hard one: 10,000 tasks hold 10,000 sockets."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = hard if hard != resource.RLIM_INFINITY else 1 << 20
     if soft < want:
@@ -105,6 +102,14 @@ def _setup() -> None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
         except (ValueError, OSError):
             pass
+
+
+def _setup() -> None:
+    global _REAL_STDOUT
+    if not os.environ.get("BENCH_KEEP_TELEMETRY"):  # set by `agents.py --probe-network`
+        for k, v in QUIET_ENV.items():
+            os.environ.setdefault(k, v)
+    raise_nofile()
     sys.stdout.flush()
     _REAL_STDOUT = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # whatever the framework prints goes to stderr

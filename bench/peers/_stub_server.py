@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import resource
 import signal
 import sys
 import time
+
+from _common import raise_nofile  # same folder: run as a script
 
 try:
     import orjson
@@ -42,16 +43,6 @@ except ImportError:  # pragma: no cover
     _loads = json.loads
 
 STATS = {"requests": 0, "body_bytes": 0}
-
-
-def _raise_nofile() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = hard if hard != resource.RLIM_INFINITY else 1 << 20
-    if soft < want:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
-        except (ValueError, OSError):
-            pass
 
 
 def answer(body: dict, turns: int) -> tuple[dict, str]:
@@ -239,7 +230,7 @@ def main() -> None:
     p.add_argument("--latency-ms", type=float, default=0.0)
     p.add_argument("--turns", type=int, default=10)
     a = p.parse_args()
-    _raise_nofile()
+    raise_nofile()
     asyncio.run(serve(a.host, a.port, a.latency_ms, a.turns))
 
 
