@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import FormatError, StepLimitExceeded
 from ..protocols import Model
 from ..runtime.context import Context
-from ..tools import ApprovalPolicy, ToolSet, tool as make_tool
+from ..tools import ApprovalPolicy, ToolSet
 from ..types import ModelRequest, ToolCall
 from .acting import call_tool
 from .formats import FORMATS, Calls, Final
@@ -41,7 +41,7 @@ class ToolCallingAgent:
         if action_format not in FORMATS:
             raise ValueError(f"action_format must be one of {sorted(FORMATS)}, not {action_format!r}")
         self.model, self.name, self.max_steps, self.repeat_limit = model, name, max_steps, repeat_limit
-        self.toolset = tools if isinstance(tools, ToolSet) else ToolSet([_as_tool(t) for t in tools])
+        self.toolset = tools if isinstance(tools, ToolSet) else ToolSet(tools)  # plain functions become tools
         self.format = FORMATS[action_format]()
         self.system = self.format.system_prompt(system, self.toolset.specs())
         self.policy, self.sampling = policy, dict(sampling or {})
@@ -84,6 +84,3 @@ class ToolCallingAgent:
         return (f"Not run: you called {call.name} with these same arguments {self.repeat_limit} times in a row; "
                 "the result will not change. Use the results you have, or try something different.")
 
-
-def _as_tool(obj: Any) -> Any:
-    return obj if hasattr(obj, "spec") and hasattr(obj, "invoke") else make_tool(obj)

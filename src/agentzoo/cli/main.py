@@ -38,7 +38,7 @@ def _budgets(tokens: Optional[int], usd: Optional[float], calls: Optional[int], 
     return Budget(tokens=tokens, usd=usd, model_calls=calls, wall_seconds=seconds)
 
 
-def _execute(coro_factory, journal: Journal, printer: render.EntryPrinter, agent: Any = None) -> None:
+def _execute(coro_factory, journal: Journal, agent: Any = None) -> None:
     """Run a coroutine, print the summary, exit 1 if the run failed."""
 
     async def main():
@@ -87,7 +87,7 @@ def _run_config(task: str, config: dict[str, Any], budgets: Budget | None, journ
     printer = render.EntryPrinter(console, streaming=bool(config.get("stream")))
     console.print(f"[dim]model {config['model']} · journal {journal.path}[/]")
     _execute(lambda: runner.run(agent, task, journal=journal, config=config, budgets=budgets, listeners=[printer],
-                                on_delta=printer.on_delta if config.get("stream") else None), journal, printer, agent)
+                                on_delta=printer.on_delta if config.get("stream") else None), journal, agent)
 
 
 @app.command()
@@ -156,7 +156,7 @@ def replay(run_id: str = typer.Argument(..., help="run id, prefix or 'latest'"),
     info = journal.get_run(run_id)
     agent = build_agent(info.config, replay=True)
     printer = render.EntryPrinter(console)
-    _execute(lambda: runner.replay(agent, info.run_id, journal=journal, listeners=[printer]), journal, printer)
+    _execute(lambda: runner.replay(agent, info.run_id, journal=journal, listeners=[printer]), journal)
 
 
 @app.command()
@@ -173,7 +173,7 @@ def resume(run_id: str = typer.Argument(..., help="run id, prefix or 'latest'"),
     printer = render.EntryPrinter(console, mark_served=True)
     console.print(f"[dim]resuming {info.run_id} ({info.status})[/]")
     _execute(lambda: runner.resume(agent, info.run_id, journal=journal, listeners=[printer],
-                                   rerun_interrupted=rerun_interrupted), journal, printer, agent)
+                                   rerun_interrupted=rerun_interrupted), journal, agent)
 
 
 @app.command()
@@ -205,7 +205,7 @@ def fork(run_id: str = typer.Argument(..., help="the parent run: id, prefix or '
                           f"{'; '.join(fp['differences'][:3])}[/]")
         return result
 
-    _execute(go, journal, printer, agent)
+    _execute(go, journal, agent)
 
 
 @app.command()

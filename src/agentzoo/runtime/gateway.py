@@ -17,6 +17,7 @@ Modes:
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
@@ -127,7 +128,7 @@ class Gateway:
                                   differences=differences)
         if recorded.status == "ok":
             if self.mode == "fork":
-                self._record(_with_run(recorded, self.run_id), emit=False)
+                self._record(replace(recorded, run_id=self.run_id), emit=False)
             else:
                 self._account(recorded)
             return recorded
@@ -207,12 +208,6 @@ class Gateway:
         if self._consecutive_tool_errors > self.max_consecutive_tool_errors:
             raise ToolErrorLimit(f"{self._consecutive_tool_errors} tool calls in a row failed in run "
                                  f"{self.run_id} (bound: {self.max_consecutive_tool_errors}); stopping the run")
-
-
-def _with_run(entry: Entry, run_id: str) -> Entry:
-    return Entry(run_id, entry.scope, entry.seq, entry.kind, entry.name, entry.request, entry.request_hash,
-                 entry.result, entry.status, entry.error, entry.usage, entry.cost_usd, entry.started_at,
-                 entry.ended_at, entry.side_effects)
 
 
 def describe_differences(recorded: Any, current: Any, path: str = "$", limit: int = 20) -> list[str]:
