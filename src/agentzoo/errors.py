@@ -4,7 +4,8 @@
     ├── UserError                    your fault: fix the call, config or definition
     │   ├── ConfigError              a bad config value or model string (names file / key)
     │   ├── ToolDefinitionError      a function that cannot become a tool
-    │   └── RealModelCallRefused     a real endpoint was called while AGENTZOO_OFFLINE=1 (tests)
+    │   ├── RealModelCallRefused     a real endpoint was called while AGENTZOO_OFFLINE=1 (tests)
+    │   └── SandboxUnavailable       no isolation tier works here and unsafe execution was not asked for
     ├── ModelError                   the model or its provider failed
     │   ├── ProviderError            HTTP-level failure of an endpoint (status, retryable)
     │   │   ├── AuthenticationError  401 / 403 (never retried; never shows the key)
@@ -28,6 +29,7 @@
     │   ├── InterruptedEffectError   resume: a side-effecting tool started and never finished
     │   ├── RunNotFoundError
     │   └── SerializationError       a value that is not plain JSON reached the journal
+    ├── SandboxError                 the sandbox worker could not be started or talked to
     ├── BudgetExceeded               a budget ran out (which, where, limit and use)
     ├── StepLimitExceeded            the agent loop hit its step limit without an answer
     └── ReplayedError                replay of an effect that failed when it was recorded
@@ -63,6 +65,10 @@ class ToolDefinitionError(UserError):
 
 class RealModelCallRefused(UserError):
     """A call to a non-loopback model endpoint while `AGENTZOO_OFFLINE=1` is set."""
+
+
+class SandboxUnavailable(UserError):
+    """The requested sandbox tier does not work on this machine; the message says why and what to do."""
 
 
 # --- the model's (or its provider's) fault --------------------------------------------------
@@ -199,6 +205,10 @@ class SerializationError(JournalError):
 
 
 # --- limits ---------------------------------------------------------------------------------
+
+
+class SandboxError(AgentzooError):
+    """The sandbox worker failed to start or broke its protocol (not the code's own errors, which are results)."""
 
 
 class BudgetExceeded(AgentzooError):

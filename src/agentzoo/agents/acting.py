@@ -18,7 +18,9 @@ from ..types import ToolCall
 SIDE_EFFECTS = frozenset({"write", "network", "money"})
 
 
-async def call_tool(ctx: Context, toolset: ToolSet, call: ToolCall, policy: ApprovalPolicy | None = None) -> ToolOutcome:
+async def call_tool(ctx: Context, toolset: ToolSet, call: ToolCall, policy: ApprovalPolicy | None = None,
+                    *, keep_value: bool = False) -> ToolOutcome:
+    """Run the call as one journaled effect; `keep_value` keeps the result as JSON too (for code)."""
     tool = toolset.get(call.name) if call.name in toolset else None
     side_effects = tool is not None and bool(tool.touches & SIDE_EFFECTS)
 
@@ -32,7 +34,7 @@ async def call_tool(ctx: Context, toolset: ToolSet, call: ToolCall, policy: Appr
                 allowed, reason = await policy.check(tool, arguments)
                 if not allowed:
                     return ToolOutcome(content=reason or "denied", is_error=True, error_type="ApprovalDenied").to_json()
-        return (await toolset.execute(call)).to_json()
+        return (await toolset.execute(call, keep_value=keep_value)).to_json()
 
     result = await ctx.effect("tool", call.name, {"name": call.name, "arguments": call.arguments}, perform,
                               side_effects=side_effects)

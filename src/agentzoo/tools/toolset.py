@@ -42,14 +42,19 @@ class ToolOutcome:
     """True when the call failed (bad name, bad arguments, the tool raised, denied)."""
     error_type: str | None = None
     """The failure's class name, e.g. `ToolArgumentsError` or `ValueError`; None on success."""
+    value: Any = None
+    """The result as a JSON value, kept only when code (not a model) made the call."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"content": self.content, "is_error": self.is_error, "error_type": self.error_type}
+        data = {"content": self.content, "is_error": self.is_error, "error_type": self.error_type}
+        if self.value is not None:
+            data["value"] = self.value
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ToolOutcome:
         return cls(content=data["content"], is_error=data.get("is_error", False),
-                   error_type=data.get("error_type"))
+                   error_type=data.get("error_type"), value=data.get("value"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,13 +132,16 @@ class ToolSet:
 
     # --- one call -----------------------------------------------------------------------
 
-    async def execute(self, call: ToolCall) -> ToolOutcome:
-        """Prepare and run one call. Never raises for a problem that is the model's doing."""
+    async def execute(self, call: ToolCall, *, keep_value: bool = False) -> ToolOutcome:
+        """Prepare and run one call. Never raises for a problem that is the model's doing.
+
+        `keep_value` also keeps the result as a JSON value, for code that called the tool.
+        """
         try:
             tool, arguments = self.prepare(call)
         except ToolError as exc:
             return ToolOutcome(str(exc), is_error=True, error_type=type(exc).__name__)
-        return await self.run(tool, arguments)
+        return await self.run(tool, arguments, keep_value=keep_value)
 
     def prepare(self, call: ToolCall) -> tuple[Tool, dict[str, Any]]:
         """The tool and its validated arguments, or `UnknownToolError` / `ToolArgumentsError`.
@@ -164,7 +172,7 @@ class ToolSet:
             raise ToolArgumentsError(f"the arguments must be a JSON object, got {_JSON_TYPES.get(type(value))}")
         return value
 
-    async def run(self, tool: Tool, arguments: dict[str, Any]) -> ToolOutcome:
+    async def run(self, tool: Tool, arguments: dict[str, Any], *, keep_value: bool = False) -> ToolOutcome:
         """Run a prepared call: the result, or the exception as `Type: message`, as text."""
         entry = self._entries[tool.name]
         try:
@@ -176,7 +184,8 @@ class ToolSet:
             message = _exception_message(exc)
             text = f"{name}: {message}" if message else name
             return ToolOutcome(truncate(text, entry.max_result_chars), is_error=True, error_type=name)
-        return ToolOutcome(truncate(result_text(result), entry.max_result_chars))
+        value = to_jsonable_python(result, fallback=str) if keep_value else None
+        return ToolOutcome(truncate(result_text(result), entry.max_result_chars), value=value)
 
     def _unknown_message(self, name: str) -> str:
         shown = repr(name) if len(name) <= 80 else repr(name[:80]) + "…"

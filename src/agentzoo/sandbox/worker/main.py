@@ -1,0 +1,355 @@
+"""The sandbox worker: a persistent Python interpreter that runs model-written code.
+
+It runs inside the isolation tier the host chose, talks to the host over two inherited pipes
+(JSON lines; commands in on CMD_FD, messages out on MSG_FD) and leaves stdout and stderr to
+the code. It is standard library only and imports nothing from agentzoo, because it may run
+under another interpreter than the host's (one the sandbox user can read).
+
+Start-up, before any untrusted code: read the config, set the resource limits, apply Landlock
+and seccomp where asked, say `ready`. Then, per `exec`: run the code in one namespace that
+persists across actions, interrupt it at the wall-clock limit, end every other process in the
+sandbox, and report `done` after writing an end marker to stdout and stderr so that the host
+knows where this action's output stops.
+"""
+
+import ast
+import builtins
+import json
+import os
+import shutil
+import signal
+import sys
+import threading
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import confine  # noqa: E402  (beside this file, not on the path in isolated mode)
+
+PR_SET_CHILD_SUBREAPER = 36
+MAX_TRACEBACK = 4000
+
+
+class _FinalAnswer(BaseException):
+    """Raised by `final_answer` to end the action; BaseException so `except Exception` won't eat it."""
+
+    def __init__(self, value):
+        self.value = value
+
+
+class ToolError(Exception):
+    """A host tool refused the call or failed; the message says why."""
+
+
+class Channel:
+    def __init__(self, cmd_fd, msg_fd):
+        self.cmd = os.fdopen(cmd_fd, "rb", buffering=1 << 16)
+        self.msg_fd = msg_fd
+        self.lock = threading.Lock()
+
+    def send(self, message):
+        data = (json.dumps(message, ensure_ascii=True, default=repr) + "\n").encode()
+        with self.lock:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self.msg_fd, view):]
+
+    def receive(self):
+        line = self.cmd.readline()
+        if not line:
+            os._exit(0)  # the host is gone
+        return json.loads(line)
+
+
+class Worker:
+    def __init__(self, channel, config):
+        self.channel = channel
+        self.config = config
+        self.limits = config["limits"]
+        self.pid1 = os.getpid() == 1
+        self.next_call = 0
+        self.watchdog = Watchdog(threading.get_ident())
+        self.watchdog.start()
+        self.cpu_per_action = int(self.limits["cpu_seconds"])
+        self.stdout, self.stderr = sys.stdout, sys.stderr
+        self.namespace = {"__name__": "__main__", "__builtins__": builtins}
+        self.namespace["final_answer"] = _final_answer
+        self.namespace["ToolError"] = ToolError
+        for spec in config.get("tools", []):
+            self.namespace[spec["name"]] = self._tool_function(spec)
+        self.baseline_tasks = self._task_count()
+
+    # --- host tools -----------------------------------------------------------------------
+
+    def _tool_function(self, spec):
+        name = spec["name"]
+        params = list(spec.get("parameters", {}).get("properties", {}))
+
+        def call(*args, **kwargs):
+            if len(args) > len(params):
+                raise TypeError(f"{name}() takes {len(params)} positional arguments but {len(args)} were given")
+            arguments = dict(zip(params, args))
+            for key in kwargs:
+                if key in arguments:
+                    raise TypeError(f"{name}() got multiple values for argument {key!r}")
+            arguments.update(kwargs)
+            return self._call_host(name, arguments)
+
+        call.__name__ = call.__qualname__ = name
+        call.__doc__ = spec.get("description") or None
+        return call
+
+    def _call_host(self, name, arguments):
+        try:
+            json.dumps(arguments, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"the arguments of {name}() must be plain JSON values (str, int, float, bool, "
+                            f"None, list, dict): {exc}") from None
+        self.next_call += 1
+        call_id = self.next_call
+        self.channel.send({"op": "call", "id": call_id, "name": name, "args": arguments})
+        while True:
+            message = self.channel.receive()
+            if message.get("op") == "result" and message.get("id") == call_id:
+                break
+        if message.get("ok"):
+            return message.get("value")
+        error = message.get("error") or {}
+        raise ToolError(f"{error.get('type', 'Error')}: {error.get('message', '')}")
+
+    # --- one action -----------------------------------------------------------------------
+
+    def run(self, code, nonce, wall_seconds):
+        result = {"op": "done", "ok": True, "error": None, "answered": False, "answer": None}
+        self.wall_seconds = wall_seconds
+        self._set_cpu_budget()
+        signal.signal(signal.SIGINT, self.watchdog.on_sigint)  # the code may have replaced it
+        try:
+            try:
+                self.watchdog.arm(wall_seconds)
+                self._execute(code)
+            finally:
+                self.watchdog.disarm()
+        except _FinalAnswer as fa:
+            result["answered"], result["answer"] = True, _jsonable(fa.value)
+        except BaseException as exc:  # the code's own failure is a result, whatever it is
+            result["ok"] = False
+            result["error"] = self._describe(exc)
+        sys.stdout, sys.stderr = self.stdout, self.stderr
+        for stream, fd in ((self.stdout, 1), (self.stderr, 2)):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+            _write_all(fd, b"\0AZEND" + nonce.encode() + b"\0")
+        result["killed"] = self._end_other_processes()
+        result["stray_threads"] = self._stray_threads()
+        self.channel.send(result)
+
+    def _stray_threads(self):
+        """Threads the code left running. A thread just joined may linger in /proc for a moment."""
+        for _ in range(100):
+            extra = self._task_count() - self.baseline_tasks
+            if extra <= 0:
+                return 0
+            time.sleep(0.001)
+        return extra
+
+    def _execute(self, code):
+        tree = ast.parse(code, "<action>", "exec")
+        last = tree.body[-1] if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        if last is not None:  # show the value of a final expression, as a REPL does
+            tree.body.pop()
+        exec(compile(tree, "<action>", "exec"), self.namespace)
+        if last is not None:
+            value = eval(compile(ast.Expression(last.value), "<action>", "eval"), self.namespace)
+            if value is not None:
+                print(repr(value))
+
+    def _describe(self, exc):
+        if isinstance(exc, KeyboardInterrupt) and self.watchdog.fired:
+            kind = "TimeoutError"
+            message = (f"the action ran longer than {self.wall_seconds} s and was interrupted; "
+                       "variables defined so far are kept")
+        else:
+            kind = type(exc).__name__
+            message = str(exc)
+        frames = traceback.format_exception(type(exc), exc, exc.__traceback__)
+        # Drop the worker's own frames: the model should see its code, not ours.
+        shown = [f for f in frames if HERE not in f]
+        return {"type": kind, "message": message[:MAX_TRACEBACK], "traceback": "".join(shown)[-MAX_TRACEBACK:]}
+
+    def _set_cpu_budget(self):
+        import resource
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        spent = int(used.ru_utime + used.ru_stime) + 1
+        soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        want = spent + self.cpu_per_action
+        if hard != resource.RLIM_INFINITY:
+            want = min(want, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_CPU, (want, hard))
+        except (ValueError, OSError):
+            pass
+
+    def _end_other_processes(self):
+        """No process survives an action: as pid 1 of the sandbox, kill every other one."""
+        if not self.pid1:
+            return 0  # the host ends the process group (setsid and setpgid are denied to the code)
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError:
+            return 0
+        return _reap()
+
+    def _task_count(self):
+        try:
+            return len(os.listdir("/proc/self/task"))
+        except OSError:
+            return threading.active_count()
+
+
+class Watchdog(threading.Thread):
+    """Interrupts the running action at its wall-clock limit, with SIGINT to the main thread.
+
+    One thread for the worker's life (a thread per action would briefly outlive its join and
+    look like a thread the code left behind). The SIGINT handler raises only while an action
+    is armed, so an interrupt that lands as the action ends cannot hit the worker's own code.
+    """
+
+    def __init__(self, main_ident):
+        super().__init__(name="agentzoo-watchdog", daemon=True)
+        self.main_ident = main_ident
+        self.cond = threading.Condition()
+        self.deadline = None
+        self.armed = False
+        self.fired = False
+
+    def arm(self, seconds):
+        with self.cond:
+            self.deadline = time.monotonic() + seconds
+            self.armed, self.fired = True, False
+            self.cond.notify()
+
+    def disarm(self):
+        with self.cond:
+            self.deadline, self.armed = None, False
+
+    def on_sigint(self, signum, frame):
+        if self.armed:
+            raise KeyboardInterrupt
+
+    def run(self):
+        with self.cond:
+            while True:
+                if self.deadline is None:
+                    self.cond.wait()
+                    continue
+                remaining = self.deadline - time.monotonic()
+                if remaining > 0:
+                    self.cond.wait(remaining)
+                    continue
+                self.deadline, self.fired = None, True
+                try:
+                    signal.pthread_kill(self.main_ident, signal.SIGINT)
+                except OSError:
+                    pass
+
+
+def _final_answer(value):
+    """End the action and the task with this answer."""
+    raise _FinalAnswer(value)
+
+
+def _jsonable(value):
+    try:
+        return json.loads(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _reap():
+    reaped = 0
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return reaped
+        if pid == 0:
+            time.sleep(0.001)  # killed children take a moment to become zombies
+            continue
+        reaped += 1
+
+
+def _write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[os.write(fd, view):]
+        except OSError:
+            return  # the code closed its own stdout: its output ends here
+
+
+def _on_cpu_limit(signum, frame):
+    raise TimeoutError("the action used up its CPU time limit")
+
+
+def setup(config):
+    """Confine this process before any untrusted code runs; return what was applied."""
+    report = {"python": sys.version.split()[0], "pid1": os.getpid() == 1}
+    seed, workdir = config.get("seed"), config["workdir"]
+    if seed and os.path.isdir(seed):
+        shutil.copytree(seed, workdir, dirs_exist_ok=True)
+    os.chdir(workdir)
+    limits = config["limits"]
+    report["rlimits"] = confine.set_limits(
+        cpu_seconds=int(limits["cpu_seconds"]) * 10,
+        memory_bytes=int(limits["memory_mb"]) << 20,
+        file_size_bytes=int(limits["file_size_mb"]) << 20,
+        open_files=int(limits["open_files"]),
+        processes=int(config.get("nproc", limits["processes"])),
+    )
+    signal.signal(signal.SIGXCPU, _on_cpu_limit)
+    if not report["pid1"]:
+        try:  # orphans of the code come back to us, inside our process group
+            import ctypes
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        except Exception:
+            pass
+    rules = config.get("landlock")
+    if rules:
+        report["landlock"] = confine.apply_landlock(rules["read_only"] + [f"/proc/{os.getpid()}"],
+                                                    rules["read_write"])
+        if rules.get("required") and not report["landlock"].get("fs"):
+            raise RuntimeError(f"Landlock was required but could not be applied: {report['landlock']}")
+    if config.get("seccomp"):
+        confine.apply_seccomp(confine.seccomp_program())
+        report["seccomp"] = True
+    return report
+
+
+def main():
+    cmd_fd, msg_fd = int(sys.argv[1]), int(sys.argv[2])
+    channel = Channel(cmd_fd, msg_fd)
+    config = channel.receive()
+    try:
+        report = setup(config)
+    except BaseException as exc:
+        channel.send({"op": "failed", "error": f"{type(exc).__name__}: {exc}"})
+        return 1
+    worker = Worker(channel, config)
+    channel.send({"op": "ready", "report": report})
+    while True:
+        message = channel.receive()
+        op = message.get("op")
+        if op == "exec":
+            worker.run(message["code"], message["nonce"],
+                       float(message.get("wall_seconds") or config["limits"]["wall_seconds"]))
+        elif op == "shutdown":
+            return 0
+        # anything else (a tool result that came after its action was interrupted) is stale
+
+
+if __name__ == "__main__":
+    sys.exit(main())
