@@ -243,3 +243,53 @@ def test_cli_probe_names_every_tier(tmp_path):
     reports = json.loads(done.stdout)
     assert [r["name"] for r in reports] == ["bwrap", "landlock", "unsafe"]
     assert all(r["reason"] for r in reports)
+
+
+async def test_the_landlock_tier_measures_the_work_directory_and_stops_a_disk_filler():
+    if "landlock" not in AVAILABLE:
+        pytest.skip("the landlock tier does not work here")
+    limits = Limits(disk_mb=8, tmp_mb=8, file_size_mb=4, wall_seconds=20)
+    async with Sandbox(tier="landlock", limits=limits) as sb:
+        result = await sb.execute("i = 0\nwhile True:\n    open(f'f{i}', 'wb').write(b'x' * 2**20)\n    i += 1")
+        after = await sb.execute("import os\nprint(len(os.listdir('.')))")
+    assert result.error["type"] == "DiskLimitExceeded" and result.state_lost
+    assert result.duration_s < 5
+    assert after.stdout == "0\n"  # a fresh work directory
+
+
+@tool(touches={"write"})
+def delete_file(path: str) -> str:
+    """Delete a file on the host."""
+    DELETED.append(path)
+    return "deleted"
+
+
+DELETED: list[str] = []
+
+
+async def test_tool_calls_from_code_are_validated_and_policy_checked(tmp_path):
+    from agentzoo.tools import ApprovalPolicy
+
+    class Agent:
+        def __init__(self, approve):
+            tools = ToolSet([lookup, delete_file])
+            self.executor = CodeExecutor(Sandbox(tools=tools), tools,
+                                         ApprovalPolicy(approver=lambda name, args, touches: approve))
+
+        async def run(self, task, ctx):
+            try:
+                code = ("for call in (lambda: lookup(key=3), lambda: delete_file('/etc/passwd')):\n"
+                        "    try:\n        print(call())\n    except ToolError as e:\n        print('refused:', e)")
+                return (await self.executor.execute(ctx, code)).stdout
+            finally:
+                await self.executor.close()
+
+    DELETED.clear()
+    journal = Journal(tmp_path / "j.db")
+    denied = await run(Agent(False), "t", journal=journal)
+    # Validated before it ran, then refused by the policy: the code reads why, as ToolError.
+    assert denied.answer.startswith("refused: ToolArgumentsError: invalid arguments for lookup")
+    assert denied.answer.splitlines()[-1] == "refused: ApprovalDenied: the user denied this call"
+    assert DELETED == []
+    allowed = await run(Agent(True), "t", journal=journal)
+    assert allowed.answer.splitlines()[-1] == "deleted" and DELETED == ["/etc/passwd"]

@@ -51,7 +51,9 @@ class CodeExecutor:
             call = ToolCall(id=f"code{self.actions}-{calls}", name=name, arguments=dumps_str(arguments))
             outcome = await call_tool(tools_ctx, self.tools, call, self.policy, keep_value=True)
             if outcome.is_error:
-                raise ToolError(outcome.content)
+                error = ToolError(outcome.content)
+                error.error_type = outcome.error_type  # type: ignore[attr-defined]  # what the code is told
+                raise error
             return outcome.value
 
         async def perform() -> dict[str, Any]:

@@ -35,6 +35,7 @@ action, kills the worker and propagates.
 GRACE_SECONDS = 2.0        # after the worker's own interrupt, how long before the host kills
 OUTPUT_SETTLE_SECONDS = 2.0
 MAX_MESSAGE_BYTES = 64 << 20
+DISK_CHECK_SECONDS = 0.25  # tiers without a size-limited tmpfs: how often the work directory is measured
 STARTUP_OUTPUT_BYTES = 20_000  # what a worker that fails to start said, for the error message
 STATE_LOST = "the interpreter state (variables, imports, files in the work directory) was lost"
 
@@ -298,11 +299,21 @@ class Sandbox:
 
     async def _serve(self, call_tool: ToolHandler | None, wall: float, deadline: float) -> dict[str, Any]:
         """Answer the worker's tool calls until it says `done`; kill it at the deadline."""
+        watch_disk = self._plan is not None and self._plan.base_dir is not None
+        disk_limit = (self.limits.disk_mb + self.limits.tmp_mb) << 20
         while True:
             remaining = deadline - time.perf_counter()
+            wait = min(remaining, DISK_CHECK_SECONDS) if watch_disk else remaining
             try:
-                message = await asyncio.wait_for(self._receive(), max(remaining, 0.001))
+                message = await asyncio.wait_for(self._receive(), max(wait, 0.001))
             except asyncio.TimeoutError:
+                if watch_disk and remaining > DISK_CHECK_SECONDS:
+                    used = await asyncio.to_thread(_disk_usage, self._plan.base_dir)  # type: ignore[union-attr]
+                    if used <= disk_limit:
+                        continue
+                    await self._kill()
+                    raise _WorkerGone(f"the action wrote {used >> 20} MB, over the disk limit of "
+                                      f"{disk_limit >> 20} MB, so the sandbox was killed") from None
                 await self._kill()
                 raise _WorkerGone(f"the action did not stop within {wall} s (and a grace "
                                   f"of {GRACE_SECONDS} s after the interrupt), so the sandbox was killed") from None
@@ -327,7 +338,8 @@ class Sandbox:
         try:
             value = await call_tool(name, args)
         except ToolError as exc:
-            return {**reply, "ok": False, "error": {"type": type(exc).__name__, "message": str(exc)}}
+            kind = getattr(exc, "error_type", None) or type(exc).__name__  # e.g. ApprovalDenied
+            return {**reply, "ok": False, "error": {"type": kind, "message": str(exc)}}
         except AgentzooError:
             await self._kill()  # a budget or a replay problem ends the action, not just the call
             raise
@@ -348,7 +360,8 @@ class Sandbox:
 
     def _lost(self, started: float, why: str, notes: list[str]) -> ExecResult:
         self.restarts += 1
-        kind = "TimeoutError" if "did not stop" in why else "WorkerCrashed"
+        kind = ("TimeoutError" if "did not stop" in why else "DiskLimitExceeded" if "disk limit" in why
+                else "WorkerCrashed")
         error = {"type": kind, "message": f"{why}; {STATE_LOST}; the next action starts a fresh interpreter",
                  "traceback": ""}
         return self._result({"ok": False, "error": error}, started, state_lost=True, notes=notes)
@@ -384,6 +397,18 @@ class Sandbox:
             if self._staged is not None:
                 shutil.rmtree(self._staged, ignore_errors=True)
                 self._staged = None
+
+
+def _disk_usage(path: str) -> int:
+    """Bytes under `path` (allocated blocks, so sparse files count what they really take)."""
+    total = 0
+    for root, dirs, files in os.walk(path):
+        for name in files + dirs:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_blocks * 512
+            except OSError:
+                pass
+    return total
 
 
 class _WorkerGone(Exception):
