@@ -172,3 +172,17 @@ def test_stream_flag_shows_text_as_it_arrives(tmp_path):
         assert srv.requests[0]["stream"] is True
     assert "step 1 streaming: The answer is forty-two." in out.stdout
     assert "answer: The answer is forty-two." in out.stdout
+
+
+def test_run_a_codeact_agent_from_the_command_line(tmp_path):
+    script = tmp_path / "script.json"
+    code = "total = 0\nfor n in (1, 2, 3):\n    total = add(total, n)\nprint(total)"
+    script.write_text(json.dumps([f"Action:\n{code}\nEnd Action", "Answer: 6"]))
+    out = az("run", "Add 1, 2 and 3.", "--agent", "codeact", "--model", f"scripted:{script}", "--tools", TOOLS,
+             "--max-steps", "3", "--journal", tmp_path / "j.db")
+    assert "answer: 6" in out.stdout and "sandbox exec" in out.stdout
+    with Journal(tmp_path / "j.db") as j:
+        run = j.list_runs()[0]
+        assert run.config["agent"] == "codeact" and run.config["max_turns"] == 3
+        kinds = [(e.scope, e.kind) for e in j.entries(run.run_id)]
+    assert kinds.count(("code#1", "tool")) == 3 and kinds.count(("", "sandbox")) == 1

@@ -33,6 +33,7 @@ _EXPORTS = {
     "ApprovalPolicy": "agentzoo.tools",
     "ToolCallingAgent": "agentzoo.agents.tool_calling",
     "AgentResult": "agentzoo.agents.tool_calling",
+    "CodeActAgent": "agentzoo.agents.codeact",
     "ModelRequest": "agentzoo.types",
     "ModelResponse": "agentzoo.types",
     "ToolCall": "agentzoo.types",
@@ -58,6 +59,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and IDEs; never executed
     from . import errors
+    from .agents.codeact import CodeActAgent
     from .agents.tool_calling import AgentResult, ToolCallingAgent
     from .models.openai_compat import OpenAICompatible
     from .models.registry import parse_model

@@ -293,3 +293,17 @@ async def test_tool_calls_from_code_are_validated_and_policy_checked(tmp_path):
     assert DELETED == []
     allowed = await run(Agent(True), "t", journal=journal)
     assert allowed.answer.splitlines()[-1] == "deleted" and DELETED == ["/etc/passwd"]
+
+
+async def test_tools_may_be_given_as_tool_objects_and_bad_ones_are_named():
+    from agentzoo.errors import SandboxError
+
+    async def serve(name, args):
+        return {"key": args["key"], "value": 1}
+
+    async with Sandbox(tools=[lookup]) as sb:
+        assert (await sb.execute("lookup('k')['value']", call_tool=serve)).stdout == "1\n"
+    with pytest.raises(SandboxError, match="Python identifier; got 'not a tool'"):
+        Sandbox(tools=["not a tool"])
+    with pytest.raises(SandboxError, match="math.sqrt"):
+        Sandbox(tools=[{"name": "math.sqrt", "parameters": {}}])

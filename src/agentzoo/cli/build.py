@@ -3,6 +3,9 @@
 A run config is plain JSON, stored with the run:
 `{"agent": "tool-calling", "model": "<model string>", "tools": ["pkg.mod:fn", "file.py:fn"],
   "system": str|None, "max_steps": int, "action_format": "tool_calls"|"react", "stream": bool}`
+or, for a CodeAct agent (`agentzoo.agents.codeact`), `"agent": "codeact"` with
+`"action_mode": "code"|"json"|"text", "max_turns": int, "tier": str, "allow_unsafe": bool`
+in place of `max_steps` and `action_format`.
 """
 
 from __future__ import annotations
@@ -50,8 +53,8 @@ def build_agent(config: dict[str, Any], *, replay: bool = False):
     from ..agents.tool_calling import ToolCallingAgent
 
     kind = config.get("agent", "tool-calling")
-    if kind != "tool-calling":
-        raise ConfigError(f"agent {kind!r} is not known to this version (known: tool-calling)")
+    if kind not in ("tool-calling", "codeact"):
+        raise ConfigError(f"agent {kind!r} is not known to this version (known: tool-calling, codeact)")
     spec = config.get("model")
     if not spec:
         raise ConfigError("the run config has no model")
@@ -60,5 +63,19 @@ def build_agent(config: dict[str, Any], *, replay: bool = False):
     else:
         model = parse_model(spec, stream=True) if config.get("stream") and not spec.startswith("scripted:") else parse_model(spec)
     tools = [load_tool(t) for t in config.get("tools", [])]
+    if kind == "codeact":
+        return _codeact_agent(config, model, tools)
     return ToolCallingAgent(model, tools, system=config.get("system"), max_steps=int(config.get("max_steps", 20)),
                             action_format=config.get("action_format", "tool_calls"))
+
+
+def _codeact_agent(config: dict[str, Any], model: Any, tools: list[Any]):
+    from ..agents.action_modes import MODES
+    from ..agents.codeact import CodeActAgent
+
+    mode = config.get("action_mode", "code")
+    if mode not in MODES:
+        raise ConfigError(f"action_mode {mode!r} is not one of {sorted(MODES)}")
+    return CodeActAgent(model, tools, action_mode=mode, system=config.get("system"),
+                        max_turns=int(config.get("max_turns", 10)), tier=config.get("tier", "auto"),
+                        allow_unsafe=bool(config.get("allow_unsafe", False)))

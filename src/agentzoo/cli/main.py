@@ -64,21 +64,29 @@ def run(task: str = typer.Argument(..., help="what the agent should do"),
         model: Optional[str] = typer.Option(None, "--model", "-m", help="openai:<name> | openai-compatible:<name>@<base_url> | scripted:<file> [default: $AGENTZOO_MODEL]"),
         tools: Optional[str] = typer.Option(None, "--tools", help="comma-separated module:function or file.py:function"),
         system: Optional[str] = typer.Option(None, "--system", help="system prompt"),
-        max_steps: int = typer.Option(20, "--max-steps"),
+        max_steps: Optional[int] = typer.Option(None, "--max-steps", help="step (turn) limit [default: 20; codeact 10]"),
         action_format: str = typer.Option("tool_calls", "--format", help="tool_calls (native) or react (text)"),
+        agent_kind: str = typer.Option("tool-calling", "--agent", help="tool-calling or codeact"),
+        action_mode: str = typer.Option("code", "--action-mode", help="codeact: code, json or text actions"),
+        tier: str = typer.Option("auto", "--tier", help="codeact: sandbox tier auto | bwrap | landlock | unsafe"),
+        unsafe: bool = typer.Option(False, "--unsafe", help="codeact: allow running code without isolation"),
         stream: bool = typer.Option(False, "--stream", help="stream tokens as the model writes them"),
         budget_tokens: Optional[int] = typer.Option(None, "--budget-tokens"),
         budget_usd: Optional[float] = typer.Option(None, "--budget-usd"),
         budget_calls: Optional[int] = typer.Option(None, "--budget-calls"),
         budget_seconds: Optional[float] = typer.Option(None, "--budget-seconds"),
         journal_path: Optional[Path] = JournalOpt) -> None:
-    """Run a tool-calling agent on TASK, showing each step as it happens."""
+    """Run an agent on TASK (tool-calling by default, or codeact), showing each step as it happens."""
     model = model or default_model_string()
     if not model:
         err_console.print(HOW_TO_CONFIGURE, soft_wrap=True)
         raise typer.Exit(2)
-    config = {"agent": "tool-calling", "model": model, "tools": split_tools(tools), "system": system,
-              "max_steps": max_steps, "action_format": action_format, "stream": stream}
+    config: dict[str, Any] = {"agent": agent_kind, "model": model, "tools": split_tools(tools), "system": system,
+                              "stream": stream}
+    if agent_kind == "codeact":
+        config.update(action_mode=action_mode, max_turns=max_steps or 10, tier=tier, allow_unsafe=unsafe)
+    else:
+        config.update(max_steps=max_steps or 20, action_format=action_format)
     _run_config(task, config, _budgets(budget_tokens, budget_usd, budget_calls, budget_seconds), journal_path)
 
 
@@ -192,7 +200,8 @@ def fork(run_id: str = typer.Argument(..., help="the parent run: id, prefix or '
     journal = _journal(journal_path)
     parent = journal.get_run(run_id)
     config = dict(parent.config)
-    for key, value in (("model", model), ("system", system), ("max_steps", max_steps)):
+    limit_key = "max_turns" if config.get("agent") == "codeact" else "max_steps"
+    for key, value in (("model", model), ("system", system), (limit_key, max_steps)):
         if value is not None:
             config[key] = value
     agent = build_agent(config)

@@ -428,13 +428,16 @@ def _describe_exit(code: int | None) -> str:
 
 
 def _tool_specs(tools: Iterable[Any]) -> list[dict[str, Any]]:
-    """Tool specs as `{name, description, parameters}`, from OpenAI specs, plain dicts or a ToolSet."""
+    """Tool specs as `{name, description, parameters}`, from a ToolSet, tools, OpenAI specs or plain dicts."""
     items = tools.specs() if hasattr(tools, "specs") else list(tools)
     specs = []
     for item in items:
+        if hasattr(item, "name") and hasattr(item, "parameters"):  # a Tool (e.g. made with @tool)
+            item = {"name": item.name, "description": getattr(item, "description", ""), "parameters": item.parameters}
         spec = item.get("function", item) if isinstance(item, dict) else None
         if not isinstance(spec, dict) or not isinstance(spec.get("name"), str) or not spec["name"].isidentifier():
-            raise SandboxError(f"a sandbox tool needs a name that is a Python identifier, got {item!r}")
+            raise SandboxError(f"a sandbox tool is a Tool, a ToolSet or a spec dict whose name is a Python "
+                               f"identifier; got {item!r}")
         specs.append({"name": spec["name"], "description": spec.get("description", ""),
                       "parameters": spec.get("parameters") or {"type": "object", "properties": {}}})
     return specs
