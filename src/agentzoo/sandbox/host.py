@@ -284,7 +284,7 @@ class Sandbox:
             self._send({"op": "exec", "code": code, "nonce": nonce, "wall_seconds": wall})
             self.actions_in_worker += 1
             try:
-                done = await self._serve(call_tool, wall, started + wall + GRACE_SECONDS)
+                done = await self._serve(call_tool, nonce, wall, started + wall + GRACE_SECONDS)
             except _WorkerGone as gone:
                 return self._lost(started, gone.why, notes)
             await self._settle_output()
@@ -297,8 +297,13 @@ class Sandbox:
                              f"restarted and {STATE_LOST}")
             return self._result(done, started, state_lost=bool(done.get("stray_threads")), notes=notes)
 
-    async def _serve(self, call_tool: ToolHandler | None, wall: float, deadline: float) -> dict[str, Any]:
-        """Answer the worker's tool calls until it says `done`; kill it at the deadline."""
+    async def _serve(self, call_tool: ToolHandler | None, nonce: str, wall: float,
+                     deadline: float) -> dict[str, Any]:
+        """Answer the worker's tool calls until it says `done` for this action; kill it at the deadline.
+
+        The code can write to the worker's pipe too: a `done` without this action's nonce is a
+        forgery (or a leftover) and is dropped, so results never shift onto the next action.
+        """
         watch_disk = self._plan is not None and self._plan.base_dir is not None
         disk_limit = (self.limits.disk_mb + self.limits.tmp_mb) << 20
         while True:
@@ -321,7 +326,7 @@ class Sandbox:
                 how = await self._kill(wait=0.5)
                 raise _WorkerGone(f"the sandbox worker died ({how}); {exc}") from None
             op = message.get("op")
-            if op == "done":
+            if op == "done" and message.get("nonce") == nonce:
                 return message
             if op == "call":
                 reply = await self._call(call_tool, message)

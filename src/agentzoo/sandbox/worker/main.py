@@ -63,11 +63,14 @@ class Channel:
 
 
 class Worker:
-    def __init__(self, channel, config):
+    def __init__(self, channel, config, report=None):
         self.channel = channel
         self.config = config
         self.limits = config["limits"]
-        self.pid1 = os.getpid() == 1
+        self.pid = os.getpid()
+        self.pid1 = self.pid == 1
+        # Landlock's signal scope confines kill() to this worker's own domain: see _end_other_processes.
+        self.signals_scoped = bool(((report or {}).get("landlock") or {}).get("scope_signal"))
         self.next_call = 0
         self.watchdog = Watchdog(threading.get_ident())
         self.watchdog.start()
@@ -121,7 +124,9 @@ class Worker:
     # --- one action -----------------------------------------------------------------------
 
     def run(self, code, nonce, wall_seconds):
-        result = {"op": "done", "ok": True, "error": None, "answered": False, "answer": None}
+        # The nonce lets the host tell this action's `done` from one the code forged or one left
+        # over from an earlier action (the code can write to the message pipe too).
+        result = {"op": "done", "nonce": nonce, "ok": True, "error": None, "answered": False, "answer": None}
         self.wall_seconds = wall_seconds
         self._set_cpu_budget()
         signal.signal(signal.SIGINT, self.watchdog.on_sigint)  # the code may have replaced it
@@ -130,6 +135,8 @@ class Worker:
                 self.watchdog.arm(wall_seconds)
                 self._execute(code)
             finally:
+                if os.getpid() != self.pid:  # before anything that takes a lock (see _leave_forked_child)
+                    _leave_forked_child()
                 self.watchdog.disarm()
         except _FinalAnswer as fa:
             result["answered"], result["answer"] = True, _jsonable(fa.value)
@@ -137,13 +144,16 @@ class Worker:
             result["ok"] = False
             result["error"] = self._describe(exc)
         sys.stdout, sys.stderr = self.stdout, self.stderr
+        # Kill before the end markers: a process the code started (`yes`, a backgrounded shell)
+        # shares our stdout, and what it wrote after the marker would be read as the start of
+        # the next action's output.
+        result["killed"] = self._end_other_processes()
         for stream, fd in ((self.stdout, 1), (self.stderr, 2)):
             try:
                 stream.flush()
             except Exception:
                 pass
             _write_all(fd, b"\0AZEND" + nonce.encode() + b"\0")
-        result["killed"] = self._end_other_processes()
         result["stray_threads"] = self._stray_threads()
         self.channel.send(result)
 
@@ -194,12 +204,21 @@ class Worker:
             pass
 
     def _end_other_processes(self):
-        """No process survives an action: as pid 1 of the sandbox, kill every other one."""
-        if not self.pid1:
-            return 0  # the host ends the process group (setsid and setpgid are denied to the code)
+        """No process survives an action: kill every other process of the sandbox.
+
+        kill(-1) signals every process the sender may signal except itself (and pid 1). As pid 1
+        of the sandbox's pid namespace (bwrap) that is exactly the sandbox. Without a pid
+        namespace (landlock tier) it is every process of the sandbox user, but Landlock's signal
+        scope (ABI 6) narrows it to this worker's own Landlock domain: the code's processes,
+        wherever they were re-parented, and nothing of the host's or of another sandbox's. The
+        process group is no help there: the code's processes share it with the worker. With
+        neither (unsafe tier), kill(-1) could hit the user's other processes, so nothing is done.
+        """
+        if not (self.pid1 or self.signals_scoped):
+            return 0
         try:
             os.kill(-1, signal.SIGKILL)
-        except ProcessLookupError:
+        except OSError:  # ESRCH: nobody to kill
             return 0
         return _reap()
 
@@ -255,6 +274,22 @@ class Watchdog(threading.Thread):
                     signal.pthread_kill(self.main_ident, signal.SIGINT)
                 except OSError:
                     pass
+
+
+def _leave_forked_child():
+    """End a process the code forked that ran off the end of the action (fork without _exit).
+
+    Left alone it would go on as a second worker: write end markers, send a `done` of its own
+    and read the host's next command, so that every later result would be off by one. Its
+    output is flushed, as a normal exit would, but nothing of the worker's is touched: the
+    watchdog thread may have held its lock at the fork, and it does not exist in the child.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
+    os._exit(0)
 
 
 def _final_answer(value):
@@ -338,7 +373,7 @@ def main():
     except BaseException as exc:
         channel.send({"op": "failed", "error": f"{type(exc).__name__}: {exc}"})
         return 1
-    worker = Worker(channel, config)
+    worker = Worker(channel, config, report)
     channel.send({"op": "ready", "report": report})
     while True:
         message = channel.receive()
