@@ -19,6 +19,7 @@ from ..runtime.budgets import Budget
 from ..runtime.journal import Journal, default_journal_path
 from . import render
 from .build import build_agent, split_tools
+from .eval_cmd import eval_cmd
 from .sandbox_cmd import app as sandbox_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False,
@@ -27,6 +28,7 @@ console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 app.add_typer(sandbox_app, name="sandbox")
+app.command("eval")(eval_cmd)
 
 JournalOpt = typer.Option(None, "--journal", help="journal file [default: $AGENTZOO_JOURNAL or .agentzoo/journal.db]")
 

@@ -1,0 +1,83 @@
+"""What an environment is: tasks, the tools an agent may use on one, a scorer, and a gold path.
+
+An environment gives the harness a list of `Task`s. For each sample it opens an `Episode`:
+the task's own tools over the task's own fresh state (nothing is shared between samples). The
+agent runs; then `score` turns its answer and the episode's final state into a `Score`, by the
+benchmark's own rule. `oracle` gives the replies a model would have to write to follow the gold
+solution, in the shape the named agent reads (tool calls for `tool-calling`, `Action:`/`Answer:`
+text for `codeact`): the oracle checks the harness and the scorer, never a model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from ..sandbox import Limits
+
+
+@dataclass(frozen=True)
+class Task:
+    """One benchmark item. Plain JSON throughout, so tasks hash, journal and compare."""
+
+    env: str
+    """The environment's name, e.g. `humaneval`."""
+    id: str
+    """Stable within the environment, e.g. `HumanEval/0`."""
+    prompt: str
+    """What the agent is asked: the first user message."""
+    gold: Any
+    """The benchmark's gold solution, answer or actions, as the oracle uses them."""
+    data: dict[str, Any] = field(default_factory=dict)
+    """What the scorer needs besides the answer: tests, an entry point, function docs, …"""
+
+
+@dataclass(frozen=True)
+class Score:
+    reward: float
+    """The benchmark's reward, 0 to 1."""
+    success: bool
+    """Whether the benchmark counts the sample as solved."""
+    details: dict[str, Any] = field(default_factory=dict)
+    """Why: what was compared, what a test printed, which check failed first."""
+
+
+@dataclass
+class Episode:
+    """One task being attempted: its tools over its own state, and what the scorer will read."""
+
+    task: Task
+    tools: list[Any] = field(default_factory=list)
+    """Tools (`agentzoo.tools.tool` functions) bound to this episode's state."""
+    state: dict[str, Any] = field(default_factory=dict)
+    """The environment's explicit state for this sample (a database, recorded calls, …)."""
+
+
+@dataclass(frozen=True)
+class ScoringContext:
+    """What a scorer may use: a sandbox tier and limits for running a benchmark's tests."""
+
+    tier: str = "auto"
+    allow_unsafe: bool = False
+    limits: Limits = field(default_factory=lambda: Limits(wall_seconds=20))
+
+
+@runtime_checkable
+class Environment(Protocol):
+    name: str
+
+    def tasks(self) -> list[Task]:
+        """Every task, in the benchmark's order."""
+        ...
+
+    def episode(self, task: Task) -> Episode:
+        """A fresh episode: this task's tools over new state."""
+        ...
+
+    async def score(self, episode: Episode, answer: str | None, scoring: ScoringContext) -> Score:
+        """The benchmark's verdict on the agent's final answer and the episode's final state."""
+        ...
+
+    def oracle(self, task: Task, agent: str) -> list[Any]:
+        """`ScriptedModel` steps that follow the gold solution, for the agent kind named."""
+        ...

@@ -1,0 +1,31 @@
+"""Environments by name, as the command line and the harness ask for them."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from ..errors import ConfigError
+from .base import Environment
+
+# name -> (module, class); loaded on first use so that `agentzoo eval --env gsm8k` imports no tau code.
+ENVIRONMENTS: dict[str, tuple[str, str]] = {
+    "humaneval": ("agentzoo.envs.code", "HumanEval"),
+    "mbpp": ("agentzoo.envs.code", "MBPP"),
+    "gsm8k": ("agentzoo.envs.gsm8k", "GSM8K"),
+    "bfcl": ("agentzoo.envs.bfcl_env", "BFCLEnv"),
+    "tau-retail": ("agentzoo.envs.tau_env", "TauRetail"),
+    "tau-airline": ("agentzoo.envs.tau_env", "TauAirline"),
+}
+
+
+def get_env(name: str, tasks_file: str | Path | None = None, **options) -> Environment:
+    """The environment called `name`, on its shipped tasks or on `tasks_file` (same format)."""
+    try:
+        module, cls = ENVIRONMENTS[name]
+    except KeyError:
+        raise ConfigError(f"unknown environment {name!r}; known: {', '.join(ENVIRONMENTS)}") from None
+    if tasks_file is not None and not Path(tasks_file).exists():
+        raise ConfigError(f"--tasks {tasks_file}: no such file")
+    env_class = getattr(importlib.import_module(module), cls)
+    return env_class(tasks_file=tasks_file, **options)

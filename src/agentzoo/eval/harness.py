@@ -1,0 +1,129 @@
+"""Run an eval: samples concurrently under a bound, resumable, infrastructure errors apart.
+
+- A sample whose row is in the store is not run again; one without a row (never started, or
+  died half way) runs from the start under a new run id. The row is written last, in one
+  transaction, after scoring.
+- Provider and sandbox failures (`InfraError`) are retried `retries` times and counted apart
+  from task failures; after `max_infra_errors` of them the eval stops with a clear message.
+- Ctrl-C once: no new samples start, running ones are cancelled (they have no row, so a rerun
+  of the same command picks them up), and what finished is written out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..envs.base import Environment, ScoringContext
+from ..errors import AgentzooError
+from ..runtime.journal import Journal
+from .agents import AgentOptions
+from .matrix import Sample
+from .sample import InfraError, ModelPool, run_sample
+from .store import ResultStore
+
+
+class InfraErrorBudgetExceeded(AgentzooError):
+    """Too many provider or sandbox failures: the eval stopped early."""
+
+
+@dataclass
+class Progress:
+    """What the live display shows; updated as samples finish."""
+
+    total: int
+    skipped: int = 0
+    done: int = 0
+    succeeded: int = 0
+    cost_usd: float = 0.0
+    infra_errors: int = 0
+    started_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def success_rate(self) -> float | None:
+        return self.succeeded / self.done if self.done else None
+
+
+@dataclass
+class EvalConfig:
+    out: Path
+    concurrency: int = 4
+    retries: int = 2
+    max_infra_errors: int = 20
+    options: AgentOptions = field(default_factory=AgentOptions)
+    scoring: ScoringContext = field(default_factory=ScoringContext)
+
+
+async def run_eval(samples: list[Sample], envs: dict[str, Environment], config: EvalConfig,
+                   on_progress: Callable[[Progress, dict[str, Any] | None], None] | None = None,
+                   meta: dict[str, Any] | None = None) -> Progress:
+    """Run every sample that has no row yet; rows go to `config.out / results.db`."""
+    config.out.mkdir(parents=True, exist_ok=True)
+    store = ResultStore(config.out / "results.db")
+    if meta is not None:
+        store.set_meta("eval", meta)
+    journal = Journal(config.out / "journal.db")
+    done = store.done_keys()
+    todo = [s for s in samples if s.key not in done]
+    progress = Progress(total=len(samples), skipped=len(samples) - len(todo))
+    models = ModelPool.empty()
+    limit = asyncio.Semaphore(config.concurrency)
+    stop = asyncio.Event()
+
+    async def one(sample: Sample) -> None:
+        async with limit:
+            if stop.is_set():
+                return
+            for attempt in range(config.retries + 1):
+                try:
+                    row = await run_sample(sample, envs[sample.env], journal, models, config.options, config.scoring)
+                    break
+                except InfraError as exc:
+                    progress.infra_errors += 1
+                    if progress.infra_errors > config.max_infra_errors:
+                        stop.set()
+                        raise InfraErrorBudgetExceeded(
+                            f"{progress.infra_errors} infrastructure errors (provider or sandbox failures), over "
+                            f"the budget of {config.max_infra_errors}; the last: {exc}. Finished samples are kept: "
+                            "fix the cause and run the same command again") from None
+                    if attempt == config.retries:
+                        row = _infra_row(sample, exc.error, attempt + 1)
+            else:  # pragma: no cover - the loop always breaks or assigns
+                return
+            row["attempts"] = attempt + 1
+            store.put(row, time.time())
+            progress.done += 1
+            progress.succeeded += bool(row["success"])
+            progress.cost_usd += row.get("cost_usd") or 0.0
+            if on_progress is not None:
+                on_progress(progress, row)
+
+    tasks = [asyncio.create_task(one(s)) for s in todo]
+    try:
+        if on_progress is not None:
+            on_progress(progress, None)
+        await asyncio.gather(*tasks)
+    except BaseException:
+        stop.set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+    finally:
+        await models.aclose()
+        journal.close()
+        store.close()
+    return progress
+
+
+def _infra_row(sample: Sample, error: dict[str, Any], attempts: int) -> dict[str, Any]:
+    """A sample that failed for infrastructure reasons on every attempt: recorded, not scored as the task's."""
+    return {"key": sample.key, "env": sample.env, "task": sample.task.id, "agent": sample.agent,
+            "model": sample.model, "seed": sample.seed, "run_id": None, "reward": 0.0, "success": False,
+            "score": {}, "answer": None, "status": "infra_error", "error": error, "input_tokens": 0,
+            "output_tokens": 0, "cost_usd": 0.0, "unpriced_calls": 0, "model_calls": 0, "tool_calls": 0,
+            "wall_seconds": 0.0, "model_latencies": [], "scopes": {}, "infra_error": True, "attempts": attempts}

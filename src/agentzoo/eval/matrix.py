@@ -1,0 +1,35 @@
+"""The samples of an eval: every (environment, task, agent, model, seed), each with a stable key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..envs.base import Environment, Task
+
+
+@dataclass(frozen=True)
+class Sample:
+    env: str
+    task: Task
+    agent: str
+    model: str
+    seed: int
+
+    @property
+    def key(self) -> str:
+        """Stable across runs of the same command: how a resumed eval knows what is done."""
+        return f"{self.env}|{self.task.id}|{self.agent}|{self.model}|{self.seed}"
+
+
+def expand(envs: dict[str, Environment], agents: list[str], models: list[str], seeds: int,
+           limit: int | None = None) -> list[Sample]:
+    """The matrix in a fixed order: environment, task, agent, model, seed."""
+    samples = []
+    for name, env in envs.items():
+        tasks = env.tasks()[:limit] if limit else env.tasks()
+        for task in tasks:
+            for agent in agents:
+                for model in models:
+                    for seed in range(seeds):
+                        samples.append(Sample(name, task, agent, model, seed))
+    return samples

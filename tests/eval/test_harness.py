@@ -1,0 +1,102 @@
+"""The harness, driven end to end on GSM8K with the oracle and with agents that fail on purpose."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agentzoo.envs.gsm8k import GSM8K, extract_answer
+from agentzoo.envs.registry import get_env
+from agentzoo.errors import ConfigError, SandboxError
+from agentzoo.eval.agents import AGENTS, register_agent
+from agentzoo.eval.harness import EvalConfig, InfraErrorBudgetExceeded, run_eval
+from agentzoo.eval.matrix import expand
+from agentzoo.eval.store import ResultStore
+
+
+def rows(out):
+    store = ResultStore(out / "results.db")
+    try:
+        return {r["key"]: r for r in store.rows()}
+    finally:
+        store.close()
+
+
+async def test_the_oracle_solves_every_gsm8k_task_with_both_agents(tmp_path):
+    env = GSM8K()
+    assert len(env.tasks()) == 1319
+    samples = expand({"gsm8k": env}, ["tool-calling", "codeact"], ["oracle"], 1)
+    progress = await run_eval(samples, {"gsm8k": env}, EvalConfig(out=tmp_path, concurrency=8))
+    got = rows(tmp_path)
+    assert progress.done == len(got) == 2 * 1319
+    assert all(r["success"] and r["reward"] == 1.0 for r in got.values())
+
+
+async def test_an_off_by_one_answer_scores_zero(tmp_path, monkeypatch):
+    env = GSM8K()
+    task = env.tasks()[0]
+    episode = env.episode(task)
+    wrong = str(int(task.gold) + 1)
+    score = await env.score(episode, f"so the answer is\n#### {wrong}", None)
+    assert (score.reward, score.success, score.details["got"]) == (0.0, False, wrong)
+    assert (await env.score(episode, f"#### {task.gold}", None)).success
+    assert not (await env.score(episode, f"The answer is {task.gold}.", None)).success  # upstream: no #### is wrong
+    assert extract_answer("#### 1,234") == "1234"
+
+
+async def test_a_rerun_skips_finished_samples_and_runs_the_rest(tmp_path):
+    env = GSM8K()
+    samples = expand({"gsm8k": env}, ["tool-calling"], ["oracle"], 2, limit=5)
+    first = await run_eval(samples[:6], {"gsm8k": env}, EvalConfig(out=tmp_path))
+    second = await run_eval(samples, {"gsm8k": env}, EvalConfig(out=tmp_path))
+    assert (first.done, second.skipped, second.done) == (6, 6, 4)
+    assert len(rows(tmp_path)) == 10
+
+
+async def test_infrastructure_errors_are_retried_counted_and_budgeted(tmp_path):
+    attempts: dict[str, int] = {}
+
+    def flaky(model, episode, seed, options):
+        class Agent:
+            async def run(self, task, ctx):
+                key = episode.task.id
+                attempts[key] = attempts.get(key, 0) + 1
+                if attempts[key] == 1:
+                    raise SandboxError("the worker did not start")
+                return f"#### {episode.task.gold}"
+        return Agent()
+
+    def broken(model, episode, seed, options):
+        class Agent:
+            async def run(self, task, ctx):
+                raise SandboxError("bubblewrap is gone")
+        return Agent()
+
+    register_agent("flaky", flaky)
+    register_agent("broken", broken)
+    try:
+        env = GSM8K()
+        samples = expand({"gsm8k": env}, ["flaky"], ["oracle"], 1, limit=3)
+        progress = await run_eval(samples, {"gsm8k": env}, EvalConfig(out=tmp_path / "a"))
+        assert progress.infra_errors == 3 and progress.succeeded == 3
+        assert all(r["attempts"] == 2 for r in rows(tmp_path / "a").values())
+
+        samples = expand({"gsm8k": env}, ["broken"], ["oracle"], 1, limit=10)
+        with pytest.raises(InfraErrorBudgetExceeded, match="over the budget of 4"):
+            await run_eval(samples, {"gsm8k": env}, EvalConfig(out=tmp_path / "b", retries=1, max_infra_errors=4,
+                                                                concurrency=1))
+    finally:
+        AGENTS.pop("flaky")
+        AGENTS.pop("broken")
+
+
+def test_bad_names_and_files_are_config_errors(tmp_path):
+    with pytest.raises(ConfigError, match="unknown environment 'gsm9k'"):
+        get_env("gsm9k")
+    with pytest.raises(ConfigError, match="no such file"):
+        get_env("gsm8k", tmp_path / "missing.jsonl")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"question": "q", "answer": "no final number"}) + "\n")
+    with pytest.raises(ConfigError, match="line 1: the answer has no"):
+        get_env("gsm8k", bad).tasks()
