@@ -1,0 +1,78 @@
+"""`agentzoo eval` as a user runs it: killed half way, interrupted, run again."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+VOLATILE = ("run_id", "wall_seconds", "model_latencies", "attempts")
+
+
+def eval_cmd(out, *extra):
+    return [sys.executable, "-m", "agentzoo.cli.main", "eval", "--env", "gsm8k", "--agent", "tool-calling,codeact",
+            "--model", "oracle", "--seeds", "2", "--limit", "300", "--concurrency", "2", "--out", str(out), *extra]
+
+
+def env():
+    return dict(os.environ, COLUMNS="200")
+
+
+def finished_rows(out):
+    db = sqlite3.connect(out / "results.db")
+    try:
+        rows = [json.loads(r) for (r,) in db.execute("SELECT row FROM samples")]
+    finally:
+        db.close()
+    return {r["key"]: {k: v for k, v in r.items() if k not in VOLATILE} for r in rows}
+
+
+def wait_for_rows(out, at_least, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if len(finished_rows(out)) >= at_least:
+                return
+        except sqlite3.Error:
+            pass
+        time.sleep(0.01)
+    raise AssertionError(f"fewer than {at_least} rows after {timeout} s")
+
+
+def test_sigkill_half_way_then_the_same_command_finishes_only_the_rest(tmp_path):
+    reference = tmp_path / "reference"
+    done = subprocess.run(eval_cmd(reference), capture_output=True, text=True, env=env(), timeout=300)
+    assert done.returncode == 0, done.stderr
+    expected = finished_rows(reference)
+    assert len(expected) == 1200
+
+    out = tmp_path / "killed"
+    child = subprocess.Popen(eval_cmd(out), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env())
+    wait_for_rows(out, 100)
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=30)
+    before = len(finished_rows(out))
+    assert 100 <= before < 1200
+
+    again = subprocess.run(eval_cmd(out), capture_output=True, text=True, env=env(), timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert f"{1200 - before} samples run, {before} already done" in again.stdout
+    assert finished_rows(out) == expected
+
+
+def test_ctrl_c_stops_cleanly_and_leaves_a_resumable_folder(tmp_path):
+    out = tmp_path / "interrupted"
+    child = subprocess.Popen(eval_cmd(out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
+    wait_for_rows(out, 50)
+    child.send_signal(signal.SIGINT)
+    stdout, stderr = child.communicate(timeout=60)
+    assert child.returncode == 130, stdout + stderr
+    assert "run the same command to finish the rest" in stdout
+    before = len(finished_rows(out))
+    again = subprocess.run(eval_cmd(out), capture_output=True, text=True, env=env(), timeout=300)
+    assert again.returncode == 0 and f"{before} already done" in again.stdout
+    assert len(finished_rows(out)) == 1200
