@@ -33,6 +33,7 @@ def eval_cmd(env: str = typer.Option(..., "--env", help="comma-separated: humane
              tier: str = typer.Option("auto", "--tier", help="sandbox tier for code and tests"),
              unsafe: bool = typer.Option(False, "--unsafe", help="allow running code without isolation"),
              backend: str = typer.Option("local", "--backend", help="local or ray"),
+             user_model: Optional[str] = typer.Option(None, "--user-model", help="tau-*: a model string for the simulated customer [default: the scripted customer]"),
              ) -> None:
     """Run a matrix of samples, resumably; write per-sample rows and a summary to --out."""
     from ..envs.base import ScoringContext
@@ -47,13 +48,14 @@ def eval_cmd(env: str = typer.Option(..., "--env", help="comma-separated: humane
         raise ConfigError("--tasks FILE goes with exactly one --env")
     if seeds < 1 or concurrency < 1:
         raise ConfigError("--seeds and --concurrency must be at least 1")
-    envs = {name: get_env(name, tasks) for name in env_names}
+    envs = {name: get_env(name, tasks, **({"user_model": user_model} if name.startswith("tau-") and user_model else {}))
+            for name in env_names}
     samples = expand(envs, agents, models, seeds, limit)
     config = EvalConfig(out=out, concurrency=concurrency, retries=retries, max_infra_errors=max_infra_errors,
                         options=AgentOptions(tier=tier, allow_unsafe=unsafe, max_steps=max_steps),
                         scoring=ScoringContext(tier=tier, allow_unsafe=unsafe))
     meta = {"envs": env_names, "agents": agents, "models": models, "seeds": seeds, "limit": limit,
-            "tasks": str(tasks) if tasks else None, "backend": backend}
+            "tasks": str(tasks) if tasks else None, "backend": backend, "user_model": user_model}
     if backend == "ray":
         from ..eval.ray_backend import run_eval_ray as runner
     elif backend == "local":

@@ -51,6 +51,10 @@ class Episode:
     """Tools (`agentzoo.tools.tool` functions) bound to this episode's state."""
     state: dict[str, Any] = field(default_factory=dict)
     """The environment's explicit state for this sample (a database, recorded calls, …)."""
+    system: str | None = None
+    """A system prompt the environment needs the agent to have (e.g. a domain's policy)."""
+    prompt: str | None = None
+    """This episode's first user message, when it is not `task.prompt`."""
 
 
 @dataclass(frozen=True)

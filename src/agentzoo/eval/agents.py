@@ -46,13 +46,14 @@ def make_agent(name: str, model: Model, episode: Episode, seed: int, options: Ag
 def _tool_calling(model: Model, episode: Episode, seed: int, options: AgentOptions) -> Agent:
     from ..agents.tool_calling import ToolCallingAgent
 
-    return ToolCallingAgent(model, episode.tools, max_steps=options.max_steps or 20, sampling={"seed": seed})
+    return ToolCallingAgent(model, episode.tools, system=episode.system, max_steps=options.max_steps or 20,
+                            sampling={"seed": seed})
 
 
 def _codeact(model: Model, episode: Episode, seed: int, options: AgentOptions) -> Agent:
     from ..agents.codeact import CodeActAgent
 
-    return CodeActAgent(model, episode.tools, max_turns=options.max_steps or 10, tier=options.tier,
+    return CodeActAgent(model, episode.tools, system=episode.system, max_turns=options.max_steps or 10, tier=options.tier,
                         limits=options.limits, allow_unsafe=options.allow_unsafe, sampling={"seed": seed})
 
 

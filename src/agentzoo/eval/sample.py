@@ -65,7 +65,7 @@ async def run_sample(sample: Sample, env: Environment, journal: Journal, models:
     config = {"eval": sample.key, "env": sample.env, "task": sample.task.id, "agent": sample.agent,
               "model": sample.model, "seed": sample.seed}
     started = time.monotonic()
-    result = await run(agent, sample.task.prompt, journal=journal, config=config, label=sample.key)
+    result = await run(agent, episode.prompt or sample.task.prompt, journal=journal, config=config, label=sample.key)
     if result.error and result.error.get("type") in INFRA_ERRORS:
         raise InfraError(sample, result.error)
     score = await env.score(episode, result.answer if result.ok else None, scoring)
