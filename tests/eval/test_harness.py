@@ -82,6 +82,14 @@ async def test_infrastructure_errors_are_retried_counted_and_budgeted(tmp_path):
         assert progress.infra_errors == 3 and progress.succeeded == 3
         assert all(r["attempts"] == 2 for r in rows(tmp_path / "a").values())
 
+        samples = expand({"gsm8k": env}, ["broken"], ["oracle"], 1, limit=2)
+        progress = await run_eval(samples, {"gsm8k": env}, EvalConfig(out=tmp_path / "c", retries=1))
+        recorded = rows(tmp_path / "c")
+        assert progress.infra_errors == 4 and len(recorded) == 2
+        assert all(r["status"] == "infra_error" and r["attempts"] == 2 and not r["success"] for r in recorded.values())
+        again = await run_eval(samples, {"gsm8k": env}, EvalConfig(out=tmp_path / "c", retries=0))
+        assert again.skipped == 0 and again.infra_errors == 2  # infra-failed samples run again
+
         samples = expand({"gsm8k": env}, ["broken"], ["oracle"], 1, limit=10)
         with pytest.raises(InfraErrorBudgetExceeded, match="over the budget of 4"):
             await run_eval(samples, {"gsm8k": env}, EvalConfig(out=tmp_path / "b", retries=1, max_infra_errors=4,

@@ -19,6 +19,7 @@ from ..runtime.budgets import Budget
 from ..runtime.journal import Journal, default_journal_path
 from . import render
 from .build import build_agent, split_tools
+from .compare_cmd import compare_cmd
 from .eval_cmd import eval_cmd
 from .sandbox_cmd import app as sandbox_app
 
@@ -29,6 +30,7 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 app.add_typer(sandbox_app, name="sandbox")
 app.command("eval")(eval_cmd)
+app.command("compare")(compare_cmd)
 
 JournalOpt = typer.Option(None, "--journal", help="journal file [default: $AGENTZOO_JOURNAL or .agentzoo/journal.db]")
 
@@ -223,16 +225,24 @@ def fork(run_id: str = typer.Argument(..., help="the parent run: id, prefix or '
 
 
 @app.command()
-def export(run_id: str = typer.Argument(..., help="run id, prefix or 'latest'"),
+def export(run_id: str = typer.Argument(..., help="run id, prefix or 'latest'; or an eval results folder"),
            fmt: str = typer.Option("openai-jsonl", "--format", help="openai-jsonl or sharegpt"),
            out: Optional[Path] = typer.Option(None, "--out", "-o", help="append to this file [default: stdout]"),
            scope: str = typer.Option("", "--scope", help="the agent scope to export [default: the root agent]"),
+           min_reward: Optional[float] = typer.Option(None, "--min-reward", help="results folder: only samples with at least this reward [default: 1.0]"),
            journal_path: Optional[Path] = JournalOpt) -> None:
-    """Write a run's trajectory as fine-tuning data (one JSON line)."""
+    """Write a run's trajectory as fine-tuning data (one JSON line); of an eval folder, every good-enough sample's."""
+    from ..eval.export import is_results_dir
     from ..export import FORMATS, export_run
 
     if fmt not in FORMATS:
         raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    if is_results_dir(run_id):
+        from .compare_cmd import export_eval_cmd
+
+        return export_eval_cmd(Path(run_id), fmt, out, scope, 1.0 if min_reward is None else min_reward, journal_path)
+    if min_reward is not None:
+        raise ConfigError("--min-reward goes with an eval results folder, not a run id")
     with _journal(journal_path) as journal:
         line = _json.dumps_str(export_run(journal, run_id, fmt, scope))
     if out is None:

@@ -90,10 +90,8 @@ async def run_eval(samples: list[Sample], envs: dict[str, Environment], config: 
                             f"{progress.infra_errors} infrastructure errors (provider or sandbox failures), over "
                             f"the budget of {config.max_infra_errors}; the last: {exc}. Finished samples are kept: "
                             "fix the cause and run the same command again") from None
-                    if attempt == config.retries:
+                    if attempt == config.retries:  # out of retries: recorded, and run again by a rerun
                         row = _infra_row(sample, exc.error, attempt + 1)
-            else:  # pragma: no cover - the loop always breaks or assigns
-                return
             row["attempts"] = attempt + 1
             store.put(row, time.time())
             progress.done += 1

@@ -1,19 +1,463 @@
-"""Reports of an eval folder (placeholder until the full report lands): per-sample rows as JSONL."""
+"""Reports of an eval folder, written from its `results.db` (and rewritten whole on every call).
+
+    samples.jsonl      every row, as recorded
+    samples.parquet    the same rows; nested fields (score, error, scopes, model_latencies) as JSON text
+    summary.json       per (agent, env, model): success rate and its 95% CI, pass@k, reward, tokens,
+                       cost, calls, wall time, latency percentiles, infra errors, and the same per role
+    summary.md         a table per environment (rows: agent × model), a per-role table when a run
+                       had more than the root scope, and the plots
+    plot_<env>.png     success rate (95% CI bars) against cost per sample — or tokens per sample when
+                       nothing was priced (oracle, scripted models) — one point per agent × model
+
+Counting rules, stated in every summary:
+- A sample whose every attempt failed on infrastructure (provider or sandbox: status
+  `infra_error`) is not the agent's failure: it is counted under "infra errors" and left out of
+  the success rate, pass@k, the reward and every per-sample average (which divide by the scored
+  samples: status `finished` or `failed`).
+- The success rate's interval is a percentile bootstrap that resamples tasks (see `stats`).
+- Costs count priced calls only; a model with no known price (the oracle, scripted models, a
+  local server) adds to `unpriced_calls`, and the report says so.
+
+samples.parquet and the plots need the `eval` extra (`pip install 'agentzoo[eval]'`: pyarrow,
+matplotlib); without it they are skipped with a note, and the rest is written.
+"""
 
 from __future__ import annotations
 
+import math
+import os
+import re
+from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
+
+import orjson
 
 from .. import _json
+from ..errors import ConfigError
+from .sample import ORACLE, ORACLE_NOTE
+from .stats import CONFIDENCE, RESAMPLES, mean_pass_at_k, percentiles, success_rate
 from .store import ResultStore
 
+ROOT = ""  # the journal scope of the agent itself
+INFRA = "infra_error"
+METHOD = {
+    "success_rate": (f"successes / scored samples; {CONFIDENCE:.0%} percentile bootstrap interval, {RESAMPLES} "
+                     "resamples of the tasks (each with all its samples), fixed seed"),
+    "pass_at_k": "unbiased estimator of Chen et al. 2021, 1 - C(n-c,k)/C(n,k) per task, averaged over tasks; "
+                 "for k up to the fewest scored samples any task has",
+    "infra_errors": "samples that failed on infrastructure (provider or sandbox) on every attempt: counted apart, "
+                    "left out of success rate, pass@k, reward and per-sample averages",
+    "cost": "priced model calls only; calls of a model with no known price are counted as unpriced_calls",
+    "roles": "journal scopes summed over the samples, branches of a role together (team/coder#2 counts as "
+             "team/coder); '' (shown as (root)) is the agent itself; per-sample figures divide by the scored samples",
+}
+SKIP_NOTE = "{what} skipped: {module} is not installed (pip install 'agentzoo[eval]')"
+# Parquet column types of the known row fields; nested ones are JSON text.
+_COLUMNS: dict[str, str] = {
+    "key": "string", "env": "string", "task": "string", "agent": "string", "model": "string", "seed": "int64",
+    "run_id": "string", "reward": "float64", "success": "bool", "score": "json", "answer": "text",
+    "status": "string", "error": "json", "input_tokens": "int64", "output_tokens": "int64", "cost_usd": "float64",
+    "unpriced_calls": "int64", "model_calls": "int64", "tool_calls": "int64", "wall_seconds": "float64",
+    "model_latencies": "json", "scopes": "json", "attempts": "int64", "infra_error": "bool",
+}
+_BRANCH = re.compile(r"#\d+(?=/|$)")
+_SCOPE_FIELDS = ("model_calls", "tool_calls", "other_effects", "input_tokens", "output_tokens", "cost_usd")
 
-def write_reports(out: Path) -> list[Path]:
-    store = ResultStore(out / "results.db")
+
+# ---------------------------------------------------------------------------------------- loading
+
+def load_rows(out: Path) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The rows of `out/results.db` (in the order they finished) and the eval's meta."""
+    path = Path(out) / "results.db"
+    if not path.is_file():
+        raise ConfigError(f"{out}: no results.db here; is it the --out folder of an `agentzoo eval`?")
+    store = ResultStore(path)
     try:
-        rows = list(store.rows())
+        return list(store.rows()), store.get_meta("eval")
     finally:
         store.close()
-    path = out / "samples.jsonl"
-    path.write_text("".join(_json.dumps_str(r) + "\n" for r in rows), encoding="utf-8")
-    return [path]
+
+
+def load_summary(folder: Path) -> dict[str, Any]:
+    """The summary of a results folder: computed from its results.db, or read from its summary.json."""
+    folder = Path(folder)
+    if (folder / "results.db").is_file():
+        rows, meta = load_rows(folder)
+        return summarize(rows, meta)
+    if (folder / "summary.json").is_file():
+        return _json.loads((folder / "summary.json").read_bytes())
+    raise ConfigError(f"{folder}: neither results.db nor summary.json; is it the --out folder of an `agentzoo eval`?")
+
+
+# ---------------------------------------------------------------------------------------- summary
+
+def summarize(rows: list[dict[str, Any]], meta: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything summary.json holds: per (agent, env, model) group, plus how it was counted."""
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault((row["agent"], row["env"], row["model"]), []).append(row)
+    order = _ordering(meta)
+    summary_groups = [summarize_group(agent, env, model, groups[(agent, env, model)])
+                      for agent, env, model in sorted(groups, key=order)]
+    oracle = any(model == ORACLE for _, _, model in groups)
+    notes = [f"the {g['agent']} × {g['model']} rows of {g['env']}: {g['infra_errors']} sample(s) failed on "
+             "infrastructure on every attempt and are counted apart" for g in summary_groups if g["infra_errors"]]
+    return {"meta": meta, "samples": len(rows), "oracle_note": ORACLE_NOTE if oracle else None,
+            "method": METHOD, "notes": notes, "groups": summary_groups}
+
+
+def summarize_group(agent: str, env: str, model: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    scored = [r for r in rows if r.get("status") != INFRA]
+    n = len(scored)
+    by_task: dict[str, list[bool]] = {}
+    for r in scored:
+        by_task.setdefault(r["task"], []).append(bool(r.get("success")))
+    rate = success_rate(by_task)
+    per_task = [len(v) for v in by_task.values()]
+
+    def total(field: str) -> float:
+        return sum(r.get(field) or 0 for r in rows)
+
+    def per_sample(value: float) -> float | None:
+        return value / n if n else None
+
+    tokens_in, tokens_out, cost = int(total("input_tokens")), int(total("output_tokens")), float(total("cost_usd"))
+    model_calls, tool_calls, unpriced = int(total("model_calls")), int(total("tool_calls")), int(total("unpriced_calls"))
+    walls = [r.get("wall_seconds") or 0.0 for r in scored]
+    latencies = [x for r in rows for x in (r.get("model_latencies") or ())]
+    return {
+        "agent": agent, "env": env, "model": model,
+        "samples": len(rows), "scored": n, "infra_errors": len(rows) - n, "tasks": len(by_task),
+        "samples_per_task": {"min": min(per_task), "max": max(per_task)} if per_task else None,
+        "status": dict(sorted(Counter(str(r.get("status")) for r in rows).items())),
+        "success": rate.as_dict(),
+        "pass_at_k": {str(k): v for k, v in mean_pass_at_k((len(v), sum(v)) for v in by_task.values()).items()},
+        "reward_mean": per_sample(sum(float(r.get("reward") or 0.0) for r in scored)),
+        "tokens": {"input": tokens_in, "output": tokens_out, "input_per_sample": per_sample(tokens_in),
+                   "output_per_sample": per_sample(tokens_out), "per_sample": per_sample(tokens_in + tokens_out)},
+        "cost": {"usd": cost, "per_sample": per_sample(cost), "unpriced_calls": unpriced, "model_calls": model_calls,
+                 "complete": unpriced == 0},
+        "calls": {"model": model_calls, "tool": tool_calls, "model_per_sample": per_sample(model_calls),
+                  "tool_per_sample": per_sample(tool_calls)},
+        "wall_seconds": {"total": sum(walls), "per_sample": per_sample(sum(walls)), **percentiles(walls)},
+        "model_latency_seconds": {"calls": len(latencies), **percentiles(latencies)},
+        "failure_types": _error_types(r for r in scored if r.get("error")),
+        "infra_error_types": _error_types(r for r in rows if r.get("status") == INFRA),
+        "roles": _roles(rows, n),
+    }
+
+
+def role_of(scope: str) -> str:
+    """The role of a journal scope: its path without branch numbers (`team/coder#2` → `team/coder`)."""
+    return _BRANCH.sub("", scope)
+
+
+def _roles(rows: list[dict[str, Any]], n: int) -> dict[str, dict[str, Any]]:
+    """Per role (journal scope without branch numbers): totals over the rows and per scored sample."""
+    roles: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        seen = set()
+        for scope, usage in (r.get("scopes") or {}).items():
+            name = role_of(scope)
+            role = roles.setdefault(name, {"samples": 0, **{f: 0 for f in _SCOPE_FIELDS}})
+            if name not in seen:
+                seen.add(name)
+                role["samples"] += 1
+            for f in _SCOPE_FIELDS:
+                role[f] += usage.get(f) or 0
+    for role in roles.values():
+        role["cost_usd"] = float(role["cost_usd"])
+        role["per_sample"] = {f: (role[f] / n if n else None) for f in _SCOPE_FIELDS}
+    return dict(sorted(roles.items()))
+
+
+def _error_types(rows: Iterable[dict[str, Any]]) -> dict[str, int]:
+    return dict(Counter(str((r.get("error") or {}).get("type") or "unknown") for r in rows).most_common())
+
+
+def _ordering(meta: dict[str, Any] | None):
+    """Groups in the order the eval named them (env, agent, model), unknown names after, by name."""
+    meta = meta or {}
+
+    def rank(names: list[str] | None, name: str) -> tuple[int, str]:
+        names = list(names or ())
+        return (names.index(name), "") if name in names else (len(names), name)
+
+    return lambda g: (rank(meta.get("envs"), g[1]), rank(meta.get("agents"), g[0]), rank(meta.get("models"), g[2]))
+
+
+# ---------------------------------------------------------------------------------------- writing
+
+def write_reports(out: Path) -> list[Path]:
+    """Write every report of the eval folder `out` from its results.db; the paths written."""
+    out = Path(out)
+    rows, meta = load_rows(out)
+    summary = summarize(rows, meta)
+    written = [_write_jsonl(out / "samples.jsonl", rows)]
+    try:
+        written.append(write_parquet(out / "samples.parquet", rows))
+    except ModuleNotFoundError as exc:
+        summary["notes"].append(SKIP_NOTE.format(what="samples.parquet", module=exc.name))
+    plots: dict[str, str] = {}
+    try:
+        for env in _envs(summary):
+            path = plot_env(summary, env, out / f"plot_{_slug(env)}.png")
+            if path is not None:
+                plots[env] = path.name
+                written.append(path)
+    except ModuleNotFoundError as exc:
+        summary["notes"].append(SKIP_NOTE.format(what="plots", module=exc.name))
+    summary["files"] = [p.name for p in written] + ["summary.json", "summary.md"]
+    _write_text(out / "summary.json", orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode() + "\n")
+    _write_text(out / "summary.md", render_markdown(summary, plots))
+    return written + [out / "summary.json", out / "summary.md"]
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+    _write_text(path, "".join(_json.dumps_str(r) + "\n" for r in rows))
+    return path
+
+
+def write_parquet(path: Path, rows: list[dict[str, Any]]) -> Path:
+    """The rows as a Parquet table: known fields typed, nested ones (and any mixed column) as JSON text."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    names = list(_COLUMNS) + sorted({k for r in rows for k in r} - set(_COLUMNS))
+    columns = {}
+    for name in names:
+        values = [r.get(name) for r in rows]
+        kind = _COLUMNS.get(name) or _infer(values)
+        columns[name] = _arrow_column(pa, values, kind)
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(pa.table(columns), tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def _infer(values: list[Any]) -> str:
+    types = {type(v) for v in values if v is not None}
+    if types <= {bool}:
+        return "bool"
+    if types <= {int}:
+        return "int64"
+    if types <= {int, float}:
+        return "float64"
+    if types <= {str}:
+        return "string"
+    return "json"
+
+
+def _arrow_column(pa: Any, values: list[Any], kind: str) -> Any:
+    if kind == "json":
+        return pa.array([None if v is None else _json.dumps_str(v) for v in values], type=pa.string())
+    if kind == "text":  # a string as is; anything else as its JSON
+        return pa.array([v if v is None or isinstance(v, str) else _json.dumps_str(v) for v in values],
+                        type=pa.string())
+    try:
+        return pa.array(values, type={"string": pa.string(), "int64": pa.int64(), "float64": pa.float64(),
+                                      "bool": pa.bool_()}[kind])
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return _arrow_column(pa, values, "json")  # an unexpected value: keep it, as JSON text
+
+
+# ------------------------------------------------------------------------------------------ plots
+
+def plot_env(summary: dict[str, Any], env: str, path: Path) -> Path | None:
+    """Success rate (95% CI bars) against cost per sample — tokens per sample when nothing was priced."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # Agg, without touching pyplot's global backend
+    from matplotlib.figure import Figure
+
+    groups = [g for g in summary["groups"] if g["env"] == env and g["success"]["rate"] is not None]
+    if not groups:
+        return None
+    by_cost = any((g["cost"]["per_sample"] or 0) > 0 for g in groups)
+    several_models = len({g["model"] for g in groups}) > 1
+    fig = Figure(figsize=(7.5, 4.8), dpi=120)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    xs = []
+    for g in groups:
+        x = (g["cost"]["per_sample"] if by_cost else g["tokens"]["per_sample"]) or 0.0
+        s = g["success"]
+        y, low, high = 100 * s["rate"], 100 * s["low"], 100 * s["high"]
+        ax.errorbar([x], [y], yerr=[[y - low], [high - y]], fmt="o", capsize=4, markersize=7)
+        label = f"{g['agent']} · {g['model']}" if several_models else g["agent"]
+        if by_cost and g["cost"]["unpriced_calls"] and not g["cost"]["usd"]:
+            label += " (unpriced)"
+        ax.annotate(label, (x, y), textcoords="offset points", xytext=(7, 5), fontsize=8)
+        xs.append(x)
+    if by_cost and min(xs) > 0 and max(xs) / min(xs) > 30:
+        ax.set_xscale("log")
+    unpriced = any(g["cost"]["unpriced_calls"] for g in groups)
+    if by_cost:
+        ax.set_xlabel("cost per sample (USD)" + (", priced calls only" if unpriced else ""))
+    else:
+        ax.set_xlabel("tokens per sample (input + output) — no call was priced")
+    ax.set_ylabel(f"success rate (%), {CONFIDENCE:.0%} CI")
+    ax.set_ylim(-3, 103)
+    if len(set(xs)) == 1:  # one x for every point: give the axis some width
+        ax.set_xlim(xs[0] - 1 if xs[0] == 0 else xs[0] * 0.5, xs[0] + 1 if xs[0] == 0 else xs[0] * 1.5)
+    ax.margins(x=0.15)  # room for the labels
+    ax.grid(True, alpha=0.3)
+    ax.set_title(f"{env}: success rate vs {'cost' if by_cost else 'tokens'} per sample", fontsize=11)
+    if any(g["model"] == ORACLE for g in groups):
+        fig.text(0.01, 0.01, "Note: " + ORACLE_NOTE, fontsize=7, color="firebrick", wrap=True)
+        fig.subplots_adjust(bottom=0.2)
+    tmp = path.with_name(path.name + ".tmp.png")
+    fig.savefig(tmp, format="png", metadata={"Software": None})
+    os.replace(tmp, path)
+    return path
+
+
+# --------------------------------------------------------------------------------------- markdown
+
+def render_markdown(summary: dict[str, Any], plots: dict[str, str] | None = None) -> str:
+    plots = plots or {}
+    meta = summary.get("meta") or {}
+    lines = ["# Eval summary", ""]
+    if summary.get("oracle_note"):
+        lines += [f"> **Note:** {summary['oracle_note']}. Its numbers say the harness and the scorers work; "
+                  "they say nothing about any model.", ""]
+    if meta:
+        shown = {k: meta.get(k) for k in ("envs", "agents", "models", "seeds", "limit", "tasks", "backend")
+                 if meta.get(k) not in (None, [], "")}
+        lines += ["Eval: " + " · ".join(f"{k} {', '.join(map(str, v)) if isinstance(v, list) else v}"
+                                        for k, v in shown.items()), ""]
+    lines += [f"{summary['samples']} samples. Success rate: {METHOD['success_rate']}. pass@k: "
+              f"{METHOD['pass_at_k']}. Infra errors: {METHOD['infra_errors']}.", ""]
+    for note in summary.get("notes") or ():
+        lines += [f"- {note}"]
+    if summary.get("notes"):
+        lines.append("")
+    if not summary["groups"]:
+        lines += ["No samples yet.", ""]
+    for env in _envs(summary):
+        groups = [g for g in summary["groups"] if g["env"] == env]
+        lines += [f"## {env}", "", *_env_table(groups), ""]
+        footnotes = _cost_footnotes(groups)
+        lines += [*footnotes, ""] if footnotes else []
+        if any(set(g["roles"]) - {ROOT} for g in groups):
+            lines += [f"### {env}: per role", "", *_role_table(groups), ""]
+        if env in plots:
+            lines += [f"![{env}: success rate per agent]({plots[env]})", ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _env_table(groups: list[dict[str, Any]]) -> list[str]:
+    ks = sorted({int(k) for g in groups for k in g["pass_at_k"]})
+    head = (["agent", "model", "samples", "tasks", f"success ({CONFIDENCE:.0%} CI)"] + [f"pass@{k}" for k in ks]
+            + ["reward", "tokens/sample in / out", "cost/sample", "model calls/sample", "tool calls/sample",
+               "wall/sample", "model latency p50 / p90 / p99", "infra errors"])
+    rows = []
+    for g in groups:
+        lat = g["model_latency_seconds"]
+        rows.append([g["agent"], g["model"], str(g["scored"]), str(g["tasks"]), fmt_rate(g["success"])]
+                    + [fmt_pct(g["pass_at_k"].get(str(k))) for k in ks]
+                    + [fmt_num(g["reward_mean"], 3),
+                       f"{fmt_num(g['tokens']['input_per_sample'])} / {fmt_num(g['tokens']['output_per_sample'])}",
+                       fmt_cost(g["cost"]), fmt_num(g["calls"]["model_per_sample"], 2),
+                       fmt_num(g["calls"]["tool_per_sample"], 2), fmt_seconds(g["wall_seconds"]["per_sample"]),
+                       " / ".join(fmt_seconds(lat[p]) for p in ("p50", "p90", "p99")),
+                       str(g["infra_errors"])])
+    return _table(head, rows, right_from=2)
+
+
+def _role_table(groups: list[dict[str, Any]]) -> list[str]:
+    head = ["agent", "model", "role", "samples", "model calls/sample", "tool calls/sample", "other effects/sample",
+            "tokens/sample in / out", "cost/sample", "share of cost", "share of tokens"]
+    rows = []
+    for g in groups:
+        total_cost = sum(r["cost_usd"] for r in g["roles"].values())
+        total_tokens = sum(r["input_tokens"] + r["output_tokens"] for r in g["roles"].values())
+        for scope, r in g["roles"].items():
+            ps = r["per_sample"]
+            rows.append([g["agent"], g["model"], scope or "(root)", str(r["samples"]),
+                         fmt_num(ps["model_calls"], 2), fmt_num(ps["tool_calls"], 2), fmt_num(ps["other_effects"], 2),
+                         f"{fmt_num(ps['input_tokens'])} / {fmt_num(ps['output_tokens'])}",
+                         fmt_usd(ps["cost_usd"]),
+                         fmt_pct(r["cost_usd"] / total_cost if total_cost else None),
+                         fmt_pct((r["input_tokens"] + r["output_tokens"]) / total_tokens if total_tokens else None)])
+    return _table(head, rows, right_from=3)
+
+
+def _cost_footnotes(groups: list[dict[str, Any]]) -> list[str]:
+    notes = []
+    for g in groups:
+        c = g["cost"]
+        if c["unpriced_calls"] and c["unpriced_calls"] < c["model_calls"]:
+            notes.append(f"† {g['agent']} × {g['model']}: {c['unpriced_calls']} of {c['model_calls']} model calls had "
+                         "no known price; its cost counts the priced calls only.")
+        elif c["unpriced_calls"]:
+            notes.append(f"{g['agent']} × {g['model']}: no model call had a known price, so no cost is shown.")
+    return notes
+
+
+def _table(head: list[str], rows: list[list[str]], right_from: int) -> list[str]:
+    align = ["---" if i < right_from else "---:" for i in range(len(head))]
+    return ["| " + " | ".join(cells) + " |" for cells in [head, align, *([_md(c) for c in r] for r in rows)]]
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _envs(summary: dict[str, Any]) -> list[str]:
+    return list(dict.fromkeys(g["env"] for g in summary["groups"]))
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name) or "env"
+
+
+# ------------------------------------------------------------------------------------- formatting
+
+def fmt_pct(x: float | None) -> str:
+    return "—" if x is None else f"{100 * x:.1f}%"
+
+
+def fmt_rate(s: dict[str, Any]) -> str:
+    if s["rate"] is None:
+        return "—"
+    return f"{100 * s['rate']:.1f}% [{100 * s['low']:.1f}, {100 * s['high']:.1f}]"
+
+
+def fmt_num(x: float | None, digits: int = 1) -> str:
+    if x is None:
+        return "—"
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    return f"{x:.{digits}f}"
+
+
+def fmt_usd(x: float | None) -> str:
+    if x is None:
+        return "—"
+    if x == 0:
+        return "$0"
+    if abs(x) >= 1:
+        return f"${x:,.2f}"
+    return f"${x:.{max(2, 2 - math.floor(math.log10(abs(x))))}f}"  # three significant digits, never 1e-05
+
+
+def fmt_cost(cost: dict[str, Any]) -> str:
+    """Cost per sample; 'unpriced' when no call had a price, a dagger when only some had."""
+    if cost["unpriced_calls"] and cost["unpriced_calls"] >= cost["model_calls"] and not cost["usd"]:
+        return "unpriced"
+    return fmt_usd(cost["per_sample"]) + (" †" if cost["unpriced_calls"] else "")
+
+
+def fmt_seconds(x: float | None) -> str:
+    if x is None:
+        return "—"
+    if x < 1:
+        return f"{1000 * x:.3g} ms"
+    return f"{x:.3g} s" if x < 100 else f"{x:,.0f} s"
