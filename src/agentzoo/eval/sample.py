@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..envs.base import Environment, ScoringContext
+from ..errors import SandboxError
 from ..models.registry import parse_model
 from ..models.scripted import ScriptedModel
 from ..runtime.journal import Journal
@@ -68,7 +69,10 @@ async def run_sample(sample: Sample, env: Environment, journal: Journal, models:
     result = await run(agent, episode.prompt or sample.task.prompt, journal=journal, config=config, label=sample.key)
     if result.error and result.error.get("type") in INFRA_ERRORS:
         raise InfraError(sample, result.error)
-    score = await env.score(episode, result.answer if result.ok else None, scoring)
+    try:
+        score = await env.score(episode, result.answer if result.ok else None, scoring)
+    except SandboxError as exc:  # the scorer's sandbox broke: not the agent's failure
+        raise InfraError(sample, {"type": "SandboxError", "message": str(exc)}) from exc
     latencies = [e.duration_s for e in journal.entries(result.run_id) if e.kind == "model" and e.duration_s]
     return {
         "key": sample.key, "env": sample.env, "task": sample.task.id, "agent": sample.agent, "model": sample.model,
