@@ -120,6 +120,15 @@ def test_kill_right_after_a_tool_call_then_resume(tmp_path, kill_after_tool):
     assert_intact(journal_path)
 
 
+def assert_at_most_the_call_in_flight_repeated(calls, reference_calls):
+    """A read-only tool that ran but whose entry was not yet committed when the kill came is run
+    again by resume (it is not a completed call: the journal never saw its result); only that one
+    call may repeat, right after itself. Side-effecting tools get a `started` entry instead."""
+    repeats = [i for i in range(1, len(calls)) if calls[i] == calls[i - 1]]
+    assert len(repeats) <= 1, calls
+    assert [c for i, c in enumerate(calls) if i not in repeats] == reference_calls
+
+
 def settled_count(srv, quiet=0.3):
     """The server's request count once it has stopped changing: a request the child sent just
     before it died may still be in the server's hands (seen on a loaded machine)."""
@@ -164,6 +173,6 @@ def test_kill_in_the_middle_of_journal_writes_then_resume(tmp_path):
             resume(work, journal_path)
             # Model calls: each one recorded before the kill is served; the others are made again.
             assert srv.count == completed_before + (ref_model_calls - recorded_models)
-        assert tool_calls(work) == ref_tools
+        assert_at_most_the_call_in_flight_repeated(tool_calls(work), ref_tools)
         run = assert_intact(journal_path)
         assert run.answer == answer

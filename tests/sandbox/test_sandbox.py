@@ -307,3 +307,33 @@ async def test_tools_may_be_given_as_tool_objects_and_bad_ones_are_named():
         Sandbox(tools=["not a tool"])
     with pytest.raises(SandboxError, match="math.sqrt"):
         Sandbox(tools=[{"name": "math.sqrt", "parameters": {}}])
+
+
+async def test_fresh_programs_share_a_sandbox_without_seeing_each_other(sandbox):
+    await sandbox.execute("kept = 'persistent'")
+    first = await sandbox.execute("import os\nsecret = 1\nopen('left.txt', 'w').write('x')\n"
+                                  "open(os.environ['TMPDIR'] + '/t', 'w').write('y')\nprint('ran')", fresh=True)
+    second = await sandbox.execute("import os\nprint('secret' in globals(), 'kept' in globals(), os.listdir('.'), "
+                                   "os.listdir(os.environ['TMPDIR']))", fresh=True)
+    assert first.stdout == "ran\n" and second.stdout == "False False [] []\n"
+    assert (await sandbox.execute("print(kept)")).stdout == "persistent\n"  # the persistent state is untouched
+    failing = await sandbox.execute("assert 1 + 1 == 3", fresh=True)
+    looping = await sandbox.execute("while True:\n    pass", fresh=True, timeout=0.5)
+    dying = await sandbox.execute("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)", fresh=True)
+    assert failing.error["type"] == "AssertionError"
+    assert looping.error["type"] == "TimeoutError" and not looping.state_lost
+    assert dying.error["type"] == "ProcessDied" and "SIGKILL" in dying.error["message"]
+    assert (await sandbox.execute("print(kept)")).stdout == "persistent\n"
+
+
+async def test_a_pool_lends_warm_sandboxes():
+    from agentzoo.sandbox.pool import SandboxPool
+
+    pool = SandboxPool(2)
+    try:
+        async with pool.sandbox() as a, pool.sandbox() as b:
+            assert a is not b
+        async with pool.sandbox() as c:
+            assert c in (a, b) and (await c.execute("print(1)", fresh=True)).stdout == "1\n"
+    finally:
+        await pool.aclose()

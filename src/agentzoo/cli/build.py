@@ -52,9 +52,12 @@ def build_agent(config: dict[str, Any], *, replay: bool = False):
     """The agent a config describes. With `replay`, the model is a stand-in that cannot be called."""
     from ..agents.tool_calling import ToolCallingAgent
 
+    from ..recipes import RECIPES, build_recipe
+
     kind = config.get("agent", "tool-calling")
-    if kind not in ("tool-calling", "codeact"):
-        raise ConfigError(f"agent {kind!r} is not known to this version (known: tool-calling, codeact)")
+    if kind not in ("tool-calling", "codeact") and kind not in RECIPES:
+        known = ", ".join(["tool-calling", "codeact", *sorted(RECIPES)])
+        raise ConfigError(f"agent {kind!r} is not known to this version (known: {known})")
     spec = config.get("model")
     if not spec:
         raise ConfigError("the run config has no model")
@@ -65,6 +68,8 @@ def build_agent(config: dict[str, Any], *, replay: bool = False):
     tools = [load_tool(t) for t in config.get("tools", [])]
     if kind == "codeact":
         return _codeact_agent(config, model, tools)
+    if kind in RECIPES:
+        return build_recipe(kind, model, tools, system=config.get("system"), **config.get("options", {}))
     return ToolCallingAgent(model, tools, system=config.get("system"), max_steps=int(config.get("max_steps", 20)),
                             action_format=config.get("action_format", "tool_calls"))
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from ..sandbox import Limits
+from ..sandbox.pool import SandboxPool
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ class ScoringContext:
     tier: str = "auto"
     allow_unsafe: bool = False
     limits: Limits = field(default_factory=lambda: Limits(wall_seconds=20))
+    pool: SandboxPool | None = None
+    """Warm sandboxes the harness lends for `execute(..., fresh=True)`; None: a new sandbox per scoring."""
 
 
 @runtime_checkable

@@ -187,6 +187,9 @@ class _CodeEnv:
         return Score(0.0, False, details)
 
     async def _execute(self, program: str, scoring: ScoringContext) -> ExecResult:
+        if scoring.pool is not None:  # a warm sandbox; the program gets its own process, globals and files
+            async with scoring.pool.sandbox() as sandbox:
+                return await sandbox.execute(_DRIVER.format(program=program), timeout=self.timeout, fresh=True)
         sandbox = Sandbox(tier=scoring.tier, limits=scoring.limits, allow_unsafe=scoring.allow_unsafe)
         try:
             await sandbox.start()

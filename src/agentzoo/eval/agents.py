@@ -36,11 +36,14 @@ def register_agent(name: str, factory: AgentFactory) -> None:
 
 
 def make_agent(name: str, model: Model, episode: Episode, seed: int, options: AgentOptions) -> Agent:
-    try:
-        factory = AGENTS[name]
-    except KeyError:
-        raise ConfigError(f"unknown agent {name!r}; known: {', '.join(sorted(AGENTS))}") from None
-    return factory(model, episode, seed, options)
+    from ..recipes import RECIPES, build_recipe
+
+    if name in AGENTS:
+        return AGENTS[name](model, episode, seed, options)
+    if name in RECIPES:
+        return build_recipe(name, model, episode.tools, system=episode.system, sampling={"seed": seed})
+    known = ", ".join(sorted({*AGENTS, *RECIPES}))
+    raise ConfigError(f"unknown agent {name!r}; known: {known}")
 
 
 def _tool_calling(model: Model, episode: Episode, seed: int, options: AgentOptions) -> Agent:

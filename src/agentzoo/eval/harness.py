@@ -12,8 +12,10 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from typing import Any
 from ..envs.base import Environment, ScoringContext
 from ..errors import AgentzooError
 from ..runtime.journal import Journal
+from ..sandbox.pool import SandboxPool
 from .agents import AgentOptions
 from .matrix import Sample
 from .sample import InfraError, ModelPool, run_sample
@@ -58,62 +61,89 @@ class EvalConfig:
     scoring: ScoringContext = field(default_factory=ScoringContext)
 
 
+Attempt = Callable[[Sample], Awaitable[dict[str, Any]]]
+"""Runs one sample once: its row, or `InfraError` (retried by `run_samples`)."""
+Backend = Callable[[list[Sample]], AbstractAsyncContextManager[Attempt]]
+"""Given the samples to run, sets up what running them needs and gives the attempt function."""
+
+
 async def run_eval(samples: list[Sample], envs: dict[str, Environment], config: EvalConfig,
                    on_progress: Callable[[Progress, dict[str, Any] | None], None] | None = None,
                    meta: dict[str, Any] | None = None) -> Progress:
-    """Run every sample that has no row yet; rows go to `config.out / results.db`."""
+    """Run every sample that has no row yet, in this process; rows go to `config.out / results.db`."""
+
+    @asynccontextmanager
+    async def local(todo: list[Sample]) -> AsyncIterator[Attempt]:
+        journal = Journal(config.out / "journal.db")
+        models = ModelPool.empty()
+        sandboxes = SandboxPool(config.concurrency, tier=config.scoring.tier, limits=config.scoring.limits,
+                                allow_unsafe=config.scoring.allow_unsafe)
+        scoring = dataclasses.replace(config.scoring, pool=sandboxes)  # started only if a scorer needs one
+        try:
+            yield lambda sample: run_sample(sample, envs[sample.env], journal, models, config.options, scoring)
+        finally:
+            await models.aclose()
+            await sandboxes.aclose()
+            journal.close()
+
+    return await run_samples(samples, config, local, on_progress, meta)
+
+
+async def run_samples(samples: list[Sample], config: EvalConfig, backend: Backend,
+                      on_progress: Callable[[Progress, dict[str, Any] | None], None] | None = None,
+                      meta: dict[str, Any] | None = None) -> Progress:
+    """Skip samples with a row, run the rest through `backend(todo)` (an async context manager that
+    gives the attempt function), retrying infrastructure errors under the budget; write the rows."""
     config.out.mkdir(parents=True, exist_ok=True)
     store = ResultStore(config.out / "results.db")
-    if meta is not None:
-        store.set_meta("eval", meta)
-    journal = Journal(config.out / "journal.db")
-    done = store.done_keys()
-    todo = [s for s in samples if s.key not in done]
-    progress = Progress(total=len(samples), skipped=len(samples) - len(todo))
-    models = ModelPool.empty()
-    limit = asyncio.Semaphore(config.concurrency)
-    stop = asyncio.Event()
-
-    async def one(sample: Sample) -> None:
-        async with limit:
-            if stop.is_set():
-                return
-            for attempt in range(config.retries + 1):
-                try:
-                    row = await run_sample(sample, envs[sample.env], journal, models, config.options, config.scoring)
-                    break
-                except InfraError as exc:
-                    progress.infra_errors += 1
-                    if progress.infra_errors > config.max_infra_errors:
-                        stop.set()
-                        raise InfraErrorBudgetExceeded(
-                            f"{progress.infra_errors} infrastructure errors (provider or sandbox failures), over "
-                            f"the budget of {config.max_infra_errors}; the last: {exc}. Finished samples are kept: "
-                            "fix the cause and run the same command again") from None
-                    if attempt == config.retries:  # out of retries: recorded, and run again by a rerun
-                        row = _infra_row(sample, exc.error, attempt + 1)
-            row["attempts"] = attempt + 1
-            store.put(row, time.time())
-            progress.done += 1
-            progress.succeeded += bool(row["success"])
-            progress.cost_usd += row.get("cost_usd") or 0.0
-            if on_progress is not None:
-                on_progress(progress, row)
-
-    tasks = [asyncio.create_task(one(s)) for s in todo]
     try:
-        if on_progress is not None:
-            on_progress(progress, None)
-        await asyncio.gather(*tasks)
-    except BaseException:
-        stop.set()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
+        if meta is not None:
+            store.set_meta("eval", meta)
+        done = store.done_keys()
+        todo = [s for s in samples if s.key not in done]
+        progress = Progress(total=len(samples), skipped=len(samples) - len(todo))
+        limit = asyncio.Semaphore(config.concurrency)
+        stop = asyncio.Event()
+        async with backend(todo) as attempt_once:
+
+            async def one(sample: Sample) -> None:
+                async with limit:
+                    if stop.is_set():
+                        return
+                    for attempt in range(config.retries + 1):
+                        try:
+                            row = await attempt_once(sample)
+                            break
+                        except InfraError as exc:
+                            progress.infra_errors += 1
+                            if progress.infra_errors > config.max_infra_errors:
+                                stop.set()
+                                raise InfraErrorBudgetExceeded(
+                                    f"{progress.infra_errors} infrastructure errors (provider or sandbox failures), "
+                                    f"over the budget of {config.max_infra_errors}; the last: {exc}. Finished "
+                                    "samples are kept: fix the cause and run the same command again") from None
+                            if attempt == config.retries:  # out of retries: recorded, and run again by a rerun
+                                row = _infra_row(sample, exc.error, attempt + 1)
+                    row["attempts"] = attempt + 1
+                    store.put(row, time.time())
+                    progress.done += 1
+                    progress.succeeded += bool(row["success"])
+                    progress.cost_usd += row.get("cost_usd") or 0.0
+                    if on_progress is not None:
+                        on_progress(progress, row)
+
+            tasks = [asyncio.create_task(one(s)) for s in todo]
+            try:
+                if on_progress is not None:
+                    on_progress(progress, None)
+                await asyncio.gather(*tasks)
+            except BaseException:
+                stop.set()
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise
     finally:
-        await models.aclose()
-        journal.close()
         store.close()
     return progress
 

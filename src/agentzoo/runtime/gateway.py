@@ -17,6 +17,7 @@ Modes:
 from __future__ import annotations
 
 import time
+from contextvars import ContextVar
 from dataclasses import replace
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
@@ -35,6 +36,15 @@ from .scope import Scope
 Mode = Literal["live", "replay", "resume", "fork"]
 Listener = Callable[[Entry, bool], None]
 """Called after each effect with the entry and whether it was served from the journal."""
+
+
+CURRENT_GATEWAY: ContextVar[Gateway | None] = ContextVar("agentzoo_gateway", default=None)
+"""The gateway of the run the current task belongs to (set by the runner), for code that is handed
+no context, e.g. an environment's tool asking which model turn it was called in."""
+
+
+def current_gateway() -> Gateway | None:
+    return CURRENT_GATEWAY.get()
 
 
 class Gateway:

@@ -20,7 +20,7 @@ from ..types import Usage
 from .budgets import Budget
 from .context import Context
 from .entry import RunInfo
-from .gateway import Gateway, Listener, Mode
+from .gateway import CURRENT_GATEWAY, Gateway, Listener, Mode
 from .journal import Journal, new_run_id
 from .pricing import Pricing
 
@@ -124,6 +124,7 @@ async def _drive(agent: Agent, task: str, gateway: Gateway, journal: Journal | N
     ctx = Context(gateway, on_delta=on_delta)
     started = time.monotonic()
     result = RunResult(run_id=gateway.run_id, status="failed")
+    token = CURRENT_GATEWAY.set(gateway)
     try:
         outcome = await agent.run(task, ctx)
         result.status = "finished"
@@ -141,6 +142,8 @@ async def _drive(agent: Agent, task: str, gateway: Gateway, journal: Journal | N
         if journal is not None:
             journal.finish_run(gateway.run_id, status="failed", error=error_to_json(exc))
         raise
+    finally:
+        CURRENT_GATEWAY.reset(token)
     result.usage, result.cost_usd, result.unpriced_calls = gateway.usage, gateway.cost_usd, gateway.unpriced_calls
     result.model_calls, result.tool_calls, result.live_effects = gateway.model_calls, gateway.tool_calls, gateway.live_effects
     result.fork_point = gateway.fork_point

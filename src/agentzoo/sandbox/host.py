@@ -263,9 +263,14 @@ class Sandbox:
 
     # --- one action -----------------------------------------------------------------------
 
-    async def execute(self, code: str, *, call_tool: ToolHandler | None = None,
-                      timeout: float | None = None) -> ExecResult:
-        """Run `code` in the persistent interpreter; never raises for what the code did."""
+    async def execute(self, code: str, *, call_tool: ToolHandler | None = None, timeout: float | None = None,
+                      fresh: bool = False) -> ExecResult:
+        """Run `code` in the persistent interpreter; never raises for what the code did.
+
+        `fresh=True` runs it instead in a new process forked from the worker's clean state, with
+        new globals and a new directory, all gone after it: independent programs (a benchmark's
+        tests) share one sandbox without seeing each other, at a fork's cost, not a start-up's.
+        """
         if not isinstance(code, str):
             raise TypeError(f"code must be a str, got {type(code).__name__}")
         async with self._lock:
@@ -281,7 +286,7 @@ class Sandbox:
             cap = self.limits.output_bytes
             self._captures[0] = _Capture(cap, marker)
             self._captures[1] = _Capture(cap, marker)
-            self._send({"op": "exec", "code": code, "nonce": nonce, "wall_seconds": wall})
+            self._send({"op": "exec", "code": code, "nonce": nonce, "wall_seconds": wall, "fresh": fresh})
             self.actions_in_worker += 1
             try:
                 done = await self._serve(call_tool, nonce, wall, started + wall + GRACE_SECONDS)

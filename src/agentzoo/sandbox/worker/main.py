@@ -19,6 +19,7 @@ import os
 import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -81,6 +82,7 @@ class Worker:
         self.namespace["ToolError"] = ToolError
         for spec in config.get("tools", []):
             self.namespace[spec["name"]] = self._tool_function(spec)
+        self.tool_names = {spec["name"] for spec in config.get("tools", [])} | {"final_answer", "ToolError"}
         self.baseline_tasks = self._task_count()
 
     # --- host tools -----------------------------------------------------------------------
@@ -156,6 +158,68 @@ class Worker:
             _write_all(fd, b"\0AZEND" + nonce.encode() + b"\0")
         result["stray_threads"] = self._stray_threads()
         self.channel.send(result)
+
+    def run_fresh(self, code, nonce, wall_seconds):
+        """Run `code` in a forked child with new globals, in a new directory; nothing outlives it.
+
+        For running many independent programs (a benchmark's tests) in one sandbox: the child
+        starts from this worker's clean state, so one program cannot see another's variables,
+        files (its directory and /tmp are wiped) or processes (all are killed after it).
+        """
+        result = {"op": "done", "nonce": nonce, "ok": True, "error": None, "answered": False, "answer": None}
+        home = tempfile.mkdtemp(prefix="fresh-", dir=self.config["workdir"])
+        read_fd, write_fd = os.pipe()
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read_fd)
+            self._fresh_child(code, home, write_fd)  # never returns
+        os.close(write_fd)
+        report = _read_until_eof(read_fd, wall_seconds)
+        if report is None:
+            os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+        if report is None:
+            result["ok"] = False
+            result["error"] = {"type": "TimeoutError", "message": f"the program ran longer than {wall_seconds} s "
+                               "and was stopped", "traceback": ""}
+        elif not report:
+            name = signal.Signals(-os.waitstatus_to_exitcode(status)).name if os.WIFSIGNALED(status) else ""
+            result["ok"] = False
+            result["error"] = {"type": "ProcessDied", "message": "the program's process died"
+                               + (f" ({name})" if name else f" (exit status {os.waitstatus_to_exitcode(status)})"),
+                               "traceback": ""}
+        else:
+            result.update(json.loads(report))
+        result["killed"] = self._end_other_processes()
+        shutil.rmtree(home, ignore_errors=True)
+        _empty(os.environ.get("TMPDIR") or "/tmp")
+        for fd in (1, 2):
+            _write_all(fd, b"\0AZEND" + nonce.encode() + b"\0")
+        result["stray_threads"] = 0  # the child's threads died with it
+        self.channel.send(result)
+
+    def _fresh_child(self, code, home, report_fd):
+        outcome = {"ok": True}
+        try:
+            os.chdir(home)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            namespace = {"__name__": "__main__", "__builtins__": builtins}
+            namespace.update({k: v for k, v in self.namespace.items() if k in self.tool_names})
+            exec(compile(code, "<action>", "exec"), namespace)
+        except _FinalAnswer as fa:
+            outcome = {"ok": True, "answered": True, "answer": _jsonable(fa.value)}
+        except BaseException as exc:
+            outcome = {"ok": False, "error": self._describe(exc)}
+        finally:
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except BaseException:
+                    pass
+            _write_all(report_fd, json.dumps(outcome, default=repr).encode())
+            os._exit(0)
 
     def _stray_threads(self):
         """Threads the code left running. A thread just joined may linger in /proc for a moment."""
@@ -304,6 +368,42 @@ def _jsonable(value):
         return repr(value)
 
 
+def _read_until_eof(fd, seconds):
+    """All a child writes to `fd` until it closes it; None when that takes longer than `seconds`."""
+    import select
+
+    deadline = time.monotonic() + seconds
+    chunks = []
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+                return None
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+
+
+def _empty(path):
+    """Remove what is inside `path` (a private /tmp), keeping `path` itself."""
+    try:
+        entries = os.listdir(path)
+    except OSError:
+        return
+    for name in entries:
+        target = os.path.join(path, name)
+        if os.path.isdir(target) and not os.path.islink(target):
+            shutil.rmtree(target, ignore_errors=True)
+        else:
+            try:
+                os.unlink(target)
+            except OSError:
+                pass
+
+
 def _reap():
     reaped = 0
     while True:
@@ -379,8 +479,8 @@ def main():
         message = channel.receive()
         op = message.get("op")
         if op == "exec":
-            worker.run(message["code"], message["nonce"],
-                       float(message.get("wall_seconds") or config["limits"]["wall_seconds"]))
+            run = worker.run_fresh if message.get("fresh") else worker.run
+            run(message["code"], message["nonce"], float(message.get("wall_seconds") or config["limits"]["wall_seconds"]))
         elif op == "shutdown":
             return 0
         # anything else (a tool result that came after its action was interrupted) is stale
