@@ -45,6 +45,10 @@ def parse_model(spec: str, **options: Any):
     if kind == "scripted":
         from .scripted import ScriptedModel
 
+        if ".py:" in rest:  # scripted:roles.py:play — a function of the request, e.g. one that plays every role
+            from ..cli.build import load_tool
+
+            return ScriptedModel(load_tool(rest), name=rest.rpartition(":")[2])
         return ScriptedModel.from_file(rest)
     if kind == "openai":
         key = os.environ.get("OPENAI_API_KEY")

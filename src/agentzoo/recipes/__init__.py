@@ -17,7 +17,23 @@ from ..errors import ConfigError
 from ..protocols import Agent, Model
 
 # name -> module; a module is imported only when its recipe is built.
-RECIPES: dict[str, str] = {}
+RECIPES: dict[str, str] = {
+    # baselines
+    "cot": "agentzoo.recipes.cot",
+    "cot-sc": "agentzoo.recipes.cot_sc",
+    "self-refine": "agentzoo.recipes.self_refine",
+    "reflexion": "agentzoo.recipes.reflexion",
+    "llm-debate": "agentzoo.recipes.llm_debate",
+    # published systems (numbers are PAPERS.md's)
+    "magentic-one": "agentzoo.recipes.magentic_one",          # #34, agentchat stall counting
+    "magentic-one-legacy": "agentzoo.recipes.magentic_one_legacy",  # #34, the legacy package's variant
+    "metagpt": "agentzoo.recipes.metagpt",                    # #39
+    "agentcoder": "agentzoo.recipes.agentcoder",              # #27
+    "codecor": "agentzoo.recipes.codecor",                    # #57
+    "dylan": "agentzoo.recipes.dylan",                        # #41
+    "mallm": "agentzoo.recipes.mallm",                        # #43
+    "agentless": "agentzoo.recipes.agentless",                # #24
+}
 
 
 def register_recipe(name: str, module: str) -> None:
@@ -28,8 +44,12 @@ def register_recipe(name: str, module: str) -> None:
 def build_recipe(name: str, model: Model, tools: Sequence[Any] = (), *, system: str | None = None,
                  sampling: dict[str, Any] | None = None, **options: Any) -> Agent:
     """The agent recipe `name` builds, with the paper's constants unless `options` change them."""
+    if name not in RECIPES:
+        raise ConfigError(f"unknown recipe {name!r}; known: {', '.join(sorted(RECIPES)) or '(none)'}")
     try:
         module = importlib.import_module(RECIPES[name])
-    except KeyError:
-        raise ConfigError(f"unknown recipe {name!r}; known: {', '.join(sorted(RECIPES)) or '(none)'}") from None
+    except ModuleNotFoundError as exc:
+        if exc.name != RECIPES[name]:
+            raise
+        raise ConfigError(f"recipe {name!r} is not built yet in this version") from None
     return module.build(model, tools, system=system, sampling=sampling, **options)
