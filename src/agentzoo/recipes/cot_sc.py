@@ -1,0 +1,95 @@
+"""Self-consistency (`cot-sc`): sample many chain-of-thought paths, return the majority answer.
+
+Wang et al. 2023, "Self-Consistency Improves Chain of Thought Reasoning in Language Models"
+(ICLR 2023, arXiv:2203.11171): prompt with chain of thought as usual, but instead of one greedy
+decode, *sample* a diverse set of reasoning paths and marginalise the reasoning out: the answer
+most paths reach wins (an unweighted majority vote, which the paper found as good as weighting by
+the paths' probabilities, Table 1).
+
+Constants (the defaults of `build`), from the paper's experiment setup (§3.1):
+- `n=40` sampled paths: its main setting (40 outputs per question, results averaged over 10 such
+  runs). Its plots of accuracy against the number of paths rise steeply over the first 5–10 and
+  flatten after, so `n=5`–`10` is a cheaper setting with most of the gain.
+- `temperature=0.7`: its setting for GPT-3 and PaLM-540B (T=0.7; for PaLM with top-k 40; UL2 and
+  LaMDA used T=0.5, top-k 40). Our requests carry no top-k: OpenAI-compatible APIs have none, as
+  with the paper's GPT-3.
+- Ties go to the answer seen first (the paper does not say; this is the debate paper's rule).
+The paper released no code (its results come from Google's models and the GPT-3 API).
+
+Each path is a `ChainOfThought` agent in its own scope `path#1` … `path#n`, created in order
+before they run concurrently, so replay is deterministic and the report shows the cost of the
+paths together under the role `path`. When the caller gives a seed, path i gets seed + i - 1.
+Answers are compared by `agentzoo.recipes._answers.final_answer`; the returned text is the first
+path that gave the winning answer, whole, so it keeps the form the task asked for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from ..agents.tool_calling import AgentResult
+from ..protocols import Model
+from ..runtime.context import Context
+from ._answers import final_answer, majority
+from .cot import ChainOfThought, seeded, text_only
+
+N_PATHS = 40        # Wang et al. 2023 §3.1
+TEMPERATURE = 0.7   # Wang et al. 2023 §3.1, GPT-3 / PaLM-540B
+
+T = TypeVar("T")
+
+
+class SelfConsistency:
+    """n chain-of-thought samples in parallel branches, then a majority vote over their final answers."""
+
+    name = "cot-sc"
+
+    def __init__(self, model: Model, *, n: int = N_PATHS, temperature: float | None = TEMPERATURE,
+                 system: str | None = None, sampling: dict[str, Any] | None = None,
+                 exemplars: Sequence[tuple[str, str]] = (),
+                 answer: Callable[[str | None], str | None] = final_answer) -> None:
+        if n < 1:
+            raise ValueError(f"n must be at least 1, not {n}")
+        self.paths = [ChainOfThought(model, system=system, sampling=seeded(sampling, i), temperature=temperature,
+                                     exemplars=exemplars) for i in range(n)]
+        self.answer = answer
+
+    async def run(self, task: str, ctx: Context) -> AgentResult:
+        scopes = [ctx.child("path", i) for i in range(1, len(self.paths) + 1)]  # named before they run
+        results = await run_concurrently([path.run(task, scope) for path, scope in zip(self.paths, scopes)])
+        vote = majority([self.answer(r.answer) for r in results])
+        chosen = results[vote.winner]
+        return AgentResult(chosen.answer, chosen.messages, len(results))
+
+
+def build(model: Model, tools: Sequence[Any] = (), *, system: str | None = None,
+          sampling: dict[str, Any] | None = None, n: int = N_PATHS, temperature: float | None = TEMPERATURE,
+          exemplars: Sequence[tuple[str, str]] = ()) -> SelfConsistency:
+    """Self-consistency with the paper's 40 paths at temperature 0.7."""
+    text_only("cot-sc", tools)
+    return SelfConsistency(model, n=n, temperature=temperature, system=system, sampling=sampling,
+                           exemplars=exemplars)
+
+
+async def run_concurrently(branches: Sequence[Awaitable[T]]) -> list[T]:
+    """Await every branch concurrently; results in branch order.
+
+    When one branch fails, the others are cancelled and awaited before its error is raised as it
+    is (not wrapped in an ExceptionGroup, so a budget or model error ends the run the way it
+    would in a single agent), and no branch keeps writing to the journal after the run ended.
+    """
+    tasks = [asyncio.ensure_future(branch) for branch in branches]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    finally:  # also when the run itself is cancelled
+        pending = [t for t in tasks if not t.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+    for task in tasks:
+        if not task.cancelled() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
+    return [task.result() for task in tasks]
