@@ -41,7 +41,9 @@ def make_agent(name: str, model: Model, episode: Episode, seed: int, options: Ag
     if name in AGENTS:
         return AGENTS[name](model, episode, seed, options)
     if name in RECIPES:
-        return build_recipe(name, model, episode.tools, system=episode.system, sampling={"seed": seed})
+        return build_recipe(name, model, episode.tools, system=episode.system, sampling={"seed": seed},
+                            sandbox={"tier": options.tier, "allow_unsafe": options.allow_unsafe,
+                                     "limits": options.limits})
     known = ", ".join(sorted({*AGENTS, *RECIPES}))
     raise ConfigError(f"unknown agent {name!r}; known: {known}")
 

@@ -10,6 +10,7 @@ anywhere an agent runs: `agentzoo run --agent RECIPE`, `agentzoo eval --agent RE
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -42,8 +43,13 @@ def register_recipe(name: str, module: str) -> None:
 
 
 def build_recipe(name: str, model: Model, tools: Sequence[Any] = (), *, system: str | None = None,
-                 sampling: dict[str, Any] | None = None, **options: Any) -> Agent:
-    """The agent recipe `name` builds, with the paper's constants unless `options` change them."""
+                 sampling: dict[str, Any] | None = None, sandbox: dict[str, Any] | None = None,
+                 **options: Any) -> Agent:
+    """The agent recipe `name` builds, with the paper's constants unless `options` change them.
+
+    `sandbox`: `tier`, `allow_unsafe`, `limits` from the command line, given to the recipes whose
+    `build` takes them (those that run code) and left out for the others.
+    """
     if name not in RECIPES:
         raise ConfigError(f"unknown recipe {name!r}; known: {', '.join(sorted(RECIPES)) or '(none)'}")
     try:
@@ -52,4 +58,6 @@ def build_recipe(name: str, model: Model, tools: Sequence[Any] = (), *, system: 
         if exc.name != RECIPES[name]:
             raise
         raise ConfigError(f"recipe {name!r} is not built yet in this version") from None
+    accepted = inspect.signature(module.build).parameters
+    options.update({k: v for k, v in (sandbox or {}).items() if k in accepted and v is not None})
     return module.build(model, tools, system=system, sampling=sampling, **options)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import hashlib
 import importlib.util
 import os
 import shutil
@@ -111,15 +112,45 @@ def sandbox_python() -> tuple[str, tuple[str, ...]]:
 
 @functools.cache
 def worker_dir() -> str:
-    """A world-readable copy of the worker's files, shared by every sandbox of this process."""
+    """A world-readable copy of the worker's files, shared by every sandbox on this machine.
+
+    Named by the files' hash, so processes reuse it and a killed process leaves nothing new
+    behind. /tmp is shared with other users, so a folder found there is used only if we own it
+    and nobody else can write to it; otherwise this process makes a private one.
+    """
     src = Path(importlib.util.find_spec("agentzoo.sandbox.worker").origin).parent  # type: ignore[union-attr]
-    path = tempfile.mkdtemp(prefix="agentzoo-worker-")
-    os.chmod(path, 0o755)
-    for name in _WORKER_FILES:
-        shutil.copyfile(src / name, os.path.join(path, name))
-        os.chmod(os.path.join(path, name), 0o644)
-    atexit.register(shutil.rmtree, path, True)
-    return path
+    contents = {name: (src / name).read_bytes() for name in _WORKER_FILES}
+    digest = hashlib.sha256(b"".join(contents[n] for n in _WORKER_FILES)).hexdigest()[:16]
+    shared = os.path.join(tempfile.gettempdir(), f"agentzoo-worker-{os.geteuid()}-{digest}")
+    if _trusted_copy(shared, contents):
+        return shared
+    staging = tempfile.mkdtemp(prefix="agentzoo-worker-")
+    os.chmod(staging, 0o755)
+    for name, data in contents.items():
+        with open(os.path.join(staging, name), "wb") as f:
+            f.write(data)
+        os.chmod(os.path.join(staging, name), 0o644)
+    try:
+        os.rename(staging, shared)  # atomic; fails if another process got there first
+    except OSError:
+        if _trusted_copy(shared, contents):
+            shutil.rmtree(staging, ignore_errors=True)
+            return shared
+        atexit.register(shutil.rmtree, staging, True)
+        return staging
+    return shared
+
+
+def _trusted_copy(path: str, contents: dict[str, bytes]) -> bool:
+    """`path` holds exactly these files, and only we could have written them."""
+    try:
+        for target in (path, *(os.path.join(path, n) for n in contents)):
+            info = os.lstat(target)
+            if info.st_uid != os.geteuid() or info.st_mode & 0o022 or stat.S_ISLNK(info.st_mode):
+                return False
+        return all(Path(path, n).read_bytes() == data for n, data in contents.items())
+    except OSError:
+        return False
 
 
 def _base_env(home: str, tmp: str, extra: dict[str, str]) -> dict[str, str]:
