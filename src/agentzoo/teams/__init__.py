@@ -2,4 +2,38 @@
 
 Members run in child scopes of the journal (`team/role#i`), so cost, tokens and calls are
 attributed per role, and parallel branches replay deterministically.
+
+| topology | module | used by |
+|---|---|---|
+| orchestrator with task and progress ledgers, stall counting, re-planning | `orchestrator` | Magentic-One |
+| group chat: rule- or model-selected next speaker, hand-off | `group_chat` | — |
+| pipeline of roles over a publish/subscribe pool, validated documents | `pipeline` | MetaGPT |
+| discussion: topologies (all-to-all, relay, hub, debate) × decision rules | `debate` | MALLM |
+| layered network: peer ratings, importance scores, early stop on agreement | `layered` | DyLAN |
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "Orchestrator": "orchestrator", "LedgerPrompts": "orchestrator", "DecayingStalls": "orchestrator",
+    "BoundedReplans": "orchestrator",
+    "GroupChat": "group_chat", "Participant": "group_chat", "ModelSelector": "group_chat", "round_robin": "group_chat",
+    "Pipeline": "pipeline", "Message": "pipeline", "DocumentRole": "pipeline", "AgentRole": "pipeline",
+    "write_document": "pipeline",
+    "Discussion": "debate", "AgentMember": "debate", "AllToAll": "debate", "RoundRobin": "debate", "Hub": "debate",
+    "Debate": "debate", "Consensus": "debate", "Vote": "debate", "Judge": "debate", "MajorityAnswer": "debate",
+    "LayeredNetwork": "layered",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'agentzoo.teams' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
