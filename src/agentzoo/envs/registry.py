@@ -16,6 +16,7 @@ ENVIRONMENTS: dict[str, tuple[str, str]] = {
     "bfcl": ("agentzoo.envs.bfcl_env", "BFCLEnv"),
     "tau-retail": ("agentzoo.envs.tau_env", "TauRetail"),
     "tau-airline": ("agentzoo.envs.tau_env", "TauAirline"),
+    "seeded-bugs": ("agentzoo.envs.seeded_bugs", "SeededBugs"),
 }
 
 
