@@ -22,17 +22,16 @@ candidates a recipe picks; the benchmark's own scorer runs the answer on its own
 from __future__ import annotations
 
 import ast
-import asyncio
 import builtins
 import json
 import re
 import warnings
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ..agents.tool_calling import AgentResult
-from ..envs.code import defines, extract_code
+from ..envs.code import extract_code
 from ..errors import ConfigError
 from ..protocols import Model
 from ..runtime.context import Context
@@ -371,31 +370,6 @@ def no_tools(recipe: str, tools: Sequence[Any]) -> None:
 
 
 # --- concurrency ----------------------------------------------------------------------------
-
-
-async def parallel(coros: Sequence[Awaitable[T]]) -> list[T]:
-    """Await all, concurrently, results in order; on the first failure cancel the rest and raise it.
-
-    Create the branches' contexts before calling this (in program order), so that their scope
-    names do not depend on scheduling.
-    """
-    tasks = [asyncio.ensure_future(c) for c in coros]
-    try:
-        return list(await asyncio.gather(*tasks))
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
-
-
-def branch_sampling(sampling: dict[str, Any], index: int) -> dict[str, Any]:
-    """Sampling for the `index`-th of several parallel samples of one prompt: a given seed is
-    offset by the index, so that seeded samples differ from each other."""
-    out = dict(sampling)
-    if isinstance(out.get("seed"), int) and index:
-        out["seed"] += index
-    return out
 
 
 # --- parsing helpers ------------------------------------------------------------------------

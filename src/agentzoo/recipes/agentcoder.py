@@ -66,8 +66,9 @@ from ..prompts import render
 from ..protocols import Model
 from ..runtime.context import Context
 from ..sandbox import Limits
-from ._code_tests import (CodeTask, Suite, TestExecutor, TestRun, answer_code, answer_directly, ask, branch_sampling,
-                          fenced, no_tools, parallel, parse_tests, program_code, read_task, reply_code)
+from ..teams.parallel import branch_sampling, gather
+from ._code_tests import (CodeTask, Suite, TestExecutor, TestRun, answer_code, answer_directly, ask,
+                          fenced, no_tools, parse_tests, program_code, read_task, reply_code)
 
 PROMPTS = Path(__file__).parent / "prompts" / "agentcoder"
 
@@ -127,7 +128,7 @@ class AgentCoder:
                 asks = [self._program(c, code_task, best, k) for k, c in enumerate(programmers)]
                 if new_tests:
                     asks += [self._design(c, code_task, k) for k, c in enumerate(designers)]
-                replies = await parallel(asks)
+                replies = await gather(asks)
                 if new_tests:
                     suites = [parse_tests(text, code_task.entry_point) for text, _ in replies[len(programmers):]]
                 assert suites is not None

@@ -78,7 +78,7 @@ import copy
 import difflib
 import re
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -91,6 +91,7 @@ from ..prompts import render
 from ..protocols import Model
 from ..runtime.context import Context
 from ..tools import ToolSet
+from ..teams.parallel import gather
 from ..types import ModelRequest, ToolCall
 
 PROMPTS = Path(__file__).parent / "prompts" / "agentless"
@@ -683,23 +684,6 @@ def _says(run: Mapping[str, Any], wanted: str) -> bool:
     """Upstream's reading of a reproduction run: `wanted` printed and neither other verdict."""
     output = str(run.get("output", "")) if run.get("applied") else ""
     return wanted in output and not any(v in output for v in (REPRODUCED, RESOLVED, OTHER) if v != wanted)
-
-
-async def gather(jobs: Sequence[Awaitable[T]]) -> list[T]:
-    """Await every job concurrently, results in order; on a failure cancel the rest, then raise it."""
-    tasks = [asyncio.ensure_future(job) for job in jobs]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION) if tasks else None
-    finally:
-        pending = [t for t in tasks if not t.done()]
-        for t in pending:
-            t.cancel()
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
-    for t in tasks:
-        if not t.cancelled() and t.exception() is not None:
-            raise t.exception()  # type: ignore[misc]
-    return [t.result() for t in tasks]
 
 
 def build(model: Model, tools: Sequence[Any] = (), *, system: str | None = None,

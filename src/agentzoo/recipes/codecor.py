@@ -53,13 +53,15 @@ from pathlib import Path
 from typing import Any
 
 from ..agents.tool_calling import AgentResult
+from ..envs.code import defines
 from ..errors import ConfigError
 from ..prompts import render
 from ..protocols import Model
 from ..runtime.context import Context
 from ..sandbox import Limits
-from ._code_tests import (CodeTask, TestExecutor, TestRun, answer_code, answer_directly, ask, branch_sampling, defines,
-                          fenced, merge_suites, no_tools, parallel, parse_tests, program_code, read_task, reply_code)
+from ..teams.parallel import branch_sampling, gather
+from ._code_tests import (CodeTask, TestExecutor, TestRun, answer_code, answer_directly, ask,
+                          fenced, merge_suites, no_tools, parse_tests, program_code, read_task, reply_code)
 
 PROMPTS = Path(__file__).parent / "prompts" / "codecor"
 
@@ -142,7 +144,7 @@ class CodeCoR:
         try:
             # 1. guides
             ctx.step()
-            drafts = await parallel([self._ask(prompt_agent, k, "prompt_agent.j2", task=task,
+            drafts = await gather([self._ask(prompt_agent, k, "prompt_agent.j2", task=task,
                                                entry_point=code_task.entry_point) for k in range(self.n_prompts)])
             texts = [text for text, _ in drafts]
             kept = await self._prune(prompt_agent, code_task, texts, [bool(t.strip()) for t in texts])
@@ -153,11 +155,11 @@ class CodeCoR:
                               entry_point=code_task.entry_point) for k in range(self.n_test_sets)]
             asks += [self._ask(coding_agent, k, "coding_agent.j2", task=task, guide=guides[k % len(guides)],
                                entry_point=code_task.entry_point) for k in range(self.n_codes)]
-            replies = await parallel(asks)
+            replies = await gather(asks)
             suites = [parse_tests(text, code_task.entry_point) for text, _ in replies[:self.n_test_sets]]
             candidates = [_Candidate(k + 1, reply_code(text), guides[k % len(guides)], messages)
                           for k, (text, messages) in enumerate(replies[self.n_test_sets:])]
-            kept_tests, kept_codes = await parallel([
+            kept_tests, kept_codes = await gather([
                 self._prune(test_agent, code_task, ["\n".join(s.tests) for s in suites],
                             [bool(s.tests) for s in suites]),
                 self._prune(coding_agent, code_task, [c.code for c in candidates],
@@ -196,13 +198,13 @@ class CodeCoR:
             for j in range(self.n_advice):
                 asks.append(self._ask(repair_agent, (c.index - 1) * self.n_advice + j, "repair_agent.j2",
                                       task=task.text, code=c.code, **failures))
-        drafts = [text for text, _ in await parallel(asks)]
+        drafts = [text for text, _ in await gather(asks)]
         advice = []
         for n in range(len(failing)):  # one review after another: they share the repair agent's scope
             mine = drafts[n * self.n_advice:(n + 1) * self.n_advice]
             kept = await self._prune(repair_agent, task, mine, [bool(t.strip()) for t in mine])
             advice.append([mine[i] for i in kept])
-        rewrites = await parallel([
+        rewrites = await gather([
             self._ask(coding_agent, c.index - 1, "coding_agent_repair.j2", task=task.text, guide=c.guide,
                       entry_point=task.entry_point, code=c.code, advice=advice[n], **self._failures(c))
             for n, c in enumerate(failing)])

@@ -89,9 +89,3 @@ def request_fields(sampling: dict[str, Any] | None, *, temperature: float | None
     return fields
 
 
-def seeded(sampling: dict[str, Any] | None, offset: int) -> dict[str, Any] | None:
-    """`sampling` for parallel branch `offset`: the caller's seed plus the offset, so branches sampled
-    under one seed do not all draw the same text (unchanged without a seed)."""
-    if not offset or not sampling or sampling.get("seed") is None:
-        return sampling
-    return {**sampling, "seed": int(sampling["seed"]) + offset}

@@ -25,15 +25,15 @@ path that gave the winning answer, whole, so it keeps the form the task asked fo
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from ..agents.tool_calling import AgentResult
 from ..protocols import Model
 from ..runtime.context import Context
 from ._answers import final_answer, majority
-from .cot import ChainOfThought, seeded, text_only
+from ..teams.parallel import branch_sampling, gather
+from .cot import ChainOfThought, text_only
 
 N_PATHS = 40        # Wang et al. 2023 §3.1
 TEMPERATURE = 0.7   # Wang et al. 2023 §3.1, GPT-3 / PaLM-540B
@@ -52,13 +52,13 @@ class SelfConsistency:
                  answer: Callable[[str | None], str | None] = final_answer) -> None:
         if n < 1:
             raise ValueError(f"n must be at least 1, not {n}")
-        self.paths = [ChainOfThought(model, system=system, sampling=seeded(sampling, i), temperature=temperature,
+        self.paths = [ChainOfThought(model, system=system, sampling=branch_sampling(sampling, i), temperature=temperature,
                                      exemplars=exemplars) for i in range(n)]
         self.answer = answer
 
     async def run(self, task: str, ctx: Context) -> AgentResult:
         scopes = [ctx.child("path", i) for i in range(1, len(self.paths) + 1)]  # named before they run
-        results = await run_concurrently([path.run(task, scope) for path, scope in zip(self.paths, scopes)])
+        results = await gather([path.run(task, scope) for path, scope in zip(self.paths, scopes)])
         vote = majority([self.answer(r.answer) for r in results])
         chosen = results[vote.winner]
         return AgentResult(chosen.answer, chosen.messages, len(results))
@@ -73,23 +73,3 @@ def build(model: Model, tools: Sequence[Any] = (), *, system: str | None = None,
                            exemplars=exemplars)
 
 
-async def run_concurrently(branches: Sequence[Awaitable[T]]) -> list[T]:
-    """Await every branch concurrently; results in branch order.
-
-    When one branch fails, the others are cancelled and awaited before its error is raised as it
-    is (not wrapped in an ExceptionGroup, so a budget or model error ends the run the way it
-    would in a single agent), and no branch keeps writing to the journal after the run ended.
-    """
-    tasks = [asyncio.ensure_future(branch) for branch in branches]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-    finally:  # also when the run itself is cancelled
-        pending = [t for t in tasks if not t.done()]
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
-    for task in tasks:
-        if not task.cancelled() and task.exception() is not None:
-            raise task.exception()  # type: ignore[misc]
-    return [task.result() for task in tasks]

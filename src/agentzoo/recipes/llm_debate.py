@@ -39,8 +39,8 @@ from ..protocols import Model
 from ..runtime.context import Context
 from ..types import ModelRequest
 from ._answers import final_answer, majority
-from .cot import request_fields, seeded, text_only
-from .cot_sc import run_concurrently
+from ..teams.parallel import branch_sampling, gather
+from .cot import request_fields, text_only
 
 PROMPTS = Path(__file__).parent / "prompts" / "llm_debate"
 AGENTS = 3   # gsm/gen_gsm.py, mmlu/gen_mmlu.py: agents = 3
@@ -59,7 +59,7 @@ class Debate:
             raise ValueError(f"a debate needs at least 1 agent and 1 round, not {agents} and {rounds}")
         self.model, self.agents, self.rounds, self.answer = model, agents, rounds, answer
         self.system = render(PROMPTS / "system.j2", system=system)
-        self.fields = [request_fields(seeded(sampling, i), temperature=temperature) for i in range(agents)]
+        self.fields = [request_fields(branch_sampling(sampling, i), temperature=temperature) for i in range(agents)]
 
     async def run(self, task: str, ctx: Context) -> AgentResult:
         scopes = [ctx.child("debater", i) for i in range(1, self.agents + 1)]  # named before they run
@@ -71,7 +71,7 @@ class Debate:
                 for i, history in enumerate(histories):
                     others = answers[:i] + answers[i + 1:]
                     history.append({"role": "user", "content": render(PROMPTS / "round.j2", task=task, others=others)})
-            replies = await run_concurrently([self._turn(i, scope, histories[i]) for i, scope in enumerate(scopes)])
+            replies = await gather([self._turn(i, scope, histories[i]) for i, scope in enumerate(scopes)])
             for history, reply in zip(histories, replies):
                 history.append(reply)
             answers = [reply.get("content") or "" for reply in replies]

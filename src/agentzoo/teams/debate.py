@@ -23,13 +23,13 @@ deterministically.
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from ..runtime.context import Context
+from .parallel import gather
 
 # --- the records ------------------------------------------------------------------------------
 
@@ -396,23 +396,6 @@ class AgentMember:
 
 
 # --- the discussion ---------------------------------------------------------------------------
-
-
-async def gather(awaitables: Any) -> list[Any]:
-    """Run awaitables concurrently; results in the order given. If one fails, the others are
-    cancelled and its own exception is raised (not a group: callers and the runner see the
-    usual error types). The awaitables' scopes must already exist (created in program order), so
-    the journal does not depend on scheduling."""
-    coroutines = list(awaitables)
-    try:
-        async with asyncio.TaskGroup() as group:
-            running = [group.create_task(c) for c in coroutines]
-    except BaseExceptionGroup as failure:
-        first: BaseException = failure
-        while isinstance(first, BaseExceptionGroup):
-            first = first.exceptions[0]
-        raise first from None
-    return [t.result() for t in running]
 
 
 @dataclass

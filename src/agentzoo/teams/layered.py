@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..runtime.context import Context
-from .debate import gather
+from .parallel import gather
 
 
 @dataclass(frozen=True)

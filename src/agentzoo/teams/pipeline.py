@@ -37,7 +37,6 @@ A role is anything with `name`, `watch` and `async act(turn, ctx)` (`Role`); `Do
 from __future__ import annotations
 
 import ast
-import asyncio
 import dataclasses
 import json
 import re
@@ -54,6 +53,7 @@ from ..errors import ConfigError, UnexpectedModelBehavior
 from ..protocols import Agent, Model
 from ..runtime.context import Context
 from ..types import ModelRequest
+from .parallel import gather
 
 __all__ = ["ALL", "NOBODY", "USER", "USER_REQUIREMENT", "AgentRole", "DocumentInvalid", "DocumentRole", "Message",
            "MessagePool", "ParseError", "Pipeline", "PipelineResult", "Role", "Turn", "Written", "check_document",
@@ -200,7 +200,7 @@ class Pipeline:
             for role, _, _ in active:
                 inboxes[role.name] = []
             turns = [Turn(news, pool, rounds, acts[role.name], task) for role, _, news in active]
-            outputs = await _gather([self._act(role, turn, rctx) for (role, rctx, _), turn in zip(active, turns)])
+            outputs = await gather([self._act(role, turn, rctx) for (role, rctx, _), turn in zip(active, turns)])
             for (role, _, _), out in zip(active, outputs):
                 acts[role.name] += 1
                 for message in out:
@@ -223,18 +223,6 @@ class Pipeline:
         pool._publish(message)
         for role in recipients:
             inboxes[role.name].append(message)
-
-
-async def _gather(coros: list[Any]) -> list[Any]:
-    """Run the round's acts concurrently; the first failure cancels the others and is raised."""
-    if len(coros) == 1:
-        return [await coros[0]]
-    try:
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(c) for c in coros]
-    except BaseExceptionGroup as failed:  # the run ends with the role's own error, as a lone role's would
-        raise failed.exceptions[0] from None
-    return [t.result() for t in tasks]
 
 
 def _last_content(pool: MessagePool) -> str | None:
