@@ -6,6 +6,8 @@ run printed (timings and usage come from the journal entries, not from the clock
 
 from __future__ import annotations
 
+import re
+
 from typing import Any
 
 from rich.console import Console
@@ -122,7 +124,7 @@ def scope_table(usage: dict[str, dict[str, Any]]) -> Table:
     table = Table(title="per scope", box=None, header_style="bold")
     for col in ("scope", "model calls", "tool calls", "tokens in", "tokens out", "cost"):
         table.add_column(col, justify="right" if col != "scope" else "left")
-    for scope, row in sorted(usage.items()):
+    for scope, row in sorted(usage.items(), key=lambda item: _natural(item[0])):
         table.add_row(scope or "<root>", str(row["model_calls"]), str(row["tool_calls"]), str(row["input_tokens"]),
                       str(row["output_tokens"]), f"${row['cost_usd']:.6f}")
     return table
@@ -138,3 +140,8 @@ def run_header(console: Console, info: RunInfo) -> None:
                       highlight=False)
     if info.error:
         console.print(f"[red]error: {escape(_json.dumps_str(info.error))}[/]", highlight=False)
+
+
+def _natural(scope: str) -> list[object]:
+    """Sort key that puts `path#9` before `path#10` (digit runs compare as numbers)."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", scope)]
