@@ -20,7 +20,7 @@ from ..types import Usage
 from .budgets import Budget
 from .context import Context
 from .entry import RunInfo
-from .gateway import CURRENT_GATEWAY, Gateway, Listener, Mode
+from .gateway import CURRENT_GATEWAY, Gateway, Listener
 from .journal import Journal, new_run_id
 from .pricing import Pricing
 
