@@ -111,7 +111,6 @@ class Sandbox:
         self._pumps: list[asyncio.Task[None]] = []
         self._captures: list[_Capture] = [_Capture(0, None), _Capture(0, None)]
         self._lock = asyncio.Lock()
-        self._started = False
         self._staged: str | None = None
 
     @property
@@ -134,7 +133,6 @@ class Sandbox:
             self.report = await asyncio.to_thread(choose, self.requested_tier, self.allow_unsafe)
         if self._proc is None:
             await self._spawn()
-        self._started = True
 
     # --- the worker process ---------------------------------------------------------------
 
