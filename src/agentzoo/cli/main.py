@@ -120,7 +120,10 @@ def demo(journal_path: Optional[Path] = JournalOpt) -> None:
     finally:
         if model.startswith("scripted:"):
             console.print("\nNext: [bold]agentzoo show latest[/], [bold]agentzoo replay latest[/], "
-                          "[bold]agentzoo export latest --format sharegpt[/].\n")
+                          "[bold]agentzoo export latest --format sharegpt[/].\n"
+                          "Then: [bold]agentzoo sandbox probe[/] (isolation for model-written code), "
+                          "[bold]agentzoo eval --env gsm8k,humaneval --agent tool-calling,codeact --model oracle "
+                          "--limit 20 --out results/[/] (the harness, checked on gold answers).\n")
             console.print(HOW_TO_CONFIGURE, soft_wrap=True)
 
 
