@@ -33,7 +33,7 @@ from ..runtime.context import Context
 from ..tools import ApprovalPolicy, ToolSet
 from ..tools.toolset import truncate
 from ..types import ToolCall
-from .acting import call_tool
+from ..tools.calling import call_tool
 
 if TYPE_CHECKING:
     from ..sandbox.bridge import CodeExecutor

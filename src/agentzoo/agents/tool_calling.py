@@ -15,7 +15,7 @@ from ..protocols import Model
 from ..runtime.context import Context
 from ..tools import ApprovalPolicy, ToolSet
 from ..types import ModelRequest, ToolCall
-from .acting import call_tool
+from ..tools.calling import call_tool
 from .formats import FORMATS, Calls, Final
 
 

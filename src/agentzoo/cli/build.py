@@ -10,38 +10,16 @@ in place of `max_steps` and `action_format`.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import sys
-from pathlib import Path
 from typing import Any
 
+from .._loading import load_callable
 from ..errors import ConfigError
 from ..models.registry import RecordedOnlyModel, model_name_of, parse_model
 
 
 def load_tool(spec: str) -> Any:
-    """`package.module:function` or `path/to/file.py:function`."""
-    module_name, sep, attr = spec.rpartition(":")
-    if not sep or not module_name or not attr:
-        raise ConfigError(f"tool {spec!r}: expected module:function or file.py:function")
-    try:
-        if module_name.endswith(".py"):
-            path = Path(module_name).resolve()
-            if not path.exists():
-                raise ConfigError(f"tool {spec!r}: file {path} does not exist")
-            mod_spec = importlib.util.spec_from_file_location(f"_agentzoo_tools_{path.stem}", path)
-            module = importlib.util.module_from_spec(mod_spec)  # type: ignore[arg-type]
-            sys.modules[mod_spec.name] = module  # type: ignore[union-attr]
-            mod_spec.loader.exec_module(module)  # type: ignore[union-attr]
-        else:
-            module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ConfigError(f"tool {spec!r}: cannot import {module_name!r}: {exc}") from exc
-    try:
-        return getattr(module, attr)
-    except AttributeError:
-        raise ConfigError(f"tool {spec!r}: module {module_name!r} has no {attr!r}") from None
+    """A tool named `package.module:function` or `path/to/file.py:function`."""
+    return load_callable(spec, "tool")
 
 
 def split_tools(text: str | None) -> list[str]:
@@ -51,7 +29,6 @@ def split_tools(text: str | None) -> list[str]:
 def build_agent(config: dict[str, Any], *, replay: bool = False):
     """The agent a config describes. With `replay`, the model is a stand-in that cannot be called."""
     from ..agents.tool_calling import ToolCallingAgent
-
     from ..recipes import RECIPES, build_recipe
 
     kind = config.get("agent", "tool-calling")

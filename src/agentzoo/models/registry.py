@@ -46,9 +46,9 @@ def parse_model(spec: str, **options: Any):
         from .scripted import ScriptedModel
 
         if ".py:" in rest:  # scripted:roles.py:play — a function of the request, e.g. one that plays every role
-            from ..cli.build import load_tool
+            from .._loading import load_callable
 
-            return ScriptedModel(load_tool(rest), name=rest.rpartition(":")[2])
+            return ScriptedModel(load_callable(rest, "model script"), name=rest.rpartition(":")[2])
         return ScriptedModel.from_file(rest)
     if kind == "openai":
         key = os.environ.get("OPENAI_API_KEY")

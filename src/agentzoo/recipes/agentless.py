@@ -84,7 +84,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .._json import dumps_str
-from ..agents.acting import call_tool
+from ..tools.calling import call_tool
 from ..agents.tool_calling import AgentResult
 from ..errors import ConfigError, SandboxError, ToolError
 from ..prompts import render

@@ -16,6 +16,7 @@ from .._json import dumps_str
 from ..errors import ToolError
 from ..runtime.context import Context
 from ..tools import ApprovalPolicy, ToolSet
+from ..tools.calling import call_tool
 from ..types import ToolCall
 from .host import Sandbox
 from .result import ExecResult
@@ -46,7 +47,6 @@ class CodeExecutor:
         async def serve_tool(name: str, arguments: dict[str, Any]) -> Any:
             nonlocal calls
             calls += 1
-            from ..agents.acting import call_tool  # agents build on the sandbox, not the reverse
 
             call = ToolCall(id=f"code{self.actions}-{calls}", name=name, arguments=dumps_str(arguments))
             outcome = await call_tool(tools_ctx, self.tools, call, self.policy, keep_value=True)

@@ -12,8 +12,9 @@ from typing import Any
 import orjson
 
 from ..runtime.context import Context
-from ..tools import ApprovalPolicy, ToolOutcome, ToolSet
 from ..types import ToolCall
+from .policy import ApprovalPolicy
+from .toolset import ToolOutcome, ToolSet
 
 SIDE_EFFECTS = frozenset({"write", "network", "money"})
 

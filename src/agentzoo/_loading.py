@@ -1,0 +1,35 @@
+"""Load a callable named `package.module:name` or `path/to/file.py:name` (tools, scripted models)."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+
+def load_callable(spec: str, what: str = "tool") -> Any:
+    """`package.module:function` or `path/to/file.py:function`; `what` names it in errors."""
+    module_name, sep, attr = spec.rpartition(":")
+    if not sep or not module_name or not attr:
+        raise ConfigError(f"{what} {spec!r}: expected module:function or file.py:function")
+    try:
+        if module_name.endswith(".py"):
+            path = Path(module_name).resolve()
+            if not path.exists():
+                raise ConfigError(f"{what} {spec!r}: file {path} does not exist")
+            mod_spec = importlib.util.spec_from_file_location(f"_agentzoo_tools_{path.stem}", path)
+            module = importlib.util.module_from_spec(mod_spec)  # type: ignore[arg-type]
+            sys.modules[mod_spec.name] = module  # type: ignore[union-attr]
+            mod_spec.loader.exec_module(module)  # type: ignore[union-attr]
+        else:
+            module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(f"{what} {spec!r}: cannot import {module_name!r}: {exc}") from exc
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise ConfigError(f"{what} {spec!r}: module {module_name!r} has no {attr!r}") from None
