@@ -176,3 +176,33 @@ def test_kill_in_the_middle_of_journal_writes_then_resume(tmp_path):
         assert_at_most_the_call_in_flight_repeated(tool_calls(work), ref_tools)
         run = assert_intact(journal_path)
         assert run.answer == answer
+
+
+async def test_a_kill_loses_only_local_entries_and_resume_recomputes_them(tmp_path):
+    """Local effects (a pure script, a pure tool) are committed with the next non-local one; a kill
+    in between loses only them, and resume computes them again without re-running the other tool."""
+    sys.path.insert(0, str(HERE))
+    try:
+        from local_agent import build
+    finally:
+        sys.path.remove(str(HERE))
+    from agentzoo.runtime import runner
+
+    journal_path, notes = tmp_path / "j.db", tmp_path / "notes.txt"
+    out = subprocess.run([PY, HERE / "local_agent.py", journal_path, notes, "7"],  # killed at the last add
+                         env=child_env(tmp_path), capture_output=True, text=True, timeout=60)
+    assert out.returncode == -signal.SIGKILL, out.stderr
+    db = sqlite3.connect(journal_path)
+    committed = [r for r in db.execute("SELECT kind, name FROM entries ORDER BY id")]
+    db.close()
+    # Everything up to the non-local `note` went in with its commit; the model call and the pure
+    # `add` after it were still in memory.
+    assert committed == [("model", "scripted"), ("tool", "add"), ("model", "scripted"), ("tool", "add"),
+                         ("model", "scripted"), ("tool", "note")]
+    with Journal(journal_path) as journal:
+        run_id = journal.get_run("latest").run_id
+        result = await runner.resume(build(notes), run_id, journal=journal)
+        assert result.answer == "The sum is 10." and result.live_effects == 3  # m3, add, m4
+        assert journal.integrity_check() == "ok"
+        assert [e.name for e in journal.entries(run_id)][-3:] == ["scripted", "add", "scripted"]
+    assert notes.read_text() == "6\n"  # the non-local tool ran once

@@ -109,3 +109,48 @@ def test_duplicate_run_id_is_a_clear_error(journal):
     _run(journal, "r1")
     with pytest.raises(JournalError, match="already has a run 'r1'"):
         _run(journal, "r1")
+
+
+def _other_reader(journal):
+    """A second connection to the same file: sees only what is committed."""
+    db = sqlite3.connect(str(journal.path))
+    return lambda: [tuple(r) for r in db.execute("SELECT scope, seq FROM entries ORDER BY id")]
+
+
+def test_entries_put_without_commit_wait_for_the_next_commit_and_keep_their_order(tmp_path):
+    journal = Journal(tmp_path / "j.db")
+    _run(journal)
+    committed = _other_reader(journal)
+    journal.put(Entry("r1", "", 0, "model", "m", {}, "h0", {"x": 0}), commit=False)
+    journal.put(Entry("r1", "", 1, "tool", "add", {}, "h1", {"x": 1}), commit=False)
+    assert committed() == []  # still in memory
+    journal.put(Entry("r1", "", 2, "model", "m", {}, "h2", {"x": 2}))  # a committing put takes them along
+    assert committed() == [("", 0), ("", 1), ("", 2)]
+    journal.put(Entry("r1", "", 3, "tool", "add", {}, "h3", {"x": 3}), commit=False)
+    journal.finish_run("r1", status="finished", answer="6")  # the run's status goes in with them
+    assert committed()[-1] == ("", 3)
+    journal.put(Entry("r1", "", 4, "tool", "add", {}, "h4", {"x": 4}), commit=False)
+    assert journal.get("r1", "", 4).result == {"x": 4}  # a read on the same journal commits first
+    assert committed()[-1] == ("", 4)
+
+
+def test_a_failed_commit_loses_no_entry(tmp_path, monkeypatch):
+    journal = Journal(tmp_path / "j.db")
+    _run(journal)
+    journal.put(Entry("r1", "", 0, "model", "m", {}, "h0", {"x": 0}), commit=False)
+    real = journal._db
+
+    class Full:  # the disk fills up once, in the middle of the batch
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def executemany(self, *a):
+            raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(journal, "_db", Full())
+    with pytest.raises(sqlite3.OperationalError, match="disk is full"):
+        journal.put(Entry("r1", "", 1, "model", "m", {}, "h1", {"x": 1}))
+    monkeypatch.setattr(journal, "_db", real)
+    assert not real.in_transaction
+    assert [e.seq for e in journal.entries("r1")] == [0, 1]
+    assert journal.integrity_check() == "ok"

@@ -31,6 +31,8 @@ class Model(Protocol):
 
     name: str
     """The model's name, used for pricing and in the journal."""
+    # Optional: `local = True` says the model is computed in this process with nothing outside it
+    # touched (a pure script), so the gateway may commit its calls in batches.
 
     async def complete(self, request: ModelRequest, *, on_delta: DeltaCallback | None = None) -> ModelResponse:
         """Answer one request. `on_delta`, if given, receives text as it streams."""

@@ -17,6 +17,12 @@ Each step of the script is one of:
 Or pass a function of the `ModelRequest` (sync or async) that returns one of those.
 `model.requests` keeps every request it saw, so tests can assert what the model was sent.
 Token usage is estimated as characters / 4, deterministically, so budgets and costs work.
+
+By default a scripted call is journaled like a real model call: committed as soon as it
+returns, so crash tests that use a script as a stand-in for a provider test what a provider
+would get. `local=True` declares the script a pure function of the request: its calls are then
+committed in batches with the next non-local effect (see `agentzoo.runtime.journal`), which
+is what an in-process simulation of many steps wants.
 """
 
 from __future__ import annotations
@@ -41,8 +47,11 @@ class ScriptExhausted(UserError):
 class ScriptedModel:
     """A `Model` that plays a script or a function of the request."""
 
-    def __init__(self, script: Sequence[Step] | Callable[[ModelRequest], Any], *, name: str = "scripted") -> None:
+    def __init__(self, script: Sequence[Step] | Callable[[ModelRequest], Any], *, name: str = "scripted",
+                 local: bool = False) -> None:
         self.name = name
+        self.local = local
+        """True: the gateway may commit this model's calls in batches (a pure, in-process script)."""
         self.requests: list[ModelRequest] = []
         if callable(script):
             self._fn: Callable[[ModelRequest], Any] | None = script

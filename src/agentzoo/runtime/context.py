@@ -35,8 +35,9 @@ class Context:
         return await self.gateway.model_call(self.scope, model, request, self.on_delta)
 
     async def effect(self, kind: str, name: str, request: Any, perform: Callable[[], Awaitable[Any]],
-                     *, side_effects: bool = False) -> Any:
-        return await self.gateway.effect(self.scope, kind, name, request, perform, side_effects=side_effects)
+                     *, side_effects: bool = False, local: bool = False) -> Any:
+        return await self.gateway.effect(self.scope, kind, name, request, perform, side_effects=side_effects,
+                                         local=local)
 
     async def now(self) -> float:
         """The wall clock as a recorded effect: replay and resume see the time the run saw."""

@@ -78,12 +78,15 @@ class Gateway:
     # --- the one door -----------------------------------------------------------------------
 
     async def effect(self, scope: Scope, kind: str, name: str, request: Any,
-                     perform: Callable[[], Awaitable[Any]], *, side_effects: bool = False,
+                     perform: Callable[[], Awaitable[Any]], *, side_effects: bool = False, local: bool = False,
                      account: Callable[[Any], tuple[Usage, float | None]] | None = None) -> Any:
         """Perform (or serve) one effect and return its JSON result.
 
         `perform` is only awaited when the effect is live. `account`, given the result,
         returns its usage and cost. An exception from `perform` is recorded and re-raised.
+        The entry is committed before this returns, unless the effect is `local`: computed in
+        this process with nothing outside it touched, so that performing it again after a
+        crash costs nothing and changes nothing (see `Journal`); it goes in with the next commit.
         """
         seq = scope.next_seq()
         # Serialised once: hashed, and stored as it is (sanitised: surrogates, NaN).
@@ -105,7 +108,7 @@ class Gateway:
             entry = Entry(self.run_id, scope.path, seq, kind, name, request, digest, status="error",  # type: ignore[arg-type]
                           error=error_to_json(exc), started_at=started, ended_at=time.time(),
                           side_effects=side_effects)
-            self._record(entry, request_json=request_json)
+            self._record(entry, request_json=request_json, commit=not local)
             raise
         result_json = _json.dumps(result)
         result = _json.loads(result_json)  # exactly what the journal holds, so replay matches
@@ -113,7 +116,7 @@ class Gateway:
         entry = Entry(self.run_id, scope.path, seq, kind, name, request, digest, result, "ok", None,  # type: ignore[arg-type]
                       usage, cost, started, time.time(), side_effects)
         self.live_effects += 1
-        self._record(entry, request_json=request_json, result_json=result_json)
+        self._record(entry, request_json=request_json, result_json=result_json, commit=not local)
         return result
 
     def _serve(self, scope: str, seq: int, kind: str, request: Any, digest: str) -> Entry | None:
@@ -164,9 +167,9 @@ class Gateway:
             self.fork_point = {"scope": scope, "seq": seq, "differences": differences}
 
     def _record(self, entry: Entry, emit: bool = True, request_json: bytes | None = None,
-                result_json: bytes | None = None) -> None:
+                result_json: bytes | None = None, commit: bool = True) -> None:
         if self.journal is not None and self.mode != "replay":
-            self.journal.put(entry, request_json=request_json, result_json=result_json)
+            self.journal.put(entry, request_json=request_json, result_json=result_json, commit=commit)
         self._account(entry)
         if emit:
             self._emit(entry, False)
@@ -206,7 +209,8 @@ class Gateway:
             usage = Usage(u.get("input_tokens", 0), u.get("output_tokens", 0))
             return usage, self.pricing.cost(model.name, usage)
 
-        result = await self.effect(scope, "model", model.name, body, perform, account=account)
+        result = await self.effect(scope, "model", model.name, body, perform, account=account,
+                                   local=getattr(model, "local", False))
         return ModelResponse.from_json(result)
 
     def check_step(self, scope: Scope) -> None:

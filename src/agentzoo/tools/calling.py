@@ -24,6 +24,9 @@ async def call_tool(ctx: Context, toolset: ToolSet, call: ToolCall, policy: Appr
     """Run the call as one journaled effect; `keep_value` keeps the result as JSON too (for code)."""
     tool = toolset.get(call.name) if call.name in toolset else None
     side_effects = tool is not None and bool(tool.touches & SIDE_EFFECTS)
+    # A pure tool (touches nothing, so no policy asks a human about it) or a made-up name
+    # (nothing runs) is local: its entry may be committed in a batch.
+    local = tool is None or getattr(tool, "local", False)
 
     async def perform() -> dict[str, Any]:
         if tool is not None and policy is not None and policy.needs_approval(tool):
@@ -38,7 +41,7 @@ async def call_tool(ctx: Context, toolset: ToolSet, call: ToolCall, policy: Appr
         return (await toolset.execute(call, keep_value=keep_value)).to_json()
 
     result = await ctx.effect("tool", call.name, {"name": call.name, "arguments": call.arguments}, perform,
-                              side_effects=side_effects)
+                              side_effects=side_effects, local=local)
     outcome = ToolOutcome.from_json(result)
     ctx.gateway.note_tool_outcome(outcome.is_error)
     return outcome

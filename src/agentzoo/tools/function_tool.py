@@ -43,6 +43,8 @@ class FunctionTool:
     """Cap on the result text this tool's calls return to the model (None: the ToolSet's cap)."""
     blocking: bool
     """A sync function that blocks (I/O, heavy CPU): run it in a worker thread."""
+    local: bool
+    """Declared pure (`touches=()`): the gateway may commit its calls in batches."""
 
     def __init__(self, fn: Callable[..., Any], *, name: str | None = None, description: str | None = None,
                  touches: Iterable[Touches] | None = None, max_result_chars: int | None = None,
@@ -55,6 +57,7 @@ class FunctionTool:
             raise ToolDefinitionError(f"cannot make a tool of {label}: name {self.name!r} is not a valid tool "
                                       "name (1-64 letters, digits, '_' or '-'); pass name=...")
         self.touches = _check_touches(label, touches)
+        self.local = not self.touches
         if max_result_chars is not None and (isinstance(max_result_chars, bool)
                                              or not isinstance(max_result_chars, int) or max_result_chars < 1):
             raise ToolDefinitionError(f"cannot make a tool of {label}: max_result_chars must be a positive int, "
@@ -129,7 +132,9 @@ def tool(fn: Callable[..., Any] | None = None, /, *, name: str | None = None, de
          blocking: bool = False) -> FunctionTool | Callable[[Callable[..., Any]], FunctionTool]:
     """Make a tool of a typed function: `tool(fn)`, `@tool`, or `@tool(name=..., touches={"write"})`.
 
-    `touches` defaults to {"read"}; `blocking=True` runs a sync function in a worker thread.
+    `touches` defaults to {"read"}; `touches=()` declares a pure function (it reads and changes
+    nothing outside its arguments), whose calls the journal may commit in batches.
+    `blocking=True` runs a sync function in a worker thread.
     """
     def make(f: Callable[..., Any]) -> FunctionTool:
         return FunctionTool(f, name=name, description=description, touches=touches,
