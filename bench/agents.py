@@ -433,6 +433,11 @@ def summarize(results: dict[str, dict], levels: list[int]) -> dict:
                     "floor": _get(floor, *metric), "ratio_vs_fastest_peer": ratio,
                     "ratio_vs_floor": (mine / _get(floor, *metric)) if mine is not None and _get(floor, *metric) else None,
                     "target": label, "met": (ratio is not None and ratio <= factor)}
+        each = _get(results.get("agentzoo-commit-each", {}), *metric)
+        if key != "import" and each is not None:
+            out[key]["commit_each"] = each
+            out[key]["commit_each_ratio_vs_fastest_peer"] = each / best if best else None
+            out[key]["commit_each_met"] = bool(best) and each / best <= factor
     top = max(levels)
     mine, fl = tput(az, top), tput(floor, top)
     rss = _get(az, "concurrency", str(top), "peak_rss_mb")
@@ -462,7 +467,8 @@ def summarize(results: dict[str, dict], levels: list[int]) -> dict:
 
 def markdown(report: dict) -> str:
     results, levels, m, s = report["results"], report["config"]["levels"], report["machine"], report["summary"]
-    order = [k for k in ["agentzoo", "agentzoo-uncapped", "floor", *PEER_NAMES] if k in results]
+    order = [k for k in ["agentzoo", "agentzoo-commit-each", "agentzoo-uncapped", "floor", *PEER_NAMES]
+             if k in results]
     lines = ["# agentzoo vs peers (bench/agents.py)", "",
              f"Machine: {m.get('cpu', '?')}, {m['cores']} cores, {m.get('mem_gib', '?')} GiB, Python {m['python']}, "
              f"{m['platform']}; agentzoo {m.get('agentzoo_git', '')}; {m['date']}; "
@@ -492,6 +498,12 @@ def markdown(report: dict) -> str:
                      f"{t['fastest_peer'] or '—'} {_fmt(t['fastest_peer_value'], dg)} | "
                      f"{_fmt(t['ratio_vs_fastest_peer'], 3)} | {_fmt(t['ratio_vs_floor'], 2)} | {t['target']} | "
                      f"{'yes' if t['met'] else 'NO'} |")
+        if t.get("commit_each") is not None:
+            lines.append(f"| {label}, every effect its own commit | {_fmt(t['commit_each'], dg)} | "
+                         f"{_fmt(t['floor'], dg)} | {t['fastest_peer'] or '—'} {_fmt(t['fastest_peer_value'], dg)} | "
+                         f"{_fmt(t['commit_each_ratio_vs_fastest_peer'], 3)} | "
+                         f"{_fmt(t['commit_each'] / t['floor'] if t['floor'] else None, 2)} | {t['target']} | "
+                         f"{'yes' if t['commit_each_met'] else 'NO'} |")
     c = s["concurrency"]
     extra = ""
     if c.get("agentzoo_uncapped_tasks_per_s") is not None:
@@ -560,7 +572,8 @@ def main() -> None:
     cfg.tasks = 5 if cfg.quick else 20
     cfg.warmup = 2 if cfg.quick else 3
     cfg.conc_timeout = cfg.conc_timeout or (600 if cfg.quick else 2400)
-    cfg.extra_env = {"agentzoo-uncapped": {"BENCH_AGENTZOO_MAX_CONCURRENCY": "100000"}}
+    cfg.extra_env = {"agentzoo-uncapped": {"BENCH_AGENTZOO_MAX_CONCURRENCY": "100000"},
+                     "agentzoo-commit-each": {"BENCH_AGENTZOO_COMMIT_EACH": "1"}}
     probe = cfg.probe_network if cfg.probe_network is not None else not cfg.quick
 
     report = {"machine": machine(), "config": {"quick": cfg.quick, "levels": cfg.levels, "tasks": cfg.tasks,
@@ -604,6 +617,24 @@ def main() -> None:
                     log(f"  agentzoo-uncapped {lvl}: {d.get('tasks_per_s', 0):.0f} tasks/s, "
                         f"peak {d.get('peak_rss_mb', 0):.0f} MB {d.get('error', '')}")
                 report["results"]["agentzoo-uncapped"] = u
+                # Same runner without the pure/local declarations: every effect its own commit.
+                log("measuring agentzoo-commit-each (CPU rows only, every effect committed on its own)")
+                e = {"name": "agentzoo-commit-each", "errors": {},
+                     "notes": "agentzoo with the tool and the script left at their default declarations, so "
+                              "each model call and tool call is its own SQLite transaction; CPU rows only."}
+                for mode in ("http-cpu", "inproc-cpu"):
+                    runs = [run_runner("agentzoo", [mode, "--base-url", cpu_srv.base_url, "--tasks", str(cfg.tasks),
+                                                    "--warmup", str(cfg.warmup)], timeout=900,
+                                       env=_env(cfg.extra_env["agentzoo-commit-each"]))
+                            for _ in range(cfg.cpu_runs)]
+                    ok = [r for r in runs if "error" not in r]
+                    if ok:
+                        e[mode] = {"cpu_per_step_ms": _median([r["cpu_per_step_ms"] for r in ok]),
+                                   "runs_ms": [round(r["cpu_per_step_ms"], 4) for r in ok]}
+                        log(f"  agentzoo-commit-each {mode} {e[mode]['cpu_per_step_ms']:.3f} ms/step")
+                    else:
+                        e["errors"][mode] = runs[0].get("error", "?")
+                report["results"]["agentzoo-commit-each"] = e
     finally:
         cpu_srv.close()
         conc_srv.close()

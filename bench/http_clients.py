@@ -10,7 +10,10 @@ the wrapper costs on top of its transport.
 
     .venv/bin/python bench/http_clients.py [--requests 3000] [--rounds 3]
 
-Optional clients (niquests) are measured when importable. With 2 cores the server has about
+Optional clients (niquests, pyreqwest) are measured when importable, e.g. after
+`.venv/bin/pip install pyreqwest`. `--concurrency 1,100,1000` adds a level where the client's
+own objects start to matter: at 1,000 requests in flight CPython's garbage collector walks every
+live object of every pending request. With 2 cores the server has about
 one core to itself: at concurrency 100 req/s can be server-bound, CPU/request is not.
 """
 
@@ -84,6 +87,21 @@ async def _niquests(url: str) -> tuple[Send, Callable[[], Awaitable[None]]]:
     return send, session.close
 
 
+async def _pyreqwest(url: str) -> tuple[Send, Callable[[], Awaitable[None]]]:
+    from pyreqwest.client import ClientBuilder
+
+    client = ClientBuilder().no_proxy().build()
+    headers = {"Content-Type": "application/json"}
+
+    async def send() -> Any:
+        resp = await client.post(url).body_bytes(orjson.dumps(BODY)).headers(headers).build().send()
+        raw = bytes(await resp.bytes())
+        assert resp.status == 200, resp.status
+        return orjson.loads(raw)
+
+    return send, client.close
+
+
 async def _agentzoo(url: str) -> tuple[Send, Callable[[], Awaitable[None]]]:
     from agentzoo.models.openai_compat import OpenAICompatible
     from agentzoo.types import ModelRequest
@@ -101,6 +119,7 @@ CLIENTS: dict[str, Callable[[str], Awaitable[tuple[Send, Callable[[], Awaitable[
     "aiohttp": _aiohttp,
     "httpx": _httpx,
     "niquests": _niquests,
+    "pyreqwest": _pyreqwest,
     "agentzoo (aiohttp)": _agentzoo,
 }
 
@@ -143,7 +162,8 @@ def _importable(module: str) -> bool:
 
 
 def _available(name: str) -> bool:
-    return name not in ("aiohttp", "httpx", "niquests") or _importable(name)
+    module = {"pyreqwest": "pyreqwest.client"}.get(name, name)
+    return name not in ("aiohttp", "httpx", "niquests", "pyreqwest") or _importable(module)
 
 
 def main() -> None:
@@ -151,7 +171,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000, help="requests per measurement")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per cell; the median is reported")
     parser.add_argument("--clients", default=",".join(CLIENTS), help="comma-separated subset of: " + ", ".join(CLIENTS))
+    parser.add_argument("--concurrency", default="1,100", help="comma-separated levels (default: 1,100)")
     args = parser.parse_args()
+    levels = [int(c) for c in args.concurrency.split(",")]
     wanted = [n.strip() for n in args.clients.split(",")]
 
     server = subprocess.Popen([sys.executable, "-m", "agentzoo.testing.fake_openai", "--port", "0",
@@ -169,31 +191,31 @@ def main() -> None:
             # failed import (a sys.path search) per request. Fresh httpx installs lack sniffio.
             print("note: sniffio is not installed; httpx pays a failed import per request")
         results: dict[tuple[str, int], tuple[float, float]] = {}
-        for concurrency in (1, 100):
+        for concurrency in levels:
             for name in names:
                 rounds = [asyncio.run(_measure(CLIENTS[name], url, args.requests, concurrency))
                           for _ in range(args.rounds)]
                 results[name, concurrency] = (statistics.median(r[0] for r in rounds),
                                               statistics.median(r[1] for r in rounds))
-        _print_table(names, results)
+        _print_table(names, results, levels)
     finally:
         server.terminate()
         server.wait(10)
 
 
-def _print_table(names: list[str], results: dict[tuple[str, int], tuple[float, float]]) -> None:
+def _print_table(names: list[str], results: dict[tuple[str, int], tuple[float, float]], levels: list[int]) -> None:
     raw_clients = [n for n in names if not n.startswith("agentzoo")]
     print()
     print(f"{'client':<20} {'conc':>4} {'CPU µs/req':>11} {'req/s':>9} {'CPU vs best':>12} {'req/s vs best':>14}")
-    for concurrency in (1, 100):
+    for concurrency in levels:
         best_cpu = min(results[n, concurrency][0] for n in raw_clients)
         best_rps = max(results[n, concurrency][1] for n in raw_clients)
         for name in names:
             cpu, rps = results[name, concurrency]
             print(f"{name:<20} {concurrency:>4} {cpu * 1e6:>11.0f} {rps:>9.0f} {cpu / best_cpu:>11.2f}x "
                   f"{rps / best_rps:>13.2f}x")
-    winner = min(raw_clients, key=lambda n: results[n, 1][0] + results[n, 100][0])
-    print(f"\nlowest CPU per request (sum over both concurrencies): {winner}")
+    winner = min(raw_clients, key=lambda n: sum(results[n, c][0] for c in levels))
+    print(f"\nlowest CPU per request (summed over the levels): {winner}")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ def test_every_export_is_importable():
 
 
 def test_import_agentzoo_loads_no_heavy_dependency():
-    code = ("import sys, agentzoo; heavy = [m for m in ('pydantic', 'aiohttp', 'rich', 'typer', 'sqlite3', 'jinja2')"
+    code = ("import sys, agentzoo; heavy = [m for m in ('pydantic', 'aiohttp', 'pyreqwest', 'rich', 'typer', 'sqlite3', 'jinja2')"
             " if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -5,6 +5,11 @@ Every run writes its effects to a SQLite Journal (one file per process, in a tem
 shared agent for all tasks. OpenAICompatible keeps its defaults (including max_concurrency,
 the per-endpoint in-flight cap) unless BENCH_AGENTZOO_MAX_CONCURRENCY is set (used by the
 orchestrator's `agentzoo-uncapped` concurrency row).
+
+`add` is declared pure (`touches=()`) and the in-process script local (`local=True`), which is
+what they are: their journal entries are committed with the next non-local effect or at the
+end of the run rather than one transaction each. BENCH_AGENTZOO_COMMIT_EACH=1 drops both
+declarations (the defaults: every effect its own commit), for the `agentzoo-commit-each` row.
 """
 
 import _common as C
@@ -38,8 +43,14 @@ def cleanup():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def _commit_each() -> bool:
+    import os
+
+    return os.environ.get("BENCH_AGENTZOO_COMMIT_EACH") == "1"
+
+
 def _runner(model, turns: int):
-    @tool
+    @tool(touches=None if _commit_each() else ())
     def add(a: int, b: int) -> int:
         """Add two integers."""
         return a + b
@@ -78,7 +89,7 @@ def make_inproc(turns: int):
                                  model=C.MODEL)
         return ModelResponse(message=assistant_message(s[1]), finish_reason="stop", model=C.MODEL)
 
-    return _runner(ScriptedModel(fn, name=C.MODEL), turns)
+    return _runner(ScriptedModel(fn, name=C.MODEL, local=not _commit_each()), turns)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 from ..errors import (
@@ -110,6 +109,8 @@ def parse_retry_after(headers: Mapping[str, str] | None, *, max_wait: float = DE
         seconds = _number(value)
         if seconds is None:
             try:
+                from email.utils import parsedate_to_datetime  # rare: only for an HTTP-date
+
                 when = parsedate_to_datetime(value.strip())
             except (TypeError, ValueError, IndexError):
                 return None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
+import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -57,4 +57,4 @@ async def _time() -> float:
 
 
 async def _seed() -> int:
-    return secrets.randbits(63)
+    return int.from_bytes(os.urandom(8), "big") >> 1  # 63 random bits from the OS

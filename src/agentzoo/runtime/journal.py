@@ -18,7 +18,6 @@ paying a commit (~20 µs) per effect.
 from __future__ import annotations
 
 import os
-import secrets
 import sqlite3
 import threading
 import time
@@ -86,7 +85,7 @@ _PUT = (f"INSERT INTO entries ({_ENTRY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?
 def new_run_id() -> str:
     """Time-sortable and unique: `20261124-194512-a1b2c3d4e5f6`. 48 random bits, because an eval
     starts thousands of runs within one second (24 bits collided at 10,000)."""
-    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(6)
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + os.urandom(6).hex()
 
 
 def default_journal_path() -> Path:
