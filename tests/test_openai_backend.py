@@ -384,3 +384,46 @@ def test_fake_server_add_agent_script():
     done = behave({"messages": [{"role": "user"}, {"role": "assistant"}, {"role": "tool", "content": "2"},
                                 {"role": "assistant"}, {"role": "tool", "content": "4"}]})
     assert done == {"content": "The answer is 4."}
+
+
+async def test_an_untrusted_certificate_is_a_tls_error_that_is_not_retried(tmp_path):
+    """HTTPS goes through the same transport; a certificate no CA vouches for fails at once."""
+    import shutil
+    import ssl
+    import subprocess
+    import threading
+
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a self-signed certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                    "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(5)
+    handshakes = []
+
+    def serve():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                with context.wrap_socket(conn, server_side=True):
+                    pass
+            except (ssl.SSLError, OSError):
+                handshakes.append("refused by the client")
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        async with model(f"https://127.0.0.1:{listener.getsockname()[1]}/v1", api_key="sk-test-secret",
+                         retry=RetryPolicy(max_attempts=3, base_delay=0.01)) as m:
+            with pytest.raises(ProviderConnectionError, match="TLS failure") as info:
+                await m.complete(REQ)
+        assert not info.value.retryable
+        assert "certificate" in str(info.value) and "sk-test-secret" not in str(info.value)
+    finally:
+        listener.close()
+    assert len(handshakes) == 1  # one attempt: a bad certificate does not heal by retrying
