@@ -66,7 +66,7 @@ PINS: dict[str, list[str]] = {
 
 # name -> (runner file, venv dir name or None for agentzoo's own venv, distributions to report)
 RUNNERS: dict[str, tuple[str, str | None, list[str]]] = {
-    "agentzoo": ("agentzoo_.py", None, ["agentzoo", "aiohttp", "orjson", "pydantic"]),
+    "agentzoo": ("agentzoo_.py", None, ["agentzoo", "pyreqwest", "orjson", "pydantic"]),
     "floor": ("floor.py", None, ["orjson"]),
     "smolagents": ("smolagents_.py", "smolagents", ["smolagents", "openai", "httpx"]),
     "autogen": ("autogen_.py", "autogen", ["autogen-agentchat", "autogen-ext", "autogen-core", "openai"]),
@@ -80,7 +80,9 @@ PEER_NAMES = ["smolagents", "autogen", "langgraph", "openai-agents", "pydantic-a
 ALL = ["agentzoo", "floor", *PEER_NAMES]
 
 NOTES = {
-    "agentzoo": "ToolCallingAgent + OpenAICompatible (aiohttp); SQLite journal on; default max_concurrency=64 "
+    "agentzoo": "ToolCallingAgent + OpenAICompatible (pyreqwest); SQLite journal on, the pure `add` and the "
+                "in-process script declared so (their entries committed in batches; see agentzoo-commit-each); "
+                "default max_concurrency=64 "
                 "per endpoint (the `agentzoo-uncapped` row raises it).",
     "floor": "raw asyncio streams, keep-alive pool, minimal messages, orjson; not production code.",
     "smolagents": "ToolCallingAgent + OpenAIServerModel (sync openai client); verbosity off (its default "
@@ -526,6 +528,10 @@ def markdown(report: dict) -> str:
         if r.get("errors"):
             for mode, e in r["errors"].items():
                 lines.append(f"  - error in {mode}: `{str(e)[:300]}`")
+        top = (r.get("concurrency") or {}).get(str(levels[-1])) or {}
+        if top.get("gc_seconds") is not None and top.get("cpu_s"):
+            lines.append(f"  - CPython's garbage collector at {levels[-1]:,}: {top['gc_seconds']:.1f} s of "
+                         f"{top['cpu_s']:.1f} s CPU ({top['gc_full_collections']} full collections)")
         conc_errs = {n: d.get("errors") for n, d in (r.get("concurrency") or {}).items() if d.get("errors")}
         for n, e in conc_errs.items():
             lines.append(f"  - failures at {int(n):,}: `{json.dumps(e)[:300]}`")

@@ -170,6 +170,21 @@ class _NetWatch:
 # ---------------------------------------------------------------------------------------------
 
 
+class _GcTimer:
+    """A gc callback: time spent in CPython's cyclic garbage collector, and its full collections
+    (each one walks every live object: with thousands of tasks in flight, that is most of the cost)."""
+
+    def __init__(self) -> None:
+        self.seconds, self.full, self._start = 0.0, 0, 0.0
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._start
+            self.full += info.get("generation") == 2
+
+
 def _invoker(mod, run_one):
     """A plain function running one task, for sync and async runners alike (one persistent loop)."""
     if getattr(mod, "SYNC", False):
@@ -221,6 +236,8 @@ async def _concurrency(mod, base_url: str, n: int, turns: int) -> dict:
     rss0 = current_rss_mb()
     errors: dict[str, int] = {}
     gc.collect()
+    gc_time = _GcTimer()
+    gc.callbacks.append(gc_time)
     wall0, cpu0 = time.perf_counter(), time.process_time()
     if getattr(mod, "SYNC", False):
         # No async API: one thread per concurrent task, as a user would have to do.
@@ -237,6 +254,7 @@ async def _concurrency(mod, base_url: str, n: int, turns: int) -> dict:
     else:
         results = await asyncio.gather(*(run_one() for _ in range(n)), return_exceptions=True)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    gc.callbacks.remove(gc_time)
     ok = 0
     for r in results:
         if isinstance(r, BaseException):
@@ -250,6 +268,7 @@ async def _concurrency(mod, base_url: str, n: int, turns: int) -> dict:
         "n": n, "turns": turns, "ok": ok, "wall_s": wall, "cpu_s": cpu,
         "tasks_per_s": ok / wall if wall > 0 else 0.0,
         "rss_after_warmup_mb": rss0, "peak_rss_mb": maxrss_mb(),
+        "gc_seconds": gc_time.seconds, "gc_full_collections": gc_time.full,
         "errors": dict(sorted(errors.items(), key=lambda kv: -kv[1])[:5]),
         "warmup_answer": str(first)[:80],
     }
