@@ -45,7 +45,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
+try:
+    from aiohttp import web
+except ImportError as exc:  # the server is the one part of agentzoo that needs aiohttp
+    raise ImportError("agentzoo.testing.fake_openai needs aiohttp: pip install 'agentzoo[testing]'") from exc
 
 from .. import _json
 
