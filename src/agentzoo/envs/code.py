@@ -86,7 +86,7 @@ def extract_code(answer: str | None) -> str:
 
 def defines(code: str, name: str) -> bool:
     """Whether `code` parses and defines the function `name` at its top level."""
-    tree = _parse(code)
+    tree = parse_quietly(code)
     return tree is not None and any(isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name
                                     for node in tree.body)
 
@@ -270,17 +270,17 @@ class MBPP(_CodeEnv):
 def function_name(code: str, tests: list[str]) -> str | None:
     """The function the tests call: the first name called in the asserts (outermost call first)
     that the reference code defines; else the first name called that is not a builtin."""
-    tree = _parse(code)
+    tree = parse_quietly(code)
     defined = {node.name for node in (tree.body if tree else [])
                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
     called: list[str] = []
-    for test in filter(None, map(_parse, tests)):
+    for test in filter(None, map(parse_quietly, tests)):
         called += [n.func.id for n in ast.walk(test) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)]
     return (next((n for n in called if n in defined), None)
             or next((n for n in called if not hasattr(builtins, n)), None))
 
 
-def _parse(code: str) -> ast.Module | None:
+def parse_quietly(code: str) -> ast.Module | None:
     """`code` parsed, or None; quietly (MBPP's reference code has invalid escapes such as "\\d" in plain strings)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -25,13 +25,12 @@ import ast
 import builtins
 import json
 import re
-import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ..agents.tool_calling import AgentResult
-from ..envs.code import extract_code
+from ..envs.code import extract_code, parse_quietly
 from ..errors import ConfigError
 from ..protocols import Model
 from ..runtime.context import Context
@@ -379,23 +378,14 @@ def _blocks(text: str) -> list[tuple[str, str]]:
     return [(m.group(1).lower(), m.group(2)) for m in _FENCE.finditer((text or "").replace("\r\n", "\n"))]
 
 
-def _parse(code: str) -> ast.Module | None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return ast.parse(code)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            return None
-
-
 def _defined(code: str) -> list[str]:
-    tree = _parse(code)
+    tree = parse_quietly(code)
     return [n.name for n in (tree.body if tree else []) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
 
 
 def _called(blocks: list[str]) -> str | None:
     for code in blocks:
-        tree = _parse(code)
+        tree = parse_quietly(code)
         for node in tree.body if tree else []:
             if isinstance(node, ast.Assert):
                 for call in ast.walk(node):
@@ -407,12 +397,12 @@ def _called(blocks: list[str]) -> str | None:
 
 def _statements(source: str) -> list[tuple[ast.stmt, str]]:
     """Top-level statements with their text; a block that does not parse is read line by line."""
-    tree = _parse(source)
+    tree = parse_quietly(source)
     if tree is not None:
         return [(node, ast.get_source_segment(source, node) or ast.unparse(node)) for node in tree.body]
     out = []
     for line in source.split("\n"):
-        small = _parse(line.strip())
+        small = parse_quietly(line.strip())
         if small is not None and len(small.body) == 1:
             out.append((small.body[0], line.strip()))
     return out
@@ -432,7 +422,7 @@ def _asserts(node: ast.stmt, text: str) -> list[str] | None:
 
 
 def _mentions(code: str, name: str) -> bool:
-    tree = _parse(code)
+    tree = parse_quietly(code)
     return tree is not None and _mentions_node(tree, name)
 
 
@@ -448,5 +438,5 @@ def _mentions_node(node: ast.AST, name: str) -> bool:
 
 
 def _key(test: str) -> str:
-    tree = _parse(test)
+    tree = parse_quietly(test)
     return ast.dump(tree) if tree is not None else test
