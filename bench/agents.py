@@ -542,6 +542,17 @@ def markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def save(report: dict, out: Path, md: str) -> str:
+    """Write the report as JSON (atomically: a killed run leaves the last one whole) and its
+    Markdown beside it; return the Markdown. Shared by the bench scripts."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(report, indent=1, default=str))
+    tmp.replace(out)
+    out.with_suffix(".md").write_text(md)
+    return md
+
+
 # --- main -------------------------------------------------------------------------------------
 
 
@@ -646,16 +657,9 @@ def main() -> None:
         conc_srv.close()
 
     report["summary"] = summarize(report["results"], cfg.levels)
-    md = markdown(report)
     out = Path(cfg.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(report, indent=1, default=str))
-    tmp.replace(out)
-    md_path = out.with_suffix(".md")
-    md_path.write_text(md)
-    print(md)
-    log(f"wrote {out} and {md_path}")
+    print(save(report, out, markdown(report)))
+    log(f"wrote {out} and {out.with_suffix('.md')}")
 
 
 if __name__ == "__main__":

@@ -236,13 +236,7 @@ def markdown(report: dict) -> str:
 
 def write(report: dict, out: Path) -> str:
     report["summary"] = summarize(report)
-    md = markdown(report)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(report, indent=1, default=str))
-    tmp.replace(out)
-    out.with_suffix(".md").write_text(md)
-    return md
+    return A.save(report, out, markdown(report))
 
 
 def main() -> None:
