@@ -281,15 +281,40 @@ def _median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
+def _failed(res: dict, label: str, mode: str, data: dict) -> bool:
+    """Record and log a runner's error for `mode`; True if there was one."""
+    if "error" in data:
+        res["errors"][mode] = data["error"]
+        log(f"  {label} {mode}: ERROR {data['error'][:200]}")
+        return True
+    return False
+
+
+def measure_cpu(name: str, label: str, cfg: argparse.Namespace, cpu_srv: Server, res: dict,
+                env: dict[str, str] | None = None) -> None:
+    """The two CPU-per-step modes of runner `name` (median of cfg.cpu_runs), into `res`, logged as `label`."""
+    for mode in ("http-cpu", "inproc-cpu"):
+        runs = []
+        for _ in range(cfg.cpu_runs):
+            d = run_runner(name, [mode, "--base-url", cpu_srv.base_url, "--tasks", str(cfg.tasks),
+                                  "--warmup", str(cfg.warmup)], timeout=900, env=env)
+            if _failed(res, label, mode, d):
+                break
+            runs.append(d)
+        if runs:
+            res[mode] = {"cpu_per_step_ms": _median([r["cpu_per_step_ms"] for r in runs]),
+                         "runs_ms": [round(r["cpu_per_step_ms"], 4) for r in runs],
+                         "steps_per_task": runs[0]["steps_per_task"], "tasks": runs[0]["tasks"],
+                         "ok": sum(r["ok"] for r in runs), "of": sum(r["tasks"] for r in runs),
+                         "sample_answer": runs[0].get("sample_answer")}
+            log(f"  {label} {mode} {res[mode]['cpu_per_step_ms']:.3f} ms/step {res[mode]['runs_ms']}")
+
+
 def measure(name: str, cfg: argparse.Namespace, cpu_srv: Server, conc_srv: Server) -> dict:
     res: dict = {"name": name, "notes": NOTES.get(name, ""), "errors": {}}
 
     def err(mode: str, data: dict) -> bool:
-        if "error" in data:
-            res["errors"][mode] = data["error"]
-            log(f"  {name} {mode}: ERROR {data['error'][:200]}")
-            return True
-        return False
+        return _failed(res, name, mode, data)
 
     # import: fresh interpreter per sample; the first sample (which may compile .pyc) is discarded.
     samples = []
@@ -307,21 +332,7 @@ def measure(name: str, cfg: argparse.Namespace, cpu_srv: Server, conc_srv: Serve
                                                                           for s in samples]}
         log(f"  {name} import {res['import']['import_ms']:.0f} ms, {res['import']['peak_rss_mb']:.0f} MB")
 
-    for mode in ("http-cpu", "inproc-cpu"):
-        runs = []
-        for _ in range(cfg.cpu_runs):
-            d = run_runner(name, [mode, "--base-url", cpu_srv.base_url, "--tasks", str(cfg.tasks),
-                                  "--warmup", str(cfg.warmup)], timeout=900)
-            if err(mode, d):
-                break
-            runs.append(d)
-        if runs:
-            res[mode] = {"cpu_per_step_ms": _median([r["cpu_per_step_ms"] for r in runs]),
-                         "runs_ms": [round(r["cpu_per_step_ms"], 4) for r in runs],
-                         "steps_per_task": runs[0]["steps_per_task"], "tasks": runs[0]["tasks"],
-                         "ok": sum(r["ok"] for r in runs), "of": sum(r["tasks"] for r in runs),
-                         "sample_answer": runs[0].get("sample_answer")}
-            log(f"  {name} {mode} {res[mode]['cpu_per_step_ms']:.3f} ms/step {res[mode]['runs_ms']}")
+    measure_cpu(name, name, cfg, cpu_srv, res)
 
     d = run_runner(name, ["chars", "--base-url", cpu_srv.base_url], timeout=300)
     if not err("chars", d):
@@ -639,18 +650,8 @@ def main() -> None:
                 e = {"name": "agentzoo-commit-each", "errors": {},
                      "notes": "agentzoo with the tool and the script left at their default declarations, so "
                               "each model call and tool call is its own SQLite transaction; CPU rows only."}
-                for mode in ("http-cpu", "inproc-cpu"):
-                    runs = [run_runner("agentzoo", [mode, "--base-url", cpu_srv.base_url, "--tasks", str(cfg.tasks),
-                                                    "--warmup", str(cfg.warmup)], timeout=900,
-                                       env=_env(cfg.extra_env["agentzoo-commit-each"]))
-                            for _ in range(cfg.cpu_runs)]
-                    ok = [r for r in runs if "error" not in r]
-                    if ok:
-                        e[mode] = {"cpu_per_step_ms": _median([r["cpu_per_step_ms"] for r in ok]),
-                                   "runs_ms": [round(r["cpu_per_step_ms"], 4) for r in ok]}
-                        log(f"  agentzoo-commit-each {mode} {e[mode]['cpu_per_step_ms']:.3f} ms/step")
-                    else:
-                        e["errors"][mode] = runs[0].get("error", "?")
+                measure_cpu("agentzoo", "agentzoo-commit-each", cfg, cpu_srv, e,
+                            env=_env(cfg.extra_env["agentzoo-commit-each"]))
                 report["results"]["agentzoo-commit-each"] = e
     finally:
         cpu_srv.close()
