@@ -200,6 +200,7 @@ class OpenAICompatible:
         """The error-tree class for a transport failure (pyreqwest's classes, their causes' texts)."""
         causes = " / ".join(c.get("message", "") for c in (getattr(exc, "details", None) or {}).get("causes") or ())
         detail = self._clean(causes or str(exc))
+        lowered = detail.lower()
         if isinstance(exc, http_errors.RequestTimeoutError):
             # pyreqwest reports a server silent before the response headers as a connect timeout
             # too, so the timer that fired is told by when it fired.
@@ -208,7 +209,6 @@ class OpenAICompatible:
                                        f"{self.connect_timeout:g} s")
             return ProviderTimeout(f"read timeout: {self.endpoint} sent nothing for {self.read_timeout:g} s")
         if isinstance(exc, http_errors.ConnectError):
-            lowered = detail.lower()
             if "certificate" in lowered or "tls" in lowered or "ssl" in lowered:
                 # A bad certificate does not heal by retrying.
                 return ProviderConnectionError(f"TLS failure talking to {self.endpoint}: {detail}", retryable=False)
@@ -218,7 +218,7 @@ class OpenAICompatible:
                 return ProtocolError(f"stream ended before [DONE] from {self.endpoint}: connection lost "
                                      f"({detail})", retryable=True)
             return ProtocolError(f"the response body from {self.endpoint} ended early: {detail}", retryable=True)
-        if "closed before" in detail or "connection closed" in detail.lower():
+        if "closed before" in lowered or "connection closed" in lowered:
             return ProviderConnectionError(f"{self.endpoint} closed the connection before answering")
         return ProviderConnectionError(f"{type(exc).__name__} talking to {self.endpoint}: {detail}")
 

@@ -43,8 +43,6 @@ class FunctionTool:
     """Cap on the result text this tool's calls return to the model (None: the ToolSet's cap)."""
     blocking: bool
     """A sync function that blocks (I/O, heavy CPU): run it in a worker thread."""
-    local: bool
-    """Declared pure (`touches=()`): the gateway may commit its calls in batches."""
 
     def __init__(self, fn: Callable[..., Any], *, name: str | None = None, description: str | None = None,
                  touches: Iterable[Touches] | None = None, max_result_chars: int | None = None,
@@ -57,7 +55,6 @@ class FunctionTool:
             raise ToolDefinitionError(f"cannot make a tool of {label}: name {self.name!r} is not a valid tool "
                                       "name (1-64 letters, digits, '_' or '-'); pass name=...")
         self.touches = _check_touches(label, touches)
-        self.local = not self.touches
         if max_result_chars is not None and (isinstance(max_result_chars, bool)
                                              or not isinstance(max_result_chars, int) or max_result_chars < 1):
             raise ToolDefinitionError(f"cannot make a tool of {label}: max_result_chars must be a positive int, "
@@ -75,6 +72,11 @@ class FunctionTool:
         self.parameters = _clean_schema(schema)
         self._spec = {"type": "function",
                       "function": {"name": self.name, "description": self.description, "parameters": self.parameters}}
+
+    @property
+    def local(self) -> bool:
+        """Declared pure (`touches=()`): the gateway may commit its calls in batches."""
+        return not self.touches
 
     def spec(self) -> dict[str, Any]:
         """The OpenAI tools entry. Shared, not copied (it is sent every step): do not mutate it."""
