@@ -23,7 +23,9 @@ from agentzoo.eval.matrix import expand
 from agentzoo.eval.store import ResultStore
 from agentzoo.recipes import build_recipe
 from agentzoo.recipes._answers import final_answer, majority
-from agentzoo.recipes.reflexion import SelfTests, parse_tests
+from agentzoo.recipes import cot as cot_recipe
+from agentzoo.recipes import reflexion as reflexion_recipe
+from agentzoo.recipes.reflexion import LLMJudge, SelfTests, parse_tests
 
 from baselines_script import play
 
@@ -98,6 +100,31 @@ async def test_cot_is_one_greedy_call_whose_reply_is_the_answer():
                                     {"role": "user", "content": "2+2?"}]
     assert (request.temperature, request.seed) == (0.0, 3)  # Wei et al.: greedy decoding
     assert result.answer == "step 1, step 2\n#### 4" and result.messages[-1]["content"] == result.answer
+
+
+async def test_cot_on_math_word_problems_sends_the_papers_eight_exemplars_as_earlier_turns():
+    model = ScriptedModel(["... #### 3"] * 3)
+    await agentzoo.run(build_recipe("cot", model, task_kind="number"), "What is 1 + 2?")
+    few = model.requests[0].messages
+    assert [m["role"] for m in few] == ["system"] + ["user", "assistant"] * 8 + ["user"]
+    assert few[1]["content"].startswith("There are 15 trees in the grove.")
+    assert few[2]["content"].endswith("So there must have been 21 - 15 = 6. The answer is 6.")
+    assert few[16]["content"].endswith("23 - 15 is 8. The answer is 8.") and few[-1]["content"] == "What is 1 + 2?"
+    # a code task gets no math exemplars; the presets force either form
+    await agentzoo.run(build_recipe("cot", model, task_kind="code"), "Write f.")
+    await agentzoo.run(build_recipe("cot", model, **cot_recipe.PRESETS["few-shot"]), "What is 1 + 2?")
+    assert [m["role"] for m in model.requests[1].messages] == ["system", "user"]
+    assert model.requests[2].messages == few
+    zero = build_recipe("cot", ScriptedModel([]), task_kind="number", **cot_recipe.PRESETS["zero-shot"])
+    assert zero.exemplars == []
+    with pytest.raises(ConfigError, match="unknown exemplar set 'aqua'; known: gsm8k"):
+        build_recipe("cot", model, few_shot="aqua")
+
+
+def test_cot_sc_shares_cots_exemplars_and_its_path_count_is_an_option():
+    agent = build_recipe("cot-sc", ScriptedModel([]), n=5, task_kind="number")
+    assert len(agent.paths) == 5 and all(len(p.exemplars) == 8 for p in agent.paths)
+    assert build_recipe("cot-sc", ScriptedModel([]), n=3, **cot_recipe.PRESETS["zero-shot"]).paths[0].exemplars == []
 
 
 @pytest.mark.parametrize("recipe", BASELINES)
@@ -204,6 +231,19 @@ async def test_reflexion_gives_up_after_max_trials_with_memory_bounded_to_the_la
     assert "LESSON-1" not in fifth and all(f"LESSON-{i}" in fifth for i in (2, 3, 4))
 
 
+def test_reflexion_picks_self_written_tests_for_code_tasks_and_the_judge_for_the_rest():
+    model = ScriptedModel([])
+    assert isinstance(build_recipe("reflexion", model, task_kind="code").evaluator, SelfTests)  # the paper's setup
+    for kind in ("number", "text", "tool-calls", "patch", None):
+        assert isinstance(build_recipe("reflexion", model, task_kind=kind).evaluator, LLMJudge)
+    # the presets force one evaluator whatever the task
+    judged = build_recipe("reflexion", model, task_kind="code", **reflexion_recipe.PRESETS["judge"])
+    tested = build_recipe("reflexion", model, task_kind="number", **reflexion_recipe.PRESETS["tests"])
+    assert isinstance(judged.evaluator, LLMJudge) and isinstance(tested.evaluator, SelfTests)
+    with pytest.raises(ConfigError, match="custom_evaluator"):
+        build_recipe("reflexion", model, evaluator=SelfTests(model))
+
+
 async def test_reflexion_with_self_written_tests_runs_them_in_the_sandbox(journal):
     env = HumanEval()
     task = env.tasks()[2]  # truncate_number
@@ -259,6 +299,7 @@ SCOPES = {
     "reflexion": {"actor": 2, "evaluator": 2, "reflection": 1},
     "llm-debate": {"debater#1": 2, "debater#2": 2, "debater#3": 2},
 }
+CODE_SCOPES = {"actor": 2, "evaluator": 1, "reflection": 1}
 
 
 async def test_every_baseline_succeeds_in_the_harness_with_calls_per_role(tmp_path):
@@ -275,7 +316,10 @@ async def test_every_baseline_succeeds_in_the_harness_with_calls_per_role(tmp_pa
     for row in rows:
         assert row["success"], (row["agent"], row["task"], row["score"], row["error"])
         calls = {scope: usage["model_calls"] for scope, usage in row["scopes"].items()}
-        assert calls == SCOPES[row["agent"]], row["agent"]
+        # On HumanEval (answers are code) reflexion checks attempts with self-written tests: the tests
+        # are written once, then run in the sandbox, so the evaluator makes one model call, not two.
+        expected = CODE_SCOPES if (row["agent"], row["env"]) == ("reflexion", "humaneval") else SCOPES[row["agent"]]
+        assert calls == expected, (row["agent"], row["env"])
         assert row["model_calls"] == sum(calls.values())
         assert all(usage["input_tokens"] > 0 and usage["output_tokens"] > 0 for usage in row["scopes"].values())
 
@@ -336,7 +380,7 @@ async def test_code_that_never_ends_fails_its_tests_with_a_timeout(journal):
     evaluator = SelfTests(ScriptedModel(["```python\nassert spin() == 1\n```"]), timeout=0.5)
     agent = build_recipe("reflexion", ScriptedModel(["```python\ndef spin():\n    while True:\n        pass\n```",
                                                      "it hangs", "```python\ndef spin():\n    return 1\n```"]),
-                         evaluator=evaluator)
+                         custom_evaluator=evaluator)
     result = await agentzoo.run(agent, "Write spin().", journal=journal)
     reflect = next(e for e in journal.entries(result.run_id) if e.scope == "reflection")
     judged = reflect.request["messages"][1]["content"]

@@ -14,7 +14,11 @@ Constants (the defaults of `build`), from the paper's experiment setup (§3.1):
   LaMDA used T=0.5, top-k 40). Our requests carry no top-k: OpenAI-compatible APIs have none, as
   with the paper's GPT-3.
 - Ties go to the answer seen first (the paper does not say; this is the debate paper's rule).
-The paper released no code (its results come from Google's models and the GPT-3 API).
+- The prompt is chain of thought's, with the same exemplars (the paper used Wei et al.'s prompts):
+  the eight math word problem exemplars when the task's answers are numbers, else zero-shot
+  (presets `few-shot` and `zero-shot`, as for `cot`).
+The paper released no code (its results come from Google's models and the GPT-3 API). `n` is the
+option for the number of paths (`--agent-opt n=10` for the cheaper setting).
 
 Each path is a `ChainOfThought` agent in its own scope `path#1` … `path#n`, created in order
 before they run concurrently, so replay is deterministic and the report shows the cost of the
@@ -33,10 +37,24 @@ from ..protocols import Model
 from ..runtime.context import Context
 from ._answers import final_answer, majority
 from ..teams.parallel import branch_sampling, gather
-from .cot import ChainOfThought, text_only
+from .cot import PRESETS as COT_PRESETS
+from .cot import ChainOfThought, FewShot, chosen_exemplars, text_only
 
 N_PATHS = 40        # Wang et al. 2023 §3.1
 TEMPERATURE = 0.7   # Wang et al. 2023 §3.1, GPT-3 / PaLM-540B
+
+PRESETS: dict[str, dict[str, Any]] = {name: dict(values) for name, values in COT_PRESETS.items()}
+OPTION_SOURCES: dict[str, str] = {
+    "n": "paper §3.1: 40 sampled reasoning paths per question (accuracy flattens after 5-10)",
+    "temperature": "paper §3.1: T=0.7 for GPT-3 and PaLM-540B (T=0.5 for UL2 and LaMDA)",
+    "few_shot": "paper §3.1: the same exemplars as Wei et al. 2022 (math word problems: 8 exemplars)",
+}
+DEVIATIONS: list[str] = [
+    "no top-k truncation (the paper used top-k 40 for PaLM, UL2 and LaMDA): OpenAI-compatible APIs have none, "
+    "as with the paper's GPT-3",
+    "ties between answers go to the one seen first (the paper does not say)",
+    "exemplars are chat turns, and zero-shot outside math word problems, as for `cot`",
+]
 
 T = TypeVar("T")
 
@@ -66,10 +84,9 @@ class SelfConsistency:
 
 def build(model: Model, tools: Sequence[Any] = (), *, system: str | None = None,
           sampling: dict[str, Any] | None = None, n: int = N_PATHS, temperature: float | None = TEMPERATURE,
-          exemplars: Sequence[tuple[str, str]] = ()) -> SelfConsistency:
-    """Self-consistency with the paper's 40 paths at temperature 0.7."""
+          few_shot: FewShot = "auto", exemplars: Sequence[tuple[str, str]] = (),
+          task_kind: str | None = None) -> SelfConsistency:
+    """Self-consistency with the paper's 40 paths at temperature 0.7 and chain of thought's exemplars."""
     text_only("cot-sc", tools)
     return SelfConsistency(model, n=n, temperature=temperature, system=system, sampling=sampling,
-                           exemplars=exemplars)
-
-
+                           exemplars=chosen_exemplars(few_shot, exemplars, task_kind))

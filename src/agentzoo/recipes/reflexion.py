@@ -10,12 +10,16 @@ stop at the first success or after the trial budget. Memory is bounded to the la
 The evaluator is pluggable (`Evaluator`): the paper uses exact match for reasoning, heuristics for
 decision making, self-generated unit tests for programming, and also an LLM as evaluator (§3).
 Shipped here:
-- `LLMJudge` (default, `evaluator="judge"`): the same model, prompted to check the attempt and end
-  with `VERDICT: PASS` or `VERDICT: FAIL`;
-- `SelfTests` (`evaluator="tests"`), the paper's programming setup: the model writes unit tests
-  (asserts) for the task once, before any attempt; each attempt's code runs against them in a
-  fresh sandbox process, as a journaled effect; all passing is success, and the feedback lists the
-  passed and the failed tests, each failed one with what its call returned or raised.
+- `SelfTests` (`evaluator="tests"`, preset `tests`), the paper's programming setup: the model
+  writes unit tests (asserts) for the task once, before any attempt; each attempt's code runs
+  against them in a fresh sandbox process, as a journaled effect; all passing is success, and the
+  feedback lists the passed and the failed tests, each failed one with what its call returned or
+  raised;
+- `LLMJudge` (`evaluator="judge"`, preset `judge`): the same model, prompted to check the attempt
+  and end with `VERDICT: PASS` or `VERDICT: FAIL`; for tasks without a checker of their own.
+The default, `evaluator="auto"`, follows the paper: self-written tests when the environment says
+its tasks ask for a function (`task_kind="code"`, HumanEval, MBPP), the judge for every other kind
+(and when no kind is given). `custom_evaluator` takes an `Evaluator` of your own (Python only).
 
 Constants (the defaults of `build`), from the released code (noahshinn/reflexion,
 `programming_runs/`, the HumanEval runs) unless said:
@@ -43,7 +47,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from ..agents.tool_calling import AgentResult
 from ..envs.code import extract_code
@@ -63,6 +67,30 @@ REFLECTION_TEMPERATURE = 0.2   # generators/model.py generate_chat(temperature=0
 JUDGE_TEMPERATURE = 0.0        # ours
 MAX_TESTS = 5                  # py_generate.py internal_tests(max_num_tests=5)
 TEST_TIMEOUT = 5.0             # per test: executors/py_executor.py py_execute(timeout=5)
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "tests": {"evaluator": "tests"},   # the paper's programming evaluator, on any task
+    "judge": {"evaluator": "judge"},   # the LLM evaluator, on any task
+}
+OPTION_SOURCES: dict[str, str] = {
+    "evaluator": "paper §3: self-generated unit tests for programming, an LLM or a heuristic elsewhere; auto picks "
+                 "tests when task_kind is 'code'",
+    "max_trials": "code: programming_runs/run_reflexion.sh --max_iters 5 (HumanEval)",
+    "memory_size": "paper §3: Ω 'usually set to 1-3'; code: alfworld_trial.py keeps memory[-3:]",
+    "show_last_attempt": "code: the programming actor sees its previous attempt and its feedback",
+    "actor_temperature": "code: generators/py_generate.py func_impl(temperature=0.0)",
+    "reflection_temperature": "code: generators/model.py generate_chat(temperature=0.2)",
+    "max_tests": "code: py_generate.py internal_tests(max_num_tests=5)",
+}
+DEVIATIONS: list[str] = [
+    "memory_size=3 on every task: the programming code gives the actor only the latest reflection (Ω=1), the "
+    "AlfWorld code the last 3; the paper says 1-3",
+    "the judge's temperature is 0.0 (ours): the paper does not give its LLM evaluator's",
+    "self-written tests: the first max_tests parsed asserts are kept (the code samples them at random), so replay "
+    "needs no recorded draw; the 5 s limit is per test in the code, here 5 s × the tests for the whole program",
+    "an attempt for which no test could be written counts as a success (nothing to reflect on)",
+    "with no task_kind (a caller who did not say), auto picks the judge even for code",
+]
 
 _VERDICT = re.compile(r"verdict\s*:\s*\**\s*(pass|fail)", re.I)
 
@@ -262,22 +290,32 @@ class Reflexion:
 
 
 def build(model: Model, tools: Sequence[Any] = (), *, system: str | None = None,
-          sampling: dict[str, Any] | None = None, evaluator: str | Evaluator = "judge",
+          sampling: dict[str, Any] | None = None, evaluator: Literal["auto", "tests", "judge"] = "auto",
+          custom_evaluator: Evaluator | None = None, task_kind: str | None = None,
           max_trials: int = MAX_TRIALS, memory_size: int = MEMORY_SIZE, show_last_attempt: bool = True,
           actor_temperature: float | None = ACTOR_TEMPERATURE,
           reflection_temperature: float | None = REFLECTION_TEMPERATURE, max_tests: int = MAX_TESTS,
-          tier: str = "auto", allow_unsafe: bool = False) -> Reflexion:
-    """Reflexion with the released code's constants; `evaluator` is "judge", "tests" or an `Evaluator`."""
+          tier: str = "auto", limits: Limits | None = None, allow_unsafe: bool = False) -> Reflexion:
+    """Reflexion with the released code's constants. `evaluator`: "auto" (self-written tests when
+    `task_kind` is "code", else the judge), "tests" or "judge"; `custom_evaluator` (an `Evaluator`
+    of your own) wins over it."""
     text_only("reflexion", tools)
-    if evaluator == "judge":
-        chosen: Evaluator = LLMJudge(model, system=system, sampling=sampling)
-    elif evaluator == "tests":
-        chosen = SelfTests(model, system=system, sampling=sampling, max_tests=max_tests, tier=tier,
-                           allow_unsafe=allow_unsafe)
-    elif isinstance(evaluator, Evaluator):
-        chosen = evaluator
+    if custom_evaluator is not None:
+        if not isinstance(custom_evaluator, Evaluator):
+            raise ConfigError(f"reflexion: custom_evaluator must be an Evaluator (with async evaluate(task, attempt, "
+                              f"ctx, trial)), not {type(custom_evaluator).__name__}")
+        chosen: Evaluator = custom_evaluator
     else:
-        raise ConfigError(f"reflexion: evaluator must be 'judge', 'tests' or an Evaluator, not {evaluator!r}")
+        if evaluator == "auto":
+            evaluator = "tests" if task_kind == "code" else "judge"
+        if evaluator == "judge":
+            chosen = LLMJudge(model, system=system, sampling=sampling)
+        elif evaluator == "tests":
+            chosen = SelfTests(model, system=system, sampling=sampling, max_tests=max_tests, tier=tier,
+                               limits=limits, allow_unsafe=allow_unsafe)
+        else:
+            hint = "; pass your own Evaluator as custom_evaluator" if isinstance(evaluator, Evaluator) else ""
+            raise ConfigError(f"reflexion: evaluator must be 'auto', 'tests' or 'judge', not {evaluator!r}{hint}")
     return Reflexion(model, chosen, system=system, sampling=sampling, max_trials=max_trials, memory_size=memory_size,
                      show_last_attempt=show_last_attempt, actor_temperature=actor_temperature,
                      reflection_temperature=reflection_temperature)
