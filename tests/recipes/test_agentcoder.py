@@ -26,6 +26,7 @@ from agentzoo.eval.store import ResultStore
 from agentzoo.recipes import build_recipe
 from agentzoo.runtime import pricing
 from agentzoo.recipes._code_tests import Suite, TestExecutor, parse_tests, read_task
+from agentzoo.recipes.agentcoder import PRESETS
 
 from agentcoder_script import play
 
@@ -122,7 +123,7 @@ async def test_the_released_code_keeps_the_completion_passing_most_test_sets_and
 
     model = ScriptedModel(answer)
     task = "Write the function `square`: the square of x. Reply in one ```python code block."
-    agent = build_recipe("agentcoder", model, preset="code", sampling={"seed": 100})
+    agent = build_recipe("agentcoder", model, sampling={"seed": 100}, **PRESETS["code"])
     result = await agentzoo.run(agent, task)
     assert rounds[0] == rounds[1]  # the second round samples the same prompt again: no error text
     assert sum(role(r) == "test_designer" for r in model.requests) == 10  # new test sets every round
@@ -154,7 +155,7 @@ async def test_a_task_that_asks_for_no_function_is_answered_directly(journal):
 
 def test_presets_carry_the_constants_and_tools_are_refused():
     paper = build_recipe("agentcoder", ScriptedModel([]))
-    code_ = build_recipe("agentcoder", ScriptedModel([]), preset="code")
+    code_ = build_recipe("agentcoder", ScriptedModel([]), **PRESETS["code"])
     assert (paper.iterations, paper.samples, paper.test_sets, paper.pass_bar, paper.feedback) == (5, 1, 1, None, True)
     assert (code_.iterations, code_.samples, code_.test_sets, code_.pass_bar, code_.feedback) == (5, 5, 5, 3, False)
     with pytest.raises(ConfigError, match="calls no tools"):

@@ -4,7 +4,7 @@ Huang et al., "AgentCoder: Multi-Agent Code Generation with Effective Testing an
 (arXiv:2312.13010). Released code: huangd1999/AgentCoder (read at dddd1b9),
 `src/{programmer,test_designer,test_executor}_{humaneval,mbpp}.py` and `prompts/`.
 
-The paper's loop (preset `"paper"`, the default):
+The paper's loop (preset `paper`, the defaults of `build`):
 1. The programmer writes the function with a chain of thought: understand the problem, choose a
    method, write pseudocode, write the code. At the same time the test designer, who never sees the
    code, writes assert tests from the description: basic, edge and large-scale cases. The two run
@@ -17,7 +17,7 @@ The paper's loop (preset `"paper"`, the default):
    rewrites it; back to 2, at most `iterations` times. The tests are designed once.
 The answer is the last code, complete, in a ```python block.
 
-The released code (preset `"code"`) differs: each round the programmer samples `samples=5`
+The released code (preset `code`) differs: each round the programmer samples `samples=5`
 completions (`programmer_humaneval.py`, `fetch_completion(times=5)`) and the designer new test
 sets; the executor counts, per completion, the test sets it passes entirely (`check_correctness`,
 3 s each), keeps the first completion with the most, and stops once it passes `pass_bar=3` sets
@@ -78,8 +78,28 @@ PRESETS: dict[str, dict[str, Any]] = {
     "code": {"iterations": 5, "samples": 5, "test_sets": 5, "pass_bar": 3, "feedback": False,
              "regenerate_tests": True},
 }
+DEFAULT_PRESET = "paper"  # `build`'s defaults are this preset's values
 TEST_TIMEOUT = 3.0       # s per test: check_correctness(..., 3, ...) in test_executor_humaneval.py
 MAX_FAILURES_SHOWN = 5   # ours
+OPTION_SOURCES: dict[str, str] = {
+    "iterations": "code: test_executor_*.py epoch = 5 rounds after the first generation (PAPERS.md: up to 5)",
+    "samples": "paper: one program per round; code: programmer_humaneval.py fetch_completion(times=5)",
+    "test_sets": "paper: one test designer; code: 5 (test_designer_mbpp.py times=5; the HumanEval one samples 10)",
+    "pass_bar": "paper: every generated test passes; code: `if max_correct >= 3` (the '60%' bar of 5 test sets)",
+    "feedback": "paper §3: the executor returns error messages to the programmer; code: regenerates without them",
+    "regenerate_tests": "paper: tests designed once; code: new test sets every round",
+    "test_timeout": "code: check_correctness(..., 3, ...) in test_executor_humaneval.py (MBPP: 5 s)",
+    "max_failures_shown": "ours: the paper names no limit on the failures one feedback prompt lists",
+}
+DEVIATIONS: list[str] = [
+    "prompts are our own and zero-shot: the released few-shot prompts use HumanEval problems as examples, which "
+    "would leak into a HumanEval run (the repository also ships zero-shot prompts)",
+    "the executor runs and reports each assert on its own (the released one runs a test set as one block, which stops "
+    "at its first failing assert); only asserts that call the function count as tests",
+    "iterations=5 is the code's epoch: the paper's own count could not be read here to confirm it",
+    "the `code` preset takes 5 test sets: the released HumanEval designer samples 10, the MBPP one 5, and the "
+    "'60%' bar is 3 of 5",
+]
 
 
 @dataclass
@@ -176,11 +196,14 @@ def _branches(ctx: Context, role: str, count: int) -> list[Context]:
 
 
 def build(model: Model, tools: Sequence[Any] = (), *, system: str | None = None,
-          sampling: dict[str, Any] | None = None, preset: str = "paper", **options: Any) -> AgentCoder:
-    """AgentCoder with the paper's loop (`preset="paper"`) or the released code's (`preset="code"`);
-    any of `iterations`, `samples`, `test_sets`, `pass_bar`, `feedback`, `regenerate_tests`,
-    `test_timeout`, `max_failures_shown`, `tier`, `limits`, `allow_unsafe` overrides the preset."""
+          sampling: dict[str, Any] | None = None, iterations: int = 5, samples: int = 1, test_sets: int = 1,
+          pass_bar: int | None = None, feedback: bool = True, regenerate_tests: bool = False,
+          test_timeout: float = TEST_TIMEOUT, max_failures_shown: int = MAX_FAILURES_SHOWN, tier: str = "auto",
+          limits: Limits | None = None, allow_unsafe: bool = False) -> AgentCoder:
+    """AgentCoder with the paper's loop (the defaults: preset `paper`); `**PRESETS["code"]` for the
+    released code's best-of-n."""
     no_tools("agentcoder", tools)
-    if preset not in PRESETS:
-        raise ConfigError(f"agentcoder: unknown preset {preset!r}; known: {', '.join(PRESETS)}")
-    return AgentCoder(model, system=system, sampling=sampling, **{**PRESETS[preset], **options})
+    return AgentCoder(model, system=system, sampling=sampling, iterations=iterations, samples=samples,
+                      test_sets=test_sets, pass_bar=pass_bar, feedback=feedback, regenerate_tests=regenerate_tests,
+                      test_timeout=test_timeout, max_failures_shown=max_failures_shown, tier=tier, limits=limits,
+                      allow_unsafe=allow_unsafe)

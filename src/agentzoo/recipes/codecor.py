@@ -74,6 +74,23 @@ MAX_ROUNDS = 3
 MIN_SCORE = 5.0
 TEST_TIMEOUT = 3.0
 MAX_FAILURES_SHOWN = 5
+OPTION_SOURCES: dict[str, str] = {
+    "n_prompts": "ours [unverified]: the paper has each agent generate several outputs; its count was not available",
+    "n_test_sets": "ours [unverified], as n_prompts",
+    "n_codes": "ours [unverified], as n_prompts",
+    "n_advice": "ours [unverified], as n_prompts",
+    "max_rounds": "ours [unverified]: the paper repairs for a fixed number of rounds",
+    "min_score": "ours [unverified]: the paper prunes low-quality outputs by self-reflective scores",
+    "test_timeout": "ours: 3 s per test, as human-eval's and AgentCoder's",
+    "max_failures_shown": "ours",
+}
+DEVIATIONS: list[str] = [
+    "every constant is ours: no released code was reachable and the paper's values were not available here",
+    "which guide each coding candidate reads (round-robin over the kept guides) is our choice; the paper only has "
+    "the coding agent use the prompts",
+    "pruning asks the agent for 1-10 scores in one more call and keeps unscored outputs and, when all would go, the "
+    "best one; the paper's scoring prompt is not known",
+]
 
 _SCORE = re.compile(r"^[ \t]*[#*]*[ \t]*(\d+)[ \t*]*[:.)=\-]+[ \t*]*(\d+(?:\.\d+)?)", re.M)
 
@@ -247,8 +264,14 @@ def parse_scores(reply: str, count: int) -> list[float | None]:
 
 
 def build(model: Model, tools: Sequence[Any] = (), *, system: str | None = None,
-          sampling: dict[str, Any] | None = None, **options: Any) -> CodeCoR:
-    """CodeCoR; options: `n_prompts`, `n_test_sets`, `n_codes`, `n_advice`, `max_rounds`, `min_score`,
-    `test_timeout`, `max_failures_shown`, `tier`, `limits`, `allow_unsafe`."""
+          sampling: dict[str, Any] | None = None, n_prompts: int = N_PROMPTS, n_test_sets: int = N_TEST_SETS,
+          n_codes: int = N_CODES, n_advice: int = N_ADVICE, max_rounds: int = MAX_ROUNDS,
+          min_score: float = MIN_SCORE, test_timeout: float = TEST_TIMEOUT,
+          max_failures_shown: int = MAX_FAILURES_SHOWN, tier: str = "auto", limits: Limits | None = None,
+          allow_unsafe: bool = False) -> CodeCoR:
+    """CodeCoR with our constants (the paper's were not available; see the module docstring)."""
     no_tools("codecor", tools)
-    return CodeCoR(model, system=system, sampling=sampling, **options)
+    return CodeCoR(model, system=system, sampling=sampling, n_prompts=n_prompts, n_test_sets=n_test_sets,
+                   n_codes=n_codes, n_advice=n_advice, max_rounds=max_rounds, min_score=min_score,
+                   test_timeout=test_timeout, max_failures_shown=max_failures_shown, tier=tier, limits=limits,
+                   allow_unsafe=allow_unsafe)

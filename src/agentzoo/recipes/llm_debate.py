@@ -46,6 +46,17 @@ PROMPTS = Path(__file__).parent / "prompts" / "llm_debate"
 AGENTS = 3   # gsm/gen_gsm.py, mmlu/gen_mmlu.py: agents = 3
 ROUNDS = 2   # gsm/gen_gsm.py, mmlu/gen_mmlu.py: rounds = 2 (the first answer counts as a round)
 
+OPTION_SOURCES: dict[str, str] = {
+    "agents": "code: gsm/gen_gsm.py, mmlu/gen_mmlu.py agents = 3 (the paper's main setting)",
+    "rounds": "code: gsm/gen_gsm.py, mmlu/gen_mmlu.py rounds = 2, the first answer included (6 calls)",
+    "temperature": "code: the scripts send none, so the API default applies (1.0 for gpt-3.5-turbo-0301)",
+}
+DEVIATIONS: list[str] = [
+    "final answers are compared after agentzoo's normalisation (`recipes._answers.final_answer`: `#### n`, "
+    "'The answer is', \\boxed, code blocks); the code parses each benchmark's answer its own way",
+    "the prompts are our wording of the paper's",
+]
+
 
 class Debate:
     """n agents × r rounds of answer-and-revise, each seeing the others' previous answers; majority vote."""

@@ -47,6 +47,23 @@ GENERATE_TEMPERATURE = 0.0    # src/gsm/run.py --temperature (initial generation
 FEEDBACK_TEMPERATURE = 0.7    # src/gsm/run.py: GSMFeedback(temperature=0.7)
 REFINE_TEMPERATURE = 0.7      # the GSM feedback call also writes the refined solution
 
+OPTION_SOURCES: dict[str, str] = {
+    "max_iterations": "code: src/gsm/run.py --max_attempts 4 (src/pie/run.py: 3)",
+    "stop": "paper §2: stop when the feedback says no further refinement is needed (GSM code: 'it is correct')",
+    "generate_temperature": "code: src/gsm/run.py --temperature 0.0",
+    "feedback_temperature": "code: src/gsm/run.py GSMFeedback(temperature=0.7)",
+    "refine_temperature": "code: the GSM feedback call also writes the refined solution, at 0.7",
+}
+DEVIATIONS: list[str] = [
+    "FEEDBACK and REFINE are separate calls and REFINE sees the whole history (y0, fb0, …), as in the paper and the "
+    "code of its other tasks; the GSM code asks for feedback and the fixed solution in one call, from the latest "
+    "solution only",
+    "answers are reasoned in text, zero-shot; the paper's GSM8K runs write PAL-style Python programs from few-shot "
+    "prompts",
+    "the stop rule reads the feedback's `VERDICT: STOP` line (our prompt asks for it) instead of the GSM code's phrase "
+    "'it is correct'",
+]
+
 _VERDICT = re.compile(r"verdict\s*:\s*\**\s*(stop|refine)", re.I)
 
 
