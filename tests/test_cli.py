@@ -183,6 +183,6 @@ def test_run_a_codeact_agent_from_the_command_line(tmp_path):
     assert "answer: 6" in out.stdout and "sandbox exec" in out.stdout
     with Journal(tmp_path / "j.db") as j:
         run = j.list_runs()[0]
-        assert run.config["agent"] == "codeact" and run.config["max_turns"] == 3
+        assert run.config["agent"] == "codeact" and run.config["max_steps"] == 3 and run.config["version"] == 1
         kinds = [(e.scope, e.kind) for e in j.entries(run.run_id)]
     assert kinds.count(("code#1", "tool")) == 3 and kinds.count(("", "sandbox")) == 1

@@ -208,14 +208,15 @@ async def test_the_cli_replays_a_codeact_run_from_its_config(tmp_path):
     import sys
 
     from agentzoo import Journal
-    from agentzoo.cli.build import build_agent
+    from agentzoo.builder import build
+    from agentzoo.runtime.spec import AgentSpec
 
     script = tmp_path / "script.json"
     script.write_text(json.dumps([action("print(add(2, 3))"), "Answer: 5"]))
-    config = {"agent": "codeact", "model": f"scripted:{script}", "tools": ["agentzoo.examples.demo:add"],
-              "action_mode": "code", "max_turns": 3}
+    built = build(AgentSpec(agent="codeact", model=f"scripted:{script}", tools=["agentzoo.examples.demo:add"],
+                            action_format="code", max_steps=3))
     with Journal(tmp_path / "j.db") as journal:
-        result = await agentzoo.run(build_agent(config), "2 + 3?", journal=journal, config=config)
+        result = await agentzoo.run(built.agent, "2 + 3?", journal=journal, config=built.spec.to_config())
     assert result.answer == "5"
     out = subprocess.run([sys.executable, "-m", "agentzoo.cli.main", "replay", result.run_id, "--journal",
                           str(tmp_path / "j.db")], capture_output=True, text=True, timeout=60)
@@ -224,16 +225,18 @@ async def test_the_cli_replays_a_codeact_run_from_its_config(tmp_path):
 
 
 def test_a_run_config_builds_a_codeact_agent():
-    from agentzoo.cli.build import build_agent
+    from agentzoo.builder import build
     from agentzoo.errors import ConfigError
+    from agentzoo.runtime.spec import AgentSpec
 
+    # a config written before agent specs existed still rebuilds its agent
     config = {"agent": "codeact", "model": "scripted:x.json", "tools": ["agentzoo.examples.demo:add"],
               "action_mode": "json", "max_turns": 4, "tier": "bwrap"}
-    agent = build_agent(config, replay=True)
+    agent = build(AgentSpec.from_config(config), replay=True).agent
     assert isinstance(agent, CodeActAgent) and agent.mode.name == "json" and agent.max_turns == 4
     assert agent.tier == "bwrap" and not agent.allow_unsafe and "add(a: int, b: int) -> int" in agent.system
-    with pytest.raises(ConfigError, match="action_mode 'yaml'"):
-        build_agent({**config, "action_mode": "yaml"}, replay=True)
+    with pytest.raises(ConfigError, match="action_format 'yaml'"):
+        build(AgentSpec.from_config({**config, "action_mode": "yaml"}), replay=True)
 
 
 # --- the prompt, the parser and the answer check ------------------------------------------

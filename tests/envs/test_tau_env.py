@@ -9,7 +9,7 @@ import pytest
 from agentzoo import ScriptedModel, run
 from agentzoo.envs.registry import get_env
 from agentzoo.envs.tau_env import ENDED, ModelUser
-from agentzoo.eval.agents import AgentOptions, make_agent
+from agentzoo.agents.tool_calling import ToolCallingAgent
 from agentzoo.eval.harness import EvalConfig, run_eval
 from agentzoo.eval.matrix import expand
 from agentzoo.eval.store import ResultStore
@@ -37,7 +37,7 @@ async def test_the_oracle_earns_reward_one_on_every_task(tmp_path, name, count):
 
 async def play(env, task, script):
     episode = env.episode(task)
-    agent = make_agent("tool-calling", ScriptedModel(script), episode, 0, AgentOptions())
+    agent = ToolCallingAgent(ScriptedModel(script), episode.tools, system=episode.system, sampling={"seed": 0})
     result = await run(agent, episode.prompt, journal=None)
     return await env.score(episode, result.answer, None), episode
 
@@ -72,7 +72,7 @@ async def test_the_scripted_customer_answers_through_the_tool_and_can_end_the_co
               "Goodbye."]
     model = ScriptedModel(script)
     episode = env.episode(task)
-    agent = make_agent("tool-calling", model, episode, 0, AgentOptions())
+    agent = ToolCallingAgent(model, episode.tools, system=episode.system, sampling={"seed": 0})
     await run(agent, episode.prompt, journal=None)
     first_reply = model.requests[1].messages[-1]["content"]
     assert "My name is" in first_reply or "My email is" in first_reply or "zip" in first_reply.lower()

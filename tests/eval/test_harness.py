@@ -9,7 +9,7 @@ import pytest
 from agentzoo.envs.gsm8k import GSM8K, extract_answer
 from agentzoo.envs.registry import get_env
 from agentzoo.errors import ConfigError, SandboxError
-from agentzoo.eval.agents import AGENTS, register_agent
+from agentzoo.catalog import REGISTERED as AGENTS, register_agent
 from agentzoo.eval.harness import EvalConfig, InfraErrorBudgetExceeded, run_eval
 from agentzoo.eval.matrix import expand
 from agentzoo.eval.store import ResultStore
@@ -57,7 +57,7 @@ async def test_a_rerun_skips_finished_samples_and_runs_the_rest(tmp_path):
 async def test_infrastructure_errors_are_retried_counted_and_budgeted(tmp_path):
     attempts: dict[str, int] = {}
 
-    def flaky(model, episode, seed, options):
+    def flaky(model, tools=(), *, system=None, sampling=None, episode=None):
         class Agent:
             async def run(self, task, ctx):
                 key = episode.task.id
@@ -67,7 +67,7 @@ async def test_infrastructure_errors_are_retried_counted_and_budgeted(tmp_path):
                 return f"#### {episode.task.gold}"
         return Agent()
 
-    def broken(model, episode, seed, options):
+    def broken(model, tools=(), *, system=None, sampling=None, episode=None):
         class Agent:
             async def run(self, task, ctx):
                 raise SandboxError("bubblewrap is gone")

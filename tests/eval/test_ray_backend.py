@@ -7,7 +7,7 @@ import pytest
 from agentzoo.envs.bfcl_env import BFCLEnv
 from agentzoo.envs.gsm8k import GSM8K
 from agentzoo.errors import SandboxError
-from agentzoo.eval.agents import AGENTS, register_agent
+from agentzoo.catalog import REGISTERED as AGENTS, register_agent
 from agentzoo.eval.harness import EvalConfig, InfraErrorBudgetExceeded, run_eval
 from agentzoo.eval.matrix import expand
 from agentzoo.eval.ray_backend import run_eval_ray
@@ -83,7 +83,7 @@ async def test_infrastructure_errors_are_retried_counted_and_budgeted(tmp_path):
 
     # Defined here, so Ray sends them to the workers by value; the first attempt of each sample fails,
     # whichever worker process runs it (a file marks the attempt).
-    def flaky(model, episode, seed, options):
+    def flaky(model, tools=(), *, system=None, sampling=None, episode=None):
         class Agent:
             async def run(self, task, ctx):
                 mark = marks / episode.task.id.replace("/", "_")
@@ -93,7 +93,7 @@ async def test_infrastructure_errors_are_retried_counted_and_budgeted(tmp_path):
                 return f"#### {episode.task.gold}"
         return Agent()
 
-    def broken(model, episode, seed, options):
+    def broken(model, tools=(), *, system=None, sampling=None, episode=None):
         class Agent:
             async def run(self, task, ctx):
                 raise SandboxError("bubblewrap is gone")
@@ -127,7 +127,7 @@ async def test_infrastructure_errors_are_retried_counted_and_budgeted(tmp_path):
 
 
 async def test_a_worker_that_dies_is_an_infrastructure_error(tmp_path):
-    def dies(model, episode, seed, options):
+    def dies(model, tools=(), *, system=None, sampling=None, episode=None):
         class Agent:
             async def run(self, task, ctx):
                 import os

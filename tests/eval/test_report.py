@@ -15,7 +15,7 @@ import pytest
 from agentzoo.agents.tool_calling import ToolCallingAgent
 from agentzoo.envs.gsm8k import GSM8K
 from agentzoo.errors import ConfigError, SandboxError
-from agentzoo.eval.agents import AGENTS, register_agent
+from agentzoo.catalog import REGISTERED as AGENTS, register_agent
 from agentzoo.eval.export import ExportCounts, export_eval
 from agentzoo.eval.harness import EvalConfig, _infra_row, run_eval
 from agentzoo.eval.matrix import expand
@@ -91,15 +91,15 @@ def _index(task_id: str) -> int:
     return int(task_id.split("/")[1])
 
 
-def shaky(model, episode, seed, options):
+def shaky(model, tools=(), *, system=None, sampling=None, episode=None):
     """Right on tasks 0, 3 (every seed) and 1, 4 (seed 0 only); wrong on 2, 5: c = 3, 1, 0 per three tasks."""
     i = _index(episode.task.id)
-    right = i % 3 == 0 or (i % 3 == 1 and seed == 0)
+    right = i % 3 == 0 or (i % 3 == 1 and sampling["seed"] == 0)
     wrong = ScriptedModel([f"So the answer is\n#### {int(episode.task.gold) + 1}"], name="oracle")
     return ToolCallingAgent(model if right else wrong, episode.tools, max_steps=3)
 
 
-def team(model, episode, seed, options):
+def team(model, tools=(), *, system=None, sampling=None, episode=None):
     """Two roles: a planner on a priced model (gpt-4o-mini, scripted) run twice as branches, then the solver."""
     class Team:
         async def run(self, task, ctx):
@@ -110,7 +110,7 @@ def team(model, episode, seed, options):
     return Team()
 
 
-def broken_on_odd_tasks(model, episode, seed, options):
+def broken_on_odd_tasks(model, tools=(), *, system=None, sampling=None, episode=None):
     if _index(episode.task.id) % 2:
         class Broken:
             async def run(self, task, ctx):

@@ -11,15 +11,16 @@ import sys
 from pathlib import Path
 
 from agentzoo import Journal
-from agentzoo.cli.build import build_agent
+from agentzoo.builder import build
 from agentzoo.runtime import runner
+from agentzoo.runtime.spec import AgentSpec
 
 TOOLS = f"{Path(__file__).with_name('crash_tools.py')}:add"
 
 
-def config(base_url: str) -> dict:
-    return {"agent": "tool-calling", "model": f"openai-compatible:fake@{base_url}", "tools": [TOOLS],
-            "system": "Add things.", "max_steps": 20, "action_format": "tool_calls", "stream": False}
+def spec(base_url: str) -> AgentSpec:
+    return AgentSpec(agent="tool-calling", model=f"openai-compatible:fake@{base_url}", tools=[TOOLS],
+                     system="Add things.", max_steps=20)
 
 
 def main() -> None:
@@ -34,10 +35,10 @@ def main() -> None:
             if tools_seen == kill_after:
                 os.kill(os.getpid(), signal.SIGKILL)
 
-    cfg = config(base_url)
+    built = build(spec(base_url))
     journal = Journal(journal_path)
-    result = asyncio.run(runner.run(build_agent(cfg), Path(task_file).read_text(), journal=journal, config=cfg,
-                                    listeners=[killer]))
+    result = asyncio.run(runner.run(built.agent, Path(task_file).read_text(), journal=journal,
+                                    config=built.spec.to_config(), listeners=[killer]))
     print(result.run_id, result.status, result.answer, flush=True)
 
 

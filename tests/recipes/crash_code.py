@@ -16,14 +16,14 @@ from pathlib import Path
 
 import agentzoo
 from agentzoo import Journal, ScriptedModel
-from agentzoo.cli.build import load_tool
+from agentzoo._loading import load_callable
 from agentzoo.recipes import build_recipe
 
 HERE = Path(__file__).parent
 
 
 def agent(recipe: str):
-    model = ScriptedModel(load_tool(f"{HERE / (recipe + '_script.py')}:play"))
+    model = ScriptedModel(load_callable(f"{HERE / (recipe + '_script.py')}:play", "model script"))
     return build_recipe(recipe, model), model
 
 

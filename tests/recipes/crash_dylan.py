@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from agentzoo import Journal, ScriptedModel
-from agentzoo.cli.build import load_tool
+from agentzoo._loading import load_callable
 from agentzoo.recipes import build_recipe
 from agentzoo.runtime import runner
 
@@ -41,7 +41,7 @@ async def disagreeing(request) -> str:
 def main() -> None:
     journal_path, recipe, script, task_file, kill_after, options = sys.argv[1:7]
     kill_after = int(kill_after)
-    model = ScriptedModel(load_tool(script))
+    model = ScriptedModel(load_callable(script, "model script"))
     seen = 0
 
     def killer(entry, served):

@@ -14,12 +14,11 @@ from rich.markup import escape
 from .. import _json
 from ..errors import AgentzooError, ConfigError, UserError
 from ..models.registry import HOW_TO_CONFIGURE, default_model_string
-from ..runtime.budgets import Budget
 from ..runtime.journal import Journal, default_journal_path
 from . import render
-from .build import build_agent, split_tools
 from .compare_cmd import compare_cmd
 from .eval_cmd import eval_cmd
+from .recipes_cmd import app as recipes_app
 from .sandbox_cmd import app as sandbox_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False,
@@ -28,6 +27,7 @@ console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(recipes_app, name="recipes")
 app.command("eval")(eval_cmd)
 app.command("compare")(compare_cmd)
 
@@ -38,22 +38,15 @@ def _journal(path: Optional[Path]) -> Journal:
     return Journal(path or default_journal_path())
 
 
-def _budgets(tokens: Optional[int], usd: Optional[float], calls: Optional[int], seconds: Optional[float]) -> Budget | None:
-    if tokens is None and usd is None and calls is None and seconds is None:
-        return None
-    return Budget(tokens=tokens, usd=usd, model_calls=calls, wall_seconds=seconds)
-
-
-def _execute(coro_factory, journal: Journal, agent: Any = None) -> None:
+def _execute(coro_factory, journal: Journal, built: Any = None) -> None:
     """Run a coroutine, print the summary, exit 1 if the run failed."""
 
     async def main():
         try:
             return await coro_factory()
         finally:
-            close = getattr(getattr(agent, "model", None), "aclose", None)
-            if close is not None:
-                await close()  # the HTTP session belongs to this event loop
+            if built is not None:
+                await built.aclose()  # the HTTP session belongs to this event loop
 
     result = asyncio.run(main())
     render.print_summary(console, result)
@@ -62,69 +55,205 @@ def _execute(coro_factory, journal: Journal, agent: Any = None) -> None:
         raise typer.Exit(1)
 
 
+AgentOptOpt = typer.Option(None, "--agent-opt", help="a recipe option KEY=VALUE (repeatable; see `agentzoo recipes show NAME`)")
+
+
 @app.command()
 def run(task: str = typer.Argument(..., help="what the agent should do"),
         model: Optional[str] = typer.Option(None, "--model", "-m", help="openai:<name> | openai-compatible:<name>@<base_url> | scripted:<file> [default: $AGENTZOO_MODEL]"),
+        agent_kind: Optional[str] = typer.Option(None, "--agent", help="tool-calling (default), codeact, a recipe[@preset] (`agentzoo recipes`), or module:build"),
+        agent_opt: Optional[list[str]] = AgentOptOpt,
+        spec_file: Optional[Path] = typer.Option(None, "--spec", help="an agent spec file (YAML/JSON); flags override its fields"),
+        role_model: Optional[list[str]] = typer.Option(None, "--role-model", help="ROLE=MODEL: a model for one role of a team (repeatable)"),
         tools: Optional[str] = typer.Option(None, "--tools", help="comma-separated module:function or file.py:function"),
         system: Optional[str] = typer.Option(None, "--system", help="system prompt"),
-        max_steps: Optional[int] = typer.Option(None, "--max-steps", help="step (turn) limit [default: 20; codeact 10]"),
-        action_format: str = typer.Option("tool_calls", "--format", help="tool_calls (native) or react (text)"),
-        agent_kind: str = typer.Option("tool-calling", "--agent", help="tool-calling, codeact, or a recipe name (see README)"),
-        action_mode: str = typer.Option("code", "--action-mode", help="codeact: code, json or text actions"),
-        tier: str = typer.Option("auto", "--tier", help="codeact: sandbox tier auto | bwrap | landlock | unsafe"),
-        unsafe: bool = typer.Option(False, "--unsafe", help="codeact: allow running code without isolation"),
+        max_steps: Optional[int] = typer.Option(None, "--max-steps", help="step (turn) limit [default: 20; codeact 10; a recipe's own]"),
+        action_format: Optional[str] = typer.Option(None, "--format", help="tool-calling: tool_calls (native) or react (text); codeact: code, json or text"),
+        action_mode: Optional[str] = typer.Option(None, "--action-mode", help="codeact: code, json or text (same as --format)"),
+        temperature: Optional[float] = typer.Option(None, "--temperature"),
+        max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="cap on each reply's tokens"),
+        top_p: Optional[float] = typer.Option(None, "--top-p"),
+        seed: Optional[int] = typer.Option(None, "--seed", help="sampling seed sent to the model"),
+        tier: Optional[str] = typer.Option(None, "--tier", help="agents that run code: sandbox tier auto | bwrap | landlock | unsafe"),
+        unsafe: bool = typer.Option(False, "--unsafe", help="agents that run code: allow running it without isolation"),
+        sandbox_timeout: Optional[float] = typer.Option(None, "--sandbox-timeout", help="seconds one code action may take"),
+        sandbox_memory: Optional[int] = typer.Option(None, "--sandbox-memory", help="MB of memory for code"),
         stream: bool = typer.Option(False, "--stream", help="stream tokens as the model writes them"),
+        call_timeout: Optional[float] = typer.Option(None, "--call-timeout", help="seconds one model call may take"),
         budget_tokens: Optional[int] = typer.Option(None, "--budget-tokens"),
         budget_usd: Optional[float] = typer.Option(None, "--budget-usd"),
         budget_calls: Optional[int] = typer.Option(None, "--budget-calls"),
         budget_seconds: Optional[float] = typer.Option(None, "--budget-seconds"),
         journal_path: Optional[Path] = JournalOpt) -> None:
-    """Run an agent on TASK (tool-calling by default, or codeact), showing each step as it happens."""
-    model = model or default_model_string()
+    """Run an agent or recipe on TASK, showing each step as it happens."""
+    from .specs import agent_options, load_spec_file, parse_pairs, spec_from_flags, split_list
+
+    base = load_spec_file(spec_file) if spec_file else {}
+    model = model or base.get("model") or default_model_string()
     if not model:
-        err_console.print(HOW_TO_CONFIGURE, soft_wrap=True)
+        err_console.print(HOW_TO_CONFIGURE, soft_wrap=True, markup=False)
         raise typer.Exit(2)
-    config: dict[str, Any] = {"agent": agent_kind, "model": model, "tools": split_tools(tools), "system": system,
-                              "stream": stream}
-    if agent_kind == "codeact":
-        config.update(action_mode=action_mode, max_turns=max_steps or 10, tier=tier, allow_unsafe=unsafe)
-    else:
-        config.update(max_steps=max_steps or 20, action_format=action_format)
-    _run_config(task, config, _budgets(budget_tokens, budget_usd, budget_calls, budget_seconds), journal_path)
+    if action_format and action_mode and action_format != action_mode:
+        raise ConfigError("--format and --action-mode name the same setting; give one")
+    agent_text = agent_kind or (base.get("agent", "tool-calling") + (f"@{base['preset']}" if base.get("preset") else ""))
+    spec = spec_from_flags(
+        agent_text, model, options=agent_options(agent_opt, [agent_text])[agent_text], base=base,
+        models=dict(parse_pairs(role_model, "--role-model")) or None, tools=split_list(tools) or None,
+        system=system, max_steps=max_steps, action_format=action_format or action_mode,
+        sampling={"temperature": temperature, "max_tokens": max_tokens, "top_p": top_p, "seed": seed},
+        sandbox={"tier": tier, "allow_unsafe": unsafe or None, "wall_seconds": sandbox_timeout,
+                 "memory_mb": sandbox_memory},
+        budgets={"tokens": budget_tokens, "usd": budget_usd, "model_calls": budget_calls,
+                 "wall_seconds": budget_seconds},
+        stream=stream or None, call_timeout=call_timeout)
+    _run_spec(task, spec, journal_path)
 
 
-def _run_config(task: str, config: dict[str, Any], budgets: Budget | None, journal_path: Optional[Path]) -> None:
+def _run_spec(task: str, spec: Any, journal_path: Optional[Path]) -> None:
+    from ..builder import build
     from ..runtime import runner
 
-    agent = build_agent(config)
+    built = build(spec)
     journal = _journal(journal_path)
-    printer = render.EntryPrinter(console, streaming=bool(config.get("stream")))
-    console.print(f"[dim]model {config['model']} · journal {journal.path}[/]")
-    _execute(lambda: runner.run(agent, task, journal=journal, config=config, budgets=budgets, listeners=[printer],
-                                on_delta=printer.on_delta if config.get("stream") else None), journal, agent)
+    printer = render.EntryPrinter(console, streaming=spec.stream)
+    console.print(f"[dim]model {escape(spec.model)} · agent {escape(built.kind.name)} · journal {escape(str(journal.path))}[/]")
+    _execute(lambda: runner.run(built.agent, task, journal=journal, config=built.spec.to_config(),
+                                budgets=built.budgets, listeners=[printer],
+                                on_delta=printer.on_delta if spec.stream else None), journal, built)
 
 
 @app.command()
 def demo(journal_path: Optional[Path] = JournalOpt) -> None:
     """Run the shipped example: with a configured model if there is one, else with a scripted model."""
     from ..examples import demo as example
+    from ..runtime.spec import AgentSpec
+    from .specs import split_list
 
     model = default_model_string()
     if model is None:
         console.print("[yellow]No model configured: running the shipped example with a scripted model.[/]\n")
         model = f"scripted:{example.SCRIPT}"
-    config = {"agent": "tool-calling", "model": model, "tools": split_tools(example.TOOLS), "system": example.SYSTEM,
-              "max_steps": 10, "action_format": "tool_calls", "stream": False}
+    spec = AgentSpec(agent="tool-calling", model=model, tools=split_list(example.TOOLS), system=example.SYSTEM,
+                     max_steps=10)
     try:
-        _run_config(example.TASK, config, None, journal_path)
+        _run_spec(example.TASK, spec, journal_path)
     finally:
         if model.startswith("scripted:"):
             console.print("\nNext: [bold]agentzoo show latest[/], [bold]agentzoo replay latest[/], "
                           "[bold]agentzoo export latest --format sharegpt[/].\n"
-                          "Then: [bold]agentzoo sandbox probe[/] (isolation for model-written code), "
+                          "Then: [bold]agentzoo recipes[/] (published systems to run), "
+                          "[bold]agentzoo sandbox probe[/] (isolation for model-written code), "
                           "[bold]agentzoo eval --env gsm8k,humaneval --agent tool-calling,codeact --model oracle "
                           "--limit 20 --out results/[/] (the harness, checked on gold answers).\n")
-            console.print(HOW_TO_CONFIGURE, soft_wrap=True)
+            console.print(HOW_TO_CONFIGURE, soft_wrap=True, markup=False)
+
+
+TrustOpt = typer.Option(False, "--trust", help="load the code (tools, agent, environment) the journal names; "
+                        "without it, only agentzoo's own code and what you name here is loaded")
+
+
+def _stored_spec(info: Any, source: str) -> Any:
+    from ..runtime.spec import AgentSpec
+
+    return AgentSpec.from_config(info.config, source=f"{source}: run {info.run_id}'s config")
+
+
+@app.command()
+def replay(run_id: str = typer.Argument(..., help="run id, prefix or 'latest'; or a bundle file"),
+           agent_code: Optional[str] = typer.Option(None, "--agent", help="the run's own agent builder (module:build), if it was user code"),
+           trust: bool = TrustOpt,
+           journal_path: Optional[Path] = JournalOpt) -> None:
+    """Re-run a recorded run from its journal: no model or tool is called, no code is imported; a divergence is an error."""
+    from ..builder import build
+    from ..runtime import runner
+    from .specs import trust_from
+
+    journal, run_id = _open_source(run_id, journal_path)
+    info = journal.get_run(run_id)
+    spec = _stored_spec(info, str(journal.path))
+    built = build(spec, trust=trust_from(trust, [agent_code] if agent_code else None), replay=True)
+    printer = render.EntryPrinter(console)
+    _execute(lambda: runner.replay(built.agent, info.run_id, journal=journal, listeners=[printer]), journal)
+
+
+@app.command()
+def resume(run_id: str = typer.Argument(..., help="run id, prefix or 'latest'"),
+           rerun_interrupted: bool = typer.Option(False, "--rerun-interrupted",
+                                                  help="run again a side-effecting tool call that was cut off"),
+           trust: bool = TrustOpt,
+           journal_path: Optional[Path] = JournalOpt) -> None:
+    """Finish a run that crashed or was stopped, without repeating any completed call."""
+    from ..builder import build
+    from ..runtime import runner
+    from .specs import trust_from
+
+    journal = _journal(journal_path)
+    info = journal.get_run(run_id)
+    spec = _stored_spec(info, str(journal.path))
+    built = build(spec, trust=trust_from(trust))
+    printer = render.EntryPrinter(console, mark_served=True)
+    console.print(f"[dim]resuming {escape(info.run_id)} ({escape(info.status)})[/]")
+    _execute(lambda: runner.resume(built.agent, info.run_id, journal=journal, listeners=[printer],
+                                   budgets=built.budgets, rerun_interrupted=rerun_interrupted), journal, built)
+
+
+@app.command()
+def fork(run_id: str = typer.Argument(..., help="the parent run: id, prefix or 'latest'; or a bundle file"),
+         model: Optional[str] = typer.Option(None, "--model", "-m", help="a different model"),
+         system: Optional[str] = typer.Option(None, "--system", help="a different system prompt"),
+         max_steps: Optional[int] = typer.Option(None, "--max-steps"),
+         task: Optional[str] = typer.Option(None, "--task", help="a different task"),
+         agent_opt: Optional[list[str]] = AgentOptOpt,
+         changes: Optional[list[str]] = typer.Option(None, "--set", help="change any spec field: KEY=VALUE, e.g. "
+                                                     "sampling.temperature=0.7, options.max_trials=2, or "
+                                                     "reflexion.evaluator=tests (repeatable)"),
+         trust: bool = TrustOpt,
+         journal_path: Optional[Path] = JournalOpt) -> None:
+    """Re-run a run with changes: reuse its calls up to the first divergence, then go live as a new run."""
+    from ..builder import build
+    from ..runtime import runner
+    from .specs import parse_pairs, trust_from
+
+    journal, run_id = _open_source(run_id, journal_path, writable=True)
+    parent = journal.get_run(run_id)
+    spec = _stored_spec(parent, str(journal.path))
+    updates: dict[str, Any] = {}
+    for key, value in (("model", model), ("system", system), ("max_steps", max_steps)):
+        if value is not None:
+            updates[key] = value
+    for key, value in parse_pairs(agent_opt, "--agent-opt"):
+        updates[f"options.{key}"] = value
+    for key, value in parse_pairs(changes, "--set"):
+        head, dot, rest = key.partition(".")
+        if dot and head == spec.agent:  # `reflexion.evaluator=tests`: an option of the run's recipe
+            key = f"options.{rest}"
+        updates[key] = value
+    spec = spec.with_changes(updates) if updates else spec
+    built = build(spec.model_copy(update={"recorded_tools": None}), trust=trust_from(trust))
+    printer = render.EntryPrinter(console, mark_served=True)
+
+    async def go():
+        result = await runner.fork(built.agent, parent.run_id, journal=journal, task=task,
+                                   config=built.spec.to_config(), budgets=built.budgets, listeners=[printer])
+        fp = result.fork_point
+        if fp is None:
+            console.print("[cyan]no divergence: every effect was served from the parent[/]")
+        else:
+            console.print(f"[cyan]diverged from {escape(parent.run_id)} at scope {escape(repr(fp['scope'] or '<root>'))} "
+                          f"seq {fp['seq']}: {escape('; '.join(fp['differences'][:3]))}[/]")
+        return result
+
+    _execute(go, journal, built)
+
+
+def _open_source(run_id: str, journal_path: Optional[Path], writable: bool = False) -> tuple[Journal, str]:
+    """A run in the journal, or the run a bundle file holds (opened as a journal of its own)."""
+    path = Path(run_id)
+    if path.suffix == ".azb" or (path.is_file() and not run_id.startswith(".")):
+        from ..bundle import open_bundle
+
+        return open_bundle(path, writable_copy=writable, journal=journal_path)
+    return _journal(journal_path), run_id
 
 
 @app.command("runs")
@@ -161,69 +290,6 @@ def show(run_id: str = typer.Argument(..., help="run id, a unique prefix of one,
         if info.answer is not None:
             console.print(f"[bold green]answer:[/] {info.answer}")
         console.print(render.scope_table(journal.usage_by_scope(info.run_id)))
-
-
-@app.command()
-def replay(run_id: str = typer.Argument(..., help="run id, prefix or 'latest'"),
-           journal_path: Optional[Path] = JournalOpt) -> None:
-    """Re-run a recorded run from its journal: no model or tool is called; a divergence is an error."""
-    from ..runtime import runner
-
-    journal = _journal(journal_path)
-    info = journal.get_run(run_id)
-    agent = build_agent(info.config, replay=True)
-    printer = render.EntryPrinter(console)
-    _execute(lambda: runner.replay(agent, info.run_id, journal=journal, listeners=[printer]), journal)
-
-
-@app.command()
-def resume(run_id: str = typer.Argument(..., help="run id, prefix or 'latest'"),
-           rerun_interrupted: bool = typer.Option(False, "--rerun-interrupted",
-                                                  help="run again a side-effecting tool call that was cut off"),
-           journal_path: Optional[Path] = JournalOpt) -> None:
-    """Finish a run that crashed or was stopped, without repeating any completed call."""
-    from ..runtime import runner
-
-    journal = _journal(journal_path)
-    info = journal.get_run(run_id)
-    agent = build_agent(info.config)
-    printer = render.EntryPrinter(console, mark_served=True)
-    console.print(f"[dim]resuming {info.run_id} ({info.status})[/]")
-    _execute(lambda: runner.resume(agent, info.run_id, journal=journal, listeners=[printer],
-                                   rerun_interrupted=rerun_interrupted), journal, agent)
-
-
-@app.command()
-def fork(run_id: str = typer.Argument(..., help="the parent run: id, prefix or 'latest'"),
-         model: Optional[str] = typer.Option(None, "--model", "-m", help="a different model"),
-         system: Optional[str] = typer.Option(None, "--system", help="a different system prompt"),
-         max_steps: Optional[int] = typer.Option(None, "--max-steps"),
-         task: Optional[str] = typer.Option(None, "--task", help="a different task"),
-         journal_path: Optional[Path] = JournalOpt) -> None:
-    """Re-run a run with changes: reuse its calls up to the first divergence, then go live as a new run."""
-    from ..runtime import runner
-
-    journal = _journal(journal_path)
-    parent = journal.get_run(run_id)
-    config = dict(parent.config)
-    limit_key = "max_turns" if config.get("agent") == "codeact" else "max_steps"
-    for key, value in (("model", model), ("system", system), (limit_key, max_steps)):
-        if value is not None:
-            config[key] = value
-    agent = build_agent(config)
-    printer = render.EntryPrinter(console, mark_served=True)
-
-    async def go():
-        result = await runner.fork(agent, parent.run_id, journal=journal, task=task, config=config, listeners=[printer])
-        fp = result.fork_point
-        if fp is None:
-            console.print("[cyan]no divergence: every effect was served from the parent[/]")
-        else:
-            console.print(f"[cyan]diverged from {parent.run_id} at scope {fp['scope'] or '<root>'!r} seq {fp['seq']}: "
-                          f"{'; '.join(fp['differences'][:3])}[/]")
-        return result
-
-    _execute(go, journal, agent)
 
 
 @app.command()

@@ -1,65 +1,46 @@
-"""Agent kinds the harness can build, by name: `tool-calling`, `codeact`, and recipes that register.
+"""The agents of an eval, as specs: a label names a spec template; each sample fills in its model,
+its environment episode and its seed, and the one builder (`agentzoo.builder`) makes the agent.
 
-A factory gets the sample's model, its episode (tools over fresh state) and its seed, and how
-sandboxes may be made; it returns an agent (anything with `async run(task, ctx)`).
+A label that is not in the eval's table is read as an agent name (`cot`, `agentcoder@code`,
+`mypkg.agents:build`) with default options, so `expand(..., ["tool-calling"], ...)` works as it is.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Mapping
+from typing import Any
 
+from ..builder import Built, Trust, build
+from ..catalog import split_agent
 from ..envs.base import Episode
-from ..errors import ConfigError
-from ..protocols import Agent, Model
-from ..sandbox import Limits
+from ..protocols import Environment
+from ..runtime.spec import AgentSpec, EnvRef
+from .matrix import Sample
+
+UNSET_MODEL = "-"
+"""The model of a template: every sample gives its own."""
 
 
-@dataclass(frozen=True)
-class AgentOptions:
-    """What the command line says about agents in general."""
-
-    tier: str = "auto"
-    allow_unsafe: bool = False
-    limits: Limits | None = None
-    max_steps: int | None = None
+def template(label: str, agents: Mapping[str, AgentSpec]) -> AgentSpec:
+    """The spec a label stands for."""
+    if label in agents:
+        return agents[label]
+    name, preset = split_agent(label)
+    return AgentSpec(agent=name, preset=preset, model=UNSET_MODEL)
 
 
-AgentFactory = Callable[[Model, Episode, int, AgentOptions], Agent]
-AGENTS: dict[str, AgentFactory] = {}
+def sample_spec(sample: Sample, agents: Mapping[str, AgentSpec], env_sources: Mapping[str, dict[str, Any]]) -> AgentSpec:
+    """The full spec of one sample: the template with the sample's model, episode and seed."""
+    spec = template(sample.agent, agents)
+    source = env_sources.get(sample.env, {})
+    ref = EnvRef(name=source.get("name", sample.env), task=sample.task.id, tasks_file=source.get("tasks_file"),
+                 options=source.get("options", {}))
+    return spec.model_copy(update={"model": sample.model, "env": ref,
+                                   "sampling": spec.sampling.model_copy(update={"seed": sample.seed})})
 
 
-def register_agent(name: str, factory: AgentFactory) -> None:
-    """Make `agentzoo eval --agent NAME` build agents with `factory`."""
-    AGENTS[name] = factory
-
-
-def make_agent(name: str, model: Model, episode: Episode, seed: int, options: AgentOptions) -> Agent:
-    from ..recipes import RECIPES, build_recipe
-
-    if name in AGENTS:
-        return AGENTS[name](model, episode, seed, options)
-    if name in RECIPES:
-        return build_recipe(name, model, episode.tools, system=episode.system, sampling={"seed": seed},
-                            sandbox={"tier": options.tier, "allow_unsafe": options.allow_unsafe,
-                                     "limits": options.limits})
-    known = ", ".join(sorted({*AGENTS, *RECIPES}))
-    raise ConfigError(f"unknown agent {name!r}; known: {known}")
-
-
-def _tool_calling(model: Model, episode: Episode, seed: int, options: AgentOptions) -> Agent:
-    from ..agents.tool_calling import ToolCallingAgent
-
-    return ToolCallingAgent(model, episode.tools, system=episode.system, max_steps=options.max_steps or 20,
-                            sampling={"seed": seed})
-
-
-def _codeact(model: Model, episode: Episode, seed: int, options: AgentOptions) -> Agent:
-    from ..agents.codeact import CodeActAgent
-
-    return CodeActAgent(model, episode.tools, system=episode.system, max_turns=options.max_steps or 10, tier=options.tier,
-                        limits=options.limits, allow_unsafe=options.allow_unsafe, sampling={"seed": seed})
-
-
-register_agent("tool-calling", _tool_calling)
-register_agent("codeact", _codeact)
+def make_agent(sample: Sample, env: Environment, episode: Episode, model: Any, agents: Mapping[str, AgentSpec],
+               env_sources: Mapping[str, dict[str, Any]] | None = None, trust: Trust | None = None) -> Built:
+    """Build one sample's agent on its episode, with the model the harness made for it."""
+    spec = sample_spec(sample, agents, env_sources or {})
+    return build(spec, episode=episode, env=env, model=model, trust=trust or Trust(everything=True))

@@ -20,11 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._files import ensure_folder
 from ..envs.base import Environment, ScoringContext
 from ..errors import AgentzooError
 from ..runtime.journal import Journal
 from ..sandbox.pool import SandboxPool
-from .agents import AgentOptions
+from ..runtime.spec import AgentSpec
 from .matrix import Sample
 from .sample import InfraError, ModelPool, run_sample
 from .store import ResultStore
@@ -57,8 +58,13 @@ class EvalConfig:
     concurrency: int = 4
     retries: int = 2
     max_infra_errors: int = 20
-    options: AgentOptions = field(default_factory=AgentOptions)
+    agents: dict[str, AgentSpec] = field(default_factory=dict)
+    """Agent label → spec template (model, episode and seed are filled per sample); a label not here
+    is read as an agent name with default options."""
     scoring: ScoringContext = field(default_factory=ScoringContext)
+    env_sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Environment name → how it was made (`name`, `tasks_file`, `options`), stored in each run's spec so
+    that replay, resume and fork can open the same episode."""
 
 
 Attempt = Callable[[Sample], Awaitable[dict[str, Any]]]
@@ -80,7 +86,8 @@ async def run_eval(samples: list[Sample], envs: dict[str, Environment], config: 
                                 allow_unsafe=config.scoring.allow_unsafe)
         scoring = dataclasses.replace(config.scoring, pool=sandboxes)  # started only if a scorer needs one
         try:
-            yield lambda sample: run_sample(sample, envs[sample.env], journal, models, config.options, scoring)
+            yield lambda sample: run_sample(sample, envs[sample.env], journal, models, config.agents, scoring,
+                                                config.env_sources)
         finally:
             await models.aclose()
             await sandboxes.aclose()
@@ -94,7 +101,7 @@ async def run_samples(samples: list[Sample], config: EvalConfig, backend: Backen
                       meta: dict[str, Any] | None = None) -> Progress:
     """Skip samples with a row, run the rest through `backend(todo)` (an async context manager that
     gives the attempt function), retrying infrastructure errors under the budget; write the rows."""
-    config.out.mkdir(parents=True, exist_ok=True)
+    ensure_folder(config.out, "results folder")  # a file there, or a read-only parent: a clear error
     store = ResultStore(config.out / "results.db")
     try:
         if meta is not None:

@@ -24,9 +24,14 @@ class Sample:
 def expand(envs: dict[str, Environment], agents: list[str], models: list[str], seeds: int,
            limit: int | None = None) -> list[Sample]:
     """The matrix in a fixed order: environment, task, agent, model, seed."""
+    return expand_tasks({name: env.tasks()[:limit] if limit else env.tasks() for name, env in envs.items()},
+                        agents, models, seeds)
+
+
+def expand_tasks(tasks_by_env: dict[str, list[Task]], agents: list[str], models: list[str], seeds: int) -> list[Sample]:
+    """The matrix over chosen tasks, in the same fixed order."""
     samples = []
-    for name, env in envs.items():
-        tasks = env.tasks()[:limit] if limit else env.tasks()
+    for name, tasks in tasks_by_env.items():
         for task in tasks:
             for agent in agents:
                 for model in models:

@@ -34,7 +34,8 @@ from typing import Any
 from ..envs.base import Environment, ScoringContext
 from ..errors import ConfigError
 from ..runtime.journal import Journal
-from .agents import AGENTS, AgentOptions
+from ..catalog import REGISTERED
+from ..runtime.spec import AgentSpec
 from .harness import Attempt, EvalConfig, Progress, run_samples
 from .matrix import Sample
 from .sample import InfraError, ModelPool, run_sample
@@ -88,7 +89,7 @@ async def _nothing(sample: Sample) -> dict[str, Any]:  # pragma: no cover - neve
 def _ray_attempt(ray: Any, todo: list[Sample], envs: dict[str, Environment], config: EvalConfig) -> Attempt:
     """The function that runs one attempt of a sample as a Ray task and awaits its row."""
     env_refs = {name: ray.put(envs[name]) for name in dict.fromkeys(s.env for s in todo)}
-    agents = {name: AGENTS[name] for name in dict.fromkeys(s.agent for s in todo) if name in AGENTS}
+    registered = dict(REGISTERED)  # builders registered from Python in the driver, for the workers
     journal_path = str((config.out / "journal.db").resolve())
     remote = ray.remote(_run_in_worker).options(num_cpus=1, max_retries=0)
     died = tuple(getattr(ray.exceptions, name) for name in ("WorkerCrashedError", "NodeDiedError",
@@ -96,7 +97,8 @@ def _ray_attempt(ray: Any, todo: list[Sample], envs: dict[str, Environment], con
 
     async def attempt(sample: Sample) -> dict[str, Any]:
         # The env's ref goes in a list so that Ray passes the ref, not the env: the worker keeps envs by ref.
-        ref = remote.remote(sample, [env_refs[sample.env]], agents, journal_path, config.options, config.scoring)
+        ref = remote.remote(sample, [env_refs[sample.env]], registered, journal_path, config.agents, config.scoring,
+                            config.env_sources)
         try:
             result = await asyncio.wrap_future(ref.future())
         except asyncio.CancelledError:
@@ -118,12 +120,13 @@ _ENVS: dict[str, Environment] = {}
 """This worker process's environments, by the hex of the driver's object ref."""
 
 
-def _run_in_worker(sample: Sample, env_box: list[Any], agents: dict[str, Any], journal_path: str,
-                   options: AgentOptions, scoring: ScoringContext) -> dict[str, Any]:
+def _run_in_worker(sample: Sample, env_box: list[Any], registered: dict[str, Any], journal_path: str,
+                   agents: dict[str, AgentSpec], scoring: ScoringContext,
+                   env_sources: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """One attempt of one sample, in a Ray worker: `{"row": ...}` or `{"infra_error": {...}}`."""
     env = _env(env_box[0])
-    AGENTS.update(agents)
-    return asyncio.run(_attempt_in_worker(sample, env, journal_path, options, scoring))
+    REGISTERED.update(registered)
+    return asyncio.run(_attempt_in_worker(sample, env, journal_path, agents, scoring, env_sources))
 
 
 def _env(ref: Any) -> Environment:
@@ -138,12 +141,12 @@ def _env(ref: Any) -> Environment:
     return env
 
 
-async def _attempt_in_worker(sample: Sample, env: Environment, journal_path: str, options: AgentOptions,
-                             scoring: ScoringContext) -> dict[str, Any]:
+async def _attempt_in_worker(sample: Sample, env: Environment, journal_path: str, agents: dict[str, AgentSpec],
+                             scoring: ScoringContext, env_sources: dict[str, dict[str, Any]]) -> dict[str, Any]:
     journal = Journal(journal_path)
     models = ModelPool.empty()
     try:
-        return {"row": await run_sample(sample, env, journal, models, options, scoring)}
+        return {"row": await run_sample(sample, env, journal, models, agents, scoring, env_sources)}
     except InfraError as exc:
         return {"infra_error": exc.error}
     finally:

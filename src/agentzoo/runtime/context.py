@@ -32,6 +32,9 @@ class Context:
         return Context(self.gateway, self.scope.child(name, index), self.on_delta)
 
     async def model(self, model: Model, request: ModelRequest) -> ModelResponse:
+        for_scope = getattr(model, "for_scope", None)  # a model per role (`models.roles.RoleModels`)
+        if for_scope is not None:
+            model = for_scope(self.scope.path)
         return await self.gateway.model_call(self.scope, model, request, self.on_delta)
 
     async def effect(self, kind: str, name: str, request: Any, perform: Callable[[], Awaitable[Any]],

@@ -78,6 +78,17 @@ class FunctionTool:
         """Declared pure (`touches=()`): the gateway may commit its calls in batches."""
         return not self.touches
 
+    @property
+    def returns(self) -> str | None:
+        """The function's return annotation as text (`int`, `list[str]`), or None; shown in code-mode prompts."""
+        try:
+            annotation = inspect.signature(self.fn, eval_str=True).return_annotation
+        except (TypeError, ValueError, NameError, SyntaxError):
+            return None
+        if annotation is inspect.Signature.empty:
+            return None
+        return inspect.formatannotation(annotation)
+
     def spec(self) -> dict[str, Any]:
         """The OpenAI tools entry. Shared, not copied (it is sent every step): do not mutate it."""
         return self._spec

@@ -1,0 +1,215 @@
+"""Experiment files: an eval matrix written down — agents (specs with labels), environments (with
+task filters and slices), models, seeds, concurrency, budgets and the baseline for paired comparison.
+
+    agentzoo eval experiments/reflexion-judge-vs-tests.yaml
+
+The command-line flags (`--env`, `--agent`, `--agent-opt`, `--model`, ...) make the same
+`Experiment`, so a matrix given as flags and the same matrix in a file give the same samples, keys
+and rows. Errors name the file, the line and the key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ..catalog import split_agent
+from ..errors import ConfigError
+from ..runtime.spec import AgentSpec, BudgetSpec, SandboxSpec
+from .agents import UNSET_MODEL
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EnvEntry(_Data):
+    """One environment of the matrix and which of its tasks to run."""
+
+    name: str
+    """A registered environment (`agentzoo eval --help` lists them) or a user's `module:Class`."""
+    tasks_file: str | None = None
+    """Another tasks file of the environment's format."""
+    tasks: list[str] | None = None
+    """Only these task ids, in this order."""
+    match: str | None = None
+    """Only tasks whose id contains this text."""
+    offset: int = Field(0, ge=0)
+    """Skip this many tasks first (after `tasks`/`match`)."""
+    limit: int | None = Field(None, ge=1)
+    """Then take at most this many."""
+    options: dict[str, Any] = Field(default_factory=dict)
+    """Keyword options of the environment (e.g. `user_model` for tau-*)."""
+
+    def select(self, tasks: list[Any]) -> list[Any]:
+        if self.tasks is not None:
+            by_id = {t.id: t for t in tasks}
+            missing = [i for i in self.tasks if i not in by_id]
+            if missing:
+                raise ConfigError(f"environment {self.name!r} has no task(s) {', '.join(missing[:5])}")
+            tasks = [by_id[i] for i in self.tasks]
+        if self.match is not None:
+            tasks = [t for t in tasks if self.match in t.id]
+        tasks = tasks[self.offset:]
+        return tasks[:self.limit] if self.limit is not None else tasks
+
+
+class Experiment(_Data):
+    """A whole eval: the matrix and how to run it."""
+
+    name: str | None = None
+    agents: list[Any] = Field(min_length=1)
+    """Each an agent text (`cot`, `agentcoder@code`) or a spec mapping with an optional `label`."""
+    envs: list[EnvEntry | str] = Field(min_length=1)
+    models: list[str] = Field(min_length=1)
+    seeds: int = Field(1, ge=1)
+    concurrency: int = Field(4, ge=1)
+    retries: int = Field(2, ge=0)
+    max_infra_errors: int = Field(20, ge=0)
+    budgets: BudgetSpec | None = None
+    """Limits of each sample's run."""
+    baseline: str | None = None
+    """The label of the agent the others are compared with, pair by pair."""
+    scoring: SandboxSpec = Field(default_factory=SandboxSpec)
+    """The sandbox the benchmarks' own tests run in."""
+    backend: Literal["local", "ray"] = "local"
+    out: str | None = None
+
+    @field_validator("envs")
+    @classmethod
+    def _entries(cls, value: list[EnvEntry | str]) -> list[EnvEntry | str]:
+        return [EnvEntry(name=v) if isinstance(v, str) else v for v in value]
+
+    @field_validator("models")
+    @classmethod
+    def _models(cls, value: list[str]) -> list[str]:
+        if any(not m.strip() for m in value):
+            raise ValueError("a model string is empty")
+        return value
+
+
+@dataclass
+class Plan:
+    """An experiment resolved: spec templates by label, environment entries, and the rest."""
+
+    experiment: Experiment
+    agents: dict[str, AgentSpec] = field(default_factory=dict)
+    env_entries: list[EnvEntry] = field(default_factory=list)
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.agents)
+
+
+def default_label(agent_text: str, options: dict[str, Any] | None = None) -> str:
+    """`reflexion@tests`, or `reflexion@tests[max_trials=2]` when options are given (sorted keys)."""
+    if not options:
+        return agent_text
+    shown = ",".join(f"{k}={_short(v)}" for k, v in sorted(options.items()))
+    return f"{agent_text}[{shown}]"
+
+
+def _short(value: Any) -> str:
+    return value if isinstance(value, str) else yaml.safe_dump(value, default_flow_style=True).strip()
+
+
+def plan(experiment: Experiment, *, where: str = "the experiment", lines: Any = None) -> Plan:
+    """Resolve agents into spec templates (validated) and check the baseline names one of them."""
+    result = Plan(experiment, env_entries=[e for e in experiment.envs if isinstance(e, EnvEntry)])
+    for i, entry in enumerate(experiment.agents):
+        data = {"agent": entry} if isinstance(entry, str) else dict(entry) if isinstance(entry, dict) else None
+        if data is None:
+            raise _error(where, lines, ("agents", i), "an agent is a name (cot, agentcoder@code) or a mapping")
+        label = data.pop("label", None)
+        text = data.get("agent")
+        if not isinstance(text, str):
+            raise _error(where, lines, ("agents", i, "agent"), "required: the agent or recipe name")
+        name, preset = split_agent(text)
+        data["agent"] = name
+        if preset is not None:
+            if data.get("preset") not in (None, preset):
+                raise _error(where, lines, ("agents", i, "preset"), f"differs from the preset in {text!r}")
+            data["preset"] = preset
+        if "model" in data:
+            raise _error(where, lines, ("agents", i, "model"), "models are the matrix's `models:`; per role use `models:`")
+        data["model"] = UNSET_MODEL
+        if experiment.budgets is not None and "budgets" not in data:
+            data["budgets"] = experiment.budgets.model_dump(exclude_none=True)
+        try:
+            spec = AgentSpec.model_validate(data)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise _error(where, lines, ("agents", i, *err["loc"]),
+                         "unknown key" if err["type"] == "extra_forbidden" else err["msg"]) from None
+        label = label or default_label(text, spec.options or None)
+        if label in result.agents:
+            raise _error(where, lines, ("agents", i), f"two agents are labelled {label!r}; give each a `label:`")
+        result.agents[label] = spec
+    if experiment.baseline is not None and experiment.baseline not in result.agents:
+        raise _error(where, lines, ("baseline",), f"{experiment.baseline!r} is not one of the agents' labels "
+                     f"({', '.join(result.agents)})")
+    return result
+
+
+# --- files ------------------------------------------------------------------------------------
+
+
+def read_yaml(path: Path) -> tuple[Any, Any]:
+    """The data of a YAML (or JSON) file and its node tree (for line numbers); typed errors naming the file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read it: {exc}") from None
+    try:
+        return yaml.safe_load(text), yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+
+
+def load_experiment(path: Path) -> Plan:
+    """Read and validate an experiment file; every error names the file, line and key."""
+    data, lines = read_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: an experiment is a mapping with agents, envs and models")
+    try:
+        experiment = Experiment.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in ("EnvEntry", "str")))
+        message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        raise _error(str(path), lines, loc, message) from None
+    return plan(experiment, where=str(path), lines=lines)
+
+
+def _error(where: str, lines: Any, loc: tuple[Any, ...], message: str) -> ConfigError:
+    line = _line_of(lines, loc)
+    key = ".".join(str(p) for p in loc) or "(top level)"
+    return ConfigError(f"{where}{f':{line}' if line else ''}: {key}: {message}")
+
+
+def _line_of(node: Any, loc: tuple[Any, ...]) -> int | None:
+    """The 1-based line of the deepest node `loc` reaches in a composed YAML tree."""
+    if node is None:
+        return None
+    line = node.start_mark.line + 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            found = next(((k, v) for k, v in node.value if k.value == part), None)
+            if found is None:
+                break
+            key_node, node = found
+            line = key_node.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line

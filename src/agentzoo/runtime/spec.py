@@ -1,0 +1,234 @@
+"""The agent spec: one typed, validated description of an agent, stored as a run's config.
+
+A spec says everything needed to build the same agent again: which agent or recipe (and its
+preset and options), the model (and a model per role), the action format, the tools (as import
+strings, plus the schemas they had, so that a replay needs no import), the environment episode
+an eval ran it in, the system prompt, sampling, sandbox, step limit and budgets. The command
+line, experiment files, the eval harness and Python all make one, and `agentzoo.builder` turns it
+into an agent; the journal stores it (`RunInfo.config`), so `replay`, `resume`, `fork` and bundles
+rebuild any run from it.
+
+The spec is data: it names code but never holds or runs it. Loading the code a spec names is the
+builder's job, and code named by a journal is loaded only with the user's consent.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .. import _json
+from ..errors import ConfigError
+from .budgets import Budget
+
+SPEC_VERSION = 1
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Sampling(_Data):
+    """Sampling settings sent with every model request the agent makes (None: the provider's default)."""
+
+    temperature: float | None = Field(None, ge=0, le=2)
+    max_tokens: int | None = Field(None, ge=1)
+    """Cap on the tokens of each reply."""
+    top_p: float | None = Field(None, gt=0, le=1)
+    seed: int | None = None
+
+    def as_request(self) -> dict[str, Any]:
+        """The fields that are set, as `ModelRequest` keyword arguments."""
+        return self.model_dump(exclude_none=True)
+
+
+class SandboxSpec(_Data):
+    """Where model-written code runs (agents and recipes that run code)."""
+
+    tier: Literal["auto", "bwrap", "landlock", "unsafe"] = "auto"
+    allow_unsafe: bool = False
+    """Run code with resource limits only when no isolating tier works (`--unsafe`)."""
+    wall_seconds: float | None = Field(None, gt=0)
+    """Wall-clock limit of one action (None: the sandbox default)."""
+    memory_mb: int | None = Field(None, ge=16)
+
+    @property
+    def is_default(self) -> bool:
+        return self == SandboxSpec()
+
+
+class BudgetSpec(_Data):
+    """Limits of a run or of one scope (a role); None means no limit."""
+
+    tokens: int | None = Field(None, ge=0)
+    usd: float | None = Field(None, ge=0)
+    model_calls: int | None = Field(None, ge=0)
+    wall_seconds: float | None = Field(None, gt=0)
+
+    def to_budget(self) -> Budget:
+        return Budget(tokens=self.tokens, usd=self.usd, model_calls=self.model_calls,
+                      wall_seconds=self.wall_seconds)
+
+
+class EnvRef(_Data):
+    """The environment episode a run acted in (eval runs): its tools come from here."""
+
+    name: str
+    """A registered environment name, or `module:Class` / `file.py:Class` for a user's."""
+    task: str
+    """The task's id within the environment."""
+    tasks_file: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    """Keyword options the environment was made with (e.g. `user_model` for tau-*)."""
+
+
+class ToolRecord(_Data):
+    """A tool as the agent saw it when the run started: enough to stand in for it in a replay."""
+
+    name: str
+    description: str = ""
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    touches: list[str] = Field(default_factory=list)
+    returns: str | None = None
+    """The return annotation's text (code-mode prompts show it)."""
+
+
+class AgentSpec(_Data):
+    """One agent, fully described. Validated on creation; `to_config()` is what the journal stores."""
+
+    version: Literal[1] = SPEC_VERSION
+    agent: str = "tool-calling"
+    """`tool-calling`, `codeact`, a recipe name (`agentzoo recipes`), or a user's `module:build`."""
+    preset: str | None = None
+    """A named variant of the recipe (`agentcoder@code`)."""
+    options: dict[str, Any] = Field(default_factory=dict)
+    """Recipe options, validated against the recipe's schema by the builder."""
+    model: str
+    """A model string (`openai:gpt-4o-mini`, `openai-compatible:NAME@URL`, `scripted:FILE`, `oracle`)."""
+    models: dict[str, str] = Field(default_factory=dict)
+    """A model per role: a role name (a scope segment such as `coder`) to a model string."""
+    action_format: str | None = None
+    """tool-calling: `tool_calls` or `react`; codeact: `code`, `json` or `text` (None: the default)."""
+    tools: list[str] = Field(default_factory=list)
+    """Tools as `package.module:function` or `file.py:function`."""
+    recorded_tools: list[ToolRecord] | None = None
+    """Filled when a run starts: the schemas of every tool the agent had (from `tools` and `env`)."""
+    env: EnvRef | None = None
+    system: str | None = None
+    max_steps: int | None = Field(None, ge=1)
+    """The agent's step (turn) limit; for a recipe, mapped to its own round or turn limit."""
+    sampling: Sampling = Field(default_factory=Sampling)
+    sandbox: SandboxSpec = Field(default_factory=SandboxSpec)
+    budgets: BudgetSpec | None = None
+    """Limits of the whole run."""
+    role_budgets: dict[str, BudgetSpec] = Field(default_factory=dict)
+    """Limits per scope path (e.g. `team/coder`): everything below that scope counts."""
+    stream: bool = False
+    call_timeout: float | None = Field(None, gt=0)
+    """Seconds one model call may take before it is cut (None: the backend's default)."""
+
+    @field_validator("agent")
+    @classmethod
+    def _agent_named(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must name an agent, a recipe or module:build")
+        return value.strip()
+
+    @field_validator("model")
+    @classmethod
+    def _model_named(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must name a model")
+        return value.strip()
+
+    # --- what the journal stores -------------------------------------------------------------
+
+    def to_config(self) -> dict[str, Any]:
+        """Plain JSON without defaults (small, and stable when new fields with defaults appear)."""
+        data = self.model_dump(mode="json", exclude_defaults=True)
+        data["version"] = self.version
+        return data
+
+    def hash(self) -> str:
+        """A short hash of the spec, ignoring `recorded_tools` (a record of the run, not a choice)."""
+        data = self.to_config()
+        data.pop("recorded_tools", None)
+        return _json.request_hash(data)[:16]
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], *, source: str = "the run config") -> AgentSpec:
+        """The spec a run config holds; configs written before specs existed are converted."""
+        if not isinstance(config, dict):
+            raise ConfigError(f"{source} is not a JSON object")
+        if "version" not in config:
+            config = _from_legacy(config)
+        try:
+            return cls.model_validate(config)
+        except ValidationError as exc:
+            raise ConfigError(f"{source}: {describe_errors(exc)}") from None
+
+    def budget_map(self) -> dict[str, Budget] | None:
+        """Budgets by scope (`""`: the run), as the gateway takes them; None when there are none."""
+        budgets = {scope: b.to_budget() for scope, b in self.role_budgets.items()}
+        if self.budgets is not None:
+            budgets[""] = self.budgets.to_budget()
+        return budgets or None
+
+    def with_changes(self, changes: dict[str, Any]) -> AgentSpec:
+        """A copy with dotted-path changes applied (`sampling.temperature`, `options.n`), re-validated."""
+        data = self.model_dump(mode="json")
+        for path, value in changes.items():
+            set_path(data, path, value)
+        try:
+            return type(self).model_validate(data)
+        except ValidationError as exc:
+            raise ConfigError(describe_errors(exc)) from None
+
+
+def set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    """Set `a.b.c` in nested dicts, creating dicts on the way; a path through a non-object is an error."""
+    keys = path.split(".")
+    node = data
+    for i, key in enumerate(keys[:-1]):
+        child = node.get(key)
+        if child is None:
+            child = node[key] = {}
+        if not isinstance(child, dict):
+            raise ConfigError(f"cannot set {path!r}: {'.'.join(keys[:i + 1])!r} is not an object")
+        node = child
+    node[keys[-1]] = value
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """Pydantic's errors as `key: what is wrong` lines, the key as a dotted path."""
+    lines = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = "unknown key"
+        lines.append(f"{where}: {message}")
+    return "; ".join(lines)
+
+
+def _from_legacy(config: dict[str, Any]) -> dict[str, Any]:
+    """Run configs of agentzoo before specs: `run`'s dict and the eval's sample dict."""
+    out: dict[str, Any] = {"version": SPEC_VERSION, "model": config.get("model") or ""}
+    agent = config.get("agent", "tool-calling")
+    out["agent"] = agent
+    if "eval" in config and "env" in config:
+        out["env"] = {"name": config["env"], "task": str(config.get("task", ""))}
+        if config.get("seed") is not None:
+            out["sampling"] = {"seed": config["seed"]}
+    for key in ("tools", "system", "stream", "options"):
+        if config.get(key) is not None:
+            out[key] = config[key]
+    if agent == "codeact":
+        out["action_format"] = config.get("action_mode")
+        out["max_steps"] = config.get("max_turns")
+        out["sandbox"] = {"tier": config.get("tier", "auto"), "allow_unsafe": bool(config.get("allow_unsafe"))}
+    else:
+        out["action_format"] = config.get("action_format")
+        out["max_steps"] = config.get("max_steps")
+    return {k: v for k, v in out.items() if v is not None}
