@@ -27,6 +27,9 @@ from agentzoo.runtime.context import Context
 from agentzoo.runtime.gateway import Gateway
 from agentzoo.teams.group_chat import Participant
 from agentzoo.teams.orchestrator import BoundedReplans, DecayingStalls
+from agentzoo.tools import ApprovalPolicy
+
+from magentic_one_script import play
 
 HERE = Path(__file__).parent
 SCRIPT = HERE / "magentic_one_script.py"
@@ -229,3 +232,68 @@ def test_a_run_killed_mid_way_resumes_without_repeating_a_completed_call(tmp_pat
         run = j.get_run("latest")
         keys = [e.key for e in j.entries(run.run_id)]
         assert run.status == "finished" and len(keys) == len(set(keys))
+
+
+# --- approval before code runs ----------------------------------------------------------------
+
+
+def approving(answer, asked):
+    def approver(name, arguments, touches):
+        asked.append((name, arguments, touches))
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+    return ApprovalPolicy(approver=approver)
+
+
+@pytest.mark.parametrize("name", PRESETS)
+async def test_a_refused_code_block_never_runs_and_the_refusal_is_what_the_orchestrator_reads_next(name, journal):
+    task = GSM8K().tasks()[0]
+    asked = []
+    model = ScriptedModel(play)
+    agent = build_recipe(name, model, approval=approving(False, asked), sampling={"seed": 0})
+    result = await agentzoo.run(agent, task.prompt, journal=journal)
+    assert result.ok
+    entries = list(journal.entries(result.run_id))
+    assert not [e for e in entries if e.kind == "sandbox"]  # nothing reached the sandbox
+    (decision,) = [e for e in entries if e.kind == "human"]
+    assert (decision.scope, decision.name) == ("Coder", "approve_code")
+    assert decision.result == {"allowed": False, "reason": "the user denied this call"}
+    assert asked == [("run_code", {"code": f"print({task.gold})"}, frozenset({"write"}))]  # asked with the code
+    # The refusal ends the Coder's turn; it is the Coder's message in the thread, and the next
+    # progress ledger (after facts, plan, ledger, the Coder's one call) is asked with it in view.
+    said = [m["content"] for m in result.messages if m["name"] == "Coder"]
+    assert len(said) == 1 and "the user did not approve running this code" in said[0]
+    assert f"print({task.gold})" in said[0] and "the user denied this call" in said[0]
+    coder_calls = [r for r in model.requests if "team's Coder" in r.messages[0]["content"]]
+    assert len(coder_calls) == 1
+    assert any(said[0] in (m.get("content") or "") for m in model.requests[4].messages)
+    assert "is_request_satisfied" in model.requests[4].messages[-1]["content"]
+
+
+async def test_an_approved_code_block_runs_and_replay_does_not_ask_again(journal):
+    task = GSM8K().tasks()[0]
+    asked = []
+    model = ScriptedModel(play)
+    agent = build_recipe("magentic-one", model, approval=approving(True, asked), sampling={"seed": 0})
+    result = await agentzoo.run(agent, task.prompt, journal=journal)
+    assert result.ok and len(asked) == 1
+    coder = [(e.kind, e.name) for e in journal.entries(result.run_id) if e.scope == "Coder"]
+    assert coder == [("model", "scripted"), ("human", "approve_code"), ("sandbox", "exec"), ("model", "scripted")]
+    second = [r for r in model.requests if "team's Coder" in r.messages[0]["content"]][1]
+    assert str(task.gold) in second.messages[-1]["content"]  # the code ran and the Coder saw its output
+    # replay serves the decision: an approver that would fail is never asked
+    again_asked = []
+    replayed = await agentzoo.replay(build_recipe("magentic-one", ScriptedModel([]),
+                                                  approval=approving(RuntimeError("asked"), again_asked),
+                                                  sampling={"seed": 0}), result.run_id, journal=journal)
+    assert replayed.answer == result.answer and again_asked == [] and replayed.live_effects == 0
+
+
+async def test_a_policy_that_does_not_ask_about_writes_lets_code_run_unasked(journal):
+    asked = []
+    policy = ApprovalPolicy(require_approval_for={"money"}, approver=approving(False, asked).approver)
+    agent = build_recipe("magentic-one", ScriptedModel(play), approval=policy, sampling={"seed": 0})
+    result = await agentzoo.run(agent, GSM8K().tasks()[0].prompt, journal=journal)
+    kinds = [e.kind for e in journal.entries(result.run_id)]
+    assert result.ok and asked == [] and "human" not in kinds and kinds.count("sandbox") == 1

@@ -32,23 +32,47 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..protocols import Model
+from ..sandbox import Limits
 from ..teams.group_chat import Participant
 from ..teams.orchestrator import JSON_OBJECT, BoundedReplans, LedgerPrompts, Orchestrator
-from .magentic_one import MAX_JSON_RETRIES, PROMPTS, default_team
+from ..tools import ApprovalPolicy
+from . import magentic_one
+from .magentic_one import ASSISTANT_MAX_STEPS, CODER_MAX_TURNS
+from .magentic_one import ANSWER_KINDS, MAX_JSON_RETRIES, PROMPTS, default_team  # noqa: F401
 
 MAX_ROUNDS = 20  # LedgerOrchestrator(max_rounds=20)
 MAX_STALLS_BEFORE_REPLAN = 3  # LedgerOrchestrator(max_stalls_before_replan=3)
 MAX_REPLANS = 3  # LedgerOrchestrator(max_replans=3)
+
+OPTION_SOURCES: dict[str, str] = {
+    "max_rounds": "code: LedgerOrchestrator(max_rounds=20) member turns (its agbench scenarios ran with 30)",
+    "max_stalls_before_replan": "code: LedgerOrchestrator(max_stalls_before_replan=3): re-plan on the 4th stall",
+    "max_replans": "code: LedgerOrchestrator(max_replans=3): a 4th re-plan stops the run",
+    "max_json_retries": "code: update_ledger's local max_json_retries = 10",
+    **{k: v for k, v in magentic_one.OPTION_SOURCES.items() if k not in ("max_turns", "max_stalls")},
+}
+DEVIATIONS: list[str] = [
+    "max_time (inf by default) is not modelled",
+    "the final answer is always asked; the class asks it only when the request is satisfied and "
+    "return_final_answer=True (default False), and its benchmark scenarios asked a separate prompt",
+    "a next_speaker outside the team is asked again, counting against the retries (the package ends the run: "
+    "'No agent selected')",
+    *[d for d in magentic_one.DEVIATIONS if "agentchat" not in d and "stall threshold" not in d],
+]
 
 
 def build(model: Model, tools: Sequence[Any] = (), *, system: str | None = None,
           sampling: dict[str, Any] | None = None, max_rounds: int = MAX_ROUNDS,
           max_stalls_before_replan: int = MAX_STALLS_BEFORE_REPLAN, max_replans: int = MAX_REPLANS,
           max_json_retries: int = MAX_JSON_RETRIES, participants: Sequence[Participant] | None = None,
-          response_format: dict[str, Any] | None = JSON_OBJECT, **team_options: Any) -> Orchestrator:
-    """Magentic-One with the legacy package's stall counting; `team_options` go to `default_team`."""
+          response_format: dict[str, Any] | None = JSON_OBJECT, coder_max_turns: int = CODER_MAX_TURNS,
+          assistant_max_steps: int = ASSISTANT_MAX_STEPS, approval: ApprovalPolicy | None = None,
+          tier: str = "auto", limits: Limits | None = None, allow_unsafe: bool = False) -> Orchestrator:
+    """Magentic-One with the legacy package's stall counting; the team options are `magentic-one`'s."""
     members = list(participants) if participants is not None else default_team(
-        model, tools, system=system, sampling=sampling, **team_options)
+        model, tools, system=system, sampling=sampling, coder_max_turns=coder_max_turns,
+        assistant_max_steps=assistant_max_steps, approval=approval, tier=tier, limits=limits,
+        allow_unsafe=allow_unsafe)
     policy = BoundedReplans(max_rounds=max_rounds, max_stalls_before_replan=max_stalls_before_replan,
                             max_replans=max_replans)
     return Orchestrator(model, members, LedgerPrompts.from_dir(PROMPTS), policy=policy,
