@@ -114,9 +114,12 @@ def test_probe_reports_without_applying():
 def test_syscall_numbers_match_installed_kernel_headers(arch, header):
     if not os.path.exists(header):
         pytest.skip(f"{header} not installed (linux-libc-dev)")
-    defined = {k: int(v) for k, v in re.findall(r"#define __NR_(\w+)\s+(\d+)\b", Path(header).read_text())}
+    defined = {k: int(v) for k, v in re.findall(r"#define __NR_(\w+)\s+(\d+)\b", Path(header).read_text())
+               if k != "syscalls"}
     table = confine.ARCHES[arch][1]
-    assert {name: nr for name, nr in table.items() if defined.get(name) != nr} == {}
+    # A call newer than the installed headers (numbered past their last) cannot be checked here.
+    newest = max(defined.values())
+    assert {name: nr for name, nr in table.items() if defined.get(name, nr if nr > newest else None) != nr} == {}
 
 
 # --- the seccomp program, run on a small classic-BPF interpreter (both arches) --------------

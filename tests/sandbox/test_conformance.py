@@ -412,6 +412,17 @@ def _stdout_capped(result: ExecResult, host: Host) -> None:
     assert result.stdout_dropped > 0
 
 
+def _no_host_mount_table(result: ExecResult, host: Host) -> None:
+    """No line of the host's mount table comes back. A tier with its own /proc (bwrap) shows its own
+    mounts, whose ids differ from every host mount's; the landlock tier, in the host's mount
+    namespace, must not show any."""
+    with open("/proc/self/mountinfo", encoding="utf-8") as f:
+        seen = [line.strip() for line in f if line.strip() and line.strip() in result.stdout]
+    assert not seen, "the host's mount table was read:\n" + "\n".join(seen[:5])
+    if result.tier == "landlock":
+        assert "DONE read" not in result.stdout, result.stdout[-3000:]
+
+
 def _disk_budget(result: ExecResult, host: Host) -> None:
     if result.error and result.error["type"] == "DiskLimitExceeded":  # the host measured and killed it
         assert result.state_lost, result
@@ -706,6 +717,27 @@ READS = [
         print(os.popen("cat /proc/*/environ 2>/dev/null | tr '\\\\0' '\\\\n'").read())
         print("ATTACK-END")
         '''), Expect(errors=(), printed=("ATTACK-END",)), id="read-proc-environ"),
+    pytest.param(C('''
+        import ctypes, glob, os, struct
+        for path in ["/proc/self/mountinfo", "/proc/self/mounts", "/proc/mounts", "/proc/self/mountstats",
+                     "/proc/thread-self/mountinfo", f"/proc/{os.getpid()}/mountinfo", f"/proc/{HOST_PID}/mountinfo",
+                     "/proc/1/mountinfo", "/etc/mtab", *glob.glob("/proc/self/task/*/mountinfo")]:
+            report(f"read {path}", lambda: open(path).read())
+        print("shell:", os.popen("cat /proc/self/mountinfo /proc/mounts; mount; findmnt; df -a 2>&1").read())
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall.restype = ctypes.c_long
+
+        def listmount():  # Linux 6.8: the mount ids of the whole table, no /proc needed
+            request = ctypes.create_string_buffer(struct.pack("=IIQQQ", 32, 0, 2**64 - 1, 0, 0), 32)
+            ids = (ctypes.c_uint64 * 512)()
+            n = libc.syscall(ctypes.c_long(458), request, ids, ctypes.c_long(512), ctypes.c_long(0))
+            if n < 0:
+                raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+            return list(ids[:n])
+        report("listmount", listmount)
+        print("ATTACK-END")
+        '''), Expect(errors=(), printed=("ATTACK-END",), never=("DONE listmount",), extra=_no_host_mount_table),
+        id="read-mount-table"),
     pytest.param(C('''
         import os, subprocess
         print(dict(os.environ))

@@ -57,7 +57,7 @@ TIOCSTI, TIOCLINUX = 0x5412, 0x541C  # include/uapi/asm-generic/ioctls.h (both i
 # Syscalls numbered 424 and up are the same on every architecture.
 _UNIFIED = {"io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427, "open_tree": 428,
             "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432, "fspick": 433,
-            "clone3": 435, "pidfd_getfd": 438, "mount_setattr": 442}
+            "clone3": 435, "pidfd_getfd": 438, "mount_setattr": 442, "statmount": 457, "listmount": 458}
 # arch: (AUDIT_ARCH_*, syscall numbers). AUDIT_ARCH = EM_* | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE.
 ARCHES = {
     "x86_64": (0xC000003E, dict(_UNIFIED, **{  # arch/x86/entry/syscalls/syscall_64.tbl
@@ -82,7 +82,9 @@ ARCHES = {
 ARCHES["arm64"] = ARCHES["aarch64"]
 
 # Answered with EPERM unconditionally. The new mount API (open_tree .. mount_setattr) and
-# pidfd_getfd are here because they do what mount and ptrace/process_vm_readv do.
+# pidfd_getfd are here because they do what mount and ptrace/process_vm_readv do; listmount
+# and statmount (Linux 6.8) because they read the mount table that Landlock keeps out of
+# reach under /proc (the host's mount layout, on the landlock tier).
 DENY_ALWAYS = (
     "ptrace", "process_vm_readv", "process_vm_writev", "pidfd_getfd", "mount", "umount2",
     "pivot_root", "chroot", "open_tree", "move_mount", "fsopen", "fsconfig", "fsmount", "fspick",
@@ -90,6 +92,7 @@ DENY_ALWAYS = (
     "perf_event_open", "userfaultfd", "kexec_load", "kexec_file_load", "init_module",
     "finit_module", "delete_module", "reboot", "swapon", "swapoff", "acct", "io_uring_setup",
     "io_uring_enter", "io_uring_register", "personality", "open_by_handle_at", "name_to_handle_at",
+    "statmount", "listmount",
 )
 
 
@@ -144,12 +147,14 @@ def landlock_abi() -> int:
     return version if version > 0 else 0  # ENOSYS: not built in; EOPNOTSUPP: disabled at boot
 
 
-def apply_landlock(read_only: list[str], read_write: list[str], *, deny_tcp: bool = True,
-                   scope_signals: bool = True, scope_abstract_unix: bool = True) -> dict:
+def apply_landlock(read_only: list[str], read_write: list[str], *, list_only: list[str] = (),
+                   deny_tcp: bool = True, scope_signals: bool = True, scope_abstract_unix: bool = True) -> dict:
     """Restrict this process and its future children to the given paths, for good.
 
     Reads/executes are allowed only beneath `read_only` and `read_write`; writes, creates,
-    removes, truncates and device ioctls only beneath `read_write`. With deny_tcp (ABI 4+)
+    removes, truncates and device ioctls only beneath `read_write`; beneath `list_only`,
+    folders may be listed but no file read (Landlock cannot take back a right it granted on
+    a parent folder, so this is how part of a tree stays closed). With deny_tcp (ABI 4+)
     every TCP bind/connect is refused; with the scopes (ABI 6+) the code can neither signal
     nor reach abstract unix sockets of processes outside its domain (e.g. kill its parent).
     Missing paths are skipped. Returns what was applied; abi 0 when Landlock is unavailable.
@@ -172,7 +177,7 @@ def apply_landlock(read_only: list[str], read_write: list[str], *, deny_tcp: boo
     attr = ctypes.create_string_buffer(struct.pack("=QQQ", fs, net, scoped)[:size], size)
     ruleset = _check(*_syscall("syscall", SYS_LANDLOCK_CREATE_RULESET, attr, size, 0), "landlock_create_ruleset")
     try:
-        for paths, rights in ((read_only, FS_READ_ONLY), (read_write, fs)):
+        for paths, rights in ((read_only, FS_READ_ONLY), (read_write, fs), (list_only, FS_READ_DIR)):
             for path in paths:
                 try:
                     fd = os.open(path, os.O_PATH | os.O_CLOEXEC)

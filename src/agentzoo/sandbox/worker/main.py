@@ -454,8 +454,11 @@ def setup(config):
             pass
     rules = config.get("landlock")
     if rules:
-        report["landlock"] = confine.apply_landlock(rules["read_only"] + [f"/proc/{os.getpid()}"],
-                                                    rules["read_write"])
+        # Of /proc the worker needs only to list its own threads (`_task_count`). Reading
+        # /proc/self/* would show the host's mount table (mountinfo, mounts; /proc/mounts is a
+        # link to it) and more of the host on this tier, which has no /proc of its own.
+        report["landlock"] = confine.apply_landlock(rules["read_only"], rules["read_write"],
+                                                    list_only=[f"/proc/{os.getpid()}/task"])
         if rules.get("required") and not report["landlock"].get("fs"):
             raise RuntimeError(f"Landlock was required but could not be applied: {report['landlock']}")
     if config.get("seccomp"):
