@@ -16,9 +16,11 @@
     │   │   ├── ServerError          5xx / 529
     │   │   ├── ProviderTimeout      connect or read timeout, or the overall deadline
     │   │   ├── ProviderConnectionError  could not connect
-    │   │   └── ProtocolError        a 200 that is not a chat completion (HTML, bad JSON, cut stream)
+    │   │   ├── ProtocolError        a 200 that is not a chat completion (HTML, bad JSON, cut stream)
+    │   │   └── ResponseTooLargeError  a response over the model's `max_response_bytes` (never retried)
     │   └── UnexpectedModelBehavior  the model answered, but not usably; fed back to it
-    │       └── FormatError          its text did not parse; `message_for_model` says why
+    │       ├── FormatError          its text did not parse; `message_for_model` says why
+    │       └── TooManyToolCallsError  more tool calls in one reply than the model's `max_tool_calls`
     ├── ToolError                    a tool call failed; the agent feeds it back to the model
     │   ├── ToolArgumentsError       arguments not JSON, wrong types, too large
     │   ├── UnknownToolError         no tool by that name (lists the tools there are)
@@ -141,6 +143,14 @@ class ProtocolError(ProviderError):
     """A response that is not a chat completion: HTML, broken JSON, a stream cut before its end."""
 
 
+class ResponseTooLargeError(ProviderError):
+    """A response body (plain or streamed) longer than the model's `max_response_bytes`: reading
+    stopped at the cap. Never retried, since the same request would download as much again; and
+    not the infrastructure's fault in an eval (a runaway generation is the sample's own failure)."""
+
+    infrastructure = False
+
+
 class UnexpectedModelBehavior(ModelError):
     """The model answered, but not in a usable way. Recoverable: the agent tells the model."""
 
@@ -151,6 +161,11 @@ class UnexpectedModelBehavior(ModelError):
 
 class FormatError(UnexpectedModelBehavior):
     """The model's text did not follow the action format; `message_for_model` explains."""
+
+
+class TooManyToolCallsError(UnexpectedModelBehavior):
+    """One reply held more tool calls than the model's `max_tool_calls`: a runaway generation, not a
+    slip worth feeding back (each call would need its own tool message, and the reply its context)."""
 
 
 # --- tools ----------------------------------------------------------------------------------
@@ -212,16 +227,18 @@ class SandboxError(AgentzooError):
 
 
 class BudgetExceeded(AgentzooError):
-    """A budget ran out before an effect: says which budget, its limit, the use, and where."""
+    """A budget ran out before an effect, or (wall time) during one: says which budget, its limit,
+    the use, and where; `during` names the effect a wall-clock budget cut in flight."""
 
-    def __init__(self, *, budget: str, limit: float, used: float, budget_scope: str, at_scope: str) -> None:
+    def __init__(self, *, budget: str, limit: float, used: float, budget_scope: str, at_scope: str,
+                 during: str | None = None) -> None:
         self.budget, self.limit, self.used = budget, limit, used
-        self.budget_scope, self.at_scope = budget_scope, at_scope
+        self.budget_scope, self.at_scope, self.during = budget_scope, at_scope, during
         where = "the run" if budget_scope == "" else f"scope {budget_scope!r}"
-        super().__init__(
-            f"budget {budget!r} of {where} ran out: used {used:g} of {limit:g} "
-            f"(stopped before an effect in scope {at_scope or '<root>'!r})"
-        )
+        at = at_scope or "<root>"
+        stopped = (f"cut off {during} in scope {at!r} in flight" if during
+                   else f"stopped before an effect in scope {at!r}")
+        super().__init__(f"budget {budget!r} of {where} ran out: used {used:g} of {limit:g} ({stopped})")
 
 
 class StepLimitExceeded(AgentzooError):

@@ -2,7 +2,9 @@
 
 The gateway checks them before every model call (and the agent loop before every step), so
 a run stops *before* spending past a limit, with an error naming which budget ran out and
-where. A budget set on scope `team/coder` counts everything below that scope.
+where. Wall time is also enforced *during* an effect: a model call to an endpoint that hangs,
+or a tool that never returns, is cut when the budget's time is up. A budget set on scope
+`team/coder` counts everything below that scope.
 """
 
 from __future__ import annotations
@@ -87,6 +89,26 @@ class BudgetTracker:
             t.model_calls += 1
             t.tokens += usage.total_tokens
             t.usd += cost_usd or 0.0
+
+    def wall_deadline(self, scope: str) -> tuple[float, str, float, float] | None:
+        """The earliest wall-clock end of the budgets covering `scope`, as `(deadline, budget_scope,
+        limit, started)` in `time.monotonic()` seconds, or None when none of them limits wall time.
+        The gateway cuts an effect still in flight at that moment (see `wall_exceeded`)."""
+        best: tuple[float, str, float, float] | None = None
+        for budget_scope, b, t in self._matching(scope):
+            if b.wall_seconds is not None and t.started is not None:
+                deadline = t.started + b.wall_seconds
+                if best is None or deadline < best[0]:
+                    best = (deadline, budget_scope, b.wall_seconds, t.started)
+        return best
+
+    @staticmethod
+    def wall_exceeded(deadline: tuple[float, str, float, float], at: str, during: str | None = None) -> BudgetExceeded:
+        """The error for a wall budget (from `wall_deadline`) that ran out before an effect in scope
+        `at`, or `during` one (e.g. `model 'gpt-4o'`) that was cut in flight."""
+        _, budget_scope, limit, started = deadline
+        return BudgetExceeded(budget="wall_seconds", limit=limit, used=round(time.monotonic() - started, 3),
+                              budget_scope=budget_scope, at_scope=at, during=during)
 
     @staticmethod
     def _over(name: str, limit: float | None, used: float, budget_scope: str, at: str,

@@ -16,6 +16,7 @@ Modes:
 
 from __future__ import annotations
 
+import asyncio
 import time
 from contextvars import ContextVar
 from dataclasses import replace
@@ -23,13 +24,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from .. import _json
-from ..errors import (DivergenceError, InterruptedEffectError, ReplayedError, ReplayMissingError,
-                      ToolErrorLimit, error_to_json)
+from ..errors import (BudgetExceeded, DivergenceError, InterruptedEffectError, ReplayedError, ReplayMissingError,
+                      ToolErrorLimit)
 from ..protocols import DeltaCallback, Model
 from ..types import ModelRequest, ModelResponse, Usage
 from .budgets import Budget, BudgetTracker
 from .entry import Entry
 from .journal import Journal
+from . import secrets
 from .pricing import Pricing, default_pricing
 from .scope import Scope
 
@@ -63,6 +65,7 @@ class Gateway:
         self.listeners = list(listeners or [])
         self.max_consecutive_tool_errors = max_consecutive_tool_errors
         self.rerun_interrupted = rerun_interrupted
+        secrets.current(reread_env=True)  # a run sees the environment's secrets as they are when it starts
         self.fork_point: dict[str, Any] | None = None
         """Set in fork mode at the first divergence: `{"scope", "seq", "differences"}`."""
         self.diverged_scopes: set[str] = set()
@@ -89,13 +92,22 @@ class Gateway:
         crash costs nothing and changes nothing (see `Journal`); it goes in with the next commit.
         """
         seq = scope.next_seq()
-        # Serialised once: hashed, and stored as it is (sanitised: surrogates, NaN).
+        # Serialised once: hashed, and stored as it is (sanitised: surrogates, NaN), with secrets
+        # masked first: the hash is of what is stored, so replay and resume, masking the same
+        # way, compute the same hash.
+        redactor = secrets.current()
         request_json, digest = _json.canonical_with_hash(request)
+        if (masked := redactor.json(request, request_json)) is not None:
+            request = masked
+            request_json, digest = _json.canonical_with_hash(request)
         served = self._serve(scope.path, seq, kind, request, digest)
         if served is not None:
             self._emit(served, True)
             return served.result
 
+        wall = self.budgets.wall_deadline(scope.path)
+        if wall is not None and time.monotonic() >= wall[0]:
+            raise BudgetTracker.wall_exceeded(wall, scope.path)  # no effect starts past the budget's end
         started = time.time()
         if side_effects and self.journal is not None:
             # Written first so that a crash in the middle is seen on resume, not silently re-run.
@@ -103,21 +115,44 @@ class Gateway:
                                    status="started", started_at=started, ended_at=started, side_effects=True),
                              request_json=request_json)
         try:
-            result = await perform()
+            if wall is None:
+                result = await perform()
+            else:
+                result = await self._within(wall, perform, scope.path, f"the {kind} call {name!r}")
         except BaseException as exc:
+            if side_effects and isinstance(exc, BudgetExceeded) and exc.during:
+                # Cut mid-way, it may or may not have taken effect: the `started` entry stays, so
+                # resume asks before running it again (as after a crash).
+                raise
             entry = Entry(self.run_id, scope.path, seq, kind, name, request, digest, status="error",  # type: ignore[arg-type]
-                          error=error_to_json(exc), started_at=started, ended_at=time.time(),
+                          error=redactor.error(exc), started_at=started, ended_at=time.time(),
                           side_effects=side_effects)
             self._record(entry, request_json=request_json, commit=not local)
             raise
         result_json = _json.dumps(result)
-        result = _json.loads(result_json)  # exactly what the journal holds, so replay matches
+        if (masked := redactor.json(result, result_json)) is not None:
+            result_json = _json.dumps(masked)
+        # The program gets exactly what the journal holds (secrets masked), so replay matches.
+        result = _json.loads(result_json)
         usage, cost = account(result) if account else (Usage(), None)
         entry = Entry(self.run_id, scope.path, seq, kind, name, request, digest, result, "ok", None,  # type: ignore[arg-type]
                       usage, cost, started, time.time(), side_effects)
         self.live_effects += 1
         self._record(entry, request_json=request_json, result_json=result_json, commit=not local)
         return result
+
+    @staticmethod
+    async def _within(wall: tuple[float, str, float, float], perform: Callable[[], Awaitable[Any]], at: str,
+                      what: str) -> Any:
+        """Perform, but cut it when the wall-clock budget `wall` runs out (a hung endpoint, a stuck tool)."""
+        timer = asyncio.timeout(max(wall[0] - time.monotonic(), 0.0))
+        try:
+            async with timer:
+                return await perform()
+        except TimeoutError:
+            if not timer.expired():
+                raise
+            raise BudgetTracker.wall_exceeded(wall, at, during=what) from None
 
     def _serve(self, scope: str, seq: int, kind: str, request: Any, digest: str) -> Entry | None:
         """The recorded entry to serve instead of performing the effect, if the mode says so."""
@@ -202,7 +237,13 @@ class Gateway:
         body["model"] = model.name
 
         async def perform() -> dict[str, Any]:
-            return (await model.complete(request, on_delta=on_delta)).to_json()
+            # Streamed text is shown as it comes, before any entry exists: mask it on the way.
+            masker = None if on_delta is None else secrets.StreamMasker(on_delta)
+            try:
+                return (await model.complete(request, on_delta=masker)).to_json()
+            finally:
+                if masker is not None:
+                    masker.flush()
 
         def account(result: dict[str, Any]) -> tuple[Usage, float | None]:
             u = result.get("usage") or {}

@@ -22,6 +22,7 @@ from .context import Context
 from .entry import RunInfo
 from .gateway import CURRENT_GATEWAY, Gateway, Listener
 from .journal import Journal, new_run_id
+from . import secrets
 from .pricing import Pricing
 
 
@@ -113,8 +114,9 @@ async def fork(agent: Agent, parent_id: str, *, journal: Journal, task: str | No
 
 
 def _new_info(run_id: str, task: str, config: dict[str, Any] | None, label: str | None) -> RunInfo:
-    config = _json.loads(_json.dumps(config or {}))
-    return RunInfo(run_id=run_id, created_at=time.time(), task=task, config=config,
+    # Stored masked, like every entry: no secret values, no credentials in a model string's URL.
+    config = secrets.mask_config(_json.loads(_json.dumps(config or {})))
+    return RunInfo(run_id=run_id, created_at=time.time(), task=secrets.mask_text(task), config=config,
                    config_hash=config_hash(config), agentzoo_version=__version__, label=label)
 
 
