@@ -7,6 +7,10 @@ inside the loop, with an unbounded connection pool because the shared `EndpointL
 what bounds concurrency; no redirects, no proxies from the environment, no automatic
 status errors. Every call goes through the one `RetryPolicy` (models/retry.py); this module
 only turns HTTP into `ModelResponse`s and transport failures into the error tree.
+
+A response is read as it streams in and counted: past `max_response_bytes` reading stops (a
+runaway generation or a body that never ends costs at most that much memory, once, since it is
+not retried), and a reply with more than `max_tool_calls` tool calls ends the call too.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import ipaddress
 import os
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from pyreqwest import exceptions as http_errors
 from pyreqwest.client import Client, ClientBuilder
@@ -30,12 +34,21 @@ from ..errors import (
     ProviderError,
     ProviderTimeout,
     RealModelCallRefused,
+    ResponseTooLargeError,
+    TooManyToolCallsError,
 )
 from ..protocols import DeltaCallback
+from ..runtime.secrets import register as register_secrets
 from ..types import ModelRequest, ModelResponse, Usage
 from .retry import RetryPolicy, classify, limiter_for, redact
 
 _SECRET_HEADERS = {"authorization", "api-key", "x-api-key", "proxy-authorization", "x-goog-api-key"}
+_SECRET_QUERY = ("key", "token", "secret", "password", "sig", "auth")  # parts of query names that hold one
+DEFAULT_MAX_RESPONSE_BYTES = 8 << 20
+"""8 MiB: some hundred times a long reply, and far below what hurts memory or the journal."""
+DEFAULT_MAX_TOOL_CALLS = 64
+"""Parallel tool calling uses a handful per reply; hundreds means a model looping on itself."""
+ERROR_BODY_BYTES = 64 << 10  # of an error response, only the start is read (its message)
 # Body fields the backend owns: a request's `extra` cannot override them.
 _OWNED_FIELDS = ("model", "messages", "stream", "stream_options")
 
@@ -74,24 +87,36 @@ class OpenAICompatible:
     """A `Model` served by any OpenAI-compatible `/chat/completions` endpoint.
 
     `connect_timeout` bounds establishing a connection, `read_timeout` the silence between two
-    reads (so a long stream that keeps talking is fine), `deadline` the whole call including
-    retries. `max_concurrency` bounds in-flight requests to this base_url across all instances
-    (the strictest wins). `headers` are sent with every request (e.g. Azure's `api-key`).
+    reads (so a long stream that keeps talking is fine), `call_timeout` the whole call including
+    retries (`deadline` is its older name). `max_concurrency` bounds in-flight requests to this
+    base_url across all instances (the strictest wins). `headers` are sent with every request
+    (e.g. Azure's `api-key`). `max_response_bytes` caps one response body, plain or streamed
+    (`ResponseTooLargeError`, not retried); `max_tool_calls` the tool calls in one reply
+    (`TooManyToolCallsError`). The key, secret headers and credentials in `base_url` are
+    registered with `agentzoo.runtime.secrets`, so no journal entry holds them.
     """
 
     def __init__(self, model: str, base_url: str = "https://api.openai.com/v1", api_key: str | None = None, *,
                  stream: bool = False, connect_timeout: float = 10.0, read_timeout: float = 120.0,
-                 deadline: float = 600.0, retry: RetryPolicy | None = None, max_concurrency: int = 64,
-                 headers: dict[str, str] | None = None, name: str | None = None) -> None:
+                 deadline: float = 600.0, call_timeout: float | None = None, retry: RetryPolicy | None = None,
+                 max_concurrency: int = 64, headers: dict[str, str] | None = None, name: str | None = None,
+                 max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+                 max_tool_calls: int = DEFAULT_MAX_TOOL_CALLS) -> None:
         if not model:
             raise ConfigError("OpenAICompatible: model must be a non-empty model name")
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(f"OpenAICompatible: base_url must be an http(s) URL, got {redact(base_url)!r}")
+        if call_timeout is not None:
+            deadline = call_timeout
         for key, value in (("connect_timeout", connect_timeout), ("read_timeout", read_timeout),
-                           ("deadline", deadline)):
+                           ("call_timeout", deadline)):
             if value <= 0:
                 raise ConfigError(f"OpenAICompatible: {key} must be > 0, got {value}")
+        for key, count in (("max_response_bytes", max_response_bytes), ("max_tool_calls", max_tool_calls)):
+            if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+                raise ConfigError(f"OpenAICompatible: {key} must be a positive int, got {count!r}")
+        self.max_response_bytes, self.max_tool_calls = max_response_bytes, max_tool_calls
         self.model = model
         self.name = name or model
         self.base_url = base_url.rstrip("/")
@@ -101,7 +126,8 @@ class OpenAICompatible:
         # For messages: scheme, host, port and path only (no userinfo or query, which may hold secrets).
         port = f":{parts.port}" if parts.port else ""
         self.endpoint = f"{parts.scheme}://{parts.hostname}{port}{parts.path.rstrip('/')}"
-        self._url = self.base_url + "/chat/completions"
+        # The path goes before a query the base_url may have (`?api-version=…`).
+        self._url = urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/chat/completions"))
         self._what = f"{model} at {self.endpoint}"
         self._loopback = _is_loopback(parts.hostname)
         self._limiter = limiter_for(self.base_url, max_concurrency)
@@ -112,8 +138,9 @@ class OpenAICompatible:
         if api_key:
             sent["Authorization"] = f"Bearer {api_key}"
         secrets = [api_key] + [v for k, v in (headers or {}).items() if k.lower() in _SECRET_HEADERS]
-        if parts.password:
-            secrets.append(parts.password)
+        secrets += [parts.username, parts.password]  # userinfo: a token may be the user name alone
+        secrets += [v for k, v in parse_qsl(parts.query) if any(word in k.lower() for word in _SECRET_QUERY)]
+        register_secrets(*secrets)
         self._headers = _Secret(sent)
         self._secrets = _Secret(tuple(s for s in secrets if s))
         self._has_key = bool(api_key)
@@ -177,24 +204,47 @@ class OpenAICompatible:
             request = request.streamed_read_buffer_limit(0)
         started = asyncio.get_running_loop().time()
         try:
-            if self.stream:
-                async with request.build_streamed() as resp:
-                    if not 200 <= resp.status < 300:
-                        raise self._http_error(resp.status, bytes(await resp.bytes()), resp.headers)
-                    ctype = resp.headers.get("content-type") or ""
-                    # A server may ignore `stream: true` and answer with one JSON body: accept it.
-                    if ctype.startswith("text/event-stream"):
-                        return await self._read_stream(resp, on_delta)
-                    return self._parse_completion(bytes(await resp.bytes()), ctype)
-            resp = await request.build().send()
-            raw = bytes(await resp.bytes())
-            if not 200 <= resp.status < 300:
-                raise self._http_error(resp.status, raw, resp.headers)
-            return self._parse_completion(raw, resp.headers.get("content-type") or "")
-        except ProviderError:
+            # Always streamed, so that the body is counted as it comes and never read past the cap;
+            # leaving the block drops the connection of a body that was not read to its end.
+            async with request.build_streamed() as resp:
+                if not 200 <= resp.status < 300:
+                    raise self._http_error(resp.status, await self._read_body(resp, ERROR_BODY_BYTES, cut=True),
+                                           resp.headers)
+                ctype = resp.headers.get("content-type") or ""
+                # A server may ignore `stream: true` and answer with one JSON body: accept it.
+                if self.stream and ctype.startswith("text/event-stream"):
+                    return await self._read_stream(resp, on_delta)
+                return self._parse_completion(await self._read_body(resp, self.max_response_bytes), ctype)
+        except (ProviderError, TooManyToolCallsError):
             raise
         except http_errors.PyreqwestError as exc:
             raise self._transport_error(exc, asyncio.get_running_loop().time() - started) from exc
+
+    async def _read_body(self, resp: Response, cap: int, *, cut: bool = False) -> bytes:
+        """The body, read chunk by chunk up to `cap` bytes: past it, `cut` keeps the first `cap`
+        bytes (an error's message), else it is a `ResponseTooLargeError`."""
+        declared = resp.headers.get("content-length") or ""
+        if declared.isdigit():
+            if int(declared) <= cap:  # the usual case: HTTP itself ends the body there, read it at once
+                return bytes(await resp.bytes())
+            if not cut:
+                raise self._too_large(f"it declared {int(declared):,} bytes")
+        body = bytearray()
+        reader = resp.body_reader
+        while (piece := await reader.read_chunk()) is not None:
+            body += bytes(piece)
+            if len(body) > cap:
+                if cut:
+                    return bytes(body[:cap])
+                raise self._too_large(f"reading stopped after {len(body):,} bytes")
+        return bytes(body)
+
+    def _too_large(self, how: str) -> ResponseTooLargeError:
+        return ResponseTooLargeError(
+            f"the response from {self.endpoint} is larger than max_response_bytes={self.max_response_bytes:,} "
+            f"({how}); it was not retried. If replies this long are expected, raise the cap "
+            f"(OpenAICompatible(..., max_response_bytes=N)); otherwise bound the reply (max_tokens)",
+            retryable=False)
 
     def _transport_error(self, exc: Exception, elapsed: float) -> ProviderError:
         """The error-tree class for a transport failure (pyreqwest's classes, their causes' texts)."""
@@ -255,6 +305,9 @@ class OpenAICompatible:
         message = choice.get("message")
         if not isinstance(message, dict):
             raise ProtocolError(f"a chat completion from {self.endpoint} has no message: {self._snippet(raw)}")
+        calls = message.get("tool_calls")
+        if isinstance(calls, list) and len(calls) > self.max_tool_calls:
+            raise _too_many_calls(f"{len(calls)}", self.max_tool_calls, self.endpoint)
         return ModelResponse(message=_assistant(message, message.get("tool_calls")),
                              finish_reason=choice.get("finish_reason"), usage=_usage(obj.get("usage")),
                              model=obj.get("model") or self.model)
@@ -262,11 +315,15 @@ class OpenAICompatible:
     # --- streaming --------------------------------------------------------------------------
 
     async def _read_stream(self, resp: Response, on_delta: DeltaCallback | None) -> ModelResponse:
-        acc = _StreamAccumulator(on_delta)
+        acc = _StreamAccumulator(on_delta, self.max_tool_calls, self.endpoint)
         buf = bytearray()
         data: list[bytes] = []
         reader = resp.body_reader
+        received = 0
         while (piece := await reader.read_chunk()) is not None:
+            received += len(piece)
+            if received > self.max_response_bytes:
+                raise self._too_large(f"the stream was cut after {received:,} bytes and {acc.events} events")
             buf += bytes(piece)
             start = 0
             while (nl := buf.find(b"\n", start)) >= 0:
@@ -308,10 +365,12 @@ class OpenAICompatible:
 class _StreamAccumulator:
     """Builds one assistant message from chat.completion.chunk events (choice 0 only)."""
 
-    __slots__ = ("on_delta", "content", "calls", "other", "finish_reason", "usage", "model", "events")
+    __slots__ = ("on_delta", "content", "calls", "other", "finish_reason", "usage", "model", "events",
+                 "max_calls", "endpoint")
 
-    def __init__(self, on_delta: DeltaCallback | None) -> None:
+    def __init__(self, on_delta: DeltaCallback | None, max_calls: int, endpoint: str) -> None:
         self.on_delta = on_delta
+        self.max_calls, self.endpoint = max_calls, endpoint
         self.content: list[str] = []
         self.calls: dict[int, dict[str, Any]] = {}
         self.other: dict[str, list[str]] = {}  # e.g. reasoning_content, refusal
@@ -347,7 +406,11 @@ class _StreamAccumulator:
     def _add_call(self, position: int, delta: dict[str, Any]) -> None:
         # Deltas are keyed by `index`; a server that omits it is taken to list calls in order.
         index = delta.get("index", position)
-        call = self.calls.setdefault(index, {"id": None, "name": None, "arguments": []})
+        call = self.calls.get(index)
+        if call is None:
+            if len(self.calls) >= self.max_calls:  # stop reading now, not at the end of the runaway
+                raise _too_many_calls(f"more than {self.max_calls}", self.max_calls, self.endpoint)
+            call = self.calls[index] = {"id": None, "name": None, "arguments": []}
         if delta.get("id") and not call["id"]:
             call["id"] = delta["id"]
         fn = delta.get("function") or {}
@@ -363,6 +426,13 @@ class _StreamAccumulator:
                  for _, c in sorted(self.calls.items())]
         return ModelResponse(message=_assistant(message, calls), finish_reason=self.finish_reason,
                              usage=_usage(self.usage), model=self.model or model)
+
+
+def _too_many_calls(count: str, limit: int, endpoint: str) -> TooManyToolCallsError:
+    return TooManyToolCallsError(
+        f"the reply from {endpoint} has {count} tool calls, over max_tool_calls={limit}; the call ends here. "
+        f"If that many are expected, raise the cap (OpenAICompatible(..., max_tool_calls=N))",
+        message_for_model=f"Your reply made {count} tool calls; make at most {limit} in one reply.")
 
 
 def _assistant(message: dict[str, Any], tool_calls: Any) -> dict[str, Any]:
