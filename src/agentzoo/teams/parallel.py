@@ -29,9 +29,12 @@ async def gather(branches: Iterable[Awaitable[T]]) -> list[T]:
             task.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
-    for task in tasks:
-        if not task.cancelled() and task.exception() is not None:
-            raise task.exception()  # type: ignore[misc]
+    # Read every branch's error, not only the one raised: asyncio logs an error nobody read as "Task
+    # exception was never retrieved", with a traceback, when the task is collected.
+    errors = [task.exception() for task in tasks if not task.cancelled()]
+    first = next((error for error in errors if error is not None), None)
+    if first is not None:
+        raise first
     return [task.result() for task in tasks]
 
 

@@ -3,6 +3,12 @@
 Approval (for tools that write, use the network or spend money) happens inside the effect,
 so the decision is recorded with the outcome and replay serves it without asking again.
 Tools with side effects are marked so that resume never re-runs one that was interrupted.
+
+Sizes are bounded before anything reaches the journal. Arguments longer than the toolset's
+`max_argument_chars` are refused without being run or stored: the entry records their length
+instead of them. A result is cut for the model, head and tail around a marker (the toolset's
+`max_result_chars`); a result kept as a JSON value for code (`keep_value`) cannot be cut without
+becoming wrong data, so one over `max_value_bytes` is refused as an error the code can catch.
 """
 
 from __future__ import annotations
@@ -11,17 +17,23 @@ from typing import Any
 
 import orjson
 
+from .. import _json
+from ..errors import ToolArgumentsError
 from ..runtime.context import Context
 from ..types import ToolCall
 from .policy import ApprovalPolicy
 from .toolset import ToolOutcome, ToolSet
 
 SIDE_EFFECTS = frozenset({"write", "network", "money"})
+MAX_VALUE_BYTES = 1 << 20
+"""1 MiB of JSON: what one tool call may hand back to code (a page of data, not a data set)."""
 
 
 async def call_tool(ctx: Context, toolset: ToolSet, call: ToolCall, policy: ApprovalPolicy | None = None,
-                    *, keep_value: bool = False) -> ToolOutcome:
+                    *, keep_value: bool = False, max_value_bytes: int = MAX_VALUE_BYTES) -> ToolOutcome:
     """Run the call as one journaled effect; `keep_value` keeps the result as JSON too (for code)."""
+    if len(call.arguments) > toolset.max_argument_chars:
+        return await _refuse_long_arguments(ctx, toolset, call)
     tool = toolset.get(call.name) if call.name in toolset else None
     side_effects = tool is not None and bool(tool.touches & SIDE_EFFECTS)
     # A pure tool (touches nothing, so no policy asks a human about it) or a made-up name
@@ -38,10 +50,37 @@ async def call_tool(ctx: Context, toolset: ToolSet, call: ToolCall, policy: Appr
                 allowed, reason = await policy.check(tool, arguments)
                 if not allowed:
                     return ToolOutcome(content=reason or "denied", is_error=True, error_type="ApprovalDenied").to_json()
-        return (await toolset.execute(call, keep_value=keep_value)).to_json()
+        outcome = await toolset.execute(call, keep_value=keep_value)
+        size = 0 if outcome.value is None else len(_json.dumps(outcome.value))
+        if size > max_value_bytes:
+            outcome = ToolOutcome(f"the result of {call.name} is {size:,} bytes of JSON, over the limit of "
+                                  f"{max_value_bytes:,} for a call from code; ask for less (a page, a filter, "
+                                  f"a summary)", is_error=True, error_type="ToolResultTooLarge")
+        return outcome.to_json()
 
     result = await ctx.effect("tool", call.name, {"name": call.name, "arguments": call.arguments}, perform,
                               side_effects=side_effects, local=local)
+    outcome = ToolOutcome.from_json(result)
+    ctx.gateway.note_tool_outcome(outcome.is_error)
+    return outcome
+
+
+async def _refuse_long_arguments(ctx: Context, toolset: ToolSet, call: ToolCall) -> ToolOutcome:
+    """The call as an effect that runs nothing and stores the arguments' length, not the arguments
+    (the model's reply already holds them once; code's calls would fill the journal)."""
+    try:
+        toolset.parse_arguments(call.arguments)  # its length check comes first: raises without parsing
+    except ToolArgumentsError as exc:
+        refusal = ToolOutcome(str(exc), is_error=True, error_type=type(exc).__name__).to_json()
+    else:
+        raise AssertionError("ToolSet.parse_arguments accepted arguments over max_argument_chars")
+
+    async def perform() -> dict[str, Any]:
+        return refusal
+
+    request = {"name": call.name, "arguments_refused": {"chars": len(call.arguments),
+                                                        "limit": toolset.max_argument_chars}}
+    result = await ctx.effect("tool", call.name, request, perform, local=True)
     outcome = ToolOutcome.from_json(result)
     ctx.gateway.note_tool_outcome(outcome.is_error)
     return outcome

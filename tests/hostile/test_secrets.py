@@ -1,0 +1,150 @@
+"""A secret pushed through every path of a run (a tool's result, a tool's error, a model's reply, a
+streamed reply, a model URL's userinfo and query) is in no byte of the journal file, no export,
+no `show`, `runs` or console output; and masking keeps replay and fork on the recorded path."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from agentzoo import Journal, OpenAICompatible, ScriptedModel, ToolCallingAgent, fork, replay, run
+from agentzoo.cli import render
+from agentzoo.cli.main import app
+from agentzoo.export import export_run
+from agentzoo.runtime import secrets
+from agentzoo.testing.fake_openai import FakeOpenAIServer
+
+# Each marker reaches the run by another way; none of them may be stored anywhere.
+ENV_KEY = "envkey-" + os.urandom(8).hex()          # in the environment, under a secret-looking name
+MODEL_KEY = "modelkey-" + os.urandom(8).hex()      # given to a model object as its api_key
+URL_PASSWORD = "urlpass-" + os.urandom(8).hex()    # in the model URL's userinfo
+URL_QUERY_KEY = "urlquery-" + os.urandom(8).hex()  # in the model URL's query
+BEARER_ONLY = "beareronly" + os.urandom(8).hex()   # known to nobody: caught by its shape (`Bearer …`)
+SK_ONLY = "sk-" + os.urandom(16).hex()             # known to nobody: caught by its shape (`sk-…`)
+MARKERS = [ENV_KEY, MODEL_KEY, URL_PASSWORD, URL_QUERY_KEY, BEARER_ONLY, SK_ONLY]
+
+
+def leak_key() -> str:
+    """Read the service key (a tool that returns a secret)."""
+    return f"the key is {os.environ['HOSTILE_SERVICE_API_KEY']}"
+
+
+def call_upstream() -> str:
+    """Call the upstream service (a tool whose error repeats the request's Authorization header)."""
+    raise RuntimeError(f"401 from upstream; request had Authorization: Bearer {BEARER_ONLY}")
+
+
+SCRIPT = [
+    {"tool_calls": [{"name": "leak_key", "arguments": {}}]},
+    {"tool_calls": [{"name": "call_upstream", "arguments": {}}]},
+    f"Done. For the record, your keys are {ENV_KEY} and {SK_ONLY}.",  # a model that echoes keys
+]
+
+
+@pytest.fixture
+def env_secret(monkeypatch):
+    monkeypatch.setenv("HOSTILE_SERVICE_API_KEY", ENV_KEY)
+    yield
+    monkeypatch.delenv("HOSTILE_SERVICE_API_KEY")
+    secrets.current(reread_env=True)
+
+
+def _assert_clean(where: str, data: bytes | str) -> None:
+    data = data if isinstance(data, bytes) else data.encode()
+    leaked = [m for m in MARKERS if m.encode() in data]
+    assert not leaked, f"{where} holds {leaked}"
+
+
+async def test_no_secret_reaches_the_journal_exports_or_console(tmp_path, env_secret):
+    path = tmp_path / "journal.db"
+    journal = Journal(path)
+    out = io.StringIO()
+    console = Console(file=out, width=300, color_system=None)
+    printer = render.EntryPrinter(console, streaming=True)
+
+    # 1. A scripted model: the key leaves a tool's result, a tool's error and the model's reply.
+    scripted = await run(ToolCallingAgent(ScriptedModel(SCRIPT), [leak_key, call_upstream]), "go",
+                         journal=journal, listeners=[printer])
+    render.print_summary(console, scripted)
+    assert scripted.ok and scripted.answer == "Done. For the record, your keys are *** and sk-***."
+    tool_results = [e.result["content"] for e in journal.entries(scripted.run_id) if e.kind == "tool"]
+    assert tool_results == ["the key is ***", "RuntimeError: 401 from upstream; request had Authorization: Bearer ***"]
+
+    # 2. A real backend on loopback whose URL carries credentials, streaming a reply with the key.
+    behaviours = [{"tool_calls": [{"name": "leak_key", "arguments": {}}]},
+                  {"content": f"I saw {ENV_KEY}; my own key is {MODEL_KEY}, and the URL had {URL_PASSWORD} "
+                              f"and {URL_QUERY_KEY}"}]
+    streamed: list[str] = []
+    with FakeOpenAIServer(behaviours) as srv:
+        host = srv.base_url.split("://", 1)[1].rsplit("/v1", 1)[0]
+        base_url = f"http://agent:{URL_PASSWORD}@{host}/v1?api_key={URL_QUERY_KEY}&api-version=2024-06-01"
+        model = OpenAICompatible("fake-model", base_url=base_url, api_key=MODEL_KEY, stream=True)
+        config = {"agent": "tool-calling", "model": f"openai-compatible:fake-model@{base_url}", "stream": True}
+        live = await run(ToolCallingAgent(model, [leak_key]), f"use key {MODEL_KEY}", journal=journal,
+                         config=config, listeners=[printer], on_delta=lambda t: (streamed.append(t), printer.on_delta(t)))
+        await model.aclose()
+    render.print_summary(console, live)
+    assert live.ok and srv.count == 2
+    assert srv.headers[0]["Authorization"] == f"Bearer {MODEL_KEY}"  # the key was used, only not stored
+    assert srv.requests[0]["messages"][-1]["content"] == f"use key {MODEL_KEY}"
+    assert "".join(streamed) == live.answer == "I saw ***; my own key is ***, and the URL had *** and ***"
+    info = journal.get_run(live.run_id)
+    assert info.task == "use key ***"
+    assert info.config["model"] == ("openai-compatible:fake-model@http://***:***@" + host
+                                    + "/v1?api_key=***&api-version=2024-06-01")
+
+    # Masking changes requests, so their hashes are of what is stored: replay and fork still match.
+    replayed = await replay(ToolCallingAgent(ScriptedModel([]), [leak_key, call_upstream]), scripted.run_id,
+                            journal=journal)
+    assert replayed.ok and replayed.answer == scripted.answer
+    forked = await fork(ToolCallingAgent(ScriptedModel([]), [leak_key, call_upstream]), scripted.run_id,
+                        journal=journal)
+    assert forked.ok and forked.fork_point is None and forked.live_effects == 0
+
+    exports = [export_run(journal, r, fmt) for r in (scripted.run_id, live.run_id)
+               for fmt in ("openai-jsonl", "sharegpt")]
+    assert "***" in str(exports[0])
+    journal.close()
+
+    cli = CliRunner()
+    shown = [cli.invoke(app, [*cmd, "--journal", str(path)])
+             for cmd in (["runs"], ["show", scripted.run_id], ["show", live.run_id], ["show", live.run_id, "--json"],
+                         ["export", live.run_id, "--format", "sharegpt"])]
+    for result in shown:
+        assert result.exit_code == 0, result.output
+    assert "Bearer ***" in shown[1].output and "***:***@" in shown[0].output + shown[2].output
+
+    _assert_clean("the console output of the runs", out.getvalue())
+    _assert_clean("the streamed text", "".join(streamed))
+    _assert_clean("the exports", str(exports))
+    for result in shown:
+        _assert_clean(f"`agentzoo {' '.join(result.args if hasattr(result, 'args') else [])}`", result.output)
+    files = sorted(Path(tmp_path).glob("journal.db*"))
+    assert files and sum(f.stat().st_size for f in files) > 0
+    for f in files:
+        _assert_clean(f"the journal file {f.name}", f.read_bytes())
+
+
+def test_masking_is_idempotent_and_leaves_ordinary_text_alone():
+    r = secrets.Redactor(["a-long-secret-value", "short"])
+    text = ("a-long-secret-value short Bearer abcdefgh12345 sk-" + "x" * 24 + " https://u:p@h/v1?key=abc&v=1 "
+            "risk-assessment-for-the-quarter-of-2024 Bearer bonds token = tokenize(x)")
+    masked = r.text(text)
+    assert masked == ("*** short Bearer *** sk-*** https://***:***@h/v1?key=***&v=1 "
+                      "risk-assessment-for-the-quarter-of-2024 Bearer bonds token = tokenize(x)")
+    assert r.text(masked) == masked
+
+
+def test_a_secret_streamed_in_pieces_is_masked_when_shown():
+    shown: list[str] = []
+    masker = secrets.StreamMasker(shown.append, secrets.Redactor([ENV_KEY]))
+    text = f"Header: Authorization: Bearer {BEARER_ONLY} and {ENV_KEY} then {SK_ONLY} end"
+    for i in range(0, len(text), 3):
+        masker(text[i:i + 3])
+    masker.flush()
+    assert "".join(shown) == "Header: Authorization: Bearer *** and *** then sk-*** end"
