@@ -6,6 +6,10 @@ agent runs; then `score` turns its answer and the episode's final state into a `
 benchmark's own rule. `oracle` gives the replies a model would have to write to follow the gold
 solution, in the shape the named agent reads (tool calls for `tool-calling`, `Action:`/`Answer:`
 text for `codeact`): the oracle checks the harness and the scorer, never a model.
+
+An environment also says what kind of answer it scores (`answer_kind`, one of `ANSWER_KINDS`), so
+that an agent that cannot produce that kind is refused before any model call
+(`agentzoo.eval.pairs.check_pair`).
 """
 
 from __future__ import annotations
@@ -67,6 +71,17 @@ class ScoringContext:
     limits: Limits = field(default_factory=lambda: Limits(wall_seconds=20))
     pool: SandboxPool | None = None
     """Warm sandboxes the harness lends for `execute(..., fresh=True)`; None: a new sandbox per scoring."""
+
+
+# What an environment's scorer reads, by kind: an environment's `answer_kind` is one of these, and an
+# agent declares the kinds it can produce (a recipe's `ANSWER_KINDS`).
+ANSWER_KINDS: dict[str, str] = {
+    "number": "a final number in the answer text (GSM8K's `#### n`)",
+    "text": "a short text answer",
+    "code": "a Python function in a ```python block, run against the benchmark's tests",
+    "tool-calls": "calls to the episode's tools; the calls or the state they leave are scored",
+    "patch": "a unified diff of the episode's repository, found by reading it with the episode's tools",
+}
 
 
 @runtime_checkable

@@ -48,6 +48,7 @@ NO_CALL_TEXT = "None of the available functions fits this request, so I make no 
 
 class BFCLEnv:
     name = "bfcl"
+    answer_kind = "tool-calls"
 
     def __init__(self, tasks_file: str | Path | None = None) -> None:
         self.path = Path(tasks_file) if tasks_file else None

@@ -99,6 +99,7 @@ class _CodeEnv:
     """Shared by HumanEval and MBPP: JSON lines of problems; scoring runs a test program in a sandbox."""
 
     name = ""
+    answer_kind = "code"
     timeout = HUMANEVAL_TIMEOUT
     default_path = HUMANEVAL_DATA
 
@@ -232,6 +233,24 @@ class HumanEval(_CodeEnv):
         reply = _fenced(task.data["prompt"] + task.gold)
         return [f"Answer:\n{reply}" if agent == "codeact" else f"Here is the function.\n\n{reply}"]
 
+    def oracle_tests(self, task: Task) -> list[str]:
+        """Asserts the canonical solution passes, one line each, for agents that write their own tests:
+        the asserts of the benchmark's `check(candidate)` that use nothing but the function and builtins,
+        with `candidate` renamed to the entry point."""
+        entry = task.data["entry_point"]
+        tree = parse_quietly(task.data["test"])
+        check = next((node for node in (tree.body if tree else []) if isinstance(node, ast.FunctionDef)
+                      and node.name == "check" and node.args.args), None)
+        if check is None:
+            return []
+        candidate = check.args.args[0].arg
+        tests = []
+        for node in check.body:
+            names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+            if isinstance(node, ast.Assert) and names <= {candidate} | set(dir(builtins)):
+                tests.append(ast.unparse(_Renamed(candidate, entry).visit(node)))
+        return tests
+
 
 class MBPP(_CodeEnv):
     """Google's MBPP ("full", 974 problems): a function from one sentence and three asserts."""
@@ -266,6 +285,13 @@ class MBPP(_CodeEnv):
         reply = _fenced(task.gold.replace("\r\n", "\n"))
         return [f"Answer:\n{reply}" if agent == "codeact" else f"Here is the function.\n\n{reply}"]
 
+    def oracle_tests(self, task: Task) -> list[str]:
+        """The `test_list` asserts (the reference code passes them), for agents that write their own
+        tests; none for a task whose asserts need its `test_setup_code`."""
+        if task.data["setup"].strip():
+            return []
+        return [t.strip() for t in task.data["tests"] if _one_assert(t.strip())]
+
 
 def function_name(code: str, tests: list[str]) -> str | None:
     """The function the tests call: the first name called in the asserts (outermost call first)
@@ -278,6 +304,21 @@ def function_name(code: str, tests: list[str]) -> str | None:
         called += [n.func.id for n in ast.walk(test) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)]
     return (next((n for n in called if n in defined), None)
             or next((n for n in called if not hasattr(builtins, n)), None))
+
+
+class _Renamed(ast.NodeTransformer):
+    """Renames one variable (HumanEval's `candidate` becomes the function's own name)."""
+
+    def __init__(self, old: str, new: str) -> None:
+        self.old, self.new = old, new
+
+    def visit_Name(self, node: ast.Name) -> ast.Name:
+        return ast.Name(self.new, node.ctx) if node.id == self.old else node
+
+
+def _one_assert(line: str) -> bool:
+    tree = parse_quietly(line)
+    return tree is not None and len(tree.body) == 1 and isinstance(tree.body[0], ast.Assert)
 
 
 def parse_quietly(code: str) -> ast.Module | None:

@@ -30,6 +30,7 @@ def extract_answer(text: str | None) -> str | None:
 
 class GSM8K:
     name = "gsm8k"
+    answer_kind = "number"
 
     def __init__(self, tasks_file: str | Path | None = None) -> None:
         self.path = Path(tasks_file) if tasks_file else DATA

@@ -255,6 +255,7 @@ class SeededBugs:
     """
 
     name = "seeded-bugs"
+    answer_kind = "patch"
 
     def __init__(self, tasks_file: str | Path | None = None, *, tier: str = "auto", limits: Limits | None = None,
                  allow_unsafe: bool = False) -> None:

@@ -52,6 +52,7 @@ class TauEnv:
     """One tau-bench domain. `user_model`: a model string for the customer (default: scripted)."""
 
     domain_name = "retail"
+    answer_kind = "tool-calls"
 
     def __init__(self, tasks_file: str | Path | None = None, *, user_model: str | None = None) -> None:
         self.domain = load_domain(self.domain_name, tasks_file)  # type: ignore[arg-type]
