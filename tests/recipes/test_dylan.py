@@ -25,6 +25,8 @@ from agentzoo.eval.store import ResultStore
 from agentzoo.recipes import build_recipe
 from agentzoo.recipes.dylan import (answer_kind, build, parse_choice, parse_math, parse_number, parse_ranking,
                                     parse_ratings, role_descriptions, select_team, sentence_bleu)
+from agentzoo.recipes._dylan_code import CODE_ROLES
+from agentzoo.recipes.dylan import PRESETS
 
 HERE = Path(__file__).parent
 
@@ -189,17 +191,29 @@ async def test_runs_end_to_end_in_the_harness_with_scopes_per_role(tmp_path):
     store.close()
     assert progress.done == len(rows) == 4 and all(r["success"] for r in rows), [r["error"] for r in rows]
     for row in rows:
-        # the four agents agree at once: the network stops after three of them, each in its own scope
-        assert row["model_calls"] == 3 and row["input_tokens"] > 0
-        assert set(row["scopes"]) <= {"Assistant#0", "Assistant#1", "Assistant#2", "Assistant#3"}
-        assert len(row["scopes"]) == 3 and all(s["model_calls"] == 1 for s in row["scopes"].values())
-    # replay of a recorded sample: no model call, the same answer
+        assert row["input_tokens"] > 0
+        calls = {scope: usage["model_calls"] for scope, usage in row["scopes"].items() if usage["model_calls"]}
+        if row["env"] == "gsm8k":
+            # the four agents agree at once: the network stops after three of them, each in its own scope
+            assert row["model_calls"] == 3 and len(calls) == 3 and set(calls.values()) == {1}
+            assert set(calls) <= {"Assistant#0", "Assistant#1", "Assistant#2", "Assistant#3"}
+            continue
+        # HumanEval's answers are code, so the harness (task_kind="code") runs the code network: the 4
+        # coders; the judges (the syntax checker runs code and asks no model); 3 coders agree → stop
+        assert row["model_calls"] == 4 + 3 + 3
+        assert sum(n for scope, n in calls.items() if scope.split("#")[0] in CODE_ROLES) == 7
+        assert {scope: calls[scope] for scope in ("Tester#5", "Reflector#6", "Ranker#7")} == dict.fromkeys(
+            ("Tester#5", "Reflector#6", "Ranker#7"), 1)
+        assert "Passer#4" not in calls and row["scopes"]["Passer#4"]["other_effects"] == 4
+        assert row["scopes"]["tests"]["other_effects"] == 3  # the final choice: each agreeing code on the tests
+    # replay of recorded samples: no model call, no code run, the same answer
     with Journal(tmp_path / "journal.db") as journal:
-        row = rows[0]
-        replayer = ScriptedModel([], name="play")  # the recorded model's name (it is part of the request)
-        agent = build_recipe("dylan", replayer, sampling={"seed": row["seed"]})
-        again = await agentzoo.replay(agent, row["run_id"], journal=journal)
-        assert again.answer == row["answer"] and replayer.calls == 0 and again.live_effects == 0
+        for row in rows:
+            replayer = ScriptedModel([], name="play")  # the recorded model's name (it is part of the request)
+            kind = "code" if row["env"] == "humaneval" else "number"
+            agent = build_recipe("dylan", replayer, sampling={"seed": row["seed"]}, task_kind=kind)
+            again = await agentzoo.replay(agent, row["run_id"], journal=journal)
+            assert again.answer == row["answer"] and replayer.calls == 0 and again.live_effects == 0
 
 
 def crash_run(tmp_path, kill_after, options):
@@ -238,3 +252,145 @@ async def test_a_run_killed_in_a_concurrent_batch_resumes_without_repeating_a_co
         done_keys = {(e.scope, e.seq) for e in done}
         entries = [e for e in journal.entries(run.run_id) if e.kind == "model"]
         assert len(entries) == 11 and done_keys <= {(e.scope, e.seq) for e in entries}
+
+
+# --- the code-generation network: coders, judges between their rounds --------------------------------
+
+ADD = ("Write the Python function `add` below: complete its body so that it does what its docstring says. "
+       "Reply with the complete function in one ```python code block.\n\n"
+       '```python\ndef add(a: int, b: int) -> int:\n    """The sum of a and b."""\n```')
+GOOD, WRONG, BROKEN = "return a + b", "return a - b", "return (a +"
+TESTS = ["assert add(1, 2) == 3", "assert add(-1, 1) == 0", "assert add(2, 2) == 4"]
+
+
+def coder_of(request):
+    from agentzoo.recipes._dylan_code import code_roles
+
+    system = request.messages[0]["content"] if request.messages[0]["role"] == "system" else ""
+    return next((r for r, text in code_roles().items() if text in system), None)
+
+
+def code_players(first, later=None, judge_ratings="[[5, 1, 2]]"):
+    """Coders write `first[role]` in round 1 and `later[role]` (default: the good body) after the judges,
+    rating the syntax checker, the test writer and the reflector `judge_ratings`; the test writer gives
+    TESTS; the reflector reviews each implementation and rates them [[5, 1, 1, 5]]; the ranker picks 1, 4."""
+    def play(request):
+        prompt = request.messages[-1]["content"]
+        role = coder_of(request)
+        if role is not None:
+            after = "=== Implementation " in prompt
+            body = (later or {}).get(role, GOOD) if after else first[role]
+            reply = f"I think it through.\n```python\ndef add(a: int, b: int) -> int:\n    {body}\n```"
+            return reply + (f"\nHelpfulness: {judge_ratings}" if after else "")
+        if "You write unit tests" in prompt:
+            return "```python\n" + "\n".join(TESTS) + "\n```"
+        if "[review n]" in prompt:
+            return ("[review 1] Right.\n[review 2] It subtracts: REFLECTED-2.\n[review 3] It does not parse.\n"
+                    "[review 4] Right.\n[[5, 1, 1, 5]]")
+        if "Choose the best" in prompt:
+            return "The first and the last are right. [1, 4]"
+        raise LookupError(prompt[:200])
+    return play
+
+
+def code_dylan(model, **options):
+    return build(model, task_kind="code", shuffle=False, seed=0, **options)
+
+
+async def run_network(agent, task=ADD):
+    """The agent's own result (the network's layers and importance), from a run without a journal."""
+    from agentzoo.runtime.context import Context
+    from agentzoo.runtime.gateway import Gateway
+
+    return await agent.run(task, Context(Gateway(run_id="t")))
+
+
+def kind_of(request):
+    prompt = request.messages[-1]["content"]
+    if coder_of(request) is not None:
+        return "coder"
+    return next(k for marker, k in (("You write unit tests", "tester"), ("[review n]", "reflector"),
+                                     ("Choose the best", "ranker")) if marker in prompt)
+
+
+async def test_code_network_judges_sit_between_the_coders_rounds_and_share_the_importance():
+    first = {"PythonAssistant": GOOD, "AlgorithmDeveloper": WRONG, "ComputerScientist": BROKEN, "Programmer": GOOD}
+    model = ScriptedModel(code_players(first))
+    net = await run_network(code_dylan(model))
+    assert net.answer == "```python\ndef add(a: int, b: int) -> int:\n    return a + b\n```"
+    assert net.kinds == ["agents", "judges", "agents", "judges", "agents"]
+    coders, judges, second = net.layers[:3]
+    # round 1: all four coders (no agreement check yet); the judges each see all four implementations
+    assert [n.agent for n in coders] == [0, 1, 2, 3] and [n.agent for n in judges] == [4, 5, 6, 7]
+    assert all(n.shown == (0, 1, 2, 3) for n in judges)
+    assert coders[2].answer is None  # code that does not run never counts towards agreement
+    passer, tester, reflector, ranker = (n.answer for n in judges)
+    assert passer.feedback[0] == "The code runs without error." and passer.feedback[2].startswith(
+        "The code fails to run: SyntaxError")
+    assert judges[0].ratings == (5, 5, 0, 5)  # the syntax checker: it runs or it does not
+    assert tester.tests.tests == tuple(TESTS) and judges[1].ratings == (5, 0, 0, 5)  # ⌈passed/total · 5⌉
+    assert "Failed tests:\nassert add(1, 2) == 3  # output: -1" in tester.feedback[1]
+    assert reflector.feedback[1] == "It subtracts: REFLECTED-2." and judges[2].ratings == (5, 1, 1, 5)
+    assert ranker.chosen == (0, 3) and judges[3].ratings == (5, 0, 0, 5)
+    # round 2: each coder is shown the ranker's two picks with every other judge's feedback, and rates
+    # the judges; three agreeing implementations stop the network
+    prompts = [r.messages[-1]["content"] for r in model.requests if "=== Implementation " in r.messages[-1]["content"]
+               and coder_of(r) is not None]
+    assert len(prompts) == 3 and len(second) == 3 and net.consensus_round == 2
+    shown = prompts[0]
+    assert shown.count("=== Implementation ") == 2 and WRONG not in shown and BROKEN not in shown
+    assert shown.count("[Syntax check]\nThe code runs without error.") == 2
+    assert shown.count("[Unit test results]\nPassed tests:\n" + "\n".join(TESTS)) == 2
+    assert "[Reflection]\nRight." in shown and "(Syntax check, Unit test results, Reflection)" in shown
+    assert second[0].ratings == (5, 1, 2, 3)  # the ranker is not rated: its edge gets 3, as upstream
+    # calls: 4 coders, the test writer, the reflector and the ranker (the syntax checker runs code), 3 coders
+    assert [kind_of(r) for r in model.requests] == ["coder"] * 4 + ["tester", "reflector", "ranker"] + ["coder"] * 3
+    # importance: the three agreeing round-2 nodes run, so they share 1; each coder's edges from the
+    # judges weigh 5/5, 1/5, 2/5 and 3/5 (the ranker), normalised over 2.2
+    assert net.importance[2] == pytest.approx([1 / 3, 1 / 3, 1 / 3, 0, 0, 0, 0, 0])
+    assert net.importance[1][4:] == pytest.approx([1 / 2.2, 0.2 / 2.2, 0.4 / 2.2, 0.6 / 2.2])
+    assert [sum(layer) for layer in net.importance] == pytest.approx([1, 1, 1, 0, 0])
+    first_round = net.importance[0][:4]
+    assert first_round[0] == first_round[3] > first_round[1] > first_round[2] > 0  # the judges' ratings, passed back
+    assert len(net.agent_importance) == 8 and sum(net.agent_importance) == pytest.approx(3)
+    members = list(CODE_ROLES) + ["Passer", "Tester", "Reflector", "Ranker"]
+    # team optimisation ranks judges and coders alike: PythonAssistant ≈ 0.74 (0.41 + 1/3),
+    # AlgorithmDeveloper 0.50, Passer 0.45, Programmer 0.41 (it did not run in round 2), …
+    assert select_team([net], members, 3) == ["PythonAssistant", "AlgorithmDeveloper", "Passer"]
+
+
+async def test_code_network_answers_with_the_code_passing_most_generated_tests():
+    # round 1 is not checked; round 2: only two similar codes that run (not more than 2 of 4); the
+    # listwise ranker keeps answers 1 and 4 (PythonAssistant, Programmer) for round 3, where the first
+    # passes 2 of the 3 generated tests and the second all 3
+    first = {"PythonAssistant": WRONG, "AlgorithmDeveloper": GOOD, "ComputerScientist": BROKEN, "Programmer": WRONG}
+    later = {"PythonAssistant": "return abs(a) + b", "AlgorithmDeveloper": "return a + b  # B",
+             "ComputerScientist": BROKEN, "Programmer": "return a + b  # D"}
+    model = ScriptedModel(code_players(first, later))
+    net = await run_network(code_dylan(model))
+    assert net.consensus_round is None and net.selections == [[0, 3]]  # ran to the end
+    assert [n.agent for n in net.layers[4]] == [0, 3]
+    assert net.answer.endswith("return a + b  # D\n```")  # most tests passed, not the first node
+
+
+async def test_the_code_network_never_stops_in_its_first_round_and_auto_picks_it_for_code_tasks():
+    all_good = dict.fromkeys(CODE_ROLES, GOOD)
+    model = ScriptedModel(code_players(all_good))
+    net = await run_network(code_dylan(model))
+    assert model.calls == 4 + 3 + 3 and net.consensus_round == 2  # judged before agreeing
+    # the network follows the task kind; the presets force one; a task that asks for no function
+    # falls back to the general network
+    assert build(ScriptedModel([]), task_kind="code").code["roles"] == list(CODE_ROLES)
+    assert build(ScriptedModel([]), task_kind="number").code is None
+    assert build(ScriptedModel([]), **PRESETS["code"]).code["judges"] == ["Passer", "Tester", "Reflector", "Ranker"]
+    assert build(ScriptedModel([]), task_kind="code", **PRESETS["general"]).code is None
+    code = build(ScriptedModel([]), task_kind="code").code
+    assert code["options"]["temperature"] == 0.8 and code["options"]["max_tokens"] == 1024
+    assert code["network"]["select_if_more_than"] == 2
+    model = ScriptedModel(players({r: "A" for r in ROLES}))
+    fallback = build(model, roles=None, task="code", answer="choice", shuffle=False, seed=0)
+    assert fallback.roles == ["Assistant"] * 4
+    with pytest.raises(ConfigError, match="unknown judges"):
+        build(ScriptedModel([]), task="code", judges=["Oracle"])
+    with pytest.raises(ConfigError, match="judges belong to the code-generation network"):
+        build(ScriptedModel([]), judges=["Tester"])

@@ -146,6 +146,53 @@ def test_importance_with_an_external_reference_and_with_no_correct_node():
     assert importance(layers, 2, "Z", eq) == [[0, 0], [0, 0]]
 
 
+# --- judges between rounds (DyLAN's code-generation network) ----------------------------------------
+
+
+class Judge:
+    """A judge that rates the replies it is shown with `ratings(shown)` and asks no model."""
+
+    def __init__(self, name, ratings):
+        self.name, self.ratings, self.shown = name, ratings, []
+
+    async def activate(self, task, shown, round, ctx):
+        self.shown.append([n.agent for n in shown])
+        return Activation(f"{self.name} judged", {"round": round}, self.ratings(shown))
+
+
+async def test_judges_sit_between_rounds_and_importance_flows_back_through_them():
+    agents, _ = network([["A", "A"], ["B", "A"]])
+    judges = [Judge("j0", lambda shown: [5, 1]), Judge("j1", lambda shown: [1, 5])]
+    for agent in agents:
+        agent.ratings = first_best
+    net = LayeredNetwork(agents, judges=judges, rounds=3, shuffle=False, seed=0)
+    result = await net.run("q", _ctx())
+    assert result.kinds == ["agents", "judges", "agents", "judges", "agents"]
+    # round 1: A, B; the judges see both and rate them; round 2: each agent sees the judges (members 2
+    # and 3), rates them 5 and 1, and both answer A: 2 > floor(2/3 · 2) = 1 → stop
+    assert [j.shown for j in judges] == [[[0, 1]], [[0, 1]]] and agents[0].shown == [[], [2, 3]]
+    assert [n.agent for n in result.layers[1]] == [2, 3] and result.layers[1][0].answer == {"round": 1}
+    assert result.consensus_round == 2 and result.value == "A" and result.layers[3:] == [[], []]
+    assert result.importance[2] == pytest.approx([0.5, 0.5, 0, 0])
+    assert result.importance[1] == pytest.approx([0, 0, 5 / 6, 1 / 6])         # the judges' share
+    assert result.importance[0] == pytest.approx([26 / 36, 10 / 36, 0, 0])    # j0 liked a0, j1 liked a1
+    assert result.agent_importance == pytest.approx([0.5 + 26 / 36, 0.5 + 10 / 36, 5 / 6, 1 / 6])
+
+
+async def test_consensus_from_skips_the_check_and_decide_picks_the_final_node():
+    picked = []
+
+    async def decide(task, nodes, layers, ctx):
+        picked.append([n.agent for n in nodes])
+        return nodes[-1]
+
+    agents, net = network([["A", "B"], ["A", "C"], ["A", "C"]], rounds=2, consensus_from=1, decide=decide)
+    result = await net.run("q", _ctx())
+    # round 1 agrees (A ×3) but is not checked; round 2: B, C, C → C agrees twice, not > 2, ends
+    assert calls(agents) == [2, 2, 2] and result.consensus_round is None
+    assert picked == [[0, 1, 2]] and result.value == "C" and result.answer.endswith(": C")  # decide's node
+
+
 # --- selection, order, concurrency, replay -------------------------------------------------------------
 
 

@@ -28,8 +28,13 @@ answer is …" or `\\boxed{…}`, normalised, MATH), `number` (GSM8K's `#### n`,
 or `auto` (number if the task asks for `####`, code if it asks for a ```python block, else text).
 BLEU is our sentence BLEU-4 with sacrebleu's defaults (exponential smoothing, effective order,
 lower-cased; tokens are words and single punctuation marks, close to its `13a` tokenizer).
-Upstream's HumanEval run uses a different network (`code/HumanEval/CoLLMLP.py`: judge and
-unit-test-writing nodes between rounds); this recipe runs the general network on code as well.
+
+Code generation has a network of its own (`task="code"`, preset `code`, and the default when the
+environment's answers are code, `task_kind="code"`): coders with judges between their rounds (a
+syntax checker, a unit-test writer, a reflector and a ranker), upstream's
+`code/HumanEval/CoLLMLP.py`, with its own constants (4 coding roles, temperature 0.8, 1,024
+tokens, the ranker from more than 2 coders); see `agentzoo.recipes._dylan_code`. A task in that
+mode that asks for no function falls back to the general network with its defaults.
 
 Team optimisation (paper §3.3): run the network on a few tasks with candidate roles, then keep
 the roles with the highest summed agent importance (`select_team`).
@@ -42,18 +47,55 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ..errors import ConfigError
 from ..prompts import render
 from ..protocols import Model
 from ..runtime.context import Context
+from ..sandbox import Limits
 from ..teams.layered import Activation, LayeredNetwork, NetworkResult, Node
 from ..types import ModelRequest
 
 PROMPTS = Path(__file__).parent / "prompts" / "dylan"
 DEMO_ROLES = ("Assistant",) * 4
 MMLU_ROLES = ("Economist", "Doctor", "Lawyer", "Mathematician", "Psychologist", "Programmer", "Historian")
+TEMPERATURE, MAX_TOKENS, SELECT_IF_MORE_THAN = 1.0, 2048, 3  # code/demo: prompt_lib, LLMLP.forward
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "general": {"task": "general"},   # the demo network (code/demo), whatever the task
+    "code": {"task": "code"},         # the code-generation network (code/HumanEval)
+    "mmlu": {"task": "general", "roles": list(MMLU_ROLES), "answer": "choice"},  # code/MMLU/exp_mmlu.sh
+}
+OPTION_SOURCES: dict[str, str] = {
+    "task": "paper §4: code generation runs a network with judges (code/HumanEval/CoLLMLP.py); auto picks it when "
+            "task_kind is 'code'",
+    "roles": "code: run_DyLAN.py ROLES = 4 × Assistant; code network: exp_human_eval.sh ROLES (PythonAssistant, "
+             "AlgorithmDeveloper, ComputerScientist, Programmer); MMLU: exp_mmlu.sh (7 roles)",
+    "judges": "code: exp_human_eval.sh JUDGES = Passer, Tester, Reflector, Ranker (code network only)",
+    "rounds": "code: LLMLP(..., 3, ...) and CoLLMLP(..., 3, ...); forward asserts rounds > 2",
+    "agreement": "code: check_consensus, count > floor(2/3 · len(mask)), checked once idx >= floor(2/3 · agents)",
+    "top_k": "code: listwise_ranker_2 ('choose the best 2')",
+    "select_from_round": "code: for rid in range(2, rounds): the ranker from the 3rd round",
+    "select_if_more_than": "code: `if self.agents > 3` (demo), `if self.agents > 2` (CoLLMLP)",
+    "temperature": "code: prompt_lib.TEMPERATURE = 1.0 (demo), 0.8 (HumanEval)",
+    "max_tokens": "code: prompt_lib.MAX_TOKENS = 2048 (demo), 1024 (HumanEval)",
+    "similarity": "code: GEN_THRESHOLD and CODE_THRESHOLD = 0.9 (sentence BLEU >= 90)",
+    "max_tests": "code: utils.parse_judge_attitude keeps at most 10 tests (code network)",
+    "test_timeout": "code: utils.check_function_result(timeout=5.0) (code network)",
+}
+DEVIATIONS: list[str] = [
+    "from round 3 the agents the ranker chose are the ones activated (upstream activates the shuffled positions it "
+    "names, i.e. random agents)",
+    "a round with no more than top_k nodes is not ranked (upstream's ranker asserts more than 2 replies)",
+    "answers that do not parse never form a consensus (upstream counts None == None)",
+    "with no correct node in the last round importances are 0 (upstream divides by zero)",
+    "code network: the answer is the code of the last round that passes the most generated tests, the first on a tie "
+    "(upstream reads the first round's nodes and picks at random among the best, or the best and one test fewer)",
+    "code network: the Tester keeps the first 10 parsed asserts (upstream keeps 10 of a set, in no set order)",
+    "BLEU is our own sentence BLEU-4 with sacrebleu's defaults, not sacrebleu itself; prompts and role descriptions "
+    "are our own wording",
+]
 
 
 def role_descriptions() -> dict[str, str]:
@@ -235,10 +277,12 @@ class ListwiseRanker:
 
 
 class DyLAN:
-    """The recipe's agent: picks the answer kind from the task, then runs the layered network."""
+    """The recipe's agent: picks the answer kind from the task, then runs the layered network (or,
+    with `code` set and a task that asks for a function, the code-generation network)."""
 
     def __init__(self, model: Model, *, roles: Sequence[str], system: str | None, options: dict[str, Any],
-                 answer: str, similarity: float, network: dict[str, Any]) -> None:
+                 answer: str, similarity: float, network: dict[str, Any],
+                 code: dict[str, Any] | None = None) -> None:
         known = role_descriptions()
         unknown = [r for r in roles if r not in known]
         if unknown:
@@ -247,6 +291,7 @@ class DyLAN:
             raise ConfigError(f"dylan: answer must be auto, choice, number, math, code or text, not {answer!r}")
         self.model, self.roles, self.descriptions, self.system = model, list(roles), known, system
         self.options, self.answer, self.similarity, self.network = options, answer, similarity, network
+        self.code = code
         self.name = "dylan"
 
     def build_network(self, task: str) -> LayeredNetwork:
@@ -258,6 +303,14 @@ class DyLAN:
                               **self.network)
 
     async def run(self, task: str, ctx: Context) -> NetworkResult:
+        if self.code is not None:
+            from ._code_tests import read_task
+            from ._dylan_code import CodeNetwork
+
+            code_task = read_task(task)
+            if code_task is not None:
+                network = CodeNetwork(self.model, code_task, **self.code)
+                return await network.run(ctx, ListwiseRanker(self.model, self.code["options"]))
         return await self.build_network(task).run(task, ctx)
 
 
@@ -273,21 +326,57 @@ def select_team(results: Iterable[NetworkResult], roles: Sequence[str], k: int) 
 
 
 def build(model: Model, tools: Sequence[Any] = (), *, system: str | None = None,
-          sampling: dict[str, Any] | None = None, roles: Sequence[str] = DEMO_ROLES, rounds: int = 3,
-          agreement: float = 2 / 3, top_k: int = 2, select_from_round: int = 3, select_if_more_than: int = 3,
-          temperature: float = 1.0, max_tokens: int = 2048, answer: str = "auto", similarity: float = 0.9,
-          shuffle: bool = True, seed: int | None = None, reference: Any = None) -> DyLAN:
-    """DyLAN with the paper's constants (see the module doc). `seed` fixes the shuffles (default:
-    `sampling["seed"]`, else a recorded random seed); `reference` is the answer the importance
-    backward pass counts as correct (default: the network's own answer, as upstream)."""
+          sampling: dict[str, Any] | None = None, task: Literal["auto", "general", "code"] = "auto",
+          task_kind: str | None = None, roles: Sequence[str] | None = None, judges: Sequence[str] | None = None,
+          rounds: int = 3, agreement: float = 2 / 3, top_k: int = 2, select_from_round: int = 3,
+          select_if_more_than: int | None = None, temperature: float | None = None, max_tokens: int | None = None,
+          answer: Literal["auto", "choice", "number", "math", "code", "text"] = "auto", similarity: float = 0.9,
+          shuffle: bool = True, seed: int | None = None, reference: Any = None, max_tests: int = 10,
+          test_timeout: float = 5.0, tier: str = "auto", limits: Limits | None = None,
+          allow_unsafe: bool = False) -> DyLAN:
+    """DyLAN with the paper's constants (see the module doc). `task`: the general network, the
+    code-generation one, or `auto` (code when `task_kind` is "code"); `roles`, `temperature`,
+    `max_tokens` and `select_if_more_than` default to the chosen network's values. `seed` fixes the
+    shuffles (default: `sampling["seed"]`, else a recorded random seed); `reference` is the answer
+    the general network's backward pass counts as correct (default: its own answer, as upstream)."""
+    from . import _dylan_code as code_net
+
     if tools:
         raise ConfigError("dylan: the recipe uses no tools; run it on a task without tools")
     if rounds < 3:
         raise ConfigError("dylan: rounds must be at least 3 (upstream asserts rounds > 2)")
+    if task not in ("auto", "general", "code"):
+        raise ConfigError(f"dylan: task must be auto, general or code, not {task!r}")
+    coding = task == "code" or (task == "auto" and task_kind == "code")
+    if judges is not None and not coding:
+        raise ConfigError("dylan: judges belong to the code-generation network (task='code')")
     sampling = dict(sampling or {})
-    options = {"temperature": temperature, "max_tokens": max_tokens, **sampling}
-    network = {"rounds": rounds, "agreement": agreement, "top_k": top_k, "select_from": select_from_round - 1,
-               "select_if_more_than": select_if_more_than, "shuffle": shuffle,
-               "seed": seed if seed is not None else sampling.get("seed"), "reference": reference}
-    return DyLAN(model, roles=roles, system=system, options=options, answer=answer, similarity=similarity,
-                 network=network)
+    seed = seed if seed is not None else sampling.get("seed")
+
+    def settings(temp: float, tokens: int, more_than: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        options = {"temperature": temperature if temperature is not None else temp,
+                   "max_tokens": max_tokens if max_tokens is not None else tokens, **sampling}
+        network = {"rounds": rounds, "agreement": agreement, "top_k": top_k, "select_from": select_from_round - 1,
+                   "select_if_more_than": select_if_more_than if select_if_more_than is not None else more_than,
+                   "shuffle": shuffle, "seed": seed, "reference": reference}
+        return options, network
+
+    options, network = settings(TEMPERATURE, MAX_TOKENS, SELECT_IF_MORE_THAN)
+    code = None
+    if coding:
+        chosen = list(judges if judges is not None else code_net.CODE_JUDGES)
+        unknown = [j for j in chosen if j not in code_net.judge_kinds()]
+        if unknown:
+            raise ConfigError(f"dylan: unknown judges {unknown}; known: {', '.join(code_net.judge_kinds())}")
+        code_options, code_network = settings(code_net.TEMPERATURE, code_net.MAX_TOKENS, code_net.SELECT_IF_MORE_THAN)
+        code_network.pop("reference")  # the code network counts the code that runs as correct
+        code = {"roles": list(roles if roles is not None else code_net.CODE_ROLES), "judges": chosen,
+                "system": system, "options": code_options, "similarity": similarity, "max_tests": max_tests,
+                "test_timeout": test_timeout, "network": code_network, "tier": tier, "limits": limits,
+                "allow_unsafe": allow_unsafe}
+        unknown = [r for r in code["roles"] if r not in code_net.code_roles()]
+        if unknown:
+            raise ConfigError(f"dylan: unknown coding roles {unknown}; known: {', '.join(code_net.code_roles())}")
+        roles = None  # a task that asks for no function gets the general network's defaults
+    return DyLAN(model, roles=roles if roles is not None else DEMO_ROLES, system=system, options=options,
+                 answer=answer, similarity=similarity, network=network, code=code)

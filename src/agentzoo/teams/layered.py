@@ -16,10 +16,21 @@ Collaboration", COLM 2024; SALT-NLP/DyLAN `code/demo/LLMLP.py`, `LLM_Neuron.py`)
   a selector (DyLAN's listwise ranker) picks the `top_k` best replies of the previous round and
   only their agents go on. After the last round, the most common answer of the last round wins.
 - **backward** (`importance`): in the last round that ran, the nodes whose answer equals the
-  reference (by default the network's own answer, as upstream's `backward(res)`) share 1; every
-  earlier active node gets `Σ w(node→succ) · I(succ)` over its successors. Since each active
-  node's incoming weights sum to 1, every round's importances sum to 1 too (0 if no node of the
-  last round is correct). An agent's importance is the sum over rounds.
+  reference (by default the network's own answer, as upstream's `backward(res)`; or those a
+  `correct(node)` predicate accepts) share 1; every earlier active node gets
+  `Σ w(node→succ) · I(succ)` over its successors. Since each active node's incoming weights sum
+  to 1, every layer's importances sum to 1 too (0 if no node of the last round is correct). An
+  agent's importance is the sum over layers.
+- **judges** (optional; DyLAN's network for code generation, upstream `code/HumanEval/CoLLMLP.py`):
+  before every round after the first, a layer of judges is activated, each shown the previous
+  round's nodes (its ratings weight its edges from them); the agents of the round are then shown
+  the judges' nodes instead (their ratings weight their edges from the judges). So a network of
+  r rounds has 2r - 1 layers: agents, judges, agents, …; `Node.round`, `layers` and `importance`
+  count layers, and the members are the agents, then the judges (`Node.agent` indexes them), so
+  the backward pass gives every judge an importance too. `consensus_from` skips the agreement
+  check in the first rounds (the code network checks from round 2 on), and `decide` picks the
+  final node of the last round (the code network: the code passing the most generated tests)
+  instead of the most common answer.
 
 Where this differs from upstream's code (on purpose; each follows the paper):
 - upstream activates, from round 3 on, the nodes at the *shuffled positions* named by the ranker
@@ -35,7 +46,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -45,11 +56,12 @@ from .parallel import gather
 
 @dataclass(frozen=True)
 class Node:
-    """One agent's activation in one round."""
+    """One agent's (or judge's) activation in one round."""
 
     agent: int
+    """The member: an agent's index, or (with judges) the number of agents plus the judge's index."""
     round: int
-    """From 0."""
+    """The layer, from 0: the round, or with judges 2·round for agents and 2·round - 1 for judges."""
     reply: str
     answer: Any
     """The parsed answer (None when the reply held none)."""
@@ -74,7 +86,9 @@ class NodeAgent(Protocol):
     name: str
     """Its journal scope name (`name#i`)."""
 
-    async def activate(self, task: str, shown: Sequence[Node], round: int, ctx: Context) -> Activation: ...
+    async def activate(self, task: str, shown: Sequence[Node], round: int, ctx: Context) -> Activation:
+        """Answer (or, for a judge, judge `shown`) in `round` (from 0); rate the nodes `shown`."""
+        ...
 
 
 class Selector(Protocol):
@@ -107,15 +121,17 @@ def most_frequent(answers: Sequence[Any], equal: Callable[[Any, Any], bool]) -> 
 
 
 def importance(layers: Sequence[Sequence[Node]], agents: int, reference: Any,
-               equal: Callable[[Any, Any], bool]) -> list[list[float]]:
-    """Per round, per agent, the node's importance (0 for inactive nodes); see the module doc."""
+               equal: Callable[[Any, Any], bool], correct: Callable[[Node], bool] | None = None) -> list[list[float]]:
+    """Per layer, per member, the node's importance (0 for inactive nodes); see the module doc.
+    The last layer's correct nodes are those `correct` accepts, else those equal to `reference`."""
     scores = [[0.0] * agents for _ in layers]
     last = max((r for r, layer in enumerate(layers) if layer), default=None)
     if last is None:
         return scores
-    correct = [n for n in layers[last] if n.answer is not None and equal(n.answer, reference)]
-    for n in correct:
-        scores[last][n.agent] = 1 / len(correct)
+    accepts = correct or (lambda n: n.answer is not None and equal(n.answer, reference))
+    right = [n for n in layers[last] if accepts(n)]
+    for n in right:
+        scores[last][n.agent] = 1 / len(right)
     for r in range(last - 1, -1, -1):
         for succ in layers[r + 1]:
             for source, w in succ.weights:
@@ -132,88 +148,124 @@ class NetworkResult:
     messages: list[dict[str, Any]]
     steps: int
     layers: list[list[Node]]
-    """Per round, its nodes in activation order (a round cut short holds fewer; unrun rounds are empty)."""
+    """Per layer (a round, or with judges also the judges before a round), its nodes in activation
+    order (a round cut short holds fewer; layers never reached are empty)."""
     importance: list[list[float]]
-    """[round][agent]."""
+    """[layer][member]: members are the agents, then the judges."""
     agent_importance: list[float]
+    """Per member (agents, then judges): the sum over layers."""
     consensus_round: int | None
-    """The round (from 0) whose consensus stopped the network; None if it ran to the end."""
+    """The layer (from 0; without judges, the round) whose consensus stopped the network; None if
+    it ran to the end."""
     selections: list[list[int]] = field(default_factory=list)
     """The agents each selection kept."""
+    kinds: list[str] = field(default_factory=list)
+    """Per layer, `agents` or `judges`."""
 
     @property
     def stopped_early(self) -> bool:
         return self.consensus_round is not None
 
 
+Decider = Callable[[str, Sequence[Node], Sequence[Sequence[Node]], Context], Awaitable[Node]]
+"""`(task, last round's nodes, all layers, ctx) -> the final node`; `ctx` is the network's own."""
+
+
 class LayeredNetwork:
-    """Agents × `rounds`, early stop on agreement, optional per-round selection; see the module doc.
+    """Agents × `rounds`, early stop on agreement, optional per-round selection, optional judges
+    between rounds; see the module doc.
 
     `equal` compares parsed answers; `seed` fixes the shuffles (else a recorded random seed is
     drawn, so replay shuffles alike); `shuffle=False` keeps agents and replies in index order.
     `reference` (a value, or None for the network's own answer) is what the backward pass counts
-    as correct.
+    as correct, unless `correct(node)` says. `consensus_from` is the first round (from 0) whose
+    agreement stops the network; `decide` picks the final node of the last round.
     """
 
     def __init__(self, agents: Sequence[NodeAgent], *, rounds: int = 3, agreement: float = 2 / 3,
                  equal: Callable[[Any, Any], bool] = lambda a, b: a == b, selector: Selector | None = None,
                  top_k: int = 2, select_from: int = 2, select_if_more_than: int = 3, shuffle: bool = True,
                  seed: int | None = None, reference: Any = None, selector_scope: str = "ranker",
-                 name: str = "network") -> None:
+                 name: str = "network", judges: Sequence[NodeAgent] = (), consensus_from: int = 0,
+                 correct: Callable[[Node], bool] | None = None, decide: Decider | None = None) -> None:
         if not agents or rounds < 1:
             raise ValueError("a layered network needs at least one agent and one round")
         self.agents, self.rounds, self.agreement, self.equal = list(agents), rounds, agreement, equal
         self.selector, self.top_k, self.select_from = selector, top_k, select_from
         self.select_if_more_than, self.shuffle, self.seed = select_if_more_than, shuffle, seed
         self.reference, self.selector_scope, self.name = reference, selector_scope, name
+        self.judges, self.consensus_from, self.correct, self.decide = list(judges), consensus_from, correct, decide
+        self.members: list[NodeAgent] = self.agents + self.judges
+
+    def layer_kinds(self) -> list[str]:
+        """`agents`/`judges` per layer: a round, or (with judges) judges then a round after the first."""
+        return ["agents"] + (["judges", "agents"] if self.judges else ["agents"]) * (self.rounds - 1)
 
     async def run(self, task: str, ctx: Context) -> NetworkResult:
         n = len(self.agents)
         rng = random.Random(self.seed if self.seed is not None else await ctx.seed())
-        contexts = [ctx.child(a.name, i) for i, a in enumerate(self.agents)]
+        contexts = [ctx.child(a.name, i) for i, a in enumerate(self.members)]
         selector_ctx = ctx.child(self.selector_scope) if self.selector is not None else None
-        layers: list[list[Node]] = [[] for _ in range(self.rounds)]
+        kinds = self.layer_kinds()
+        layers: list[list[Node]] = [[] for _ in kinds]
         selections: list[list[int]] = []
         due = list(range(n))
+        prev: list[Node] = []  # the last round's nodes
         winner: Node | None = None
         stopped: int | None = None
         steps = 0
         for r in range(self.rounds):
-            prev = layers[r - 1] if r else []
             if (self.selector is not None and r >= self.select_from and n > self.select_if_more_than
                     and len(prev) > self.top_k):
                 shown = self._shuffled(prev, rng)
                 picked = await self.selector.select(task, shown, self.top_k, selector_ctx)  # type: ignore[arg-type]
                 due = list(dict.fromkeys(shown[p].agent for p in picked if 0 <= p < len(shown)))
+                due = due or [node.agent for node in prev]  # nothing usable chosen: all go on
                 selections.append(due)
                 steps += 1
             elif r:
                 due = [node.agent for node in prev]
+            here = 2 * r if self.judges else r  # this round's layer
+            before = prev
+            if r and self.judges:
+                shows = [self._shuffled(prev, rng) for _ in self.judges]  # drawn in program order
+                judged = await gather(self._activate(task, n + k, r, here - 1, shown, contexts[n + k])
+                                      for k, shown in enumerate(shows))
+                layers[here - 1].extend(judged)
+                steps += len(judged)
+                before = layers[here - 1]
             order = self._shuffled(due, rng)
-            needed = min(len(order), math.floor(self.agreement * len(order)) + 1)
+            # the nodes due before any check could stop the round run together (all, in a round
+            # whose agreement is not checked)
+            needed = min(len(order), math.floor(self.agreement * len(order)) + 1 if r >= self.consensus_from
+                         else len(order))
             for start, stop in [(0, needed), *((k, k + 1) for k in range(needed, len(order)))]:
                 batch = order[start:stop]
-                shows = [self._shuffled(prev, rng) for _ in batch]  # drawn in program order
-                done = await gather(self._activate(task, a, r, shown, contexts[a]) for a, shown in zip(batch, shows))
-                layers[r].extend(done)
+                shows = [self._shuffled(before, rng) for _ in batch]  # drawn in program order
+                done = await gather(self._activate(task, a, r, here, shown, contexts[a])
+                                    for a, shown in zip(batch, shows))
+                layers[here].extend(done)
                 steps += len(done)
-                winner = self._consensus(layers[r], len(order))
+                if r >= self.consensus_from:
+                    winner = self._consensus(layers[here], len(order))
                 if winner is not None:
-                    stopped = r
+                    stopped = here
                     break
+            prev = layers[here]
             if stopped is not None:
                 break
-        last = max(i for i, layer in enumerate(layers) if layer)
-        if winner is None:
-            best, _ = most_frequent([node.answer for node in layers[last]], self.equal)
-            winner = layers[last][best if best is not None else 0]
+        if self.decide is not None:
+            winner = await self.decide(task, prev, layers, ctx)
+        elif winner is None:
+            best, _ = most_frequent([node.answer for node in prev], self.equal)
+            winner = prev[best if best is not None else 0]
         reference = self.reference if self.reference is not None else winner.answer
-        scores = importance(layers, n, reference, self.equal)
+        scores = importance(layers, len(self.members), reference, self.equal, self.correct)
         messages = [{"role": "user", "content": task}] + [
-            {"role": "assistant", "name": f"{self.agents[node.agent].name}-{node.agent}-r{node.round}",
+            {"role": "assistant", "name": f"{self.members[node.agent].name}-{node.agent}-r{node.round}",
              "content": node.reply} for layer in layers for node in layer]
         return NetworkResult(winner.reply, winner.answer, messages, steps, layers, scores,
-                             [sum(col) for col in zip(*scores)], stopped, selections)
+                             [sum(col) for col in zip(*scores)], stopped, selections, kinds)
 
     def _shuffled(self, items: Sequence[Any], rng: random.Random) -> list[Any]:
         items = list(items)
@@ -221,11 +273,13 @@ class LayeredNetwork:
             rng.shuffle(items)
         return items
 
-    async def _activate(self, task: str, agent: int, r: int, shown: Sequence[Node], ctx: Context) -> Node:
-        got = await self.agents[agent].activate(task, shown, r, ctx)
+    async def _activate(self, task: str, member: int, r: int, layer: int, shown: Sequence[Node],
+                        ctx: Context) -> Node:
+        """Activate member `member` in round `r` (from 0); its node goes in layer `layer`."""
+        got = await self.members[member].activate(task, shown, r, ctx)
         ratings = tuple(int(s) for s in got.ratings)
         weights = edge_weights(ratings, len(shown)) if shown else []
-        return Node(agent, r, got.reply, got.answer, tuple(s.agent for s in shown), ratings,
+        return Node(member, layer, got.reply, got.answer, tuple(s.agent for s in shown), ratings,
                     tuple((s.agent, w) for s, w in zip(shown, weights)))
 
     def _consensus(self, layer: Sequence[Node], due: int) -> Node | None:
