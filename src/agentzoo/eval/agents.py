@@ -16,6 +16,7 @@ from ..envs.base import Episode
 from ..protocols import Environment
 from ..runtime.spec import AgentSpec, EnvRef
 from .matrix import Sample
+from .pairs import check_pair
 
 UNSET_MODEL = "-"
 """The model of a template: every sample gives its own."""
@@ -43,4 +44,5 @@ def make_agent(sample: Sample, env: Environment, episode: Episode, model: Any, a
                env_sources: Mapping[str, dict[str, Any]] | None = None, trust: Trust | None = None) -> Built:
     """Build one sample's agent on its episode, with the model the harness made for it."""
     spec = sample_spec(sample, agents, env_sources or {})
+    check_pair(spec.agent, env)  # a backstop: the eval checks every pair before it starts
     return build(spec, episode=episode, env=env, model=model, trust=trust or Trust(everything=True))

@@ -9,7 +9,6 @@ from typing import Any
 from ..envs.base import Environment, ScoringContext
 from ..errors import SandboxError
 from ..models.registry import parse_model
-from ..models.scripted import ScriptedModel
 from ..runtime.journal import Journal
 from ..runtime.runner import run
 from .agents import AgentOptions, make_agent
@@ -43,7 +42,9 @@ class ModelPool:
 
     def get(self, spec: str, env: Environment, sample: Sample) -> Any:
         if spec == ORACLE:
-            return ScriptedModel(env.oracle(sample.task, sample.agent), name=ORACLE)
+            from ..recipes._oracle import oracle_model  # a recipe's roles are played from the gold
+
+            return oracle_model(sample.agent, env, sample.task)
         if spec.startswith("scripted:"):
             return parse_model(spec)  # a script is consumed as it plays: one per sample
         if spec not in self.models:

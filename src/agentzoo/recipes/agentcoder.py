@@ -71,6 +71,7 @@ from ._code_tests import (CodeTask, Suite, TestExecutor, TestRun, answer_code, a
                           fenced, no_tools, parse_tests, program_code, read_task, reply_code)
 
 PROMPTS = Path(__file__).parent / "prompts" / "agentcoder"
+ANSWER_KINDS = ("code",)  # a function, tested in the sandbox
 
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {"iterations": 5, "samples": 1, "test_sets": 1, "pass_bar": None, "feedback": True,

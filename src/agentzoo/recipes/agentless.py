@@ -95,6 +95,7 @@ from ..teams.parallel import gather
 from ..types import ModelRequest, ToolCall
 
 PROMPTS = Path(__file__).parent / "prompts" / "agentless"
+ANSWER_KINDS = ("patch",)  # needs the repository tools of seeded-bugs
 TOP_N = 3                    # combine.py / localize.py / repair.py --top_n 3
 CONTEXT_WINDOW = 10          # --context_window 10 (localize.py default; repair.py command)
 LOCATION_SAMPLES = 4         # localize.py --fine_grain_line_level --num_samples 4

@@ -64,6 +64,7 @@ from ._code_tests import (CodeTask, TestExecutor, TestRun, answer_code, answer_d
                           fenced, merge_suites, no_tools, parse_tests, program_code, read_task, reply_code)
 
 PROMPTS = Path(__file__).parent / "prompts" / "codecor"
+ANSWER_KINDS = ("code",)  # a function, tested in the sandbox
 
 # [unverified]: the paper's values were not available to us; see the module docstring.
 N_PROMPTS = 3

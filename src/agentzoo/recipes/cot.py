@@ -33,6 +33,7 @@ from ..runtime.context import Context
 from ..types import ModelRequest
 
 PROMPTS = Path(__file__).parent / "prompts" / "cot"
+ANSWER_KINDS = ("number", "text", "code")  # the reply is the answer, in the form the task asks for
 EXEMPLARS = Path(__file__).parent / "cot_exemplars"
 TEMPERATURE = 0.0  # Wei et al. 2022: greedy decoding
 

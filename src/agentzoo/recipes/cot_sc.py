@@ -42,6 +42,7 @@ from .cot import ChainOfThought, FewShot, chosen_exemplars, text_only
 
 N_PATHS = 40        # Wang et al. 2023 §3.1
 TEMPERATURE = 0.7   # Wang et al. 2023 §3.1, GPT-3 / PaLM-540B
+ANSWER_KINDS = ("number", "text", "code")  # votes over final answers; code is compared by its syntax tree
 
 PRESETS: dict[str, dict[str, Any]] = {name: dict(values) for name, values in COT_PRESETS.items()}
 OPTION_SOURCES: dict[str, str] = {

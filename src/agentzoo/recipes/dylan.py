@@ -58,6 +58,7 @@ from ..teams.layered import Activation, LayeredNetwork, NetworkResult, Node
 from ..types import ModelRequest
 
 PROMPTS = Path(__file__).parent / "prompts" / "dylan"
+ANSWER_KINDS = ("number", "text", "code")  # compared by kind: numbers, code and text (BLEU)
 DEMO_ROLES = ("Assistant",) * 4
 MMLU_ROLES = ("Economist", "Doctor", "Lawyer", "Mathematician", "Psychologist", "Programmer", "Historian")
 TEMPERATURE, MAX_TOKENS, SELECT_IF_MORE_THAN = 1.0, 2048, 3  # code/demo: prompt_lib, LLMLP.forward

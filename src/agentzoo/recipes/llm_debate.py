@@ -43,6 +43,7 @@ from ..teams.parallel import branch_sampling, gather
 from .cot import request_fields, text_only
 
 PROMPTS = Path(__file__).parent / "prompts" / "llm_debate"
+ANSWER_KINDS = ("number", "text", "code")  # votes over final answers; code is compared by its syntax tree
 AGENTS = 3   # gsm/gen_gsm.py, mmlu/gen_mmlu.py: agents = 3
 ROUNDS = 2   # gsm/gen_gsm.py, mmlu/gen_mmlu.py: rounds = 2 (the first answer counts as a round)
 

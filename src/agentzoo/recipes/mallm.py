@@ -63,6 +63,7 @@ from ..teams.debate import (HYBRID, MAJORITY, SUPERMAJORITY, UNANIMITY, AllToAll
 from ..types import ModelRequest
 
 PROMPTS = Path(__file__).parent / "prompts" / "mallm"
+ANSWER_KINDS = ("number", "text", "code")  # the decided "Final Solution:"
 PARADIGMS = ("memory", "report", "relay", "debate")
 DECISIONS = ("majority_consensus", "supermajority_consensus", "unanimity_consensus", "hybrid_consensus",
              "simple_voting", "approval_voting", "ranked_voting", "cumulative_voting", "judge")

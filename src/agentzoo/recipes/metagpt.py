@@ -77,6 +77,7 @@ from ..teams.pipeline import (NOBODY, DocumentRole, Message, MessagePool, ParseE
                               PipelineResult, Turn, check_python, code_block, describe_schema, write_document)
 
 PROMPTS = Path(__file__).parent / "prompts" / "metagpt"
+ANSWER_KINDS = ("code",)  # the engineer's files, tested by QA in the sandbox
 
 # Action types (upstream class names, the `cause_by` of messages).
 USER_REQUIREMENT, WRITE_PRD, WRITE_DESIGN, WRITE_TASKS = "UserRequirement", "WritePRD", "WriteDesign", "WriteTasks"

@@ -60,6 +60,7 @@ from ..types import ModelRequest
 from .cot import request_fields, text_only
 
 PROMPTS = Path(__file__).parent / "prompts" / "reflexion"
+ANSWER_KINDS = ("number", "text", "code")  # the last attempt is the answer
 MAX_TRIALS = 5                 # programming_runs/run_reflexion.sh --max_iters 5 (HumanEval)
 MEMORY_SIZE = 3                # paper §3: Ω usually 1-3; alfworld_trial.py keeps memory[-3:]
 ACTOR_TEMPERATURE = 0.0        # generators/py_generate.py func_impl(temperature=0.0)

@@ -42,6 +42,7 @@ from ..types import ModelRequest
 from .cot import request_fields, text_only
 
 PROMPTS = Path(__file__).parent / "prompts" / "self_refine"
+ANSWER_KINDS = ("number", "text", "code")  # the last draft is the answer
 MAX_ITERATIONS = 4            # src/gsm/run.py --max_attempts
 GENERATE_TEMPERATURE = 0.0    # src/gsm/run.py --temperature (initial generation)
 FEEDBACK_TEMPERATURE = 0.7    # src/gsm/run.py: GSMFeedback(temperature=0.7)
