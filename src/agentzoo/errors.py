@@ -5,7 +5,9 @@
     │   ├── ConfigError              a bad config value or model string (names file / key)
     │   ├── ToolDefinitionError      a function that cannot become a tool
     │   ├── RealModelCallRefused     a real endpoint was called while AGENTZOO_OFFLINE=1 (tests)
-    │   └── SandboxUnavailable       no isolation tier works here and unsafe execution was not asked for
+    │   ├── SandboxUnavailable       no isolation tier works here and unsafe execution was not asked for
+    │   ├── UnusablePathError        a file or folder to use is of the wrong kind, or cannot be created or written
+    │   └── CorruptResultsError      an eval results.db (or rows of it) that cannot be read
     ├── ModelError                   the model or its provider failed
     │   ├── ProviderError            HTTP-level failure of an endpoint (status, retryable)
     │   │   ├── AuthenticationError  401 / 403 (never retried; never shows the key)
@@ -30,6 +32,7 @@
     │   ├── ReplayMissingError       replay: the journal has no entry for this effect
     │   ├── InterruptedEffectError   resume: a side-effecting tool started and never finished
     │   ├── RunNotFoundError
+    │   ├── CorruptJournalError      the journal file, or a row of it, is not what agentzoo wrote
     │   └── SerializationError       a value that is not plain JSON reached the journal
     ├── SandboxError                 the sandbox worker could not be started or talked to
     ├── BudgetExceeded               a budget ran out (which, where, limit and use)
@@ -71,6 +74,25 @@ class RealModelCallRefused(UserError):
 
 class SandboxUnavailable(UserError):
     """The requested sandbox tier does not work on this machine; the message says why and what to do."""
+
+
+class UnusablePathError(UserError):
+    """A file or folder agentzoo must use is the wrong kind (a folder where a file goes, or the other way
+    round), or cannot be created or written (a read-only folder); the message names it."""
+
+
+class CorruptResultsError(UserError):
+    """An eval `results.db` that is not readable as one, or rows of it that are not.
+
+    `rows` holds the rows that could be read and `problems` says what is wrong with the others;
+    rerunning the same `agentzoo eval` runs the unreadable samples again and replaces their rows.
+    """
+
+    def __init__(self, message: str, *, rows: list[dict[str, Any]] | None = None,
+                 problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.rows = rows or []
+        self.problems = problems or []
 
 
 # --- the model's (or its provider's) fault --------------------------------------------------
@@ -217,6 +239,17 @@ class RunNotFoundError(JournalError):
 
 class SerializationError(JournalError):
     """A value that is not plain JSON (names where it was found and its type)."""
+
+
+class CorruptJournalError(JournalError):
+    """The journal file is not a journal (not SQLite, empty, missing tables or columns), or one of its
+    rows holds a value agentzoo never writes there. Names the file and, for a row, the run, the
+    entry (`scope`, `seq`) and the column."""
+
+    def __init__(self, message: str, *, run_id: str | None = None, scope: str | None = None,
+                 seq: int | None = None) -> None:
+        super().__init__(message)
+        self.run_id, self.scope, self.seq = run_id, scope, seq
 
 
 # --- limits ---------------------------------------------------------------------------------

@@ -54,7 +54,7 @@ from ..agents.tool_calling import ToolCallingAgent
 from ..prompts import render
 from ..protocols import Model
 from ..runtime.context import Context
-from ..sandbox import ExecResult, Limits, Sandbox
+from ..sandbox import ExecResult, Limits
 from ..sandbox.bridge import CodeExecutor
 from ..teams.group_chat import Participant
 from ..teams.orchestrator import JSON_OBJECT, DecayingStalls, LedgerPrompts, Orchestrator
@@ -110,16 +110,14 @@ class CodeRun:
 RUN_CODE = CodeRun()
 
 
-class ApprovedExecutor(CodeExecutor):
-    """A `CodeExecutor` that puts each code block to an approval policy first (Magentic-One's
-    `approval_func`). The decision is a journaled `human/approve_code` effect in the agent's scope;
-    a refused block is never sent to the sandbox and comes back as an answer, the refusal's text,
-    which ends the Coder's turn."""
+class ApprovedExecutor:
+    """Wraps a `CodeExecutor` so that each code block is put to an approval policy first
+    (Magentic-One's `approval_func`). The decision is a journaled `human/approve_code` effect in
+    the agent's scope; a refused block is never sent to the sandbox and comes back as an answer,
+    the refusal's text, which ends the Coder's turn."""
 
-    def __init__(self, sandbox: Sandbox, tools: ToolSet | None, policy: ApprovalPolicy | None,
-                 approval: ApprovalPolicy) -> None:
-        super().__init__(sandbox, tools, policy)
-        self.approval = approval
+    def __init__(self, inner: CodeExecutor, approval: ApprovalPolicy) -> None:
+        self.inner, self.approval = inner, approval
 
     async def execute(self, ctx: Context, code: str, *, timeout: float | None = None) -> ExecResult:
         if self.approval.needs_approval(RUN_CODE):
@@ -132,7 +130,10 @@ class ApprovedExecutor(CodeExecutor):
                 refusal = render(PROMPTS / "code_denied.j2", code=code.strip("\n"), reason=decision["reason"] or "")
                 return ExecResult(ok=False, stdout="", stderr="", error=None, tier="none", duration_s=0.0, limits={},
                                   answered=True, answer=refusal.strip())
-        return await super().execute(ctx, code, timeout=timeout)
+        return await self.inner.execute(ctx, code, timeout=timeout)
+
+    async def close(self) -> None:
+        await self.inner.close()
 
 
 class Coder(CodeActAgent):
@@ -147,7 +148,7 @@ class Coder(CodeActAgent):
         executor = super()._executor()
         if executor is None or self.approval is None:
             return executor
-        return ApprovedExecutor(executor.sandbox, executor.tools, executor.policy, self.approval)
+        return ApprovedExecutor(executor, self.approval)  # type: ignore[return-value]  # executes and closes alike
 
 
 def default_team(model: Model, tools: Sequence[Any] = (), *, system: str | None = None,
