@@ -88,8 +88,9 @@ async def test_resume_serves_prefix_then_goes_live(journal):
     broken = await agentzoo.run(agent(script=SCRIPT[:1]), "2+3+10?", journal=journal)
     assert broken.status == "failed" and broken.error["type"] == "ScriptExhausted"
     before = calls["add"]
-    # ...is resumed with a model that can finish: the first model call and tool call are not repeated.
-    finisher = ScriptedModel(SCRIPT[1:])
+    # ...is resumed with a model that can finish: the first model call and tool call are not repeated,
+    # and the script goes on from its second step (the first was served from the journal).
+    finisher = ScriptedModel(SCRIPT)
     resumed = await agentzoo.resume(ToolCallingAgent(finisher, [add], system="Be brief."), broken.run_id,
                                     journal=journal)
     assert resumed.answer == "The answer is 15." and resumed.run_id == broken.run_id
@@ -132,7 +133,7 @@ async def test_fork_after_a_shared_prefix_copies_it_into_the_child(journal):
 
     parent = await agentzoo.run(Steps("summarise", ScriptedModel(["one", "two"])), "go", journal=journal)
     assert parent.answer == "echo:one/two"
-    model = ScriptedModel(["THREE"])
+    model = ScriptedModel(["one", "THREE"])  # the first step is served from the parent: the script goes past it
     child = await agentzoo.fork(Steps("summarise briefly", model), parent.run_id, journal=journal)
     assert child.answer == "echo:one/THREE" and model.calls == 1
     assert child.fork_point == {"scope": "", "seq": 2, "differences": [
@@ -275,7 +276,7 @@ async def test_fork_with_a_changed_prompt_reuses_the_unchanged_agents(journal):
     parent = await agentzoo.run(PlanThenSolve("Solve.", parent_model), "task", journal=journal)
     assert parent.answer == "5"
     before = calls["add"]
-    model = ScriptedModel(["five"])
+    model = ScriptedModel([{"tool_calls": [{"name": "add", "arguments": {"a": 1, "b": 1}}]}, "add 2 and 3", "five"])
     child = await agentzoo.fork(PlanThenSolve("Solve tersely.", model), parent.run_id, journal=journal)
     assert child.answer == "five" and model.calls == 1 and calls["add"] == before
     assert child.fork_point == {"scope": "solver", "seq": 0, "differences": [

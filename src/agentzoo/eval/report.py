@@ -35,7 +35,7 @@ from typing import Any
 import orjson
 
 from .. import _json
-from ..errors import ConfigError
+from ..errors import ConfigError, CorruptResultsError
 from .sample import ORACLE, ORACLE_NOTE
 from .stats import CONFIDENCE, RESAMPLES, mean_pass_at_k, percentiles, success_rate
 from .store import ResultStore
@@ -75,9 +75,22 @@ def load_rows(out: Path) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         raise ConfigError(f"{out}: no results.db here; is it the --out folder of an `agentzoo eval`?")
     store = ResultStore(path)
     try:
-        return list(store.rows()), store.get_meta("eval")
+        problems: list[str] = []
+        rows = list(store.rows(problems))
+        try:
+            meta = store.get_meta("eval")
+        except CorruptResultsError as exc:
+            meta, problems = None, [*problems, str(exc)]
+        if meta is not None and not isinstance(meta, dict):
+            meta, problems = None, [*problems, f"results database {path}: its 'eval' meta is not an object"]
     finally:
         store.close()
+    if problems:  # a report without them would be wrong without saying so
+        shown = "; ".join(problems[:3]) + (f"; … {len(problems) - 3} more" if len(problems) > 3 else "")
+        raise CorruptResultsError(f"{len(problems)} unreadable record(s) in {path}: {shown}. The other "
+                                  f"{len(rows)} rows are fine: rerun the same `agentzoo eval` command to run "
+                                  "the unreadable samples again", rows=rows, problems=problems)
+    return rows, meta
 
 
 def load_summary(folder: Path) -> dict[str, Any]:

@@ -2,6 +2,10 @@
 
 A row exists only for a sample that ran to its end and was scored, so a rerun of the same eval
 skips exactly those; a sample that died half way has no row and runs again.
+
+A row that cannot be read back (not JSON, not an object, a field of the wrong type) counts as
+not done: a rerun of the same eval runs that sample again and replaces the row. Readers get the
+rows that are fine and a sentence per row that is not (`rows(problems)`).
 """
 
 from __future__ import annotations
@@ -11,7 +15,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from .. import _json
+from ..errors import CorruptResultsError
+from ..runtime.dbfile import Layout, is_utf8, open_database, unreadable
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS samples (
@@ -21,36 +29,120 @@ CREATE TABLE IF NOT EXISTS samples (
 );
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+LAYOUT = Layout(what="results database", schema=SCHEMA,
+                tables={"samples": ("key", "row", "finished_at"), "meta": ("name", "value")},
+                corrupt=CorruptResultsError)
+
+# The fields a report reads, and the JSON types they must have: required text first, then
+# optional fields (None is fine) that a report sums, counts or writes as typed Parquet columns.
+_REQUIRED = ("key", "env", "task", "agent", "model")
+_INT, _NUMBER = (int,), (int, float)
+_OPTIONAL: dict[str, tuple[type, ...]] = {
+    "seed": _INT, "input_tokens": _INT, "output_tokens": _INT, "unpriced_calls": _INT, "model_calls": _INT,
+    "tool_calls": _INT, "attempts": _INT, "reward": _NUMBER, "cost_usd": _NUMBER, "wall_seconds": _NUMBER,
+    "success": (bool,), "infra_error": (bool,), "status": (str,), "run_id": (str,), "answer": (str,),
+    "error": (dict,), "score": (dict,), "scopes": (dict,), "model_latencies": (list,),
+}
 
 
 class ResultStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
+        self._db = open_database(self.path, LAYOUT)
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self._db.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise unreadable(exc, self.path, LAYOUT) from None
 
     def done_keys(self) -> set[str]:
-        """Samples that ran to the end; one that failed on infrastructure every time runs again."""
-        query = "SELECT key FROM samples WHERE json_extract(row, '$.status') != 'infra_error'"
-        return {key for (key,) in self._db.execute(query)}
+        """Samples that ran to the end; one that failed on infrastructure every time, or whose row
+        cannot be read, runs again."""
+        done = set()
+        for key, text in self._query("SELECT key, row FROM samples"):
+            row, _ = _decode(key, text)
+            if row is not None and row.get("status") != "infra_error":
+                done.add(key)
+        return done
 
     def put(self, row: dict[str, Any], finished_at: float) -> None:
         self._db.execute("INSERT OR REPLACE INTO samples(key, row, finished_at) VALUES (?, ?, ?)",
                          (row["key"], _json.dumps_str(row), finished_at))
 
-    def rows(self) -> Iterator[dict[str, Any]]:
-        for (text,) in self._db.execute("SELECT row FROM samples ORDER BY finished_at, key"):
-            yield _json.loads(text)
+    def rows(self, problems: list[str] | None = None) -> Iterator[dict[str, Any]]:
+        """The rows in the order they finished. A row that cannot be read raises
+        `CorruptResultsError`; with `problems`, it is skipped and described there instead."""
+        for key, text in self._query("SELECT key, row FROM samples ORDER BY finished_at, key"):
+            row, problem = _decode(key, text)
+            if row is not None:
+                yield row
+                continue
+            message = f"results database {self.path}: {problem}"
+            if problems is None:
+                raise CorruptResultsError(message + "; rerun the same `agentzoo eval` to run that sample again")
+            problems.append(message)
 
     def set_meta(self, name: str, value: Any) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta(name, value) VALUES (?, ?)", (name, _json.dumps_str(value)))
 
     def get_meta(self, name: str) -> Any:
-        found = self._db.execute("SELECT value FROM meta WHERE name=?", (name,)).fetchone()
-        return _json.loads(found[0]) if found else None
+        found = self._query("SELECT value FROM meta WHERE name=?", (name,))
+        if not found:
+            return None
+        try:
+            return _json.loads(found[0][0])
+        except (orjson.JSONDecodeError, TypeError):
+            raise CorruptResultsError(f"results database {self.path}: its {name!r} meta is not JSON; "
+                                      "rerun the same `agentzoo eval` to write it again") from None
 
     def close(self) -> None:
         self._db.close()
+
+
+def _decode(key: Any, text: Any) -> tuple[dict[str, Any] | None, str]:
+    """The row, or None and what is wrong with it."""
+    shown = repr(key) if isinstance(key, str) and is_utf8(key) else "with an unreadable key"
+    if not isinstance(key, str) or not is_utf8(key):
+        return None, f"the row {shown} cannot be read: its key is not text"
+    if not isinstance(text, str):
+        return None, f"the row {shown} cannot be read: it is {type(text).__name__}, not JSON text"
+    try:
+        row = _json.loads(text)
+    except orjson.JSONDecodeError as exc:
+        return None, f"the row {shown} is not JSON ({exc})"
+    if not isinstance(row, dict):
+        return None, f"the row {shown} is a JSON {type(row).__name__}, not an object"
+    problem = _check_fields(row)
+    if problem:
+        return None, f"the row {shown}: {problem}"
+    if row["key"] != key:
+        return None, f"the row {shown} says its key is {row['key']!r}"
+    return row, ""
+
+
+def _check_fields(row: dict[str, Any]) -> str:
+    """What is wrong with a decoded row's fields, or ''."""
+    for field in _REQUIRED:
+        if not isinstance(row.get(field), str):
+            return f"field {field!r} is {_shown(row.get(field))}, not text"
+    for field, types in _OPTIONAL.items():
+        value = row.get(field)
+        if value is not None and not _is(value, types):
+            return f"field {field!r} is {_shown(value)}, not {' or '.join(t.__name__ for t in types)}"
+    for scope, usage in (row.get("scopes") or {}).items():
+        if not isinstance(usage, dict) or not all(_is(v, _NUMBER) for v in usage.values() if v is not None):
+            return f"scope {scope!r} of field 'scopes' is {_shown(usage)}, not an object of numbers"
+    if not all(_is(x, _NUMBER) for x in row.get("model_latencies") or ()):
+        return "field 'model_latencies' holds something that is not a number"
+    return ""
+
+
+def _is(value: Any, types: tuple[type, ...]) -> bool:
+    # JSON true/false are Python bools, which are ints too: a bool is only a bool here.
+    return isinstance(value, types) and (isinstance(value, bool) == (bool in types))
+
+
+def _shown(value: Any) -> str:
+    text = _json.dumps_str(value)
+    return text if len(text) <= 40 else text[:39] + "…"

@@ -12,7 +12,8 @@ SCHEMA_VERSION = 1
 
 EffectKind = Literal["model", "tool", "sandbox", "env", "human", "clock", "random"]
 EntryStatus = Literal["ok", "error", "started"]
-RunStatus = Literal["running", "finished", "failed", "interrupted"]
+RunStatus = Literal["running", "finished", "failed", "interrupted", "corrupt"]
+"""`corrupt` is never written: `Journal.list_runs` gives it to a row it cannot read (`error` says why)."""
 
 
 @dataclass(frozen=True, slots=True)

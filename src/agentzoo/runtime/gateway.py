@@ -82,7 +82,8 @@ class Gateway:
 
     async def effect(self, scope: Scope, kind: str, name: str, request: Any,
                      perform: Callable[[], Awaitable[Any]], *, side_effects: bool = False, local: bool = False,
-                     account: Callable[[Any], tuple[Usage, float | None]] | None = None) -> Any:
+                     account: Callable[[Any], tuple[Usage, float | None]] | None = None,
+                     on_served: Callable[[Any], None] | None = None) -> Any:
         """Perform (or serve) one effect and return its JSON result.
 
         `perform` is only awaited when the effect is live. `account`, given the result,
@@ -90,6 +91,7 @@ class Gateway:
         The entry is committed before this returns, unless the effect is `local`: computed in
         this process with nothing outside it touched, so that performing it again after a
         crash costs nothing and changes nothing (see `Journal`); it goes in with the next commit.
+        `on_served`, if given, is called with the result when it is served from the journal.
         """
         seq = scope.next_seq()
         # Serialised once: hashed, and stored as it is (sanitised: surrogates, NaN), with secrets
@@ -102,6 +104,8 @@ class Gateway:
             request_json, digest = _json.canonical_with_hash(request)
         served = self._serve(scope.path, seq, kind, request, digest)
         if served is not None:
+            if on_served is not None:
+                on_served(served.result)
             self._emit(served, True)
             return served.result
 
@@ -251,7 +255,7 @@ class Gateway:
             return usage, self.pricing.cost(model.name, usage)
 
         result = await self.effect(scope, "model", model.name, body, perform, account=account,
-                                   local=getattr(model, "local", False))
+                                   local=getattr(model, "local", False), on_served=_served_hook(model, request))
         return ModelResponse.from_json(result)
 
     def check_step(self, scope: Scope) -> None:
@@ -263,6 +267,15 @@ class Gateway:
         if self._consecutive_tool_errors > self.max_consecutive_tool_errors:
             raise ToolErrorLimit(f"{self._consecutive_tool_errors} tool calls in a row failed in run "
                                  f"{self.run_id} (bound: {self.max_consecutive_tool_errors}); stopping the run")
+
+
+def _served_hook(model: Model, request: ModelRequest) -> Callable[[Any], None] | None:
+    """A model that keeps its place in a script (`ScriptedModel.served`) is told of every call served
+    from the journal, so that when the run goes live it goes on from there, not from its first step."""
+    hook = getattr(model, "served", None)
+    if hook is None:
+        return None
+    return lambda result: hook(request, ModelResponse.from_json(result))
 
 
 def describe_differences(recorded: Any, current: Any, path: str = "$", limit: int = 20) -> list[str]:

@@ -21,13 +21,16 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from .. import _json
-from ..errors import JournalError, RunNotFoundError
+from ..errors import CorruptJournalError, JournalError, RunNotFoundError
 from ..types import Usage
+from .dbfile import Layout, is_utf8, memory_database, open_database, unreadable
 from .entry import SCHEMA_VERSION, Entry, RunInfo
 
 _SCHEMA = """
@@ -72,6 +75,17 @@ CREATE TABLE IF NOT EXISTS entries (
 
 _ENTRY_COLUMNS = ("run_id, scope, seq, kind, name, request, request_hash, result, status, error, "
                   "input_tokens, output_tokens, cost_usd, started_at, ended_at, side_effects")
+_RUN_COLUMNS = ("run_id, created_at, updated_at, status, task, config, config_hash, parent_id, fork_point, "
+                "answer, error, schema_version, agentzoo_version, label")
+# A created_at that is not a number (a damaged row) sorts last instead of first, as SQLite would.
+_NEWEST_FIRST = "CASE WHEN typeof(created_at) IN ('real', 'integer') THEN created_at END DESC NULLS LAST, rowid DESC"
+LAYOUT = Layout(
+    what="journal",
+    schema=_SCHEMA + f"INSERT OR IGNORE INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}');",
+    tables={"meta": ("key", "value"), "runs": tuple(_RUN_COLUMNS.split(", ")),
+            "entries": ("id", *_ENTRY_COLUMNS.split(", "))},
+    corrupt=CorruptJournalError,
+)
 # An upsert keeps the row id (and so the order of entries) when a `started` or `error` entry
 # is completed later by resume.
 _PUT = (f"INSERT INTO entries ({_ENTRY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
@@ -94,33 +108,50 @@ def default_journal_path() -> Path:
 
 
 class Journal:
-    """A SQLite journal file holding many runs. One instance per process and file."""
+    """A SQLite journal file holding many runs. One instance per process and file.
+
+    `path` is always a file name, whatever characters it holds; only the string ":memory:"
+    (not a `Path`) asks for a journal in memory. A new file is created 0600 (its missing
+    folders 0700). A file that is not a journal is a `CorruptJournalError` naming it, and is
+    left unchanged; a folder where the file should be, or a read-only folder, an `UnusablePathError`.
+    """
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
-        self.path = Path(path) if path is not None else default_journal_path()
-        if str(self.path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            # isolation_level=None: autocommit, one transaction per statement.
-            self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA busy_timeout=10000")  # other processes (eval workers) may write too
-            self._db.executescript(_SCHEMA)
-            self._check_schema_version()
-        except sqlite3.DatabaseError as exc:
-            raise JournalError(f"cannot open journal {self.path}: {exc}") from exc
+        if isinstance(path, str) and path == ":memory:":
+            self.path = Path(path)
+            self._db = memory_database(LAYOUT)
+        else:
+            self.path = Path(path) if path is not None else default_journal_path()
+            self._db = open_database(self.path, LAYOUT, check=self._check_schema_version)
+            try:  # a journal made by an agentzoo that did not write it yet
+                self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            except sqlite3.Error as exc:
+                self._db.close()
+                raise unreadable(exc, self.path, LAYOUT) from None
         self._pending: list[tuple[Any, ...]] = []
         """Rows of entries put with `commit=False`, not yet in the database."""
         self._lock = threading.Lock()
 
-    def _check_schema_version(self) -> None:
-        row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+    def _check_schema_version(self, db: sqlite3.Connection) -> None:
+        row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         if row is None:
-            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        elif int(row[0]) > SCHEMA_VERSION:
+            return
+        try:
+            version = int(row[0])
+        except (TypeError, ValueError):
+            raise CorruptJournalError(f"journal {self.path} is damaged: its schema_version is {row[0]!r}, "
+                                      "not a number") from None
+        if version > SCHEMA_VERSION:
             raise JournalError(f"journal {self.path} has schema version {row[0]}; this agentzoo reads "
                                f"up to {SCHEMA_VERSION}: upgrade agentzoo")
+
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Commit what waits, then run a query; a damaged file is a typed error naming it."""
+        self.commit()
+        try:
+            return self._db.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise unreadable(exc, self.path, LAYOUT) from None
 
     # --- runs -------------------------------------------------------------------------------
 
@@ -153,29 +184,30 @@ class Journal:
         self._write("UPDATE runs SET fork_point=? WHERE run_id=?", (_json.dumps_str(fork_point), run_id))
 
     def get_run(self, run_id: str) -> RunInfo:
-        """The run with this id, or the only run whose id starts with it, or `latest`."""
-        self.commit()
+        """The run with this id, or the only run whose id starts with it, or `latest`.
+        A run whose row cannot be read is a `CorruptJournalError` naming the run and the column."""
         if run_id == "latest":
-            row = self._db.execute("SELECT * FROM runs ORDER BY created_at DESC, rowid DESC LIMIT 1").fetchone()
-            if row is None:
+            rows = self._rows(f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY {_NEWEST_FIRST} LIMIT 1")
+            if not rows:
                 raise RunNotFoundError(f"journal {self.path} has no runs yet")
-            return _run_from_row(row)
-        rows = self._db.execute("SELECT * FROM runs WHERE run_id = ? OR run_id LIKE ? ESCAPE '\\' LIMIT 3",
-                                (run_id, _like_prefix(run_id))).fetchall()
+            return _run_from_row(rows[0], self.path)
+        rows = self._rows(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ? OR run_id LIKE ? ESCAPE '\\' LIMIT 3",
+                          (run_id, _like_prefix(run_id)))
         exact = [r for r in rows if r[0] == run_id]
         if exact:
-            return _run_from_row(exact[0])
+            return _run_from_row(exact[0], self.path)
         if not rows:
             raise RunNotFoundError(f"no run {run_id!r} in journal {self.path} (see `agentzoo runs`)")
         if len(rows) > 1:
             raise RunNotFoundError(f"{run_id!r} matches several runs in {self.path}: "
-                                   + ", ".join(r[0] for r in rows) + ", …; give more of the id")
-        return _run_from_row(rows[0])
+                                   + ", ".join(str(r[0]) for r in rows) + ", …; give more of the id")
+        return _run_from_row(rows[0], self.path)
 
     def list_runs(self, limit: int = 50) -> list[RunInfo]:
-        self.commit()
-        rows = self._db.execute("SELECT * FROM runs ORDER BY created_at DESC, rowid DESC LIMIT ?", (limit,))
-        return [_run_from_row(r) for r in rows.fetchall()]
+        """The newest runs. One whose row cannot be read is listed with status `corrupt`, what is
+        wrong in `error["message"]`, and whatever else could be read; it never hides the others."""
+        rows = self._rows(f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY {_NEWEST_FIRST} LIMIT ?", (limit,))
+        return [_run_or_marked(r, self.path) for r in rows]
 
     # --- entries ----------------------------------------------------------------------------
 
@@ -229,36 +261,42 @@ class Journal:
             raise
 
     def get(self, run_id: str, scope: str, seq: int) -> Entry | None:
-        self.commit()
-        row = self._db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE run_id=? AND scope=? AND seq=?",
-                               (run_id, scope, seq)).fetchone()
-        return None if row is None else _entry_from_row(row)
+        rows = self._rows(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE run_id=? AND scope=? AND seq=?",
+                          (run_id, scope, seq))
+        return _entry_from_row(rows[0], self.path) if rows else None
 
-    def entries(self, run_id: str) -> Iterator[Entry]:
-        """The run's entries in the order they were first written."""
-        self.commit()
-        rows = self._db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE run_id=? ORDER BY id", (run_id,))
-        for row in rows.fetchall():
-            yield _entry_from_row(row)
+    def entries(self, run_id: str, *, problems: list[CorruptJournalError] | None = None) -> Iterator[Entry]:
+        """The run's entries in the order they were first written.
+
+        An entry that cannot be read raises `CorruptJournalError` naming it; with `problems`, it is
+        skipped and its error appended there instead (to show the rest of a damaged run)."""
+        for row in self._rows(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE run_id=? ORDER BY id", (run_id,)):
+            try:
+                entry = _entry_from_row(row, self.path)
+            except CorruptJournalError as exc:
+                if problems is None:
+                    raise
+                problems.append(exc)
+                continue
+            yield entry
 
     def usage_by_scope(self, run_id: str) -> dict[str, dict[str, Any]]:
         """Per scope: model calls, tool calls, tokens and cost (for per-agent reports)."""
-        self.commit()
         out: dict[str, dict[str, Any]] = {}
-        query = ("SELECT scope, kind, COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd) "
+        query = ("SELECT scope, kind, COUNT(*), TOTAL(input_tokens), TOTAL(output_tokens), TOTAL(cost_usd) "
                  "FROM entries WHERE run_id=? GROUP BY scope, kind")
-        for scope, kind, n, tin, tout, cost in self._db.execute(query, (run_id,)).fetchall():
+        for scope, kind, n, tin, tout, cost in self._rows(query, (run_id,)):
+            scope = scope if isinstance(scope, str) else repr(scope)
             row = out.setdefault(scope, {"model_calls": 0, "tool_calls": 0, "other_effects": 0,
                                          "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0})
             row[{"model": "model_calls", "tool": "tool_calls"}.get(kind, "other_effects")] += n
-            row["input_tokens"] += tin or 0
-            row["output_tokens"] += tout or 0
-            row["cost_usd"] += cost or 0.0
+            row["input_tokens"] += int(tin)
+            row["output_tokens"] += int(tout)
+            row["cost_usd"] += cost
         return out
 
     def integrity_check(self) -> str:
-        self.commit()
-        return self._db.execute("PRAGMA integrity_check").fetchone()[0]
+        return self._rows("PRAGMA integrity_check")[0][0]
 
     def close(self) -> None:
         self.commit()
@@ -279,16 +317,128 @@ def _like_prefix(prefix: str) -> str:
     return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _run_from_row(r: tuple[Any, ...]) -> RunInfo:
-    return RunInfo(run_id=r[0], created_at=r[1], updated_at=r[2], status=r[3], task=r[4],
-                   config=_json.loads(r[5]), config_hash=r[6], parent_id=r[7],
-                   fork_point=None if r[8] is None else _json.loads(r[8]), answer=r[9],
-                   error=None if r[10] is None else _json.loads(r[10]), schema_version=r[11],
-                   agentzoo_version=r[12], label=r[13])
+# --- reading rows back: every cell checked, so a damaged row is named, not a traceback ---------
 
 
-def _entry_from_row(r: tuple[Any, ...]) -> Entry:
-    return Entry(run_id=r[0], scope=r[1], seq=r[2], kind=r[3], name=r[4], request=_json.loads(r[5]),
-                 request_hash=r[6], result=None if r[7] is None else _json.loads(r[7]), status=r[8],
-                 error=None if r[9] is None else _json.loads(r[9]), usage=Usage(r[10], r[11]),
-                 cost_usd=r[12], started_at=r[13], ended_at=r[14], side_effects=bool(r[15]))
+def _what(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bytes):
+        return "a blob"
+    if isinstance(value, str) and not is_utf8(value):
+        return "text that is not UTF-8"
+    if isinstance(value, str):
+        return f"text {value[:40]!r}" + ("…" if len(value) > 40 else "")
+    return f"the {type(value).__name__} {value!r}"
+
+
+def _text(v: Any) -> str:
+    if isinstance(v, str) and is_utf8(v):
+        return v
+    raise ValueError(f"{_what(v)} where text belongs")
+
+
+def _int(v: Any) -> int:
+    if type(v) is int:
+        return v
+    raise ValueError(f"{_what(v)} where an integer belongs")
+
+
+def _num(v: Any) -> float:
+    if type(v) in (int, float):
+        return float(v)
+    raise ValueError(f"{_what(v)} where a number belongs")
+
+
+def _json_any(v: Any) -> Any:
+    if not isinstance(v, str):
+        raise ValueError(f"{_what(v)} where JSON text belongs")
+    try:
+        return _json.loads(v)  # rejects text that is not UTF-8 (lone surrogates) by itself
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"{_what(v)}, which is not JSON ({exc})") from None
+
+
+def _json_obj(v: Any) -> dict[str, Any]:
+    value = _json_any(v)
+    if not isinstance(value, dict):
+        raise ValueError(f"JSON {type(value).__name__} {_short(v)} where an object belongs")
+    return value
+
+
+def _opt(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda v: None if v is None else check(v)
+
+
+def _entry_status(v: Any) -> str:
+    if v in ("ok", "error", "started"):
+        return v
+    raise ValueError(f"{_what(v)} where ok, error or started belongs")
+
+
+def _flag(v: Any) -> bool:
+    if v in (0, 1) and type(v) is int:
+        return bool(v)
+    raise ValueError(f"{_what(v)} where 0 or 1 belongs")
+
+
+def _short(v: Any) -> str:
+    text = str(v)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+_RUN_CELLS: tuple[tuple[str, Callable[[Any], Any]], ...] = (
+    ("run_id", _text), ("created_at", _num), ("updated_at", _num), ("status", _text), ("task", _opt(_text)),
+    ("config", _json_obj), ("config_hash", _text), ("parent_id", _opt(_text)), ("fork_point", _opt(_json_obj)),
+    ("answer", _opt(_text)), ("error", _opt(_json_obj)), ("schema_version", _int), ("agentzoo_version", _text),
+    ("label", _opt(_text)))
+_ENTRY_CELLS: tuple[tuple[str, Callable[[Any], Any]], ...] = (
+    ("run_id", _text), ("scope", _text), ("seq", _int), ("kind", _text), ("name", _text), ("request", _json_any),
+    ("request_hash", _text), ("result", _opt(_json_any)), ("status", _entry_status), ("error", _opt(_json_obj)),
+    ("input_tokens", _int), ("output_tokens", _int), ("cost_usd", _opt(_num)), ("started_at", _num),
+    ("ended_at", _num), ("side_effects", _flag))
+
+
+def _cells(cells: tuple[tuple[str, Callable[[Any], Any]], ...], row: tuple[Any, ...]) -> dict[str, Any]:
+    """The row's values by column, each checked; `ValueError("column: why")` at the first bad one."""
+    out = {}
+    for (name, check), raw in zip(cells, row):
+        try:
+            out[name] = check(raw)
+        except ValueError as exc:
+            raise ValueError(f"column {name} holds {exc}") from None
+    return out
+
+
+def _run_from_row(r: tuple[Any, ...], path: Path) -> RunInfo:
+    try:
+        return RunInfo(**_cells(_RUN_CELLS, r))
+    except ValueError as exc:
+        run_id = r[0] if isinstance(r[0], str) else _what(r[0])
+        raise CorruptJournalError(f"journal {path}: run {run_id!r} cannot be read: {exc}",
+                                  run_id=r[0] if isinstance(r[0], str) else None) from None
+
+
+def _run_or_marked(r: tuple[Any, ...], path: Path) -> RunInfo:
+    """The run of this row, or a stand-in with status `corrupt` saying what is wrong with it."""
+    try:
+        return _run_from_row(r, path)
+    except CorruptJournalError as exc:
+        return RunInfo(run_id=r[0] if isinstance(r[0], str) else _what(r[0]),
+                       created_at=float(r[1]) if type(r[1]) in (int, float) else 0.0, status="corrupt",
+                       error={"type": type(exc).__name__, "message": str(exc)})
+
+
+def _entry_from_row(r: tuple[Any, ...], path: Path) -> Entry:
+    try:
+        cells = _cells(_ENTRY_CELLS, r)
+    except ValueError as exc:
+        scope = repr(r[1] or "<root>") if isinstance(r[1], str) else _what(r[1])
+        seq = r[2] if type(r[2]) is int else _what(r[2])
+        raise CorruptJournalError(f"journal {path}: run {r[0]!r}: the entry at scope {scope} seq {seq} "
+                                  f"({_short(r[3])} {_short(r[4])}) cannot be read: {exc}",
+                                  run_id=r[0] if isinstance(r[0], str) else None,
+                                  scope=r[1] if isinstance(r[1], str) else None,
+                                  seq=r[2] if type(r[2]) is int else None) from None
+    cells["usage"] = Usage(cells.pop("input_tokens"), cells.pop("output_tokens"))
+    return Entry(**cells)
