@@ -177,3 +177,61 @@ async def test_approval_policy_denial_is_journaled_and_replayed(journal):
     again = await agentzoo.replay(ToolCallingAgent(ScriptedModel([]), [save], policy=ApprovalPolicy(approver=approver)),
                                   result.run_id, journal=journal)
     assert again.messages == result.messages and asked == ["save"]
+
+
+# --- one loop, pluggable formats ---------------------------------------------------------
+
+
+async def test_the_m3tooleval_formats_run_in_the_same_loop():
+    result, model = await run(['Action: {"tool": "add", "args": [2, 3]} End Action', "Answer: 5"], fmt="json")
+    assert result.answer == "5" and model.requests[0].tools == []
+    assert result.messages[3] == {"role": "user", "content": "5"}
+    assert model.requests[0].messages[0]["content"].startswith("sys\n\nYou solve the task by taking actions")
+
+
+async def test_an_action_format_object_plugs_into_the_loop():
+    from agentzoo.agents.formats import Act, Final
+    from agentzoo.types import ToolCall
+
+    class Slash:
+        """A toy format: `/tool {json}` calls a tool; any other reply is the answer."""
+
+        name, uses_native_tools, runs_code, stop = "slash", False, False, None
+
+        def system_prompt(self, system, max_steps):
+            return f"{system} Call a tool as /name {{json}}; {max_steps} steps."
+
+        def parse(self, response, step):
+            message = {"role": "assistant", "content": response.text}
+            if response.text.startswith("/"):
+                name, _, arguments = response.text[1:].partition(" ")
+                return Act((ToolCall(f"s{step}", name, arguments),), message)
+            return Final(response.text, message)
+
+        def rejected(self, response, error):
+            return []
+
+        def observation(self, item, seen, note):
+            return [{"role": "user", "content": f"{item.name} = {seen.content}"}]
+
+    result, _ = await run(['/add {"a": 2, "b": 3}', "5"], fmt=Slash(), max_steps=3)
+    assert result.messages == [
+        {"role": "system", "content": "sys Call a tool as /name {json}; 3 steps."},
+        {"role": "user", "content": "task"},
+        {"role": "assistant", "content": '/add {"a": 2, "b": 3}'},
+        {"role": "user", "content": "add = 5"},
+        {"role": "assistant", "content": "5"},
+    ]
+
+
+async def test_repeated_react_actions_are_not_run_again():
+    same = 'Action: add\nAction Input: {"a": 1, "b": 1}'
+    result, _ = await run([same] * 3 + ["Final Answer: 2"], fmt="react")
+    assert [m["content"] for m in result.messages if m["role"] == "user"][1:] == [
+        "Observation: 2", "Observation: 2", "Observation: Not run: you called add with these same arguments 3 times "
+        "in a row; the result will not change. Use the results you have, or try something different."]
+
+
+def test_an_unknown_format_name_is_refused():
+    with pytest.raises(ValueError, match="action_format must be one of"):
+        ToolCallingAgent(ScriptedModel([]), [add], action_format="yaml")

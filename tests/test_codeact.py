@@ -39,10 +39,10 @@ def action(body):
     return f"Action:\n{body}\nEnd Action"
 
 
-async def run(script, *, mode="code", journal=None, tools=(square, echo), **kw):
+async def run(script, *, mode="code", journal=None, tools=(square, echo), listeners=None, **kw):
     model = ScriptedModel(script)
     agent = CodeActAgent(model, list(tools), action_mode=mode, tier="auto", allow_unsafe=False, **kw)
-    return await agentzoo.run(agent, "Sum the squares of 1, 2 and 3.", journal=journal), model
+    return await agentzoo.run(agent, "Sum the squares of 1, 2 and 3.", journal=journal, listeners=listeners), model
 
 
 def effects(journal, result):
@@ -200,6 +200,68 @@ async def test_replay_runs_no_model_no_code_and_no_tool(journal):
     assert again.answer == "14" and again.messages == result.messages
     assert replayer.calls == 0 and again.live_effects == 0 and SQUARED == [1, 2, 3]
     assert idle.report is None  # the sandbox was never started
+    assert result.tool_calls == again.tool_calls == 3  # the code's calls count, served or live
+
+
+async def test_a_replay_prints_a_code_actions_tool_calls_as_the_run_did(journal):
+    from rich.console import Console
+
+    from agentzoo.cli.render import EntryPrinter
+
+    live_console, replay_console = (Console(record=True, width=300, color_system=None) for _ in range(2))
+    script = [action("print(square(2) + square(3))"), "Answer: 13"]
+    live, _ = await run(script, journal=journal, listeners=[EntryPrinter(live_console)])
+    again = await agentzoo.replay(CodeActAgent(ScriptedModel([]), [square, echo]), live.run_id, journal=journal,
+                                  listeners=[EntryPrinter(replay_console)])
+    shown = live_console.export_text()
+    assert replay_console.export_text() == shown
+    assert [line.split()[0] for line in shown.splitlines()] == ["step", "Action:⏎", "←", "←", "sandbox", "step", "Answer:"]
+    assert live.tool_calls == again.tool_calls == 2
+
+
+async def test_a_fork_keeps_the_tool_calls_of_the_code_actions_it_reuses(journal):
+    script = [action("print(square(2))"), "Answer: 4"]
+    live, _ = await run(script, journal=journal)
+    same = await agentzoo.fork(CodeActAgent(ScriptedModel([]), [square, echo]), live.run_id, journal=journal)
+    assert same.run_id != live.run_id and same.ok and SQUARED == [2]  # everything served, nothing run again
+    assert effects(journal, same) == effects(journal, live) and same.tool_calls == 1
+
+
+# --- issue 11: fenced code, repeated actions, errors on the console ------------------------
+
+
+async def test_a_fenced_python_block_runs_as_the_action(journal):
+    result, _ = await run(["Let me compute it.\n```python\nprint(square(3))\n```", "Answer: 9"], journal=journal)
+    assert result.answer == "9" and observations(result) == ["9"]
+    assert effects(journal, result)[("", "sandbox", "exec")] == 1
+
+
+async def test_the_same_code_sent_three_times_in_a_row_is_not_run_again(journal):
+    failing = action("print(undefined_name)")
+    result, _ = await run([failing] * 4 + ["Answer: gave up"], journal=journal)
+    seen = observations(result)
+    assert all(text.rstrip().endswith("NameError: name 'undefined_name' is not defined") for text in seen[:2])
+    assert seen[2] == seen[3] == ("Not run: you sent this same code 3 times in a row; it will do the same again. "
+                                  "Use the output you have, or try something different.")
+    assert effects(journal, result)[("", "sandbox", "exec")] == 2
+
+
+async def test_a_repeated_json_action_is_not_run_again():
+    same = 'Action: {"tool": "square", "args": [4]} End Action'
+    result, _ = await run([same] * 3 + ["Answer: 16"], mode="json")
+    assert SQUARED == [4, 4] and observations(result)[2].startswith("Not run: you called square with these same")
+
+
+async def test_the_console_says_an_action_raised_and_shows_its_error_as_written():
+    from rich.console import Console
+
+    from agentzoo.cli.render import EntryPrinter
+
+    console = Console(record=True, width=300, color_system=None)
+    await run([action("raise ValueError('[bold]x[/bold] \\\\')"), action("print(1)"), "Answer: 1"],
+              listeners=[EntryPrinter(console)])
+    lines = [line.strip() for line in console.export_text().splitlines() if line.strip().startswith("sandbox")]
+    assert lines == ["sandbox exec raised ValueError: [bold]x[/bold] \\", "sandbox exec ok"]
 
 
 async def test_the_cli_replays_a_codeact_run_from_its_config(tmp_path):
@@ -274,10 +336,43 @@ def test_split_reply(reply, actions, answer):
     assert split_reply(reply) == (actions, answer)
 
 
-def test_code_in_a_markdown_fence_is_unwrapped():
+LOOP = "for i in range(2):\n    print(i)"
+
+
+@pytest.mark.parametrize("reply,code", [
+    ("Action:\n```python\n    for i in range(2):\n        print(i)\n```\nEnd Action", LOOP),  # a fence inside: removed
+    (f"I will loop.\n```python\n{LOOP}\n```", LOOP),                 # a fenced block alone: the action
+    (f"```py\n{LOOP}\n```\nThen:\n```python3\nprint(2)\n```", LOOP),    # the first of several
+    ("<execute>\nprint('Answer:', 1)\n</execute>", "print('Answer:', 1)"),  # the CodeAct paper's tags
+    ("```python\nprint('Answer:', 1)\n```", "print('Answer:', 1)"),     # "Answer:" inside the code is code
+])
+def test_what_code_mode_accepts_as_the_action(reply, code):
+    from agentzoo.agents.formats import Act, Code
+    from agentzoo.types import ModelResponse
+
     agent = CodeActAgent(ScriptedModel([]), [square])
-    act = agent.mode.parse("Action:\n```python\n    for i in range(2):\n        print(i)\n```\nEnd Action")
-    assert act.payload == "for i in range(2):\n    print(i)"
+    act = agent.mode.parse(ModelResponse({"role": "assistant", "content": reply}), 0)
+    assert isinstance(act, Act) and act.items == (Code(code),)
+
+
+@pytest.mark.parametrize("mode,reply,answer", [
+    ("code", "I ran\n```python\nprint(square(3))\n```\nAnswer: 9", "9"),  # code shown beside an answer: the answer
+    ("json", "```python\nprint(1)\n```", None),                      # only code mode reads fenced code
+    ("code", "```text\nprint(1)\n```", None),                         # and only Python blocks
+])
+def test_fenced_code_is_an_action_only_in_code_mode_and_without_an_answer(mode, reply, answer):
+    from agentzoo.agents.formats import Final
+    from agentzoo.errors import FormatError
+    from agentzoo.types import ModelResponse
+
+    agent = CodeActAgent(ScriptedModel([]), [square], action_mode=mode)
+    response = ModelResponse({"role": "assistant", "content": reply})
+    if answer is None:
+        with pytest.raises(FormatError) as caught:
+            agent.mode.parse(response, 0)
+        assert caught.value.message_for_model == NEITHER
+    else:
+        assert agent.mode.parse(response, 0) == Final(answer, response.message)
 
 
 @pytest.mark.parametrize("expected,got,match", [

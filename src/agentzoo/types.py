@@ -142,3 +142,15 @@ def assistant_message(content: str | None = None, tool_calls: list[ToolCall] | N
             for c in tool_calls
         ]
     return msg
+
+
+@dataclass
+class AgentResult:
+    """What an agent run gave back: its answer and its conversation."""
+
+    answer: str | None
+    """The final answer; None when the agent gave none."""
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    """The conversation, in OpenAI chat shape."""
+    steps: int = 0
+    """Model replies the run took."""

@@ -1,4 +1,4 @@
-"""M3ToolEval's three action modes: how a reply becomes an action, and a result an observation.
+"""M3ToolEval's three action modes (CodeAct) as action formats of the one agent loop.
 
 Wang et al., "Executable Code Actions Elicit Better LLM Agents" (CodeAct, ICML 2024) compares
 three ways for a model to act on the same tools. In all three the action sits between
@@ -8,6 +8,16 @@ three ways for a model to act on the same tools. In all three the action sits be
 - `json`: `{"tool": name, "args": [...]}`, the arguments as a list;
 - `code`: a block of Python run in a persistent sandbox where each tool is a function; one
   action may call many tools, loop and branch, and errors come back for self-debugging.
+
+What code mode accepts as the action, in this order (the first that the reply has):
+1. `Action:` … `End Action` (M3ToolEval's syntax, the one the system prompt teaches);
+2. `<execute>` … `</execute>` (the CodeAct paper's own chat prompt, Appendix E, which its
+   fine-tuned CodeActAgent models were trained to write);
+3. when the reply has no `Answer:` either, its ```python (`py`, `python3`) blocks: most chat
+   models write code that way whatever the prompt says, and rejecting it as "neither an action
+   nor an answer" wastes turns on a reply whose intent is plain.
+A fence inside an action is removed. A reply with an answer and code only in a fence is an
+answer (the code was shown, not sent to run).
 
 Facts (formats, parsing rules, constants) are checked against the authors' code,
 xingyaoww/code-act `scripts/eval/m3tooleval/tasks/base.py` (`Task.get_prompt`,
@@ -21,128 +31,91 @@ import ast
 import inspect
 import re
 import textwrap
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
-
-import orjson
+from typing import Any
 
 from .. import _json
 from ..errors import FormatError
-from ..runtime.context import Context
-from ..tools import ApprovalPolicy, ToolSet
+from ..prompts import render
+from ..replies import PYTHON, code_blocks, json_value, unfence
+from ..tools import ToolSet
 from ..tools.toolset import truncate
-from ..types import ToolCall
-from ..tools.calling import call_tool
+from ..types import ModelResponse, ToolCall
+from .acting import NO_OUTPUT, OUTPUT_CHARS, STATE_LOST, answer_text, observation
+from .formats import PROMPTS, Act, Action, Code, Final, Observed, feedback
 
-if TYPE_CHECKING:
-    from ..sandbox.bridge import CodeExecutor
-    from ..sandbox.result import ExecResult
+__all__ = ["ACTION", "ANSWER", "END_ACTION", "MODES", "NO_OUTPUT", "OUTPUT_CHARS", "STATE_LOST", "CodeMode",
+           "JsonMode", "TextMode", "answer_text", "answers_match", "observation", "schema_type", "signature",
+           "split_reply"]
 
 ACTION, END_ACTION, ANSWER = "Action:", "End Action", "Answer:"
-OUTPUT_CHARS = 2000
-"""Cap on each part of an observation; upstream cuts a tool result and the REPL output at 2,000 characters."""
-
-NO_OUTPUT = "(no output: the code printed nothing; print() the values you want to see)"
-BOTH = ("Invalid reply: it has both an action and an answer. Send one of the two: an action between "
-        "`Action:` and `End Action`, or `Answer:` followed by the answer.")
-NEITHER = ("Invalid reply: it has neither an action nor an answer. Put an action between `Action:` and "
-           "`End Action`, or give the answer after `Answer:`.")
-MANY = "Note: your reply held {n} actions; only the first one was run. Send one action per reply."
-STATE_LOST = "the interpreter was restarted, so variables and imports from earlier actions are gone"
+TEMPLATE = PROMPTS / "codeact_system.j2"
 
 
-@dataclass(frozen=True, slots=True)
-class Act:
-    """An action to perform: a `ToolCall` (text and JSON modes) or Python source (code mode)."""
-
-    payload: Any
-    note: str | None = None
-    """Added to the observation, e.g. that only the first of several actions was run."""
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """The model's final answer (the text after `Answer:`)."""
-
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What performing an action gave: the observation for the model, or the task's answer."""
-
-    observation: str
-    answer: str | None = None
-    """Set when the action itself ended the task (code that called `final_answer`)."""
-
-
-class ActionMode(Protocol):
-    name: str
-
-    def describe_tools(self) -> list[str]: ...
-    def parse(self, reply: str) -> Act | Answer: ...
-    async def perform(self, ctx: Context, act: Act, executor: CodeExecutor | None) -> Outcome: ...
+def __getattr__(name: str) -> str:
+    """`BOTH` and `NEITHER`: the texts sent back for those replies (from their templates)."""
+    if name in ("BOTH", "NEITHER"):
+        return feedback(f"m3_{name.lower()}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --- the reply ----------------------------------------------------------------------------
 
 _NEXT_MARKER = re.compile(r"^[ \t]*(?:Action|Answer):", re.M)
+_EXECUTE = re.compile(r"<execute>(.*?)(?:</execute>|\Z)", re.S)
+
+Span = tuple[int, int, str]  # start, end, the action's body
 
 
-def split_reply(reply: str) -> tuple[list[str], str | None]:
+def split_reply(reply: str, *, code: bool = False) -> tuple[list[str], str | None]:
     """The action bodies in `reply`, in order, and the text of its first answer (or None).
 
     An action runs from `Action:` to `End Action`; one that is never closed runs to the next
     line that starts with `Action:` or `Answer:`, or to the end. `Answer:` counts only outside
     actions, so code that prints "Answer:" is not mistaken for an answer (upstream looks for
-    the marker anywhere in the reply).
+    the marker anywhere in the reply). With `code`, a reply without `Action:` may hold its
+    actions in `<execute>` tags, else (if it has no answer) in ```python blocks; see the module.
     """
-    actions: list[str] = []
-    outside: list[str] = []
+    spans = _marked(reply)
+    if code and not spans:
+        spans = [(m.start(), m.end(), m.group(1)) for m in _EXECUTE.finditer(reply)]
+    if code and not spans:
+        fenced = [(b.start, b.end, b.code) for b in code_blocks(reply, PYTHON)]
+        answer = _first_answer(_outside(reply, fenced))
+        return ([body for _, _, body in fenced] if answer is None else []), answer
+    return [body for _, _, body in spans], _first_answer(_outside(reply, spans))
+
+
+def _marked(reply: str) -> list[Span]:
+    spans: list[Span] = []
     pos = 0
     while (start := reply.find(ACTION, pos)) >= 0:
-        outside.append(reply[pos:start])
         body_start = start + len(ACTION)
         end = reply.find(END_ACTION, body_start)
         if end >= 0:
-            actions.append(reply[body_start:end])
+            spans.append((start, end + len(END_ACTION), reply[body_start:end]))
             pos = end + len(END_ACTION)
         else:
             marker = _NEXT_MARKER.search(reply, body_start)
             pos = marker.start() if marker else len(reply)
-            actions.append(reply[body_start:pos])
-    outside.append(reply[pos:])
-    rest = "".join(outside)
-    at = rest.find(ANSWER)
+            spans.append((start, pos, reply[body_start:pos]))
+    return spans
+
+
+def _outside(reply: str, spans: list[Span]) -> str:
+    """`reply` without the spans (which are in order and do not overlap)."""
+    pieces, pos = [], 0
+    for start, end, _ in spans:
+        pieces.append(reply[pos:start])
+        pos = end
+    return "".join(pieces) + reply[pos:]
+
+
+def _first_answer(text: str) -> str | None:
+    at = text.find(ANSWER)
     if at < 0:
-        return actions, None
+        return None
     # Upstream keeps the first of several answers: the text up to the next `Answer:`.
-    return actions, rest[at + len(ANSWER):].split(ANSWER, 1)[0].strip()
-
-
-def parse_reply(reply: str, body: Callable[[str], Any]) -> Act | Answer:
-    """Shared by the modes: one answer, or the first action's body through `body(text)`."""
-    actions, answer = split_reply(reply)
-    if actions and answer is not None:
-        raise FormatError("reply has both an action and an answer", message_for_model=BOTH)
-    if answer is not None:
-        if not answer:
-            raise FormatError("empty answer", message_for_model="Your `Answer:` is empty. Write the answer after it.")
-        return Answer(answer)
-    if not actions:
-        raise FormatError("reply has neither an action nor an answer", message_for_model=NEITHER)
-    return Act(body(actions[0]), MANY.format(n=len(actions)) if len(actions) > 1 else None)
-
-
-def _strip_fence(text: str) -> str:
-    """The text without a surrounding Markdown code fence (```python … ```), dedented."""
-    text = text.strip("\n")
-    if text.lstrip().startswith("```"):
-        text = text.lstrip()
-        text = text.split("\n", 1)[1] if "\n" in text else ""
-        text = text.rsplit("```", 1)[0]
-    return textwrap.dedent(text).strip()
+    return text[at + len(ANSWER):].split(ANSWER, 1)[0].strip()
 
 
 # --- the tool list ------------------------------------------------------------------------
@@ -178,7 +151,7 @@ def signature(tool: Any) -> str:
             text += f" = {schema['default']!r}"
         params.append(text)
     line = f"{tool.name}({', '.join(params)})"
-    returns = _return_annotation(getattr(tool, "fn", None))
+    returns = getattr(tool, "returns", None) or _return_annotation(getattr(tool, "fn", None))
     if returns:
         line += f" -> {returns}"
     return f"{line}: {tool.description}" if tool.description else line
@@ -196,25 +169,52 @@ def _return_annotation(fn: Any) -> str | None:
     return inspect.formatannotation(annotation)
 
 
-# --- text and JSON modes: one host tool call per action ----------------------------------
+# --- the three modes ----------------------------------------------------------------------
 
 
-class _ToolCallMode:
-    """Shared by the text and JSON modes: the action is one tool call, run on the host."""
+class _Mode:
+    """Shared by the three modes: the prompt, the reply's one action or answer, the observation."""
 
     name = ""
+    uses_native_tools, runs_code, stop = False, False, None
 
-    def __init__(self, tools: ToolSet, policy: ApprovalPolicy | None = None) -> None:
-        self.tools, self.policy = tools, policy
+    def __init__(self, tools: ToolSet) -> None:
+        self.tools = tools
 
     def describe_tools(self) -> list[str]:
         return [signature(t) for t in self.tools]
 
-    def parse(self, reply: str) -> Act | Answer:
-        return parse_reply(reply, self._call)
+    def system_prompt(self, system: str | None, max_steps: int) -> str | None:
+        return render(TEMPLATE, system=system, mode=self.name, tools=self.describe_tools(), max_turns=max_steps)
 
-    def _call(self, body: str) -> ToolCall:
+    def parse(self, response: ModelResponse, step: int) -> Action:
+        message = {"role": "assistant", "content": response.text}
+        actions, answer = split_reply(response.text, code=self.runs_code)
+        if actions and answer is not None:
+            raise FormatError("reply has both an action and an answer", message_for_model=feedback("m3_both"))
+        if answer is not None:
+            if not answer:
+                raise FormatError("empty answer", message_for_model=feedback("m3_empty_answer"))
+            return Final(answer, message)
+        if not actions:
+            raise FormatError("reply has neither an action nor an answer", message_for_model=feedback("m3_neither"))
+        note = feedback("m3_many_actions", n=len(actions)) if len(actions) > 1 else None
+        return Act((self._item(actions[0]),), message, note)
+
+    def _item(self, body: str) -> ToolCall | Code:
         raise NotImplementedError
+
+    def rejected(self, response: ModelResponse, error: FormatError) -> list[dict[str, Any]]:
+        return [{"role": "assistant", "content": response.text}, {"role": "user", "content": error.message_for_model}]
+
+    def observation(self, item: ToolCall | Code, seen: Observed, note: str | None) -> list[dict[str, Any]]:
+        text = truncate(seen.content, OUTPUT_CHARS)
+        text = f"Error: {text}" if seen.is_error else text
+        return [{"role": "user", "content": f"{text}\n{note}" if note else text}]
+
+
+class _ToolCallMode(_Mode):
+    """Shared by the text and JSON modes: the action is one tool call, run on the host."""
 
     def _bind(self, name: str, args: list[Any], kwargs: dict[str, Any]) -> ToolCall:
         """Positional arguments take the tool's parameters in schema order."""
@@ -223,23 +223,15 @@ class _ToolCallMode:
             return ToolCall(id=call_id, name=name, arguments="{}")
         params = list(self.tools.get(name).parameters.get("properties", {}))
         if len(args) > len(params):
-            listed = ", ".join(params) or "none"
-            raise FormatError(f"{name} got {len(args)} positional arguments",
-                              message_for_model=f"{name} takes {len(params)} argument(s) ({listed}), "
-                              f"but the action gave {len(args)}.")
+            raise FormatError(f"{name} got {len(args)} positional arguments", message_for_model=feedback(
+                "m3_too_many_arguments", tool=name, params=params, given=len(args)))
         arguments = dict(zip(params, args))
         for key, value in kwargs.items():
             if key in arguments:
                 raise FormatError(f"{name} got {key!r} twice",
-                                  message_for_model=f"The action gave {name}'s argument {key!r} twice.")
+                                  message_for_model=feedback("m3_argument_twice", tool=name, key=repr(key)))
             arguments[key] = value
         return ToolCall(id=call_id, name=name, arguments=_json.dumps_str(arguments))
-
-    async def perform(self, ctx: Context, act: Act, executor: CodeExecutor | None) -> Outcome:
-        outcome = await call_tool(ctx, self.tools, act.payload, self.policy)
-        text = truncate(outcome.content, OUTPUT_CHARS)
-        text = f"Error: {text}" if outcome.is_error else text
-        return Outcome(f"{text}\n{act.note}" if act.note else text)
 
 
 class TextMode(_ToolCallMode):
@@ -252,12 +244,10 @@ class TextMode(_ToolCallMode):
 
     name = "text"
 
-    def _call(self, body: str) -> ToolCall:
+    def _item(self, body: str) -> ToolCall:
         name, *raw = (part.strip() for part in body.split(","))
         if not name:
-            raise FormatError("text action without a tool name",
-                              message_for_model="The action has no tool name. Write `Action: tool_name, "
-                              "argument_1, argument_2 End Action`.")
+            raise FormatError("text action without a tool name", message_for_model=feedback("m3_no_tool_name"))
         if raw == [""]:
             raw = []
         params = self.tools.get(name).parameters.get("properties", {}) if name in self.tools else {}
@@ -286,96 +276,40 @@ class JsonMode(_ToolCallMode):
 
     name = "json"
 
-    def _call(self, body: str) -> ToolCall:
-        text = _strip_fence(body)
+    def _item(self, body: str) -> ToolCall:
         try:
-            value = orjson.loads(text)
-        except orjson.JSONDecodeError as exc:
+            value = json_value(body)
+        except FormatError as exc:
             raise FormatError(f"JSON action is not JSON: {exc}",
-                              message_for_model=f"The action is not valid JSON ({exc}). Write one object such as "
-                              '{"tool": "tool_name", "args": [1, 2]}.') from None
+                              message_for_model=feedback("m3_bad_json", problem=str(exc))) from None
         if not isinstance(value, dict) or not isinstance(value.get("tool"), str):
-            raise FormatError("JSON action without a tool name",
-                              message_for_model='The action must be a JSON object with "tool" (the tool\'s name) '
-                              'and "args" (a list of its arguments), e.g. {"tool": "tool_name", "args": [1, 2]}.')
+            raise FormatError("JSON action without a tool name", message_for_model=feedback("m3_no_tool"))
         args = value.get("args", [])
         if isinstance(args, dict):
             return self._bind(value["tool"], [], args)
         return self._bind(value["tool"], args if isinstance(args, list) else [args], {})
 
 
-# --- code mode: Python in the sandbox -----------------------------------------------------
-
-
-class CodeMode:
-    """`Action:` a block of Python `End Action`, run in the run's sandbox.
+class CodeMode(_Mode):
+    """Python run in the run's sandbox (see the module for what counts as the action).
 
     Each tool is a function of the same name; `final_answer(value)` ends the task with that
-    value. The observation is what the code printed, then its stderr, then the error's
-    traceback, then what the sandbox noticed (a restart, lost state), each cut to
-    `OUTPUT_CHARS`.
+    value. The observation is `acting.observation` of the sandbox's result.
     """
 
     name = "code"
+    runs_code = True
 
-    def __init__(self, tools: ToolSet, policy: ApprovalPolicy | None = None) -> None:
-        self.tools, self.policy = tools, policy
-
-    def describe_tools(self) -> list[str]:
-        return [signature(t) for t in self.tools]
-
-    def parse(self, reply: str) -> Act | Answer:
-        return parse_reply(reply, self._code)
-
-    @staticmethod
-    def _code(body: str) -> str:
-        code = _strip_fence(body)
+    def _item(self, body: str) -> Code:
+        code = textwrap.dedent(unfence(body).strip("\n")).strip()
         if not code:
-            raise FormatError("empty code action",
-                              message_for_model="The action has no code. Put Python code between `Action:` and "
-                              "`End Action`.")
-        return code
+            raise FormatError("empty code action", message_for_model=feedback("m3_empty_code"))
+        return Code(code)
 
-    async def perform(self, ctx: Context, act: Act, executor: CodeExecutor | None) -> Outcome:
-        if executor is None:
-            raise RuntimeError("code mode needs a CodeExecutor")
-        result = await executor.execute(ctx, act.payload)
-        if result.answered:  # what it printed on the way is kept in the history; "(no output)" is not
-            shown = observation(result)
-            return Outcome("" if shown == NO_OUTPUT else shown, answer=answer_text(result.answer))
-        text = observation(result)
-        return Outcome(f"{text}\n{act.note}" if act.note else text)
-
-
-def observation(result: ExecResult) -> str:
-    """A sandbox result as the text the model reads next."""
-    parts = []
-    for label, text, dropped in (("", result.stdout, result.stdout_dropped), ("stderr:\n", result.stderr,
-                                                                                result.stderr_dropped)):
-        if text or dropped:
-            shown = truncate(text.rstrip("\n"), OUTPUT_CHARS)
-            if dropped:
-                shown += f"\n[… {dropped:,} more bytes were not captured]"
-            parts.append(label + shown)
-    if result.error:
-        error = result.error
-        trace = (error.get("traceback") or "").strip()
-        parts.append(truncate(trace or f"{error.get('type', 'Error')}: {error.get('message', '')}", OUTPUT_CHARS))
-    notes = list(result.notes)
-    if result.state_lost and not any("lost" in text for text in notes + parts):
-        notes.append(STATE_LOST)
-    parts.extend(truncate(f"Note: {note}", OUTPUT_CHARS) for note in notes)
-    return "\n".join(parts) or NO_OUTPUT
-
-
-def answer_text(value: Any) -> str:
-    """The answer given to `final_answer`: a string as it is, a number as `str()`, anything else
-    (a list, a dict, a bool, None) as JSON text."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    return _json.dumps_str(value)
+    def observation(self, item: ToolCall | Code, seen: Observed, note: str | None) -> list[dict[str, Any]]:
+        if seen.answer is not None:  # what it printed on the way is kept in the history; "(no output)" is not
+            return [] if seen.content == NO_OUTPUT else [{"role": "user", "content": seen.content}]
+        return [{"role": "user", "content": f"{seen.content}\n{note}" if note else seen.content}]
 
 
 MODES: dict[str, type[TextMode] | type[JsonMode] | type[CodeMode]] = {"text": TextMode, "json": JsonMode,

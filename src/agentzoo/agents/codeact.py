@@ -3,37 +3,36 @@
 Wang et al., "Executable Code Actions Elicit Better LLM Agents" (ICML 2024). The loop is
 M3ToolEval's (xingyaoww/code-act `scripts/eval/m3tooleval/main.py`, `run_task`): the model's
 reply is parsed into an action or an answer; an action's result goes back as a user message;
-`Answer:` ends the task; at most `n_turns_limit = 10` replies. The action syntaxes are in
-`action_modes`. In code mode, actions run in an isolated, persistent sandbox, each one a
-journaled `sandbox/exec` effect, so replay and resume never run code again.
+`Answer:` ends the task; at most `n_turns_limit = 10` replies. That is the one agent loop
+(`ToolCallingAgent`) with an M3ToolEval action format (`action_modes`: the syntaxes, what code
+mode accepts, the observations) and CodeAct's system prompt. In code mode, actions run in an
+isolated, persistent sandbox, each one a journaled `sandbox/exec` effect, so replay and resume
+never run code again.
 
-Two differences from upstream, on purpose: upstream ends an episode at the limit quietly
-(`end_reason="limit"`), here the run fails with `StepLimitExceeded` as `ToolCallingAgent`
-does; and upstream's harness checks every answer and asks again after a wrong one, while here
-the first answer ends the run and checking it is the harness's job (`answers_match`).
+Differences from upstream, on purpose: upstream ends an episode at the limit quietly
+(`end_reason="limit"`), here the run fails with `StepLimitExceeded`; upstream's harness checks
+every answer and asks again after a wrong one, while here the first answer ends the run and
+checking it is the harness's job (`answers_match`); and, as for every format of the loop, the
+same action sent `repeat_limit` times in a row is not run again (the model is told).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..errors import FormatError, StepLimitExceeded
-from ..prompts import render
 from ..protocols import Model
-from ..runtime.context import Context
-from ..sandbox import Limits, Sandbox
-from ..sandbox.bridge import CodeExecutor
 from ..tools import ApprovalPolicy, ToolSet
-from ..types import ModelRequest
-from .action_modes import MODES, Answer
-from .tool_calling import AgentResult
+from .action_modes import MODES
+from .tool_calling import AgentResult, ToolCallingAgent
 
-TEMPLATE = Path(__file__).parent / "prompts" / "codeact_system.j2"
+if TYPE_CHECKING:
+    from ..sandbox import Limits, Sandbox
+
+__all__ = ["AgentResult", "CodeActAgent"]
 
 
-class CodeActAgent:
+class CodeActAgent(ToolCallingAgent):
     """An LLM that acts in M3ToolEval's `text`, `json` or `code` action mode until it answers.
 
     Code mode runs each action in a `Sandbox` (a new one per run, closed at its end, unless
@@ -44,67 +43,32 @@ class CodeActAgent:
     on the first action run live, so a replay starts none.
     """
 
+    step_words = ("turns", "max_turns")
+
     def __init__(self, model: Model, tools: Sequence[Any] | ToolSet = (), *, action_mode: str = "code",
                  max_turns: int = 10, system: str | None = None, sandbox: Sandbox | None = None,
                  tier: str = "auto", limits: Limits | None = None, allow_unsafe: bool = False,
                  policy: ApprovalPolicy | None = None, name: str = "codeact",
-                 sampling: dict[str, Any] | None = None) -> None:
+                 sampling: dict[str, Any] | None = None, repeat_limit: int = 3) -> None:
         if action_mode not in MODES:
             raise ValueError(f"action_mode must be one of {sorted(MODES)}, not {action_mode!r}")
-        self.model, self.name, self.max_turns = model, name, max_turns
-        self.toolset = tools if isinstance(tools, ToolSet) else ToolSet(tools)
-        self.mode = MODES[action_mode](self.toolset, policy)
-        if action_mode == "code":
-            _check_code_tools(self.toolset, sandbox)
-        self.system = render(TEMPLATE, system=system, mode=action_mode, tools=self.mode.describe_tools(),
-                             max_turns=max_turns)
-        self.sandbox, self.tier, self.limits, self.allow_unsafe = sandbox, tier, limits, allow_unsafe
-        self.policy, self.sampling = policy, dict(sampling or {})
+        super().__init__(model, tools, system=system, max_steps=max_turns, action_format=action_mode, name=name,
+                         repeat_limit=repeat_limit, policy=policy, sampling=sampling, sandbox=sandbox, tier=tier,
+                         limits=limits, allow_unsafe=allow_unsafe)
 
-    async def run(self, task: str, ctx: Context) -> AgentResult:
-        messages: list[dict[str, Any]] = [{"role": "system", "content": self.system},
-                                          {"role": "user", "content": task}]
-        executor = self._executor()
-        try:
-            for turn in range(self.max_turns):
-                ctx.step()
-                response = await ctx.model(self.model, ModelRequest(messages=list(messages), **self.sampling))
-                messages.append({"role": "assistant", "content": response.text})
-                try:
-                    reply = self.mode.parse(response.text)
-                except FormatError as error:
-                    messages.append({"role": "user", "content": error.message_for_model})
-                    continue
-                if isinstance(reply, Answer):
-                    return AgentResult(reply.text, messages, turn + 1)
-                outcome = await self.mode.perform(ctx, reply, executor)
-                if outcome.observation:
-                    messages.append({"role": "user", "content": outcome.observation})
-                if outcome.answer is not None:
-                    return AgentResult(outcome.answer, messages, turn + 1)
-        finally:
-            if executor is not None and self.sandbox is None:
-                await executor.close()
-        raise StepLimitExceeded(f"{self.name} took {self.max_turns} turns without an answer "
-                                f"(scope {ctx.scope.path or '<root>'!r}); raise max_turns or check the model")
+    @property
+    def mode(self) -> Any:
+        """The action mode (`action_modes.TextMode`, `JsonMode` or `CodeMode`)."""
+        return self.format
 
-    def _executor(self) -> CodeExecutor | None:
-        """The code mode's executor for one run (None in the other modes); nothing starts yet."""
-        if self.mode.name != "code":
-            return None
-        sandbox = self.sandbox or Sandbox(tier=self.tier, limits=self.limits or Limits(), tools=self.toolset,
-                                          allow_unsafe=self.allow_unsafe)
-        return CodeExecutor(sandbox, self.toolset, self.policy)
+    @property
+    def max_turns(self) -> int:
+        return self.max_steps
 
+    @property
+    def tier(self) -> str:
+        return self.sandbox_options.tier
 
-def _check_code_tools(tools: ToolSet, sandbox: Sandbox | None) -> None:
-    """In code mode each tool is a Python function: its name must be an identifier, and a given
-    sandbox must define it."""
-    bad = [name for name in tools.names if not name.isidentifier()]
-    if bad:
-        raise ValueError(f"in code mode tools are Python functions, so their names must be identifiers: {bad}")
-    if sandbox is not None:
-        missing = sorted(set(tools.names) - {spec["name"] for spec in sandbox.tools})
-        if missing:
-            raise ValueError(f"the sandbox given does not serve the tools {missing}; make it with "
-                             "Sandbox(tools=<the same tools>)")
+    @property
+    def allow_unsafe(self) -> bool:
+        return self.sandbox_options.allow_unsafe

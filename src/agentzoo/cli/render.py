@@ -74,12 +74,22 @@ class EntryPrinter:
             self.console.print(f"   [{style}]← {escape(entry.name)}[/] {escape(_clip(str(result.get('content', ''))))}"
                                f" [dim]{entry.duration_s * 1000:.1f}ms{tag}[/]", highlight=False)
         else:
-            self.console.print(f"   {where}{entry.kind} {escape(entry.name)} {entry.status}{tag}", highlight=False)
+            self.console.print(f"   {where}{_effect_text(entry)}{tag}", highlight=False)
 
     def _error(self, entry: Entry) -> None:
         err = entry.error or {}
         self.console.print(f"   [red]✗ {escape(err.get('type', entry.status))}: {escape(_clip(err.get('message', '')))}[/]",
                            highlight=False)
+
+
+def _effect_text(entry: Entry) -> str:
+    """`sandbox exec ok`, or for code that raised (the effect itself is ok: the error is its
+    result) `sandbox exec raised NameError: name 'x' is not defined`, escaped: shown as written."""
+    error = (entry.result or {}).get("error") if entry.kind == "sandbox" and entry.status == "ok" else None
+    if isinstance(error, dict):
+        raised = f"{error.get('type', 'Error')}: {error.get('message', '')}"
+        return f"{entry.kind} {escape(entry.name)} [red]raised {escape(_clip(raised))}[/]"
+    return f"{entry.kind} {escape(entry.name)} {entry.status}"
 
 
 def print_summary(console: Console, result: Any) -> None:

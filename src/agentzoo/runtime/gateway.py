@@ -158,6 +158,21 @@ class Gateway:
                 raise
             raise BudgetTracker.wall_exceeded(wall, at, during=what) from None
 
+    def serve_recorded(self, scope: Scope) -> None:
+        """Serve the recorded effects of `scope` that no one will ask for: those made inside an
+        effect that was itself served (the tool calls of a replayed code action, in its `…/code#N`
+        scope). They are counted and shown as served, and a fork copies them, as if asked for."""
+        if self.mode == "live" or self.journal is None or scope.path in self.diverged_scopes:
+            return
+        seq = 0
+        while (recorded := self.journal.get(self.source_run_id, scope.path, seq)) is not None:
+            if self.mode == "fork":
+                self._record(replace(recorded, run_id=self.run_id), emit=False)
+            else:
+                self._account(recorded)
+            self._emit(recorded, True)
+            seq += 1
+
     def _serve(self, scope: str, seq: int, kind: str, request: Any, digest: str) -> Entry | None:
         """The recorded entry to serve instead of performing the effect, if the mode says so."""
         if self.mode == "live" or scope in self.diverged_scopes:
