@@ -62,7 +62,7 @@ def ensure_folder(path: str | os.PathLike[str], what: str) -> Path:
             if not p.is_dir():  # another process made a file there in the meantime
                 raise UnusablePathError(f"{what} {path}: {p} is a file, not a folder") from None
         except OSError as exc:
-            raise UnusablePathError(f"cannot create {what} {path}: {why(exc, p.parent)}") from None
+            raise UnusablePathError(f"cannot create {what} {path}: {why(exc, os.path.abspath(p.parent))}") from None
     return path
 
 
@@ -97,7 +97,7 @@ def create_whole(path: Path, fill: Callable[[Path], None], what: str) -> bool:
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)  # mode 0600
     except OSError as exc:
-        raise UnusablePathError(f"cannot create {what} {path}: {why(exc, path.parent)}") from None
+        raise UnusablePathError(f"cannot create {what} {path}: {why(exc, os.path.abspath(path.parent))}") from None
     os.close(fd)
     try:
         fill(Path(tmp))

@@ -186,7 +186,8 @@ def read_only(folder: Path, argv: list[str], cwd: Path, env: dict | None = None)
             folder.chmod(0o755)
     if shutil.which("unshare") is None or subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode:
         pytest.skip("running as root, and no private mount namespace (unshare -m) to make a folder read-only")
-    script = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"'
+    # `cd "$PWD"` again after mounting: the working folder opened before would be the writable one under it.
+    script = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && cd "$PWD" && exec "$@"'
     return subprocess.run(["unshare", "-m", "sh", "-c", script, str(folder), *argv], capture_output=True, text=True,
                           timeout=60, env=full, cwd=cwd)
 
@@ -231,3 +232,4 @@ def test_agentzoo_in_a_read_only_working_folder_says_so_without_a_traceback(tmp_
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     assert ".agentzoo" in done.stderr and "read-only" in done.stderr
+    assert list(work.iterdir()) == []

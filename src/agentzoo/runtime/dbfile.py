@@ -147,7 +147,7 @@ def unreadable(exc: sqlite3.Error, path: Path, layout: Layout) -> AgentzooError:
                               f"if it was one, `sqlite3 {path} .recover` may save what is left")
     if isinstance(exc, sqlite3.OperationalError):
         message = str(exc)
-        folder = path.parent
+        folder = os.path.abspath(path.parent)
         if not os.access(folder, os.W_OK):
             return UnusablePathError(f"cannot use {layout.what} {path}: the folder {folder} is read-only "
                                      f"(SQLite writes its -wal and -shm files beside the {layout.what})")

@@ -122,12 +122,14 @@ class Journal:
             self._db = memory_database(LAYOUT)
         else:
             self.path = Path(path) if path is not None else default_journal_path()
+            self._unversioned = False
             self._db = open_database(self.path, LAYOUT, check=self._check_schema_version)
-            try:  # a journal made by an agentzoo that did not write it yet
-                self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            except sqlite3.Error as exc:
-                self._db.close()
-                raise unreadable(exc, self.path, LAYOUT) from None
+            if self._unversioned:  # a journal made by an agentzoo that did not write its version yet
+                try:
+                    self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+                except sqlite3.Error as exc:
+                    self._db.close()
+                    raise unreadable(exc, self.path, LAYOUT) from None
         self._pending: list[tuple[Any, ...]] = []
         """Rows of entries put with `commit=False`, not yet in the database."""
         self._lock = threading.Lock()
@@ -135,6 +137,7 @@ class Journal:
     def _check_schema_version(self, db: sqlite3.Connection) -> None:
         row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         if row is None:
+            self._unversioned = True
             return
         try:
             version = int(row[0])
