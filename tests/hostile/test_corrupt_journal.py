@@ -205,7 +205,8 @@ BAD_ENTRY_CELLS = [
 ]
 
 
-@pytest.mark.parametrize("column, value, why", BAD_ENTRY_CELLS, ids=[c for c, _, _ in BAD_ENTRY_CELLS])
+@pytest.mark.parametrize("column, value, why", BAD_ENTRY_CELLS,
+                         ids=[f"{c}-{i}" for i, (c, _, _) in enumerate(BAD_ENTRY_CELLS)])
 async def test_a_damaged_entry_is_named_and_the_rest_is_still_read(tmp_path, column, value, why):
     path = tmp_path / "journal.db"
     ids = await three_runs(path)

@@ -159,3 +159,13 @@ async def test_damaged_meta_is_named_and_the_rows_are_kept(tmp_path):
     assert caught.value.rows == rows
     await run_samples(SAMPLES, EvalConfig(out=tmp_path), Backend(), meta={"envs": ["toy"]})  # rewrites it
     assert load_rows(tmp_path) == (rows, {"envs": ["toy"]})
+
+
+@pytest.mark.parametrize("text, why", [("{not json", "is not JSON"), ('["a"]', "not an agentzoo eval summary")])
+def test_a_damaged_summary_json_is_named(tmp_path, text, why):
+    from agentzoo.eval.report import load_summary
+
+    (tmp_path / "summary.json").write_text(text)
+    with pytest.raises(CorruptResultsError, match=why) as caught:
+        load_summary(tmp_path)
+    assert str(tmp_path / "summary.json") in str(caught.value)

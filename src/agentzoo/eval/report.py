@@ -100,7 +100,13 @@ def load_summary(folder: Path) -> dict[str, Any]:
         rows, meta = load_rows(folder)
         return summarize(rows, meta)
     if (folder / "summary.json").is_file():
-        return _json.loads((folder / "summary.json").read_bytes())
+        try:
+            summary = _json.loads((folder / "summary.json").read_bytes())
+        except orjson.JSONDecodeError as exc:
+            raise CorruptResultsError(f"{folder / 'summary.json'} is not JSON ({exc})") from None
+        if not isinstance(summary, dict) or not isinstance(summary.get("groups"), list):
+            raise CorruptResultsError(f"{folder / 'summary.json'} is not an agentzoo eval summary (no list of groups)")
+        return summary
     raise ConfigError(f"{folder}: neither results.db nor summary.json; is it the --out folder of an `agentzoo eval`?")
 
 

@@ -87,6 +87,7 @@ def open_database(path: str | os.PathLike[str], layout: Layout,
     except sqlite3.Error as exc:
         raise unreadable(exc, path, layout) from None
     try:
+        db.execute("PRAGMA busy_timeout=10000")  # other processes (eval workers) may write too
         check_layout(db, path, layout)
         if check is not None:
             check(db)
@@ -94,7 +95,6 @@ def open_database(path: str | os.PathLike[str], layout: Layout,
         # A process crash loses nothing committed in WAL mode without an fsync per commit;
         # a power cut may lose the last commits but never corrupts.
         db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA busy_timeout=10000")  # other processes (eval workers) may write too
     except sqlite3.Error as exc:
         db.close()
         raise unreadable(exc, path, layout) from None

@@ -284,18 +284,22 @@ class Journal:
             yield entry
 
     def usage_by_scope(self, run_id: str) -> dict[str, dict[str, Any]]:
-        """Per scope: model calls, tool calls, tokens and cost (for per-agent reports)."""
+        """Per scope: model calls, tool calls, tokens and cost (for per-agent reports); `unpriced_calls`
+        counts the successful model calls whose price was unknown (their cost is not in `cost_usd`)."""
         out: dict[str, dict[str, Any]] = {}
-        query = ("SELECT scope, kind, COUNT(*), TOTAL(input_tokens), TOTAL(output_tokens), TOTAL(cost_usd) "
-                 "FROM entries WHERE run_id=? GROUP BY scope, kind")
-        for scope, kind, n, tin, tout, cost in self._rows(query, (run_id,)):
+        query = ("SELECT scope, kind, COUNT(*), TOTAL(input_tokens), TOTAL(output_tokens), TOTAL(cost_usd), "
+                 "TOTAL(cost_usd IS NULL AND status='ok') FROM entries WHERE run_id=? GROUP BY scope, kind")
+        for scope, kind, n, tin, tout, cost, unpriced in self._rows(query, (run_id,)):
             scope = scope if isinstance(scope, str) else repr(scope)
             row = out.setdefault(scope, {"model_calls": 0, "tool_calls": 0, "other_effects": 0,
-                                         "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0})
+                                         "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0,
+                                         "unpriced_calls": 0})
             row[{"model": "model_calls", "tool": "tool_calls"}.get(kind, "other_effects")] += n
             row["input_tokens"] += int(tin)
             row["output_tokens"] += int(tout)
             row["cost_usd"] += cost
+            if kind == "model":
+                row["unpriced_calls"] += int(unpriced)
         return out
 
     def integrity_check(self) -> str:
