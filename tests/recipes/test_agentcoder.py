@@ -209,7 +209,9 @@ async def test_each_test_has_its_own_time_limit_and_a_hang_hides_no_other_result
 
 async def test_it_succeeds_in_the_harness_with_cost_tokens_and_calls_per_role(tmp_path, monkeypatch):
     monkeypatch.setattr(pricing, "_default", pricing.Pricing({"play": (1.0, 2.0)}, use_env=False))  # priced
-    envs = {"humaneval": HumanEval(), "mbpp": MBPP(), "gsm8k": GSM8K()}
+    # Only code environments: the harness refuses GSM8K for a recipe whose answers are code
+    # (ANSWER_KINDS); the plain answer to a task that asks for no function is tested above.
+    envs = {"humaneval": HumanEval(), "mbpp": MBPP()}
     samples = expand(envs, ["agentcoder"], [f"scripted:{HERE / 'agentcoder_script.py'}:play"], 1, limit=2)
     progress = await run_eval(samples, envs, EvalConfig(out=tmp_path, concurrency=3))
     store = ResultStore(tmp_path / "results.db")
@@ -217,13 +219,11 @@ async def test_it_succeeds_in_the_harness_with_cost_tokens_and_calls_per_role(tm
         rows = list(store.rows())
     finally:
         store.close()
-    assert progress.done == len(rows) == 6 and progress.succeeded == 6
+    assert progress.done == len(rows) == 4 and progress.succeeded == 4
     for row in rows:
         calls = {scope: (u["model_calls"], u["other_effects"]) for scope, u in row["scopes"].items()}
-        if row["env"] == "gsm8k":
-            assert calls == {"direct": (1, 0)}
-        else:  # wrong first, then right after the failing tests came back
-            assert calls == {"programmer": (2, 0), "test_designer": (1, 0), "test_executor": (0, 2)}, row["task"]
+        # wrong first, then right after the failing tests came back
+        assert calls == {"programmer": (2, 0), "test_designer": (1, 0), "test_executor": (0, 2)}, row["task"]
         assert all(u["input_tokens"] > 0 and u["cost_usd"] > 0
                    for scope, u in row["scopes"].items() if scope != "test_executor")
     summary = summarize(rows)

@@ -222,12 +222,14 @@ def test_the_constants_are_the_defaults():
 # --- the harness, replay, resume -------------------------------------------------------------------
 
 
-async def test_it_solves_humaneval_and_gsm8k_in_the_harness_with_cost_per_role(tmp_path):
-    envs = {"humaneval": HumanEval(), "gsm8k": GSM8K()}
+async def test_it_solves_humaneval_in_the_harness_with_cost_per_role(tmp_path):
+    # The harness runs a recipe only where its answer kinds (ANSWER_KINDS: code) meet the
+    # environment's; the GSM8K answer (code, then `#### n`) is shown by the replay test below.
+    envs = {"humaneval": HumanEval()}
     model = f"scripted:{HERE / 'metagpt_script.py'}:play"
     progress = await run_eval(expand(envs, ["metagpt"], [model], 1, limit=2), envs, EvalConfig(out=tmp_path))
     rows, _ = load_rows(tmp_path)
-    assert progress.done == len(rows) == 4
+    assert progress.done == len(rows) == 2
     assert all(r["success"] and r["status"] == "finished" for r in rows), [(r["task"], r["error"]) for r in rows]
     for row in rows:
         assert set(row["scopes"]) == {PM, ARCH, PJM, ENG, QA}

@@ -111,6 +111,37 @@ MAX_TOKENS = {"files": 300, "irrelevant": 2048, "related": 300, "lines": 300, "r
 TEST_CONCURRENCY = 4         # test runs at once (ours; upstream runs Docker containers in a pool)
 REPRODUCED, RESOLVED, OTHER = "Issue reproduced", "Issue resolved", "Other issues"
 
+PRESETS: dict[str, dict[str, Any]] = {
+    "v1.5": {"regression": True, "reproduction": True},   # the repository (arXiv v2): 32.00% on Lite
+    "v1": {"regression": True, "reproduction": False},    # arXiv v1's abstract: 27.33% on Lite [unverified]
+}
+DEFAULT_PRESET = "v1.5"
+OPTION_SOURCES: dict[str, str] = {
+    "top_n": "code: combine.py / localize.py / repair.py --top_n 3",
+    "context_window": "code: --context_window 10 (localize.py default; repair.py command)",
+    "location_samples": "code: localize.py --fine_grain_line_level --num_samples 4",
+    "location_temperature": "code: localize.py --temperature 0.8",
+    "repair_samples": "code: repair.py --max_samples 10 (1 greedy + 9 sampled) per location set: 40 patches",
+    "temperature": "code: repair.py and generate_reproduction_tests.py sampled calls at 0.8",
+    "reproduction_samples": "code: generate_reproduction_tests.py --max_samples 40",
+    "regression": "code: run_regression_tests.py + select_regression_tests.py (README_swebench.md)",
+    "reproduction": "code (v1.5): reproduction tests; arXiv v1's abstract has none (preset v1)",
+    "max_retries": "code: localize.py MAX_RETRIES = 5",
+    "retry_temperature": "code: localize.py 'set trying temp to 1 to get valid locs'",
+    "max_tokens": "code: FL.py max_tokens=300 (localization), 2048 (irrelevant folders), 1024 (repair, tests)",
+    "retriever": "code: embedding retrieval (text-embedding-3-small) over code chunks; off here: no embedder ships",
+}
+DEVIATIONS: list[str] = [
+    "the fewest regression failures are taken over non-empty patches, so a patch failing more regression tests than "
+    "another is never chosen (upstream's minimum includes empty patches, which fail none)",
+    "embedding retrieval is off by default (no embedder ships); pass a retriever to add it",
+    "samples are separate requests (upstream asks once with n=9); with a seed, sample i gets seed + i",
+    "identical patches and identical reproduction programs are run once (tests are deterministic)",
+    "'...' inside a SEARCH block (upstream's parse_for_threedots) is not special-cased",
+    "preset v1 is our reading of arXiv v1's abstract (regression tests and the vote, no reproduction tests), not v1's "
+    "code [unverified]",
+]
+
 T = TypeVar("T")
 Retriever = Callable[[str, dict[str, str]], Sequence[str]]
 """`(issue, {path: text}) -> paths, most relevant first`: the retrieval half of file localization."""

@@ -52,7 +52,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ..errors import ConfigError
 from ..prompts import render
@@ -67,6 +67,35 @@ ANSWER_KINDS = ("number", "text", "code")  # the decided "Final Solution:"
 PARADIGMS = ("memory", "report", "relay", "debate")
 DECISIONS = ("majority_consensus", "supermajority_consensus", "unanimity_consensus", "hybrid_consensus",
              "simple_voting", "approval_voting", "ranked_voting", "cumulative_voting", "judge")
+Paradigm = Literal["memory", "report", "relay", "debate"]
+Decision = Literal["majority_consensus", "supermajority_consensus", "unanimity_consensus", "hybrid_consensus",
+                   "simple_voting", "approval_voting", "ranked_voting", "cumulative_voting", "judge"]
+
+# The paper compares its four discussion paradigms side by side: each is a preset.
+PRESETS: dict[str, dict[str, Any]] = {name: {"paradigm": name} for name in PARADIGMS}
+DEFAULT_PRESET = "memory"
+OPTION_SOURCES: dict[str, str] = {
+    "paradigm": "code: Config.discussion_paradigm = 'memory'; the paper's four paradigms are the presets",
+    "decision": "code: Config.decision_protocol = 'hybrid_consensus' (0.75, unanimity before turn 5 or with <= 3 "
+                "agents); thresholds 0.5 / 0.66 / 1.0 for majority / supermajority / unanimity",
+    "num_agents": "code: Config.num_agents = 3",
+    "max_turns": "code: Config.max_turns = 10",
+    "debate_rounds": "code: Config.debate_rounds = 2 (the DiscussionDebate constructor's default of 1 is not used)",
+    "vote_turn": "code: the voting protocols' vote_turn = 3; invalid ballots asked again up to 10 times",
+    "personas": "code: Config.agent_generator = 'expert': one persona per call, each seeing the earlier ones, 5 tries",
+    "chain_of_thought": "code: Config.use_chain_of_thought = True ('think step by step' appended)",
+    "final_answers": "code: the voting and judge protocols have each panelist state its final solution first",
+}
+DEVIATIONS: list[str] = [
+    "solutions are written after 'Final Solution:' and read from there; upstream asks the model again to extract "
+    "each message's solution",
+    "consensus counts each member's newest message as at the paper's time (an agreeing message carries no solution); "
+    "upstream's later code copies the agreed solution into agreeing messages",
+    "under the debate paradigm the voting protocols vote at the end of the turn; upstream passes them an agent index "
+    "they never accept, so they never vote there",
+    "a persona that cannot be parsed after 5 tries becomes 'Participant i' (upstream fails)",
+    "the prompts are our own wording",
+]
 PERSONA_TRIES = 5
 MARKER = "final solution:"
 
@@ -203,9 +232,10 @@ class MALLM:
 
 
 def build(model: Model, tools: Sequence[Any] = (), *, system: str | None = None,
-          sampling: dict[str, Any] | None = None, paradigm: str = "memory", decision: str = "hybrid_consensus",
-          num_agents: int = 3, max_turns: int = 10, debate_rounds: int = 2, vote_turn: int = 3,
-          personas: Any = "expert", chain_of_thought: bool = True, final_answers: bool = True) -> MALLM:
+          sampling: dict[str, Any] | None = None, paradigm: Paradigm = "memory",
+          decision: Decision = "hybrid_consensus", num_agents: int = 3, max_turns: int = 10, debate_rounds: int = 2,
+          vote_turn: int = 3, personas: Literal["expert", "none"] | list[dict[str, str]] = "expert",
+          chain_of_thought: bool = True, final_answers: bool = True) -> MALLM:
     """MALLM with its code's defaults (see the module doc). `personas`: `expert` (generated per
     task), `none` (numbered participants), or a list of `{"role", "description"}`."""
     if tools:

@@ -90,6 +90,30 @@ ENGINEER, QA = "engineer", "qa_engineer"
 _SEND_TO = {"Engineer": (ENGINEER,), "QaEngineer": (QA,), "NoOne": NOBODY}  # RunCode's verdict → recipients
 _TESTS_OK = re.compile(r"Ran (\d+) tests? in ([\d.]+)s\n\nOK")  # debug_error.py: nothing to debug
 
+OPTION_SOURCES: dict[str, str] = {
+    "n_round": "ours: Team.run(n_round=3) upstream, the CLI's 5 (8 with QA); one pass to the first test run takes 7 "
+               "rounds here and each executable-feedback retry 4 more",
+    "max_attempts": "code: ActionNode._aask_v1 tenacity stop_after_attempt(6)",
+    "use_code_review": "code: engineer.py use_code_review=False (the CLI's --code-review defaults to True)",
+    "code_validate_k_times": "code: config2.py code_validate_k_times = 2",
+    "test_round_allowed": "code: qa_engineer.py test_round_allowed = 5 (checked as test_round > 5)",
+    "max_debug_retries": "paper: executable feedback, the engineer debugs up to 3 times",
+    "run_tests": "paper: QA is part of the SOP (the CLI hires QaEngineer only with --run-tests, default False)",
+    "test_timeout": "code: run_code.py process.communicate(timeout=10)",
+}
+DEVIATIONS: list[str] = [
+    "n_round=20 (ours): upstream's 3-8 rounds leave no room for the paper's executable-feedback retries here",
+    "the engineer rewrites the file from the test logs (the paper's executable feedback); at ba2868974b the fixed-SOP "
+    "Engineer ignores the RunCode message QA sends it",
+    "a document that fails validation is sent back with the error; upstream asks the same prompt again",
+    "the roles are the classic fixed-SOP ones (use_fixed_sop); the CLI's default team at ba2868974b is "
+    "TeamLeader, ProductManager, Architect, Engineer2 and DataAnalyst",
+    "documents are JSON validated against upstream's node keys; code lives in the messages, no files are written",
+    "PrepareDocuments, SummarizeCode's model call (max_auto_summarize_code=0), FixBug and incremental mode are not "
+    "implemented",
+    "RunCode's 'NoOne' verdict ends the QA loop (upstream sends it to QA itself, which loops until the round limit)",
+]
+
 
 # --- the documents ---------------------------------------------------------------------------
 
