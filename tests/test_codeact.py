@@ -357,6 +357,7 @@ def test_what_code_mode_accepts_as_the_action(reply, code):
 
 @pytest.mark.parametrize("mode,reply,answer", [
     ("code", "I ran\n```python\nprint(square(3))\n```\nAnswer: 9", "9"),  # code shown beside an answer: the answer
+    ("code", "Answer:\n```python\ndef f():\n    return 1\n```", "```python\ndef f():\n    return 1\n```"),  # code as the answer
     ("json", "```python\nprint(1)\n```", None),                      # only code mode reads fenced code
     ("code", "```text\nprint(1)\n```", None),                         # and only Python blocks
 ])

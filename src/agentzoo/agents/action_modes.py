@@ -31,6 +31,7 @@ import ast
 import inspect
 import re
 import textwrap
+from collections.abc import Sequence
 from typing import Any
 
 from .. import _json
@@ -80,7 +81,7 @@ def split_reply(reply: str, *, code: bool = False) -> tuple[list[str], str | Non
         spans = [(m.start(), m.end(), m.group(1)) for m in _EXECUTE.finditer(reply)]
     if code and not spans:
         fenced = [(b.start, b.end, b.code) for b in code_blocks(reply, PYTHON)]
-        answer = _first_answer(_outside(reply, fenced))
+        answer = _first_answer(reply, skip=fenced)  # an answer may hold code; code may print "Answer:"
         return ([body for _, _, body in fenced] if answer is None else []), answer
     return [body for _, _, body in spans], _first_answer(_outside(reply, spans))
 
@@ -110,8 +111,11 @@ def _outside(reply: str, spans: list[Span]) -> str:
     return "".join(pieces) + reply[pos:]
 
 
-def _first_answer(text: str) -> str | None:
+def _first_answer(text: str, skip: Sequence[Span] = ()) -> str | None:
+    """The text after the first `Answer:` that is not inside a `skip` span."""
     at = text.find(ANSWER)
+    while at >= 0 and any(start <= at < end for start, end, _ in skip):
+        at = text.find(ANSWER, at + 1)
     if at < 0:
         return None
     # Upstream keeps the first of several answers: the text up to the next `Answer:`.

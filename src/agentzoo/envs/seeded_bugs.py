@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import replies
 from ..errors import ConfigError
 from ..sandbox import ExecResult, Limits, Sandbox
 from .base import Episode, Score, ScoringContext, Task
@@ -56,7 +57,6 @@ class PatchError(ValueError):
 # --- patches -------------------------------------------------------------------------------------
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
-_DIFF_FENCE = re.compile(r"^[ \t]*```[ \t]*(diff|patch|udiff)?[^\n]*\n(.*?)^[ \t]*```[ \t]*$", re.M | re.S)
 
 
 @dataclass
@@ -76,21 +76,7 @@ class _FilePatch:
 def extract_patch(answer: str | None) -> str:
     """The diff in an answer: its last ```diff (or ```patch) block, else its last fenced block that
     holds a diff, else the text from its first `diff --git` or `--- ` line on; "" if none."""
-    text = (answer or "").replace("\r\n", "\n")
-    blocks = [(m.group(1), m.group(2)) for m in _DIFF_FENCE.finditer(text)]
-    labelled = [body for lang, body in blocks if lang]
-    if labelled:
-        return labelled[-1]
-    with_diff = [body for _, body in blocks if _diff_start(body) is not None]
-    if with_diff:
-        return with_diff[-1][_diff_start(with_diff[-1]):]
-    start = _diff_start(text)
-    return text[start:] if start is not None else ""
-
-
-def _diff_start(text: str) -> int | None:
-    found = re.search(r"^(diff --git |--- )", text, re.M)
-    return found.start() if found and re.search(r"^\+\+\+ ", text, re.M) else None
+    return replies.unified_diff(answer) or ""
 
 
 def apply_patch(files: Mapping[str, str], patch: str) -> dict[str, str]:
