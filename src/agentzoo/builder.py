@@ -217,10 +217,11 @@ def _one_model(text: str, spec: AgentSpec, trust: Trust, replay: bool, env: Any,
 
 
 def oracle_model(env: Any, task: Any, agent: str) -> Any:
-    """A model that answers from the task's gold solution, in the shape the agent reads."""
-    from .models.scripted import ScriptedModel
+    """A model that answers from the task's gold solution, in the shape the agent reads (for a recipe,
+    a player of every one of its roles: `agentzoo.recipes._oracle`)."""
+    from .recipes._oracle import oracle_model as play_from_gold
 
-    return ScriptedModel(env.oracle(task, agent), name=ORACLE)
+    return play_from_gold(agent, env, task)
 
 
 # --- tools and environments --------------------------------------------------------------------
