@@ -210,7 +210,7 @@ def _one_model(text: str, spec: AgentSpec, trust: Trust, replay: bool, env: Any,
         if spec.stream:
             options["stream"] = True
         if spec.call_timeout is not None:
-            options["deadline"] = spec.call_timeout
+            options["call_timeout"] = spec.call_timeout
     model = parse_model(text, **options)
     made.append(model)
     return model

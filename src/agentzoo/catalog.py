@@ -226,7 +226,7 @@ def kind_from_builder(name: str, builder: Callable[..., Any], *, module: Any = N
     module = module if module is not None else inspect.getmodule(builder)
     sources: dict[str, str] = dict(getattr(module, "OPTION_SOURCES", {}) or {})
     try:
-        hints = typing.get_type_hints(builder)
+        hints = typing.get_type_hints(inspect.unwrap(builder))
     except Exception:  # a hint that names something only imported for type checkers
         hints = {}
     signature = inspect.signature(builder)
@@ -239,7 +239,7 @@ def kind_from_builder(name: str, builder: Callable[..., Any], *, module: Any = N
             continue
         if param.kind is inspect.Parameter.VAR_POSITIONAL or param.name in SPEC_PARAMETERS:
             continue
-        annotation = hints.get(param.name, param.annotation)
+        annotation = hints.get(param.name) or _resolve(param.annotation, builder)
         options[param.name] = OptionInfo(param.name, _type_text(annotation), param.default,
                                          sources.get(param.name), _adapter(annotation, param.default))
     accepted = {p.name for p in params}
@@ -252,6 +252,18 @@ def kind_from_builder(name: str, builder: Callable[..., Any], *, module: Any = N
         takes_task_kind="task_kind" in accepted, takes_preset="preset" in accepted,
         takes_episode="episode" in accepted, open_options=open_options,
         description=doc or "", source=source)
+
+
+def _resolve(annotation: Any, builder: Callable[..., Any]) -> Any:
+    """A string annotation (`from __future__ import annotations`) evaluated in the builder's module, one
+    at a time, so that one hint naming a type-checking-only import does not hide the others."""
+    if not isinstance(annotation, str):
+        return annotation
+    namespace = {**vars(typing), **getattr(inspect.unwrap(builder), "__globals__", {})}
+    try:
+        return eval(annotation, namespace)  # noqa: S307 - an annotation in agentzoo's or the user's own code
+    except Exception:
+        return annotation
 
 
 def _adapter(annotation: Any, default: Any) -> TypeAdapter | None:

@@ -65,16 +65,16 @@ def eval_cmd(experiment_file: Optional[Path] = typer.Argument(None, metavar="[EX
 
     if experiment_file is not None:
         given = [flag for flag, value in (("--env", env), ("--agent", agent), ("--agent-opt", agent_opt),
-                                          ("--model", model), ("--tasks", tasks), ("--limit", limit),
+                                          ("--tasks", tasks), ("--limit", limit),
                                           ("--user-model", user_model), ("--max-steps", max_steps),
                                           ("--temperature", temperature), ("--max-tokens", max_tokens))
                  if value]
         if given:
             raise ConfigError(f"{', '.join(given)}: the experiment file {experiment_file} says what to run; "
-                              "change it there (flags may only set --out, --seeds, --concurrency, --retries, "
+                              "change it there (flags may only set --model, --out, --seeds, --concurrency, --retries, "
                               "--max-infra-errors, --backend, --tier, --unsafe, --baseline, --budget-*)")
         the_plan = load_experiment(experiment_file)
-        overrides = {"seeds": seeds, "concurrency": concurrency, "retries": retries,
+        overrides = {"models": _names(model) or None, "seeds": seeds, "concurrency": concurrency, "retries": retries,
                      "max_infra_errors": max_infra_errors, "backend": backend, "baseline": baseline}
         _override(the_plan, overrides, tier, unsafe, (budget_tokens, budget_usd, budget_calls, budget_seconds))
     else:
@@ -136,7 +136,10 @@ def _plan_from_flags(env, agent, agent_opt, model, seeds, tasks, limit, concurre
         experiment = Experiment.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_flag_names(describe_errors(exc))) from None
-    the_plan = plan(experiment, where="the command line")
+    try:
+        the_plan = plan(experiment, where="the command line")
+    except ConfigError as exc:
+        raise ConfigError(_flag_names(str(exc))) from None
     _apply_sandbox(the_plan, tier, unsafe)
     return the_plan
 

@@ -10,6 +10,7 @@ from typing import Any, Optional
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 
 from .. import _json
 from ..errors import AgentzooError, ConfigError, UserError
@@ -30,6 +31,20 @@ app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(recipes_app, name="recipes")
 app.command("eval")(eval_cmd)
 app.command("compare")(compare_cmd)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from .._version import __version__
+
+        sys.stdout.write(f"agentzoo {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                       help="print agentzoo's version and exit")) -> None:
+    """Build, run, replay and compare LLM agents. Every run is recorded in a journal."""
 
 JournalOpt = typer.Option(None, "--journal", help="journal file [default: $AGENTZOO_JOURNAL or .agentzoo/journal.db]")
 
@@ -159,8 +174,9 @@ def _stored_spec(info: Any, source: str) -> Any:
 
 
 @app.command()
-def replay(run_id: str = typer.Argument(..., help="run id, prefix or 'latest'; or a bundle file"),
+def replay(run_id: str = typer.Argument(..., help="run id, prefix or 'latest'; or a bundle file (every run in it)"),
            agent_code: Optional[str] = typer.Option(None, "--agent", help="the run's own agent builder (module:build), if it was user code"),
+           only: Optional[str] = typer.Option(None, "--run", help="a bundle: replay only this run"),
            trust: bool = TrustOpt,
            journal_path: Optional[Path] = JournalOpt) -> None:
     """Re-run a recorded run from its journal: no model or tool is called, no code is imported; a divergence is an error."""
@@ -168,12 +184,21 @@ def replay(run_id: str = typer.Argument(..., help="run id, prefix or 'latest'; o
     from ..runtime import runner
     from .specs import trust_from
 
-    journal, run_id = _open_source(run_id, journal_path)
-    info = journal.get_run(run_id)
-    spec = _stored_spec(info, str(journal.path))
-    built = build(spec, trust=trust_from(trust, [agent_code] if agent_code else None), replay=True)
-    printer = render.EntryPrinter(console)
-    _execute(lambda: runner.replay(built.agent, info.run_id, journal=journal, listeners=[printer]), journal)
+    with _Source(run_id, journal_path, only) as source:
+        failed = 0
+        for rid in source.run_ids:
+            info = source.journal.get_run(rid)
+            spec = _stored_spec(info, source.name)
+            built = build(spec, trust=trust_from(trust, [agent_code] if agent_code else None), replay=True)
+            printer = render.EntryPrinter(console)
+            result = asyncio.run(runner.replay(built.agent, info.run_id, journal=source.journal, listeners=[printer]))
+            render.print_summary(console, result)
+            failed += not result.ok
+        if len(source.run_ids) > 1:
+            console.print(f"replayed {len(source.run_ids)} runs from {escape(source.name)} with no model or tool "
+                          f"call: {len(source.run_ids) - failed} finished as recorded, {failed} failed")
+    if failed:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -214,8 +239,10 @@ def fork(run_id: str = typer.Argument(..., help="the parent run: id, prefix or '
     from ..runtime import runner
     from .specs import parse_pairs, trust_from
 
-    journal, run_id = _open_source(run_id, journal_path, writable=True)
-    parent = journal.get_run(run_id)
+    source = _Source(run_id, journal_path, into_local=True)
+    source.close()  # the runs are copied into the local journal; the unpacked bundle is not needed
+    journal = _journal(journal_path)
+    parent = journal.get_run(source.run_ids[-1])
     spec = _stored_spec(parent, str(journal.path))
     updates: dict[str, Any] = {}
     for key, value in (("model", model), ("system", system), ("max_steps", max_steps)):
@@ -246,14 +273,59 @@ def fork(run_id: str = typer.Argument(..., help="the parent run: id, prefix or '
     _execute(go, journal, built)
 
 
-def _open_source(run_id: str, journal_path: Optional[Path], writable: bool = False) -> tuple[Journal, str]:
-    """A run in the journal, or the run a bundle file holds (opened as a journal of its own)."""
-    path = Path(run_id)
-    if path.suffix == ".azb" or (path.is_file() and not run_id.startswith(".")):
-        from ..bundle import open_bundle
+class _Source:
+    """Where a command's runs come from: the journal (a run id), or a bundle file (its runs).
 
-        return open_bundle(path, writable_copy=writable, journal=journal_path)
-    return _journal(journal_path), run_id
+    `into_local`: the bundle's runs are copied into the local journal first (to fork them there)."""
+
+    def __init__(self, arg: str, journal_path: Optional[Path], only: Optional[str] = None,
+                 into_local: bool = False) -> None:
+        from ..bundle import OpenedBundle, import_runs, is_bundle
+
+        self.bundle = None
+        if not is_bundle(arg):
+            self.journal, self.run_ids, self.name = _journal(journal_path), [arg], str(journal_path or default_journal_path())
+            return
+        self.bundle = OpenedBundle(Path(arg))
+        self.name = arg
+        runs = self.bundle.run_ids
+        if self.bundle.manifest.get("kind") == "run":
+            runs = runs[-1:]  # the run bundled; the others are its ancestors
+        self.run_ids = [only] if only else runs
+        if into_local:
+            self.journal = _journal(journal_path)
+            import_runs(self.bundle, self.journal)
+        else:
+            self.journal = self.bundle.journal()
+
+    @property
+    def results_folder(self) -> Optional[Path]:
+        return self.bundle.results_folder if self.bundle is not None else None
+
+    def close(self) -> None:
+        self.journal.close()
+        if self.bundle is not None:
+            self.bundle.close()
+
+    def __enter__(self) -> "_Source":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@app.command("bundle")
+def bundle_cmd(source: str = typer.Argument(..., help="a run id (prefix, 'latest') or an eval results folder"),
+               out: Path = typer.Option(..., "--out", "-o", help="the bundle file to write (.azb)"),
+               force: bool = typer.Option(False, "--force", help="overwrite --out if it exists"),
+               journal_path: Optional[Path] = JournalOpt) -> None:
+    """Write runs (or a whole eval) into one file that replay, show, export and fork accept on another machine."""
+    from ..bundle import write_bundle
+
+    manifest = write_bundle(source, out, journal_path=journal_path, force=force)
+    what = f"{manifest.get('samples', 0)} samples" if manifest["kind"] == "eval" else "1 run"
+    console.print(f"wrote {escape(str(out))}: {what}, {len(manifest['runs'])} run(s) with their entries and specs "
+                  f"(format {manifest['format']} v{manifest['version']})")
 
 
 @app.command("runs")
@@ -262,76 +334,102 @@ def runs_cmd(limit: int = typer.Option(30, "--limit", "-n"), journal_path: Optio
     with _journal(journal_path) as journal:
         runs = journal.list_runs(limit)
         if not runs:
-            console.print(f"no runs in {journal.path} yet; try `agentzoo demo`")
+            console.print(render.plain(f"no runs in {journal.path} yet; try `agentzoo demo`"))
             return
         console.print(render.runs_table(runs))
 
 
 @app.command()
-def show(run_id: str = typer.Argument(..., help="run id, a unique prefix of one, or 'latest'"),
-         as_json: bool = typer.Option(False, "--json", help="print entries as JSON lines"),
+def show(run_id: str = typer.Argument(..., help="run id, a unique prefix of one, or 'latest'; or a bundle file"),
+         as_json: bool = typer.Option(False, "--json", help="print JSON lines: one compact JSON object per entry "
+                                      "(per run, for a bundle of several runs)"),
+         only: Optional[str] = typer.Option(None, "--run", help="a bundle: show this run"),
          journal_path: Optional[Path] = JournalOpt) -> None:
     """Print a run's steps, answer and cost per scope."""
-    with _journal(journal_path) as journal:
-        info = journal.get_run(run_id)
+    with _Source(run_id, journal_path, only) as source:
+        journal = source.journal
+        if len(source.run_ids) > 1:
+            runs = [journal.get_run(r) for r in source.run_ids]
+            if as_json:
+                for r in runs:
+                    sys.stdout.write(_json.dumps_str({"run_id": r.run_id, "status": r.status, "task": r.task,
+                                                      "answer": r.answer, "parent_id": r.parent_id,
+                                                      "created_at": r.created_at}) + "\n")
+                return
+            console.print(render.runs_table(runs))
+            console.print(render.plain(f"{len(source.run_ids)} runs in {source.name}; `agentzoo show {source.name} "
+                                       "--run ID` shows one"))
+            return
+        info = journal.get_run(source.run_ids[0])
         entries = list(journal.entries(info.run_id))
-        if as_json:
+        if as_json:  # for machines: one object per line, as written, no pretty-printing or colour
             for e in entries:
-                console.print_json(_json.dumps_str({
+                sys.stdout.write(_json.dumps_str({
                     "scope": e.scope, "seq": e.seq, "kind": e.kind, "name": e.name, "status": e.status,
                     "request_hash": e.request_hash, "result": e.result, "error": e.error,
                     "usage": {"input_tokens": e.usage.input_tokens, "output_tokens": e.usage.output_tokens},
-                    "cost_usd": e.cost_usd, "started_at": e.started_at, "ended_at": e.ended_at}))
+                    "cost_usd": e.cost_usd, "started_at": e.started_at, "ended_at": e.ended_at}) + "\n")
             return
         render.run_header(console, info)
         printer = render.EntryPrinter(console)
         for e in entries:
             printer(e, False)
-        if info.answer is not None:
-            console.print(f"[bold green]answer:[/] {info.answer}")
+        render.print_answer(console, info)
         console.print(render.scope_table(journal.usage_by_scope(info.run_id)))
 
 
 @app.command()
 def export(run_id: str = typer.Argument(..., help="run id, prefix or 'latest'; or an eval results folder"),
            fmt: str = typer.Option("openai-jsonl", "--format", help="openai-jsonl or sharegpt"),
-           out: Optional[Path] = typer.Option(None, "--out", "-o", help="append to this file [default: stdout]"),
+           out: Optional[Path] = typer.Option(None, "--out", "-o", help="write to this new file [default: stdout]"),
+           append: bool = typer.Option(False, "--append", help="add to --out if it exists (else an existing file is refused)"),
            scope: str = typer.Option("", "--scope", help="the agent scope to export [default: the root agent]"),
            min_reward: Optional[float] = typer.Option(None, "--min-reward", help="results folder: only samples with at least this reward [default: 1.0]"),
            journal_path: Optional[Path] = JournalOpt) -> None:
     """Write a run's trajectory as fine-tuning data (one JSON line); of an eval folder, every good-enough sample's."""
     from ..eval.export import is_results_dir
-    from ..export import FORMATS, export_run
+    from ..export import FORMATS
+    from .compare_cmd import check_out, export_eval_cmd, export_one_run, open_out
 
     if fmt not in FORMATS:
         raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    if append and out is None:
+        raise ConfigError("--append goes with --out FILE")
+    if out is not None:
+        check_out(out, append)  # before any work: a refused --out wastes nothing
     if is_results_dir(run_id):
-        from .compare_cmd import export_eval_cmd
-
-        return export_eval_cmd(Path(run_id), fmt, out, scope, 1.0 if min_reward is None else min_reward, journal_path)
-    if min_reward is not None:
-        raise ConfigError("--min-reward goes with an eval results folder, not a run id")
-    with _journal(journal_path) as journal:
-        line = _json.dumps_str(export_run(journal, run_id, fmt, scope))
+        return export_eval_cmd(Path(run_id), fmt, out, scope, 1.0 if min_reward is None else min_reward, journal_path,
+                               append=append)
+    with _Source(run_id, journal_path) as source:
+        if source.results_folder is not None:  # a bundle of an eval
+            return export_eval_cmd(source.results_folder, fmt, out, scope, 1.0 if min_reward is None else min_reward,
+                                   source.bundle.journal_path, append=append)
+        if min_reward is not None:
+            raise ConfigError("--min-reward goes with an eval results folder or bundle, not a run id")
+        line = _json.dumps_str(export_one_run(source.journal, source.run_ids[0], fmt, scope))
     if out is None:
         sys.stdout.write(line + "\n")
     else:
-        with out.open("a", encoding="utf-8") as f:
+        with open_out(out, append) as f:
             f.write(line + "\n")
-        console.print(f"wrote 1 trajectory to {out}")
+        console.print(render.plain(f"wrote 1 trajectory to {out}"))
 
 
 def main() -> None:
+    # Messages may quote a model, a tool or a file: printed as text, never read as markup.
     try:
         app()
     except UserError as exc:
-        err_console.print(f"[red]error:[/] {escape(str(exc))}")
+        render.stop_waiting()
+        err_console.print(Text.assemble(("error:", "red"), " ", render.clip_long(str(exc), 8000)))
         sys.exit(2)
     except AgentzooError as exc:
-        err_console.print(f"[red]error:[/] {type(exc).__name__}: {escape(str(exc))}")
+        render.stop_waiting()
+        err_console.print(Text.assemble(("error:", "red"), " ",
+                                               render.clip_long(f"{type(exc).__name__}: {exc}", 8000)))
         sys.exit(1)
     except KeyboardInterrupt:
-        err_console.print("[yellow]interrupted[/]: `agentzoo resume latest` finishes the run")
+        err_console.print(render.interrupted_message(default_journal_path()))
         sys.exit(130)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,15 +12,14 @@ from ..errors import SandboxError
 from ..models.registry import parse_model
 from ..runtime.journal import Journal
 from ..runtime.runner import run
-from .agents import AgentOptions, make_agent
+from ..runtime.spec import AgentSpec
+from .agents import make_agent, template
 from .matrix import Sample
 
 ORACLE = "oracle"
 ORACLE_NOTE = ("model 'oracle' answers from each task's gold solution: it checks the harness and the scorers, "
                "never a model")
-# Failures that are not the task's: the provider or the sandbox broke. Retried, counted apart.
-INFRA_ERRORS = ("ProviderError", "AuthenticationError", "RateLimitError", "QuotaExceededError", "ServerError",
-                "ProviderTimeout", "ProviderConnectionError", "ProtocolError", "SandboxError", "BadRequestError")
+
 
 
 class InfraError(Exception):
@@ -40,16 +40,18 @@ class ModelPool:
     def empty(cls) -> ModelPool:
         return cls({})
 
-    def get(self, spec: str, env: Environment, sample: Sample) -> Any:
+    def get(self, spec: str, env: Environment, sample: Sample, agent: str | None = None, **options: Any) -> Any:
+        """The model for one sample; `agent` is the agent kind the oracle plays for (default: the label)."""
         if spec == ORACLE:
             from ..recipes._oracle import oracle_model  # a recipe's roles are played from the gold
 
-            return oracle_model(sample.agent, env, sample.task)
+            return oracle_model(agent or sample.agent, env, sample.task)
         if spec.startswith("scripted:"):
             return parse_model(spec)  # a script is consumed as it plays: one per sample
-        if spec not in self.models:
-            self.models[spec] = parse_model(spec)
-        return self.models[spec]
+        key = spec if not options else f"{spec}|{sorted(options.items())}"
+        if key not in self.models:
+            self.models[key] = parse_model(spec, **options)
+        return self.models[key]
 
     async def aclose(self) -> None:
         for model in self.models.values():
@@ -59,16 +61,24 @@ class ModelPool:
 
 
 async def run_sample(sample: Sample, env: Environment, journal: Journal, models: ModelPool,
-                     options: AgentOptions, scoring: ScoringContext) -> dict[str, Any]:
+                     agents: Mapping[str, AgentSpec], scoring: ScoringContext,
+                     env_sources: Mapping[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """Run and score one sample; its row. Raises `InfraError` when the failure was not the task's."""
     episode = env.episode(sample.task)
-    model = models.get(sample.model, env, sample)
-    agent = make_agent(sample.agent, model, episode, sample.seed, options)
-    config = {"eval": sample.key, "env": sample.env, "task": sample.task.id, "agent": sample.agent,
-              "model": sample.model, "seed": sample.seed}
+    spec = template(sample.agent, agents)
+    model = None
+    if not spec.models:  # a model per role: the builder makes them for this sample
+        options = {k: v for k, v in (("stream", spec.stream or None), ("call_timeout", spec.call_timeout))
+                   if v is not None and sample.model != ORACLE and not sample.model.startswith("scripted:")}
+        model = models.get(sample.model, env, sample, spec.agent, **options)
+    built = make_agent(sample, env, episode, model, agents, env_sources)
     started = time.monotonic()
-    result = await run(agent, episode.prompt or sample.task.prompt, journal=journal, config=config, label=sample.key)
-    if result.error and result.error.get("type") in INFRA_ERRORS:
+    try:
+        result = await run(built.agent, episode.prompt or sample.task.prompt, journal=journal,
+                           config=built.spec.to_config(), budgets=built.budgets, label=sample.key)
+    finally:
+        await built.aclose()
+    if result.error and result.error.get("infrastructure"):  # the provider or the sandbox broke
         raise InfraError(sample, result.error)
     try:
         score = await env.score(episode, result.answer if result.ok else None, scoring)
