@@ -117,13 +117,14 @@ async def test_no_secret_reaches_the_journal_exports_or_console(tmp_path, env_se
                          ["export", live.run_id, "--format", "sharegpt"])]
     for result in shown:
         assert result.exit_code == 0, result.output
-    assert "Bearer ***" in shown[1].output and "***:***@" in shown[0].output + shown[2].output
+    # They show the runs, masked (how much of each the terminal shows is the renderer's business).
+    assert "Bearer ***" in shown[1].output and "task: use key ***" in shown[2].output
 
     _assert_clean("the console output of the runs", out.getvalue())
     _assert_clean("the streamed text", "".join(streamed))
     _assert_clean("the exports", str(exports))
     for result in shown:
-        _assert_clean(f"`agentzoo {' '.join(result.args if hasattr(result, 'args') else [])}`", result.output)
+        _assert_clean("the output of an `agentzoo` command", result.output)
     files = sorted(Path(tmp_path).glob("journal.db*"))
     assert files and sum(f.stat().st_size for f in files) > 0
     for f in files:
