@@ -51,7 +51,7 @@ def tool_calls(tmp_path):
 
 
 def resume(tmp_path, journal_path):
-    out = subprocess.run(AGENTZOO + ["resume", "latest", "--journal", str(journal_path)], env=child_env(tmp_path),
+    out = subprocess.run(AGENTZOO + ["resume", "latest", "--trust", "--journal", str(journal_path)], env=child_env(tmp_path),
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stdout + out.stderr
     return out.stdout

@@ -300,3 +300,31 @@ async def test_clock_and_random_seed_are_recorded_and_replayed(journal):
     again = await agentzoo.replay(Dice(), first.run_id, journal=journal)
     assert again.answer == first.answer
     assert [e.kind for e in journal.entries(first.run_id)] == ["random", "clock"]
+
+
+async def test_a_side_effect_cancelled_mid_call_stays_started_so_resume_asks(journal):
+    """Ctrl-C (a cancelled task) while a writing tool runs: it may or may not have taken effect, so its
+    entry stays `started` and resume refuses to run it again silently."""
+    import asyncio
+    import time
+
+    from agentzoo.runtime.entry import RunInfo
+
+    journal.create_run(RunInfo(run_id="c", created_at=time.time(), task="t"))
+    entered = asyncio.Event()
+
+    async def slow_write():
+        entered.set()
+        await asyncio.sleep(60)
+        return "written"
+
+    gw = Gateway(run_id="c", journal=journal, mode="live")
+    task = asyncio.create_task(gw.effect(Scope(), "tool", "write_file", {"path": "x"}, slow_write, side_effects=True))
+    await entered.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert journal.get("c", "", 0).status == "started"
+    gw = Gateway(run_id="c", journal=journal, mode="resume")
+    with pytest.raises(InterruptedEffectError, match="write_file"):
+        await gw.effect(Scope(), "tool", "write_file", {"path": "x"}, slow_write, side_effects=True)

@@ -198,6 +198,9 @@ def _one_model(text: str, spec: AgentSpec, trust: Trust, replay: bool, env: Any,
 
     if replay:
         return RecordedOnlyModel(ORACLE if text == ORACLE else model_name_of(text))
+    if "***" in text:
+        raise ConfigError(f"model {text!r} was stored with its credentials masked; give the model string again "
+                          "(resume and fork: --model)")
     if text == ORACLE:
         if env is None or episode is None:
             raise ConfigError("model 'oracle' answers from an environment's gold solutions: it needs the run's "

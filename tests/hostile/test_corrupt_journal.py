@@ -239,8 +239,29 @@ async def test_resuming_a_run_with_a_damaged_entry_stops_with_a_typed_error_nami
         assert stopped.error["type"] == "BudgetExceeded"
     damage(path, "UPDATE entries SET result='{' WHERE run_id=? AND seq=1", stopped.run_id)
     with Journal(path) as journal:
-        resumed = await agentzoo.resume(ToolCallingAgent(ScriptedModel(SCRIPT), [add]), stopped.run_id,
-                                        journal=journal)
-        assert resumed.status == "failed" and resumed.error["type"] == "CorruptJournalError"
-        assert "seq 1" in resumed.error["message"] and "column result" in resumed.error["message"]
-        assert resumed.live_effects == 0  # it stopped at the damaged entry; nothing was performed again
+        with pytest.raises(CorruptJournalError, match=r"seq 1 .*column result"):
+            await agentzoo.resume(ToolCallingAgent(ScriptedModel(SCRIPT), [add]), stopped.run_id, journal=journal)
+        # refused before anything was performed or the run row touched: it still says how it stopped
+        after = journal.get_run(stopped.run_id)
+        assert after.status == "failed" and after.error["type"] == "BudgetExceeded"
+
+
+async def test_a_model_entry_that_holds_no_response_is_a_typed_error_on_replay(tmp_path):
+    """A doctored journal whose model result is JSON of the wrong shape: replay names the entry."""
+    import sqlite3
+
+    import agentzoo
+    from agentzoo import Journal, ScriptedModel, ToolCallingAgent
+    from agentzoo.errors import CorruptJournalError
+
+    path = tmp_path / "j.db"
+    with Journal(path) as journal:
+        first = await agentzoo.run(ToolCallingAgent(ScriptedModel(["hi"])), "q", journal=journal)
+    db = sqlite3.connect(path)
+    db.execute("UPDATE entries SET result = '[1, 2, 3]' WHERE kind = 'model'")
+    db.commit()
+    db.close()
+    with Journal(path) as journal:
+        result = await agentzoo.replay(ToolCallingAgent(ScriptedModel([])), first.run_id, journal=journal)
+    assert result.status == "failed" and result.error["type"] == "CorruptJournalError"
+    assert "holds no model response" in result.error["message"] and "seq 0" in result.error["message"]

@@ -205,6 +205,8 @@ def replay(run_id: str = typer.Argument(..., help="run id, prefix or 'latest'; o
 def resume(run_id: str = typer.Argument(..., help="run id, prefix or 'latest'"),
            rerun_interrupted: bool = typer.Option(False, "--rerun-interrupted",
                                                   help="run again a side-effecting tool call that was cut off"),
+           model: Optional[str] = typer.Option(None, "--model", "-m", help="the model string again (e.g. when the "
+                                               "stored one had credentials, which are never stored)"),
            trust: bool = TrustOpt,
            journal_path: Optional[Path] = JournalOpt) -> None:
     """Finish a run that crashed or was stopped, without repeating any completed call."""
@@ -215,6 +217,8 @@ def resume(run_id: str = typer.Argument(..., help="run id, prefix or 'latest'"),
     journal = _journal(journal_path)
     info = journal.get_run(run_id)
     spec = _stored_spec(info, str(journal.path))
+    if model is not None:
+        spec = spec.with_changes({"model": model})
     built = build(spec, trust=trust_from(trust))
     printer = render.EntryPrinter(console, mark_served=True)
     console.print(f"[dim]resuming {escape(info.run_id)} ({escape(info.status)})[/]")

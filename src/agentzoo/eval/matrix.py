@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..envs.base import Environment, Task
+from ..runtime.secrets import mask_text  # a model string may hold a key in its URL: never in a row or key
 
 
 @dataclass(frozen=True)
@@ -18,7 +19,7 @@ class Sample:
     @property
     def key(self) -> str:
         """Stable across runs of the same command: how a resumed eval knows what is done."""
-        return f"{self.env}|{self.task.id}|{self.agent}|{self.model}|{self.seed}"
+        return f"{self.env}|{self.task.id}|{self.agent}|{mask_text(self.model)}|{self.seed}"
 
 
 def expand(envs: dict[str, Environment], agents: list[str], models: list[str], seeds: int,

@@ -12,6 +12,7 @@ from ..errors import SandboxError
 from ..models.registry import parse_model
 from ..runtime.journal import Journal
 from ..runtime.runner import run
+from ..runtime.secrets import mask_text
 from ..runtime.spec import AgentSpec
 from .agents import make_agent, template
 from .matrix import Sample
@@ -86,7 +87,7 @@ async def run_sample(sample: Sample, env: Environment, journal: Journal, models:
         raise InfraError(sample, {"type": "SandboxError", "message": str(exc)}) from exc
     latencies = [e.duration_s for e in journal.entries(result.run_id) if e.kind == "model" and e.duration_s]
     return {
-        "key": sample.key, "env": sample.env, "task": sample.task.id, "agent": sample.agent, "model": sample.model,
+        "key": sample.key, "env": sample.env, "task": sample.task.id, "agent": sample.agent, "model": mask_text(sample.model),
         "seed": sample.seed, "run_id": result.run_id, "reward": score.reward, "success": score.success,
         "score": score.details, "answer": result.answer, "status": result.status, "error": result.error,
         "input_tokens": result.usage.input_tokens, "output_tokens": result.usage.output_tokens,

@@ -24,8 +24,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from .. import _json
-from ..errors import (BudgetExceeded, DivergenceError, InterruptedEffectError, ReplayedError, ReplayMissingError,
-                      ToolErrorLimit)
+from ..errors import (BudgetExceeded, CorruptJournalError, DivergenceError, InterruptedEffectError, ReplayedError,
+                      ReplayMissingError, ToolErrorLimit)
 from ..protocols import DeltaCallback, Model
 from ..types import ModelRequest, ModelResponse, Usage
 from .budgets import Budget, BudgetTracker
@@ -37,7 +37,11 @@ from .scope import Scope
 
 Mode = Literal["live", "replay", "resume", "fork"]
 Listener = Callable[[Entry, bool], None]
-"""Called after each effect with the entry and whether it was served from the journal."""
+"""Called after each effect with the entry and whether it was served from the journal.
+
+A listener may also have `on_run(run_id, mode, journal)`, called when the gateway is made (the CLI
+learns the id of the run it can tell the user to resume), and `on_start(scope, seq, kind, name)`,
+called just before an effect is performed live (a display can show a call in flight)."""
 
 
 CURRENT_GATEWAY: ContextVar[Gateway | None] = ContextVar("agentzoo_gateway", default=None)
@@ -63,6 +67,7 @@ class Gateway:
         self.budgets = BudgetTracker(budgets)
         self.pricing = pricing or default_pricing()
         self.listeners = list(listeners or [])
+        self._hook("on_run", run_id, mode, journal)
         self.max_consecutive_tool_errors = max_consecutive_tool_errors
         self.rerun_interrupted = rerun_interrupted
         secrets.current(reread_env=True)  # a run sees the environment's secrets as they are when it starts
@@ -118,15 +123,17 @@ class Gateway:
             self.journal.put(Entry(self.run_id, scope.path, seq, kind, name, request, digest,  # type: ignore[arg-type]
                                    status="started", started_at=started, ended_at=started, side_effects=True),
                              request_json=request_json)
+        self._hook("on_start", scope.path, seq, kind, name)
         try:
             if wall is None:
                 result = await perform()
             else:
                 result = await self._within(wall, perform, scope.path, f"the {kind} call {name!r}")
         except BaseException as exc:
-            if side_effects and isinstance(exc, BudgetExceeded) and exc.during:
-                # Cut mid-way, it may or may not have taken effect: the `started` entry stays, so
-                # resume asks before running it again (as after a crash).
+            if side_effects and ((isinstance(exc, BudgetExceeded) and exc.during)
+                                 or isinstance(exc, (asyncio.CancelledError, KeyboardInterrupt))):
+                # Cut mid-way (a budget, Ctrl-C, a cancelled task), it may or may not have taken
+                # effect: the `started` entry stays, so resume asks before running it again (as after a crash).
                 raise
             entry = Entry(self.run_id, scope.path, seq, kind, name, request, digest, status="error",  # type: ignore[arg-type]
                           error=redactor.error(exc), started_at=started, ended_at=time.time(),
@@ -246,6 +253,12 @@ class Gateway:
         for listener in self.listeners:
             listener(entry, served)
 
+    def _hook(self, name: str, *args: Any) -> None:
+        """Call the optional listener method `name` (see `Listener`) on the listeners that have it."""
+        for listener in self.listeners:
+            if (method := getattr(listener, name, None)) is not None:
+                method(*args)
+
     # --- effects with a known shape ---------------------------------------------------------
 
     async def model_call(self, scope: Scope, model: Model, request: ModelRequest,
@@ -270,8 +283,19 @@ class Gateway:
             return usage, self.pricing.cost(model.name, usage)
 
         result = await self.effect(scope, "model", model.name, body, perform, account=account,
-                                   local=getattr(model, "local", False), on_served=_served_hook(model, request))
-        return ModelResponse.from_json(result)
+                                   local=getattr(model, "local", False),
+                                   on_served=_served_hook(model, request, lambda r: self._response(r, scope)))
+        return self._response(result, scope)
+
+    def _response(self, result: Any, scope: Scope) -> ModelResponse:
+        """A model entry's result as a response; a doctored journal's wrong shape is a typed error."""
+        try:
+            return ModelResponse.from_json(result)
+        except (TypeError, KeyError, ValueError, AttributeError) as exc:
+            seq = scope._seq - 1
+            raise CorruptJournalError(f"run {self.source_run_id}: the model entry at scope {scope.path!r} seq {seq} "
+                                      f"holds no model response ({type(exc).__name__}: {exc})",
+                                      run_id=self.source_run_id, scope=scope.path, seq=seq) from None
 
     def check_step(self, scope: Scope) -> None:
         self.budgets.check_step(scope.path)
@@ -284,13 +308,14 @@ class Gateway:
                                  f"{self.run_id} (bound: {self.max_consecutive_tool_errors}); stopping the run")
 
 
-def _served_hook(model: Model, request: ModelRequest) -> Callable[[Any], None] | None:
+def _served_hook(model: Model, request: ModelRequest,
+                 parse: Callable[[Any], ModelResponse]) -> Callable[[Any], None] | None:
     """A model that keeps its place in a script (`ScriptedModel.served`) is told of every call served
     from the journal, so that when the run goes live it goes on from there, not from its first step."""
     hook = getattr(model, "served", None)
     if hook is None:
         return None
-    return lambda result: hook(request, ModelResponse.from_json(result))
+    return lambda result: hook(request, parse(result))
 
 
 def describe_differences(recorded: Any, current: Any, path: str = "$", limit: int = 20) -> list[str]:

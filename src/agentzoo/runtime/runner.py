@@ -13,7 +13,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import __version__, _json
+from .. import _json
+from .._version import __version__
 from ..errors import AgentzooError, error_to_json
 from ..protocols import Agent, DeltaCallback
 from ..types import Usage
@@ -87,6 +88,8 @@ async def resume(agent: Agent, run_id: str, *, journal: Journal, listeners: list
                  on_delta: DeltaCallback | None = None, rerun_interrupted: bool = False) -> RunResult:
     """Finish a run that stopped: serve its recorded prefix, then continue live under the same id."""
     info = journal.get_run(run_id)
+    for _ in journal.entries(info.run_id):  # a damaged entry is an error now, before the run row is touched
+        pass
     journal.set_run_status(info.run_id, "running")
     gateway = Gateway(run_id=info.run_id, journal=journal, mode="resume", budgets=budgets, pricing=pricing,
                       listeners=listeners, rerun_interrupted=rerun_interrupted)
