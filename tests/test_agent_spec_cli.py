@@ -278,3 +278,22 @@ def test_a_bundle_is_refused_when_it_is_not_one(tmp_path):
     fake.write_bytes(b"PK\x03\x04 not really a zip")
     out = az("replay", fake, check=False, cwd=tmp_path)
     assert out.returncode == 2 and "is not an agentzoo bundle" in out.stderr, out.stderr
+
+
+# --- runs that rebuild themselves -------------------------------------------------------------------
+
+def test_a_team_recipe_run_made_by_eval_in_a_tool_environment_replays_and_forks_from_the_command_line(tmp_path):
+    az("eval", "--env", "tau-retail", "--agent", "magentic-one", "--model", "oracle", "--limit", "1",
+       "--out", tmp_path / "r", cwd=tmp_path, timeout=300)
+    (row,) = rows_of(tmp_path / "r").values()
+    assert row["success"] and row["tool_calls"] > 0
+    journal = tmp_path / "r" / "journal.db"
+    replayed = az("replay", row["run_id"], "--journal", journal, cwd=tmp_path)
+    assert f"run {row['run_id']} · finished" in replayed.stdout and f"{row['tool_calls']} tool calls" in replayed.stdout
+    forked = az("fork", row["run_id"], "--journal", journal, "--set", "magentic-one.max_json_retries=2",
+                "--set", "sampling.temperature=0.2", cwd=tmp_path)
+    assert f"diverged from {row['run_id']} at scope 'orchestrator' seq 0: $.temperature added" in forked.stdout
+    with Journal(journal) as j:
+        child = next(r for r in j.list_runs(10) if r.parent_id == row["run_id"])
+    assert child.config["options"]["max_json_retries"] == 2 and child.config["sampling"]["temperature"] == 0.2
+    assert child.config["env"]["name"] == "tau-retail" and child.status == "finished"
