@@ -107,7 +107,7 @@ def test_runs_show_and_export(tmp_path):
     shown = az("show", "latest", "--journal", journal)
     assert "answer: (17 + 25) * 3 = 126" in shown.stdout and "per scope" in shown.stdout
     as_json = az("show", "latest", "--json", "--journal", journal)
-    assert '"kind": "tool"' in as_json.stdout
+    assert [json.loads(line)["kind"] for line in as_json.stdout.splitlines()] == ["model", "tool", "model", "tool", "model"]
 
     openai_line = json.loads(az("export", "latest", "--format", "openai-jsonl", "--journal", journal).stdout)
     roles = [m["role"] for m in openai_line["messages"]]

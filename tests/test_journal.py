@@ -94,8 +94,8 @@ def test_usage_by_scope(journal):
     journal.put(Entry("r1", "b", 0, "model", "m", {}, "h", {}, usage=Usage(1, 1), cost_usd=None))
     usage = journal.usage_by_scope("r1")
     assert usage["a"] == {"model_calls": 1, "tool_calls": 1, "other_effects": 0, "input_tokens": 10,
-                          "output_tokens": 2, "cost_usd": 0.25}
-    assert usage["b"]["cost_usd"] == 0.0 and usage["b"]["model_calls"] == 1
+                          "output_tokens": 2, "cost_usd": 0.25, "unpriced_calls": 0}
+    assert usage["b"]["cost_usd"] == 0.0 and usage["b"]["model_calls"] == 1 and usage["b"]["unpriced_calls"] == 1
 
 
 def test_run_ids_do_not_collide_when_thousands_start_at_once():

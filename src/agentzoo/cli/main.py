@@ -435,6 +435,21 @@ def main() -> None:
     except KeyboardInterrupt:
         err_console.print(render.interrupted_message(default_journal_path()))
         sys.exit(130)
+    except SystemExit as exc:
+        if _from_ctrl_c(exc):  # typer turns Ctrl-C into a silent exit 130
+            err_console.print(render.interrupted_message(default_journal_path()))
+        raise
+
+
+def _from_ctrl_c(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(10):  # the chain: SystemExit <- typer's Exit(130) <- KeyboardInterrupt
+        if seen is None:
+            return False
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 if __name__ == "__main__":

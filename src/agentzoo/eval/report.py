@@ -35,6 +35,7 @@ from typing import Any
 import orjson
 
 from .. import _json
+from .._visible import visible
 from ..errors import ConfigError, CorruptResultsError
 from .sample import ORACLE, ORACLE_NOTE
 from .stats import CONFIDENCE, RESAMPLES, mean_pass_at_k, percentiles, success_rate
@@ -180,12 +181,16 @@ def _roles(rows: list[dict[str, Any]], n: int) -> dict[str, dict[str, Any]]:
         seen = set()
         for scope, usage in (r.get("scopes") or {}).items():
             name = role_of(scope)
-            role = roles.setdefault(name, {"samples": 0, **{f: 0 for f in _SCOPE_FIELDS}})
+            role = roles.setdefault(name, {"samples": 0, **{f: 0 for f in _SCOPE_FIELDS}, "unpriced_calls": 0})
             if name not in seen:
                 seen.add(name)
                 role["samples"] += 1
             for f in _SCOPE_FIELDS:
                 role[f] += usage.get(f) or 0
+            # None: unknown (rows written before the journal counted unpriced calls per scope).
+            if role["unpriced_calls"] is not None and (usage.get("model_calls") or "unpriced_calls" in usage):
+                known = usage.get("unpriced_calls")
+                role["unpriced_calls"] = None if known is None else role["unpriced_calls"] + int(known)
     for role in roles.values():
         role["cost_usd"] = float(role["cost_usd"])
         role["per_sample"] = {f: (role[f] / n if n else None) for f in _SCOPE_FIELDS}
@@ -344,30 +349,30 @@ def render_markdown(summary: dict[str, Any], plots: dict[str, str] | None = None
     meta = summary.get("meta") or {}
     lines = ["# Eval summary", ""]
     if summary.get("oracle_note"):
-        lines += [f"> **Note:** {summary['oracle_note']}. Its numbers say the harness and the scorers work; "
+        lines += [f"> **Note:** {_md_text(summary['oracle_note'])}. Its numbers say the harness and the scorers work; "
                   "they say nothing about any model.", ""]
     if meta:
         shown = {k: meta.get(k) for k in ("envs", "agents", "models", "seeds", "limit", "tasks", "backend")
                  if meta.get(k) not in (None, [], "")}
-        lines += ["Eval: " + " · ".join(f"{k} {', '.join(map(str, v)) if isinstance(v, list) else v}"
+        lines += ["Eval: " + " · ".join(f"{k} {_md_text(', '.join(map(str, v)) if isinstance(v, list) else v)}"
                                         for k, v in shown.items()), ""]
     lines += [f"{summary['samples']} samples. Success rate: {METHOD['success_rate']}. pass@k: "
               f"{METHOD['pass_at_k']}. Infra errors: {METHOD['infra_errors']}.", ""]
     for note in summary.get("notes") or ():
-        lines += [f"- {note}"]
+        lines += [f"- {_md_text(note)}"]
     if summary.get("notes"):
         lines.append("")
     if not summary["groups"]:
         lines += ["No samples yet.", ""]
     for env in _envs(summary):
         groups = [g for g in summary["groups"] if g["env"] == env]
-        lines += [f"## {env}", "", *_env_table(groups), ""]
+        lines += [f"## {_md_text(env)}", "", *_env_table(groups), ""]
         footnotes = _cost_footnotes(groups)
         lines += [*footnotes, ""] if footnotes else []
         if any(set(g["roles"]) - {ROOT} for g in groups):
-            lines += [f"### {env}: per role", "", *_role_table(groups), ""]
+            lines += [f"### {_md_text(env)}: per role", "", *_role_table(groups), ""]
         if env in plots:
-            lines += [f"![{env}: success rate per agent]({plots[env]})", ""]
+            lines += [f"![{_md_text(env)}: success rate per agent]({plots[env]})", ""]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -379,7 +384,8 @@ def _env_table(groups: list[dict[str, Any]]) -> list[str]:
     rows = []
     for g in groups:
         lat = g["model_latency_seconds"]
-        rows.append([g["agent"], g["model"], str(g["scored"]), str(g["tasks"]), fmt_rate(g["success"])]
+        rows.append([_md_text(g["agent"]), _md_text(g["model"]), str(g["scored"]), str(g["tasks"]),
+                     fmt_rate(g["success"])]
                     + [fmt_pct(g["pass_at_k"].get(str(k))) for k in ks]
                     + [fmt_num(g["reward_mean"], 3),
                        f"{fmt_num(g['tokens']['input_per_sample'])} / {fmt_num(g['tokens']['output_per_sample'])}",
@@ -399,13 +405,26 @@ def _role_table(groups: list[dict[str, Any]]) -> list[str]:
         total_tokens = sum(r["input_tokens"] + r["output_tokens"] for r in g["roles"].values())
         for scope, r in g["roles"].items():
             ps = r["per_sample"]
-            rows.append([g["agent"], g["model"], scope or "(root)", str(r["samples"]),
+            rows.append([_md_text(g["agent"]), _md_text(g["model"]), _md_text(scope) if scope else "(root)",
+                         str(r["samples"]),
                          fmt_num(ps["model_calls"], 2), fmt_num(ps["tool_calls"], 2), fmt_num(ps["other_effects"], 2),
                          f"{fmt_num(ps['input_tokens'])} / {fmt_num(ps['output_tokens'])}",
-                         fmt_usd(ps["cost_usd"]),
-                         fmt_pct(r["cost_usd"] / total_cost if total_cost else None),
+                         _role_cost(r, g["cost"]),
+                         fmt_pct(r["cost_usd"] / total_cost if total_cost and r["cost_usd"] else None),
                          fmt_pct((r["input_tokens"] + r["output_tokens"]) / total_tokens if total_tokens else None)])
     return _table(head, rows, right_from=3)
+
+
+def _role_cost(role: dict[str, Any], group_cost: dict[str, Any]) -> str:
+    """A role's cost per sample, said the way the main table says it (`unpriced`, `$x †`)."""
+    unpriced = role.get("unpriced_calls")
+    if unpriced is None:  # not counted per scope: any of its calls may be among the group's unpriced ones
+        unpriced = role["model_calls"] if group_cost["unpriced_calls"] else 0
+    if not unpriced:
+        return fmt_usd(role["per_sample"]["cost_usd"])
+    if not role["cost_usd"]:
+        return "unpriced"
+    return fmt_usd(role["per_sample"]["cost_usd"]) + " †"
 
 
 def _cost_footnotes(groups: list[dict[str, Any]]) -> list[str]:
@@ -413,10 +432,11 @@ def _cost_footnotes(groups: list[dict[str, Any]]) -> list[str]:
     for g in groups:
         c = g["cost"]
         if c["unpriced_calls"] and c["unpriced_calls"] < c["model_calls"]:
-            notes.append(f"† {g['agent']} × {g['model']}: {c['unpriced_calls']} of {c['model_calls']} model calls had "
-                         "no known price; its cost counts the priced calls only.")
+            notes.append(f"† {_md_text(g['agent'])} × {_md_text(g['model'])}: {c['unpriced_calls']} of "
+                         f"{c['model_calls']} model calls had no known price; its cost counts the priced calls only.")
         elif c["unpriced_calls"]:
-            notes.append(f"{g['agent']} × {g['model']}: no model call had a known price, so no cost is shown.")
+            notes.append(f"{_md_text(g['agent'])} × {_md_text(g['model'])}: no model call had a known price, so no "
+                         "cost is shown.")
     return notes
 
 
@@ -427,6 +447,17 @@ def _table(head: list[str], rows: list[list[str]], right_from: int) -> list[str]
 
 def _md(text: str) -> str:
     return text.replace("|", "\\|")
+
+
+# What Markdown would read as links, images, HTML, code or emphasis in a name or note: escaped so
+# that a label, model string or error written by someone else shows as written (`]` only before
+# what makes a link of it, so `agentzoo[eval]` stays copyable). `|` is left to `_md` in tables.
+_MD_SPECIAL = re.compile(r"[\\`*~<>&]|\](?=[(\[:])|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+
+
+def _md_text(text: object) -> str:
+    """Untrusted text for summary.md: one line, no terminal control characters, no Markdown."""
+    return _MD_SPECIAL.sub(lambda m: "\\" + m.group(), visible(str(text)).replace("\n", " "))
 
 
 def _envs(summary: dict[str, Any]) -> list[str]:
