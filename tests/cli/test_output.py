@@ -206,7 +206,8 @@ def test_show_json_prints_one_compact_json_object_per_line(capsys, monkeypatch, 
 
 def test_export_refuses_to_add_to_an_existing_file_unless_asked(capsys, monkeypatch, tmp_path):
     journal, out = tmp_path / "j.db", tmp_path / "train.jsonl"
-    az(capsys, monkeypatch, "demo", "--journal", journal)
+    (tmp_path / "script.json").write_text(json.dumps(["Done."]))
+    az(capsys, monkeypatch, "run", "t", "--model", f"scripted:{tmp_path / 'script.json'}", "--journal", journal)
     code, _, err = az(capsys, monkeypatch, "export", "latest", "--out", out, "--journal", journal)
     assert code == 0, err
     first = out.read_text()
@@ -416,6 +417,35 @@ def test_ctrl_c_prints_the_run_id_and_the_exact_resume_command(tmp_path):
         assert done.stderr.rstrip().endswith(f"agentzoo resume {info.run_id}"), done.stderr
         done = _interrupt(["resume", info.run_id], srv, 2, env)
         assert done.returncode == 130 and done.stderr.rstrip().endswith(f"agentzoo resume {info.run_id}")
+
+
+def test_ctrl_c_outside_a_run_says_interrupted_once(capsys, monkeypatch):
+    import typer
+
+    def as_typer_does(command):  # typer's main: Exit(130) from Ctrl-C, then sys.exit(e.exit_code)
+        def app():
+            try:
+                try:
+                    command()
+                except KeyboardInterrupt as e:
+                    raise typer.Exit(130) from e
+            except typer.Exit as e:
+                sys.exit(e.exit_code)
+        return app
+
+    def interrupted_eval():  # eval prints its own message, then exits 130 `from None`
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise typer.Exit(130) from None
+
+    def interrupted_elsewhere():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(render, "_watched", None)
+    for command, said in ((interrupted_eval, ""), (interrupted_elsewhere, "interrupted\n")):
+        monkeypatch.setattr(cli_main, "app", as_typer_does(command))
+        assert az(capsys, monkeypatch)[::2] == (130, said)
 
 
 # ------------------------------------------------------------------------- 10. a call in flight

@@ -448,7 +448,9 @@ def _from_ctrl_c(exc: BaseException) -> bool:
             return False
         if isinstance(seen, KeyboardInterrupt):
             return True
-        seen = seen.__cause__ or seen.__context__
+        # `raise ... from None` (eval's own Ctrl-C message) hides the context: not ours to report.
+        seen = seen.__cause__ if seen.__cause__ is not None else (
+            None if seen.__suppress_context__ else seen.__context__)
     return False
 
 

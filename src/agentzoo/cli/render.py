@@ -184,7 +184,7 @@ def interrupted_message(default_journal: Path) -> Text:
     stop_waiting()
     watched = _watched
     if watched is None:
-        return Text.assemble(("interrupted", "yellow"), " before any run started: nothing was recorded")
+        return Text("interrupted", style="yellow")  # no run had started
     if watched.mode == "replay":
         return Text.assemble(("interrupted", "yellow"), plain(f": the replay of run {watched.run_id} stopped "
                                                               "(a replay records nothing)"))
@@ -205,7 +205,9 @@ def _resolved(path: Path) -> Path:
 
 def print_summary(console: Console, result: Any) -> None:
     """After a run: the answer, then one line of totals and the run id."""
+    global _watched
     stop_waiting()
+    _watched = None  # that run is over: a later Ctrl-C has nothing of it to resume
     where = f": `agentzoo show {result.run_id} --json` has all of it"
     if result.answer is not None:
         console.print(Text.assemble(("answer:", "bold green"), " ", clip_long(str(result.answer), where=where)))
