@@ -270,8 +270,8 @@ def fork(run_id: str = typer.Argument(..., help="the parent run: id, prefix or '
         if fp is None:
             console.print("[cyan]no divergence: every effect was served from the parent[/]")
         else:
-            console.print(f"[cyan]diverged from {escape(parent.run_id)} at scope {escape(repr(fp['scope'] or '<root>'))} "
-                          f"seq {fp['seq']}: {escape('; '.join(fp['differences'][:3]))}[/]")
+            console.print(render.plain(f"diverged from {parent.run_id} at scope {fp['scope'] or '<root>'!r} "
+                                       f"seq {fp['seq']}: {'; '.join(fp['differences'][:3])}", "cyan"))
         return result
 
     _execute(go, journal, built)
