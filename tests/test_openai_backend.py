@@ -51,7 +51,7 @@ async def test_completion_and_request_body():
     request = ModelRequest(messages=REQ.messages, tools=tools, temperature=0.0, max_tokens=5,
                            extra={"logprobs": True, "model": "ignored", "stream": True})
     with FakeOpenAIServer(OK) as srv:
-        async with model(srv) as m:
+        async with model(srv, stream=False) as m:
             assert isinstance(m, Model) and m.name == "fake-model"
             resp = await m.complete(request)
     assert resp.text == "4" and resp.tool_calls == []
@@ -241,14 +241,26 @@ async def test_connect_timeout():
             s.close()
 
 
-async def test_server_that_never_answers_hits_the_read_timeout():
+async def test_server_that_never_answers_hits_the_first_byte_timeout_and_a_bounded_request_is_retried():
+    bounded = ModelRequest(messages=REQ.messages, max_tokens=16)
     with FakeOpenAIServer({"hang": True}) as srv:
         async with model(srv, read_timeout=0.2, retry=RetryPolicy(max_attempts=2, base_delay=0.01)) as m:
             start = time.monotonic()
-            with pytest.raises(ProviderTimeout, match="read timeout.*0.2 s"):
-                await m.complete(REQ)
+            with pytest.raises(ProviderTimeout, match="first-byte timeout.*0.2 s") as info:
+                await m.complete(bounded)
             assert 0.4 <= time.monotonic() - start < 2.0
     assert srv.count == 2
+    assert [a["attempt"] for a in info.value.attempts] == [1, 2]
+    assert all(a["error"]["type"] == "ProviderTimeout" for a in info.value.attempts)
+
+
+async def test_an_unbounded_request_that_times_out_before_its_first_byte_is_not_run_again():
+    # The same request would queue behind (or run) the same unbounded generation again: fail clearly.
+    with FakeOpenAIServer({"hang": True}) as srv:
+        async with model(srv, first_byte_timeout=0.2, retry=RetryPolicy(max_attempts=3, base_delay=0.01)) as m:
+            with pytest.raises(ProviderTimeout, match="not retried.*max-tokens") as info:
+                await m.complete(REQ)
+    assert srv.count == 1 and not info.value.retryable and len(info.value.attempts) == 1
 
 
 async def test_server_that_never_answers_hits_the_deadline():

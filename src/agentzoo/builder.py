@@ -197,7 +197,11 @@ def _one_model(text: str, spec: AgentSpec, trust: Trust, replay: bool, env: Any,
     from .models.registry import RecordedOnlyModel, model_name_of, parse_model
 
     if replay:
-        return RecordedOnlyModel(ORACLE if text == ORACLE else model_name_of(text))
+        if text == ORACLE:
+            return RecordedOnlyModel(ORACLE)
+        from .models.tool_modes import default_tool_mode
+
+        return RecordedOnlyModel(model_name_of(text), tool_mode=spec.tool_mode or default_tool_mode(text))
     if "***" in text:
         raise ConfigError(f"model {text!r} was stored with its credentials masked; give the model string again "
                           "(resume and fork: --model)")
@@ -209,6 +213,8 @@ def _one_model(text: str, spec: AgentSpec, trust: Trust, replay: bool, env: Any,
     if text.startswith("scripted:") and ".py:" in text:
         trust.load(text.partition(":")[2], "model script")  # consent first; parse_model loads it
     options: dict[str, Any] = {}
+    if spec.tool_mode is not None:
+        options["tool_mode"] = spec.tool_mode
     if not text.startswith("scripted:"):
         if spec.stream:
             options["stream"] = True

@@ -93,6 +93,32 @@ class ModelRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class Latency:
+    """Where the time of one model call went, in seconds (its successful attempt); None where
+    nothing says. Servers that report their own timings (llama.cpp's `timings`) give the prompt
+    and generation time, and the rest of the total is the time the request waited for them."""
+
+    total_s: float
+    """From sending the request to the end of the reply."""
+    first_token_s: float | None = None
+    """From sending the request to the first token of the reply, as read from the stream."""
+    queue_s: float | None = None
+    """Waiting before the server began on the request: the total less the server's prompt and
+    generation time (so it also holds the network's share: little on loopback)."""
+    prompt_s: float | None = None
+    """The server's time to read the prompt, as it reported it."""
+    generation_s: float | None = None
+    """The server's time to generate the reply, as it reported it."""
+
+    def to_json(self) -> dict[str, float]:
+        return {k: round(v, 6) for k in self.__slots__ if (v := getattr(self, k)) is not None}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Latency:
+        return cls(**{k: data.get(k) for k in cls.__slots__ if k in data})  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
 class ModelResponse:
     """What a model answered."""
 
@@ -103,6 +129,14 @@ class ModelResponse:
     usage: Usage = Usage()
     model: str = ""
     """The model name the provider reported (or the configured one)."""
+    latency: Latency | None = None
+    """Queue, first-token and total time, where the backend measured them."""
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    """Every attempt the backend made for this reply, in order, failed ones included (`models.retry`):
+    `{"attempt", "seconds", "waited_s", "error"?, "changed"?}`. Empty for backends that do not retry."""
+    format_error: str | None = None
+    """Set by a tool mode (`models.tool_modes`) when the reply broke the format the request asked
+    for: what to tell the model. Such a reply is never an answer; the agent sends this back."""
 
     @property
     def text(self) -> str:
@@ -118,19 +152,29 @@ class ModelResponse:
         return calls
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        """Plain JSON; the optional fields only when set, so that older journals read the same."""
+        out: dict[str, Any] = {
             "message": self.message,
             "finish_reason": self.finish_reason,
             "usage": {"input_tokens": self.usage.input_tokens, "output_tokens": self.usage.output_tokens},
             "model": self.model,
         }
+        if self.latency is not None:
+            out["latency"] = self.latency.to_json()
+        if self.attempts:
+            out["attempts"] = self.attempts
+        if self.format_error is not None:
+            out["format_error"] = self.format_error
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ModelResponse:
         usage = data.get("usage") or {}
+        latency = data.get("latency")
         return cls(message=data["message"], finish_reason=data.get("finish_reason"),
                    usage=Usage(usage.get("input_tokens", 0), usage.get("output_tokens", 0)),
-                   model=data.get("model", ""))
+                   model=data.get("model", ""), latency=Latency.from_json(latency) if latency else None,
+                   attempts=list(data.get("attempts") or ()), format_error=data.get("format_error"))
 
 
 def assistant_message(content: str | None = None, tool_calls: list[ToolCall] | None = None) -> dict[str, Any]:

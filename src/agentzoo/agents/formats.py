@@ -5,11 +5,14 @@ what the model is told (`system_prompt`), how its reply is read (`parse`: an `Ac
 a `Final` answer), what goes back after a reply that does not parse (`rejected`) and after an
 action (`observation`). The formats:
 
-- `NativeToolCalls`: the provider's tool-calling API (OpenAI `tool_calls`); a reply without
-  tool calls is the final answer.
+- `NativeToolCalls`: the provider's tool-calling API (OpenAI `tool_calls`), or a tool mode
+  (`models.tool_modes`: constrained JSON, ReAct text) that gives the same shape; a reply without
+  tool calls is the final answer, unless it is a tool call written as JSON text (sent back as a
+  format error: it was not run, and it is no answer) or a tool mode found it broken.
 - `ReActText`: for models without tool calling; the model writes
   `Thought / Action / Action Input` or `Thought / Final Answer` (Yao et al., ReAct, 2023) and
-  observations come back as `Observation: ...` user messages.
+  observations come back as `Observation: ...` user messages. Its grammar and prompts are the
+  ReAct tool mode's (`models.tool_modes`); this format keeps the text in the conversation.
 - `action_modes.TextMode`, `JsonMode`, `CodeMode`: M3ToolEval's three action modes (CodeAct);
   code mode runs Python in the sandbox.
 
@@ -20,15 +23,14 @@ what was wrong; the loop sends it back and goes on. Those messages are templates
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from .. import _json
 from ..errors import FormatError
+from ..models.tool_modes import read_react, react_system_prompt
 from ..prompts import render
-from ..replies import json_value, unfence
+from ..replies import json_object, json_value
 from ..tools import ToolSet
 from ..types import ModelResponse, ToolCall
 
@@ -111,6 +113,9 @@ class NativeToolCalls:
         return system
 
     def parse(self, response: ModelResponse, step: int) -> Action:
+        if response.format_error is not None:  # a tool mode read the reply and found it broken
+            raise FormatError(f"the reply at step {step} broke the tool mode's format",
+                              message_for_model=response.format_error)
         calls = response.tool_calls
         if calls:
             return Act(tuple(calls), response.message)
@@ -118,7 +123,31 @@ class NativeToolCalls:
         if not text:
             raise FormatError(f"empty reply at step {step} (finish_reason={response.finish_reason!r})",
                               message_for_model=feedback("empty_reply"))
+        if (name := self._call_in_text(text)) is not None:
+            raise FormatError(f"the reply at step {step} wrote a call of {name!r} as text instead of calling it",
+                              message_for_model=feedback("tool_call_as_text", tool=name))
         return Final(text, {"role": "assistant", "content": response.text})
+
+    def _call_in_text(self, text: str) -> str | None:
+        """The tool named by a call the model wrote as JSON in its text (`{"name": ..., "arguments":
+        ...}`, bare, fenced or in prose, or OpenAI's `{"function": {...}}`), if the agent has tools:
+        a tool it has, or any name when the JSON is the whole reply."""
+        if self.tools is None or not self.tools.names:
+            return None
+        try:
+            found = json_object(text)
+        except FormatError:
+            return None
+        call = found.get("function") if isinstance(found.get("function"), dict) else found
+        name = call.get("name")
+        if not isinstance(name, str) or not ({"arguments", "parameters"} & set(call)):
+            return None
+        if name in self.tools.names:
+            return name
+        try:
+            return name if isinstance(json_value(text), dict) else None  # the reply is that JSON and nothing else
+        except FormatError:
+            return None
 
     def rejected(self, response: ModelResponse, error: FormatError) -> list[dict[str, Any]]:
         return _kept(response) + [{"role": "user", "content": error.message_for_model}]
@@ -132,12 +161,6 @@ def _error_prefixed(seen: Observed) -> str:
     return f"Error: {seen.content}" if seen.is_error else seen.content
 
 
-# The ReAct grammar; what it carries (the Action Input's JSON) is read by `replies`.
-_FINAL = re.compile(r"^\s*Final Answer\s*:\s*(.*)\Z", re.S | re.M | re.I)
-_ACTION = re.compile(r"^\s*Action\s*:\s*(.*?)\s*$", re.M | re.I)
-_INPUT = re.compile(r"^\s*Action Input\s*:\s*(.*?)(?:^\s*Observation\s*:|\Z)", re.S | re.M | re.I)
-
-
 class ReActText:
     name = "react"
     uses_native_tools, runs_code, stop = False, False, ["\nObservation:"]
@@ -146,31 +169,15 @@ class ReActText:
         self.tools = tools
 
     def system_prompt(self, system: str | None, max_steps: int) -> str | None:
-        tools = [{"name": s["function"]["name"], "description": s["function"].get("description", ""),
-                  "parameters_json": _json.dumps_str(s["function"].get("parameters", {}))} for s in self.tools.specs()]
-        return render(PROMPTS / "react_system.j2", system=system, tools=tools)
+        return react_system_prompt(system, self.tools.specs())
 
     def parse(self, response: ModelResponse, step: int) -> Action:
-        text = response.text
-        final, action = _FINAL.search(text), _ACTION.search(text)
-        if final and action:
-            raise FormatError("reply has both an Action and a Final Answer", message_for_model=feedback("react_both"))
-        message = {"role": "assistant", "content": text}
-        if final:
-            return Final(final.group(1).strip(), message)
-        if not action:
-            raise FormatError("reply has neither Action nor Final Answer", message_for_model=feedback("react_neither"))
-        raw_input = _INPUT.search(text)
-        if not raw_input:
-            raise FormatError("Action without Action Input",
-                              message_for_model=feedback("react_no_input", tool=action.group(1)))
-        arguments = unfence(raw_input.group(1).strip()).strip() or "{}"
-        try:
-            json_value(arguments)  # only checked here: the tool layer parses and validates the arguments
-        except FormatError as exc:
-            raise FormatError(f"Action Input is not JSON: {exc}",
-                              message_for_model=feedback("react_bad_json", problem=str(exc))) from None
-        return Act((ToolCall(id=f"react_{step}", name=action.group(1).strip(), arguments=arguments),), message)
+        reply = read_react(response.text)
+        message = {"role": "assistant", "content": response.text}
+        if reply.answer is not None:
+            return Final(reply.answer, message)
+        assert reply.tool is not None
+        return Act((ToolCall(id=f"react_{step}", name=reply.tool, arguments=reply.arguments),), message)
 
     def rejected(self, response: ModelResponse, error: FormatError) -> list[dict[str, Any]]:
         return _kept(response) + [{"role": "user", "content": f"Observation: format error. {error.message_for_model}"}]

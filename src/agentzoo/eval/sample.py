@@ -10,6 +10,7 @@ from typing import Any
 from ..envs.base import Environment, ScoringContext
 from ..errors import SandboxError
 from ..models.registry import parse_model
+from ..runtime.gateway import model_attempts
 from ..runtime.journal import Journal
 from ..runtime.runner import run
 from ..runtime.secrets import mask_text
@@ -48,7 +49,7 @@ class ModelPool:
 
             return oracle_model(agent or sample.agent, env, sample.task)
         if spec.startswith("scripted:"):
-            return parse_model(spec)  # a script is consumed as it plays: one per sample
+            return parse_model(spec, **options)  # a script is consumed as it plays: one per sample
         key = spec if not options else f"{spec}|{sorted(options.items())}"
         if key not in self.models:
             self.models[key] = parse_model(spec, **options)
@@ -71,6 +72,8 @@ async def run_sample(sample: Sample, env: Environment, journal: Journal, models:
     if not spec.models:  # a model per role: the builder makes them for this sample
         options = {k: v for k, v in (("stream", spec.stream or None), ("call_timeout", spec.call_timeout))
                    if v is not None and sample.model != ORACLE and not sample.model.startswith("scripted:")}
+        if spec.tool_mode is not None and sample.model != ORACLE:
+            options["tool_mode"] = spec.tool_mode
         model = models.get(sample.model, env, sample, spec.agent, **options)
     built = make_agent(sample, env, episode, model, agents, env_sources)
     started = time.monotonic()
@@ -85,7 +88,8 @@ async def run_sample(sample: Sample, env: Environment, journal: Journal, models:
         score = await env.score(episode, result.answer if result.ok else None, scoring)
     except SandboxError as exc:  # the scorer's sandbox broke: not the agent's failure
         raise InfraError(sample, {"type": "SandboxError", "message": str(exc)}) from exc
-    latencies = [e.duration_s for e in journal.entries(result.run_id) if e.kind == "model" and e.duration_s]
+    model_entries = [e for e in journal.entries(result.run_id) if e.kind == "model"]
+    latencies = [e.duration_s for e in model_entries if e.duration_s]
     return {
         "key": sample.key, "env": sample.env, "task": sample.task.id, "agent": sample.agent, "model": mask_text(sample.model),
         "seed": sample.seed, "run_id": result.run_id, "reward": score.reward, "success": score.success,
@@ -93,6 +97,7 @@ async def run_sample(sample: Sample, env: Environment, journal: Journal, models:
         "input_tokens": result.usage.input_tokens, "output_tokens": result.usage.output_tokens,
         "cost_usd": result.cost_usd, "unpriced_calls": result.unpriced_calls, "model_calls": result.model_calls,
         "tool_calls": result.tool_calls, "wall_seconds": round(time.monotonic() - started, 6),
+        "model_retries": sum(model_attempts(e) - 1 for e in model_entries),
         "model_latencies": latencies, "scopes": journal.usage_by_scope(result.run_id),
     }
 

@@ -11,6 +11,19 @@ only turns HTTP into `ModelResponse`s and transport failures into the error tree
 A response is read as it streams in and counted: past `max_response_bytes` reading stops (a
 runaway generation or a body that never ends costs at most that much memory, once, since it is
 not retried), and a reply with more than `max_tool_calls` tool calls ends the call too.
+
+Replies stream by default, and three clocks watch a call instead of one over the whole reply:
+connecting, the first byte (which covers the time a busy server keeps the request queued and
+reads the prompt), and the silence between two chunks. So a long reply that is still arriving is
+never cut, however long it takes; only `call_timeout`, a generous cap over the whole call, ends
+it. A timed-out generation is not replayed blindly: a request without `max_tokens` that got no
+first byte is not retried (the same request would run the same, maybe runaway, generation again
+behind the same queue); the error says to bound the reply. A stream that stopped mid-way (the
+idle clock) and a connect timeout are retried as they are: nothing runs away there.
+
+Every attempt is returned with the reply (`ModelResponse.attempts`, or `.attempts` on the error),
+and so is the latency: queue, prompt and generation time from the server's own `timings` where
+it reports them (llama.cpp), the first token's arrival from the stream, and the total.
 """
 
 from __future__ import annotations
@@ -18,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import os
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
@@ -39,8 +53,9 @@ from ..errors import (
 )
 from ..protocols import DeltaCallback
 from ..runtime.secrets import register as register_secrets
-from ..types import ModelRequest, ModelResponse, Usage
+from ..types import Latency, ModelRequest, ModelResponse, Usage
 from .retry import RetryPolicy, classify, limiter_for, redact
+from .tool_modes import ToolModeName, tool_mode as make_tool_mode
 
 _SECRET_HEADERS = {"authorization", "api-key", "x-api-key", "proxy-authorization", "x-goog-api-key"}
 _SECRET_QUERY = ("key", "token", "secret", "password", "sig", "auth")  # parts of query names that hold one
@@ -49,6 +64,14 @@ DEFAULT_MAX_RESPONSE_BYTES = 8 << 20
 DEFAULT_MAX_TOOL_CALLS = 64
 """Parallel tool calling uses a handful per reply; hundreds means a model looping on itself."""
 ERROR_BODY_BYTES = 64 << 10  # of an error response, only the start is read (its message)
+DEFAULT_FIRST_BYTE_TIMEOUT = 300.0
+"""Seconds to the first byte of a reply: queueing behind a one-slot local server and reading a
+long prompt on a CPU both happen before it, so it is generous."""
+DEFAULT_IDLE_TIMEOUT = 60.0
+"""Seconds of silence between two chunks of a reply that has started: a server that is still
+generating sends a token far more often."""
+DEFAULT_CALL_TIMEOUT = 1800.0
+"""The cap over a whole call, retries included: half an hour, so that only a runaway meets it."""
 # Body fields the backend owns: a request's `extra` cannot override them.
 _OWNED_FIELDS = ("model", "messages", "stream", "stream_options")
 
@@ -86,9 +109,14 @@ def _offline() -> bool:
 class OpenAICompatible:
     """A `Model` served by any OpenAI-compatible `/chat/completions` endpoint.
 
-    `connect_timeout` bounds establishing a connection, `read_timeout` the silence between two
-    reads (so a long stream that keeps talking is fine), `call_timeout` the whole call including
-    retries (`deadline` is its older name). `max_concurrency` bounds in-flight requests to this
+    `stream` (default on) reads the reply as server-sent events. `connect_timeout` bounds
+    establishing a connection, `first_byte_timeout` the wait for the reply's first byte (queue
+    and prompt included), `idle_timeout` the silence between two chunks (so a long reply that
+    keeps arriving is fine), `call_timeout` the whole call including retries (`deadline` is its
+    older name; None: no cap); `read_timeout`, an older name, sets both the first-byte and the
+    idle timeout. `tool_mode` says how tool calls travel (`models.tool_modes`: `native` OpenAI
+    tools, `json` constrained JSON, `react` text; None: the class's `default_tool_mode`).
+    `max_concurrency` bounds in-flight requests to this
     base_url across all instances (the strictest wins). `headers` are sent with every request
     (e.g. Azure's `api-key`). `max_response_bytes` caps one response body, plain or streamed
     (`ResponseTooLargeError`, not retried); `max_tool_calls` the tool calls in one reply
@@ -96,12 +124,18 @@ class OpenAICompatible:
     registered with `agentzoo.runtime.secrets`, so no journal entry holds them.
     """
 
+    default_tool_mode: ToolModeName = "native"
+    """The tool mode when none is given: OpenAI-compatible servers mostly parse tool calls natively
+    (a subclass for servers that do not, such as the local llama.cpp provider, says `json`)."""
+
     def __init__(self, model: str, base_url: str = "https://api.openai.com/v1", api_key: str | None = None, *,
-                 stream: bool = False, connect_timeout: float = 10.0, read_timeout: float = 120.0,
-                 deadline: float = 600.0, call_timeout: float | None = None, retry: RetryPolicy | None = None,
-                 max_concurrency: int = 64, headers: dict[str, str] | None = None, name: str | None = None,
-                 max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-                 max_tool_calls: int = DEFAULT_MAX_TOOL_CALLS) -> None:
+                 stream: bool = True, connect_timeout: float = 10.0,
+                 first_byte_timeout: float | None = DEFAULT_FIRST_BYTE_TIMEOUT,
+                 idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT, read_timeout: float | None = None,
+                 deadline: float | None = DEFAULT_CALL_TIMEOUT, call_timeout: float | None = None,
+                 retry: RetryPolicy | None = None, max_concurrency: int = 64, headers: dict[str, str] | None = None,
+                 name: str | None = None, max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+                 max_tool_calls: int = DEFAULT_MAX_TOOL_CALLS, tool_mode: ToolModeName | None = None) -> None:
         if not model:
             raise ConfigError("OpenAICompatible: model must be a non-empty model name")
         parts = urlsplit(base_url)
@@ -109,10 +143,14 @@ class OpenAICompatible:
             raise ConfigError(f"OpenAICompatible: base_url must be an http(s) URL, got {redact(base_url)!r}")
         if call_timeout is not None:
             deadline = call_timeout
-        for key, value in (("connect_timeout", connect_timeout), ("read_timeout", read_timeout),
-                           ("call_timeout", deadline)):
-            if value <= 0:
-                raise ConfigError(f"OpenAICompatible: {key} must be > 0, got {value}")
+        if read_timeout is not None:
+            first_byte_timeout = idle_timeout = read_timeout
+        for key, value in (("connect_timeout", connect_timeout), ("first_byte_timeout", first_byte_timeout),
+                           ("idle_timeout", idle_timeout), ("call_timeout", deadline)):
+            if value is not None and value <= 0:
+                raise ConfigError(f"OpenAICompatible: {key} must be > 0 or None, got {value}")
+        self.tool_mode: ToolModeName = tool_mode or self.default_tool_mode
+        self._tool_mode = make_tool_mode(self.tool_mode)
         for key, count in (("max_response_bytes", max_response_bytes), ("max_tool_calls", max_tool_calls)):
             if isinstance(count, bool) or not isinstance(count, int) or count < 1:
                 raise ConfigError(f"OpenAICompatible: {key} must be a positive int, got {count!r}")
@@ -121,7 +159,8 @@ class OpenAICompatible:
         self.name = name or model
         self.base_url = base_url.rstrip("/")
         self.stream = stream
-        self.connect_timeout, self.read_timeout, self.deadline = connect_timeout, read_timeout, deadline
+        self.connect_timeout, self.deadline = connect_timeout, deadline
+        self.first_byte_timeout, self.idle_timeout = first_byte_timeout, idle_timeout
         self.retry = retry or RetryPolicy()
         # For messages: scheme, host, port and path only (no userinfo or query, which may hold secrets).
         port = f":{parts.port}" if parts.port else ""
@@ -149,7 +188,7 @@ class OpenAICompatible:
 
     def __repr__(self) -> str:
         return (f"OpenAICompatible(model={self.model!r}, base_url={self.endpoint!r}, stream={self.stream}, "
-                f"api_key={'<set>' if self._has_key else None})")
+                f"tool_mode={self.tool_mode!r}, api_key={'<set>' if self._has_key else None})")
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -159,9 +198,9 @@ class OpenAICompatible:
         if session is None or self._session_loop is not loop:
             # A client answers in the loop that awaits it, but its pooled connections were made
             # for the loop that was running then; a new loop (asyncio.run twice, per-test loops)
-            # gets a new client. Close each with aclose() in its own loop.
-            session = (ClientBuilder().connect_timeout(timedelta(seconds=self.connect_timeout))
-                       .read_timeout(timedelta(seconds=self.read_timeout)).max_connections(None)
+            # gets a new client. Close each with aclose() in its own loop. No read timeout here:
+            # the first-byte and idle clocks are ours (`_Clock`), told apart in their errors.
+            session = (ClientBuilder().connect_timeout(timedelta(seconds=self.connect_timeout)).max_connections(None)
                        .follow_redirects(False).error_for_status(False).no_proxy().build())
             self._session, self._session_loop = session, loop
         return session
@@ -184,9 +223,50 @@ class OpenAICompatible:
             raise RealModelCallRefused(
                 f"AGENTZOO_OFFLINE=1: refusing a real model call to {self.endpoint} (model {self.model!r}); "
                 "use a loopback server (agentzoo.testing.fake_openai) or a ScriptedModel")
-        data = _json.dumps(self._body(request))
-        return await self.retry.run(lambda _attempt: self._attempt(data, on_delta), limiter=self._limiter,
-                                    deadline=self.deadline, what=self._what)
+        wire = self._tool_mode.prepare(request)
+        data = _json.dumps(self._body(wire))
+        # A bounded reply cannot run away, so a retry after its timeout repeats at most max_tokens.
+        bounded = wire.max_tokens is not None or "max_completion_tokens" in wire.extra
+        attempts: list[dict[str, Any]] = []
+        response = await self.retry.run(lambda _attempt: self._attempt(data, on_delta, bounded), limiter=self._limiter,
+                                        deadline=self.deadline, what=self._what, attempts=attempts,
+                                        retry_generation_timeouts=bounded)
+        return self._tool_mode.interpret(replace(response, attempts=attempts), request)
+
+    async def post_json(self, path: str, body: dict[str, Any]) -> Any:
+        """POST `body` to another endpoint of the same server (`/embeddings`) with this model's
+        transport, offline guard, caps and retry policy; returns the JSON reply."""
+        if _offline() and not self._loopback:
+            raise RealModelCallRefused(f"AGENTZOO_OFFLINE=1: refusing a real call to {self.endpoint}{path}")
+        parts = urlsplit(self._url)
+        url = urlunsplit(parts._replace(path=parts.path.removesuffix("/chat/completions") + path))
+        data = _json.dumps(body)
+
+        async def attempt(_attempt: int) -> Any:
+            headers = {**self._headers.value, "Accept": "application/json"}
+            clock = _Clock(self.first_byte_timeout, self.idle_timeout)
+            try:
+                async with clock.timer:
+                    async with self._client().post(url).headers(headers).body_bytes(data).build_streamed() as resp:
+                        if not 200 <= resp.status < 300:
+                            raise self._http_error(
+                                resp.status, await self._read_body(resp, ERROR_BODY_BYTES, clock, cut=True),
+                                resp.headers)
+                        raw = await self._read_body(resp, self.max_response_bytes, clock)
+            except http_errors.PyreqwestError as exc:
+                raise self._transport_error(exc) from exc
+            except TimeoutError:
+                if not clock.timer.expired():
+                    raise
+                raise self._silence(clock, True) from None
+            try:
+                return _json.loads(raw)
+            except ValueError:
+                raise ProtocolError(f"a 2xx response from {self.endpoint}{path} is not JSON: "
+                                    f"{self._snippet(raw)}") from None
+
+        return await self.retry.run(attempt, limiter=self._limiter, deadline=self.deadline,
+                                    what=f"{self.model} at {self.endpoint}{path}")
 
     def _body(self, request: ModelRequest) -> dict[str, Any]:
         body = request.to_json()
@@ -198,40 +278,66 @@ class OpenAICompatible:
             body["stream_options"] = {"include_usage": True}
         return body
 
-    async def _attempt(self, data: bytes, on_delta: DeltaCallback | None) -> ModelResponse:
+    async def _attempt(self, data: bytes, on_delta: DeltaCallback | None, bounded: bool) -> ModelResponse:
         request = self._client().post(self._url).headers(self._headers.value).body_bytes(data)
         if self.stream:
             request = request.streamed_read_buffer_limit(0)
-        started = asyncio.get_running_loop().time()
+        clock = _Clock(self.first_byte_timeout, self.idle_timeout)
         try:
             # Always streamed, so that the body is counted as it comes and never read past the cap;
             # leaving the block drops the connection of a body that was not read to its end.
-            async with request.build_streamed() as resp:
-                if not 200 <= resp.status < 300:
-                    raise self._http_error(resp.status, await self._read_body(resp, ERROR_BODY_BYTES, cut=True),
-                                           resp.headers)
-                ctype = resp.headers.get("content-type") or ""
-                # A server may ignore `stream: true` and answer with one JSON body: accept it.
-                if self.stream and ctype.startswith("text/event-stream"):
-                    return await self._read_stream(resp, on_delta)
-                return self._parse_completion(await self._read_body(resp, self.max_response_bytes), ctype)
+            async with clock.timer:
+                async with request.build_streamed() as resp:
+                    if not 200 <= resp.status < 300:
+                        raise self._http_error(resp.status,
+                                               await self._read_body(resp, ERROR_BODY_BYTES, clock, cut=True),
+                                               resp.headers)
+                    ctype = resp.headers.get("content-type") or ""
+                    # A server may ignore `stream: true` and answer with one JSON body: accept it.
+                    if self.stream and ctype.startswith("text/event-stream"):
+                        response, timings = await self._read_stream(resp, on_delta, clock)
+                    else:
+                        raw = await self._read_body(resp, self.max_response_bytes, clock)
+                        response, timings = self._parse_completion(raw, ctype)
         except (ProviderError, TooManyToolCallsError):
             raise
         except http_errors.PyreqwestError as exc:
-            raise self._transport_error(exc, asyncio.get_running_loop().time() - started) from exc
+            raise self._transport_error(exc) from exc
+        except TimeoutError:
+            if not clock.timer.expired():
+                raise
+            raise self._silence(clock, bounded) from None
+        return replace(response, latency=clock.latency(timings))
 
-    async def _read_body(self, resp: Response, cap: int, *, cut: bool = False) -> bytes:
+    def _silence(self, clock: _Clock, bounded: bool) -> ProviderTimeout:
+        """The error for a reply that stopped coming: before its first byte, or between two chunks."""
+        if clock.received:
+            return ProviderTimeout(f"idle timeout: {self.endpoint} sent nothing for {self.idle_timeout:g} s in the "
+                                   f"middle of a reply ({clock.received:,} bytes received)")
+        if bounded:
+            return ProviderTimeout(f"first-byte timeout: no reply from {self.endpoint} within "
+                                   f"{self.first_byte_timeout:g} s (queued, or reading the prompt)")
+        return ProviderTimeout(
+            f"first-byte timeout: no reply from {self.endpoint} within {self.first_byte_timeout:g} s (queued, reading "
+            "the prompt, or generating a reply that is not streamed); not retried, since without max_tokens the same "
+            "request may run the same unbounded generation again. Bound the reply (--max-tokens / "
+            "sampling.max_tokens), stream it, or raise first_byte_timeout", retryable=False)
+
+    async def _read_body(self, resp: Response, cap: int, clock: _Clock, *, cut: bool = False) -> bytes:
         """The body, read chunk by chunk up to `cap` bytes: past it, `cut` keeps the first `cap`
         bytes (an error's message), else it is a `ResponseTooLargeError`."""
         declared = resp.headers.get("content-length") or ""
         if declared.isdigit():
             if int(declared) <= cap:  # the usual case: HTTP itself ends the body there, read it at once
-                return bytes(await resp.bytes())
+                whole = bytes(await resp.bytes())
+                clock.tick(len(whole))
+                return whole
             if not cut:
                 raise self._too_large(f"it declared {int(declared):,} bytes")
         body = bytearray()
         reader = resp.body_reader
         while (piece := await reader.read_chunk()) is not None:
+            clock.tick(len(piece))
             body += bytes(piece)
             if len(body) > cap:
                 if cut:
@@ -246,18 +352,14 @@ class OpenAICompatible:
             f"(OpenAICompatible(..., max_response_bytes=N)); otherwise bound the reply (max_tokens)",
             retryable=False)
 
-    def _transport_error(self, exc: Exception, elapsed: float) -> ProviderError:
+    def _transport_error(self, exc: Exception) -> ProviderError:
         """The error-tree class for a transport failure (pyreqwest's classes, their causes' texts)."""
         causes = " / ".join(c.get("message", "") for c in (getattr(exc, "details", None) or {}).get("causes") or ())
         detail = self._clean(causes or str(exc))
         lowered = detail.lower()
-        if isinstance(exc, http_errors.RequestTimeoutError):
-            # pyreqwest reports a server silent before the response headers as a connect timeout
-            # too, so the timer that fired is told by when it fired.
-            if abs(elapsed - self.connect_timeout) < abs(elapsed - self.read_timeout):
-                return ProviderTimeout(f"connect timeout: no connection to {self.endpoint} within "
-                                       f"{self.connect_timeout:g} s")
-            return ProviderTimeout(f"read timeout: {self.endpoint} sent nothing for {self.read_timeout:g} s")
+        if isinstance(exc, http_errors.RequestTimeoutError):  # the client has no other timer than connect's
+            return ProviderTimeout(f"connect timeout: no connection to {self.endpoint} within "
+                                   f"{self.connect_timeout:g} s")
         if isinstance(exc, http_errors.ConnectError):
             if "certificate" in lowered or "tls" in lowered or "ssl" in lowered:
                 # A bad certificate does not heal by retrying.
@@ -291,7 +393,7 @@ class OpenAICompatible:
 
     # --- non-streaming ----------------------------------------------------------------------
 
-    def _parse_completion(self, raw: bytes, ctype: str) -> ModelResponse:
+    def _parse_completion(self, raw: bytes, ctype: str) -> tuple[ModelResponse, Any]:
         try:
             obj = _json.loads(raw)
         except ValueError:
@@ -310,17 +412,19 @@ class OpenAICompatible:
             raise _too_many_calls(f"{len(calls)}", self.max_tool_calls, self.endpoint)
         return ModelResponse(message=_assistant(message, message.get("tool_calls")),
                              finish_reason=choice.get("finish_reason"), usage=_usage(obj.get("usage")),
-                             model=obj.get("model") or self.model)
+                             model=obj.get("model") or self.model), obj.get("timings")
 
     # --- streaming --------------------------------------------------------------------------
 
-    async def _read_stream(self, resp: Response, on_delta: DeltaCallback | None) -> ModelResponse:
-        acc = _StreamAccumulator(on_delta, self.max_tool_calls, self.endpoint)
+    async def _read_stream(self, resp: Response, on_delta: DeltaCallback | None,
+                           clock: _Clock) -> tuple[ModelResponse, Any]:
+        acc = _StreamAccumulator(on_delta, self.max_tool_calls, self.endpoint, clock)
         buf = bytearray()
         data: list[bytes] = []
         reader = resp.body_reader
         received = 0
         while (piece := await reader.read_chunk()) is not None:
+            clock.tick(len(piece))
             received += len(piece)
             if received > self.max_response_bytes:
                 raise self._too_large(f"the stream was cut after {received:,} bytes and {acc.events} events")
@@ -338,7 +442,7 @@ class OpenAICompatible:
                 if data:  # a blank line ends an event
                     event, data = b"\n".join(data), []
                     if event.strip() == b"[DONE]":
-                        return acc.response(self.model)
+                        return acc.response(self.model), acc.timings
                     acc.add(self._event(event))
             del buf[:start]
         # A cut stream may look complete; only [DONE] says it is. A model call has no side
@@ -362,13 +466,62 @@ class OpenAICompatible:
         return obj
 
 
+class _Clock:
+    """The first-byte and idle clocks of one attempt, as one asyncio timer that each chunk pushes
+    on, and the instants its latency is read from."""
+
+    __slots__ = ("timer", "idle", "sent", "first_byte", "first_token", "received")
+
+    def __init__(self, first_byte: float | None, idle: float | None) -> None:
+        loop = asyncio.get_running_loop()
+        self.sent = loop.time()
+        self.timer = asyncio.timeout(first_byte)
+        self.idle = idle
+        self.first_byte: float | None = None
+        self.first_token: float | None = None
+        self.received = 0
+
+    def tick(self, size: int) -> None:
+        now = asyncio.get_running_loop().time()
+        if self.first_byte is None:
+            self.first_byte = now
+        self.received += size
+        self.timer.reschedule(None if self.idle is None else now + self.idle)
+
+    def token(self) -> None:
+        """The reply's first token (content, a tool call or reasoning) arrived."""
+        if self.first_token is None:
+            self.first_token = asyncio.get_running_loop().time()
+
+    def latency(self, timings: Any) -> Latency:
+        """Total, first token and, when the server sent llama.cpp-style `timings`, its prompt and
+        generation time and the queue (the rest of the total)."""
+        now = asyncio.get_running_loop().time()
+        total = now - self.sent
+        first = None if self.first_token is None else self.first_token - self.sent
+        prompt = generation = queue = None
+        if isinstance(timings, dict):
+            prompt, generation = _ms(timings.get("prompt_ms")), _ms(timings.get("predicted_ms"))
+            if prompt is not None and generation is not None:
+                queue = max(0.0, total - prompt - generation)
+                if first is None:  # not streamed: generation began when the server's prompt time ended
+                    first = max(0.0, total - generation)
+        return Latency(total, first, queue, prompt, generation)
+
+
+def _ms(value: Any) -> float | None:
+    return value / 1000.0 if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0 else None
+
+
 class _StreamAccumulator:
     """Builds one assistant message from chat.completion.chunk events (choice 0 only)."""
 
     __slots__ = ("on_delta", "content", "calls", "other", "finish_reason", "usage", "model", "events",
-                 "max_calls", "endpoint")
+                 "max_calls", "endpoint", "clock", "timings")
 
-    def __init__(self, on_delta: DeltaCallback | None, max_calls: int, endpoint: str) -> None:
+    def __init__(self, on_delta: DeltaCallback | None, max_calls: int, endpoint: str, clock: _Clock) -> None:
+        self.clock = clock
+        self.timings: Any = None
         self.on_delta = on_delta
         self.max_calls, self.endpoint = max_calls, endpoint
         self.content: list[str] = []
@@ -385,6 +538,8 @@ class _StreamAccumulator:
             self.model = chunk["model"]
         if chunk.get("usage"):  # with include_usage, the last chunk (empty choices) carries it
             self.usage = chunk["usage"]
+        if chunk.get("timings"):  # llama.cpp's server: prompt and generation time, in the last chunk
+            self.timings = chunk["timings"]
         for choice in chunk.get("choices") or ():
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue
@@ -392,6 +547,8 @@ class _StreamAccumulator:
                 self.finish_reason = choice["finish_reason"]
             delta = choice.get("delta") or {}
             for key, value in delta.items():
+                if key != "role" and value:
+                    self.clock.token()
                 if key == "content":
                     if value:
                         self.content.append(value)

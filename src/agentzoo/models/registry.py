@@ -44,12 +44,14 @@ def parse_model(spec: str, **options: Any):
         raise ConfigError(f"model {spec!r}: expected <kind>:<details>, kinds: openai, openai-compatible, scripted")
     if kind == "scripted":
         from .scripted import ScriptedModel
+        from .tool_modes import with_tool_mode  # a script written in a tool mode's format (tests, demos)
 
         if ".py:" in rest:  # scripted:roles.py:play — a function of the request, e.g. one that plays every role
             from .._loading import load_callable
 
-            return ScriptedModel(load_callable(rest, "model script"), name=rest.rpartition(":")[2])
-        return ScriptedModel.from_file(rest)
+            return with_tool_mode(ScriptedModel(load_callable(rest, "model script"), name=rest.rpartition(":")[2]),
+                                  options.get("tool_mode"))
+        return with_tool_mode(ScriptedModel.from_file(rest), options.get("tool_mode"))
     if kind == "openai":
         key = os.environ.get("OPENAI_API_KEY")
         if not key:
@@ -81,11 +83,12 @@ def model_name_of(spec: str) -> str:
 
 
 class RecordedOnlyModel:
-    """Stands in for a model during replay: it has the recorded name and refuses to be called,
-    which guarantees that a replay makes no model call (and needs no key)."""
+    """Stands in for a model during replay: it has the recorded name (and tool mode, which the
+    recorded requests' hashes hold) and refuses to be called, which guarantees that a replay makes
+    no model call (and needs no key)."""
 
-    def __init__(self, name: str) -> None:
-        self.name = name
+    def __init__(self, name: str, tool_mode: str = "native") -> None:
+        self.name, self.tool_mode = name, tool_mode
 
     async def complete(self, request: ModelRequest, *, on_delta: DeltaCallback | None = None) -> ModelResponse:
         raise ConfigError(f"replay asked model {self.name!r} for a call the journal does not hold")

@@ -243,22 +243,36 @@ class RetryPolicy:
         return wait
 
     async def run(self, attempt_fn: Callable[[int], Awaitable[T]], *, limiter: EndpointLimiter | None = None,
-                  deadline: float | None = None, what: str = "model call") -> T:
+                  deadline: float | None = None, what: str = "model call", attempts: list[dict[str, Any]] | None = None,
+                  retry_generation_timeouts: bool = True) -> T:
         """Call `attempt_fn(attempt_number)` until it succeeds or a failure is final.
 
         Only `ProviderError`s with `retryable` set are retried. `deadline` (seconds) tightens
         the policy's own. The error that ends the loop is re-raised as it is, with the number
         of attempts added to its message when it was retryable.
+
+        `attempts`, if given, receives one record per attempt, failed ones included (`{"attempt",
+        "waited_s": for a slot, "seconds": the attempt itself, "error"?: {"type", "message"}}`);
+        the error that ends the loop carries the same list as `.attempts`. With
+        `retry_generation_timeouts` false, an attempt cut by `attempt_timeout` is final: the
+        request would run the same (possibly runaway) generation again.
         """
         limits = [d for d in (deadline, self.deadline) if d is not None]
         limit = min(limits) if limits else None
         deadline_at = None if limit is None else asyncio.get_running_loop().time() + limit
+        records = attempts if attempts is not None else []
         attempt = 0
         while True:
             attempt += 1
+            record: dict[str, Any] = {"attempt": attempt}
+            records.append(record)
+            started = asyncio.get_running_loop().time()
             try:
-                return await self._attempt(attempt_fn, attempt, limiter, deadline_at, limit, what)
+                result = await self._attempt(attempt_fn, attempt, limiter, deadline_at, limit, what, record,
+                                             retry_generation_timeouts)
             except ProviderError as exc:
+                _close(record, started, exc)
+                exc.attempts = records  # type: ignore[attr-defined]
                 if not exc.retryable:
                     raise
                 if attempt >= self.max_attempts:
@@ -268,16 +282,25 @@ class RetryPolicy:
                 if limiter is not None and exc.retry_after is not None:
                     limiter.cool_down(min(exc.retry_after, self.max_retry_after))
                 if deadline_at is not None and asyncio.get_running_loop().time() + wait >= deadline_at:
-                    raise ProviderTimeout(
+                    final = ProviderTimeout(
                         f"{what}: the {limit:g} s deadline would pass before retry {attempt + 1} "
                         f"(next wait {wait:.2f} s); last error: {exc}",
-                        status=exc.status, retryable=False, code=exc.code) from exc
+                        status=exc.status, retryable=False, code=exc.code)
+                    final.attempts = records  # type: ignore[attr-defined]
+                    raise final from exc
+                record["retry_in_s"] = round(wait, 6)
                 log.debug("%s: attempt %d failed, retrying in %.2f s: %s", what, attempt, wait, exc)
                 await asyncio.sleep(wait)
+            except BaseException as exc:
+                _close(record, started, exc)
+                raise
+            else:
+                _close(record, started, None)
+                return result
 
     async def _attempt(self, attempt_fn: Callable[[int], Awaitable[T]], attempt: int,
                        limiter: EndpointLimiter | None, deadline_at: float | None, limit: float | None,
-                       what: str) -> T:
+                       what: str, record: dict[str, Any], retry_generation_timeouts: bool) -> T:
         # One timer per attempt (not one per bound): it first runs to the deadline while we
         # queue for a slot, then is pulled in to the attempt timeout once the request starts.
         loop = asyncio.get_running_loop()
@@ -287,7 +310,9 @@ class RetryPolicy:
         try:
             async with timer:
                 if limiter is not None:
+                    queued = loop.time()
                     await limiter.acquire()
+                    record["waited_s"] = round(loop.time() - queued, 6)
                 try:
                     if self.attempt_timeout is not None:
                         ends = loop.time() + self.attempt_timeout
@@ -302,7 +327,19 @@ class RetryPolicy:
             if deadline_at is not None and loop.time() >= deadline_at:
                 raise ProviderTimeout(f"{what}: the {limit:g} s deadline passed during attempt {attempt}",
                                       retryable=False) from exc
+            if not retry_generation_timeouts:
+                raise ProviderTimeout(
+                    f"{what}: attempt {attempt} took longer than {self.attempt_timeout:g} s; not retried, since the "
+                    "same request would run the same generation again: bound the reply (max_tokens) or raise "
+                    "the timeout", retryable=False) from exc
             raise ProviderTimeout(f"{what}: attempt {attempt} took longer than {self.attempt_timeout:g} s") from exc
+
+
+def _close(record: dict[str, Any], started: float, exc: BaseException | None) -> None:
+    """Fill in an attempt's record: how long it took (its slot wait included) and how it failed."""
+    record["seconds"] = round(asyncio.get_running_loop().time() - started, 6)
+    if exc is not None:
+        record["error"] = {"type": type(exc).__name__, "message": str(exc)[:_MAX_MESSAGE]}
 
 
 # --- shared per-endpoint limiter ------------------------------------------------------------

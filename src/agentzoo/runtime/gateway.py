@@ -79,6 +79,8 @@ class Gateway:
         self.cost_usd = 0.0
         self.unpriced_calls = 0
         self.model_calls = 0
+        self.model_attempts = 0
+        """Attempts behind `model_calls`, retries included (a backend that does not retry: one each)."""
         self.tool_calls = 0
         self.live_effects = 0
         self._consecutive_tool_errors = 0
@@ -135,9 +137,11 @@ class Gateway:
                 # Cut mid-way (a budget, Ctrl-C, a cancelled task), it may or may not have taken
                 # effect: the `started` entry stays, so resume asks before running it again (as after a crash).
                 raise
+            error = redactor.error(exc)
+            if attempts := getattr(exc, "attempts", None):  # a model call's failed attempts (models.retry)
+                error["attempts"] = _masked(redactor, attempts)
             entry = Entry(self.run_id, scope.path, seq, kind, name, request, digest, status="error",  # type: ignore[arg-type]
-                          error=redactor.error(exc), started_at=started, ended_at=time.time(),
-                          side_effects=side_effects)
+                          error=error, started_at=started, ended_at=time.time(), side_effects=side_effects)
             self._record(entry, request_json=request_json, commit=not local)
             raise
         result_json = _json.dumps(result)
@@ -236,6 +240,8 @@ class Gateway:
             self._emit(entry, False)
 
     def _account(self, entry: Entry) -> None:
+        if entry.kind == "model" and entry.status != "started":
+            self.model_attempts += model_attempts(entry)  # a failed call's attempts count too
         if entry.status != "ok":
             return
         if entry.kind == "model":
@@ -267,6 +273,10 @@ class Gateway:
         self.budgets.check_model_call(scope.path)
         body = request.to_json()
         body["model"] = model.name
+        if (mode := getattr(model, "tool_mode", None)) not in (None, "native") and request.tools:
+            # The mode changes what is sent: a fork in another mode diverges here, and replay,
+            # told the run's mode by its spec, computes the same hash.
+            body["tool_mode"] = mode
 
         async def perform() -> dict[str, Any]:
             # Streamed text is shown as it comes, before any entry exists: mask it on the way.
@@ -306,6 +316,19 @@ class Gateway:
         if self._consecutive_tool_errors > self.max_consecutive_tool_errors:
             raise ToolErrorLimit(f"{self._consecutive_tool_errors} tool calls in a row failed in run "
                                  f"{self.run_id} (bound: {self.max_consecutive_tool_errors}); stopping the run")
+
+
+def model_attempts(entry: Entry) -> int:
+    """The attempts a model entry's call made (its `attempts` list, in the result or the error); 1
+    when it holds none (a backend that does not retry)."""
+    holder = entry.result if entry.status == "ok" else entry.error
+    attempts = holder.get("attempts") if isinstance(holder, dict) else None
+    return len(attempts) if isinstance(attempts, list) and attempts else 1
+
+
+def _masked(redactor: secrets.Redactor, value: Any) -> Any:
+    masked = redactor.json(value, _json.dumps(value))
+    return value if masked is None else masked
 
 
 def _served_hook(model: Model, request: ModelRequest,

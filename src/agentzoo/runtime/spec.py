@@ -110,6 +110,10 @@ class AgentSpec(_Data):
     """A model per role: a role name (a scope segment such as `coder`) to a model string."""
     action_format: str | None = None
     """tool-calling: `tool_calls` or `react`; codeact: `code`, `json` or `text` (None: the default)."""
+    tool_mode: Literal["native", "json", "react"] | None = None
+    """How tool calls travel to and from the model (`models.tool_modes`): `native` OpenAI tools, `json`
+    a schema-constrained choice of a tool call or the answer, `react` text. None: the model's default
+    (`json` for `local:` models, else `native`). Applies to every model of the spec, roles included."""
     tools: list[str] = Field(default_factory=list)
     """Tools as `package.module:function` or `file.py:function`."""
     recorded_tools: list[ToolRecord] | None = None

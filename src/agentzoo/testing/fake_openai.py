@@ -19,6 +19,18 @@ if `repeat_last`), or a callable `fn(request_body) -> behaviour`. A behaviour is
                                         `cut_before_done` (the connection is dropped)
     `cut_before_done` also works on a streamed completion.
 
+Like a real server (`queue`, `prompt_delay` and `chunk_delay` on a completion):
+
+    {"queue": 0.5, ...}                 wait as a one-slot server does while another request runs
+    {"prompt_delay": 0.05, ...}         then "read the prompt" before the first token
+    {"chunk_delay": 0.01, ...}          "generate": a pause per streamed event; not streamed, the
+                                        reply comes whole after all those pauses
+    {"timings": true, ...}              report llama.cpp-style `timings` (prompt_ms, predicted_ms:
+                                        the prompt delay and the time spent generating), in the
+                                        body or the stream's last chunk
+    `text_tool_call(name, arguments)` is a reply that writes a tool call as fenced JSON text
+    instead of calling it, as models without native tool calling do.
+
 In-process (a background thread with its own loop):
 
     with FakeOpenAIServer([{"status": 500}, {"content": "ok"}]) as srv:
@@ -57,6 +69,12 @@ Script = Behaviour | list[Behaviour] | Callable[[dict[str, Any]], Any]
 
 _EXHAUSTED = {"status": 400, "json": {"error": {"message": "fake_openai: script exhausted",
                                                 "type": "invalid_request_error", "code": "fake_script_exhausted"}}}
+
+
+def text_tool_call(name: str, arguments: dict[str, Any], *, fenced: bool = True) -> Behaviour:
+    """A reply whose text holds a tool call as JSON (```json fenced, or bare) and no `tool_calls`."""
+    call = _json.dumps_str({"name": name, "arguments": arguments})
+    return {"content": f"```json\n{call}\n```" if fenced else call}
 
 
 def add_agent(turns: int) -> Callable[[dict[str, Any]], Behaviour]:
@@ -213,9 +231,11 @@ class FakeOpenAIServer:
         behaviour = self._next_behaviour(index, body)
         if inspect.isawaitable(behaviour):
             behaviour = await behaviour
-        delay = self.latency + float(behaviour.get("delay", 0.0))
+        delay = self.latency + float(behaviour.get("delay", 0.0)) + float(behaviour.get("queue", 0.0))
         if delay > 0:
             await asyncio.sleep(delay)
+        if (prompt := float(behaviour.get("prompt_delay", 0.0))) > 0:
+            await asyncio.sleep(prompt)
         if behaviour.get("hang"):
             assert self._stopping is not None
             await self._stopping.wait()
@@ -227,7 +247,16 @@ class FakeOpenAIServer:
             return self._raw(request, status, behaviour)
         completion = _completion(body, behaviour, index, len(raw))
         if body.get("stream"):
-            return await self._stream(request, self._chunks(completion, body), behaviour)
+            chunks = self._chunks(completion, body)
+            if behaviour.get("timings"):  # computed as the last event goes out
+                chunks.append(lambda: _sse_event({"choices": [], "timings": _timings(behaviour, generating)}))
+            generating = time.monotonic()
+            return await self._stream(request, chunks, behaviour)
+        generating = time.monotonic()
+        if (pause := float(behaviour.get("chunk_delay", 0.0))) > 0:  # generated whole, then sent
+            await asyncio.sleep(pause * len(self._chunks(completion, body)))
+        if behaviour.get("timings"):
+            completion["timings"] = _timings(behaviour, generating)
         return web.Response(body=_json.dumps(completion), content_type="application/json")
 
     def _raw(self, request: web.Request, status: int, behaviour: Behaviour) -> web.Response:
@@ -279,10 +308,11 @@ class FakeOpenAIServer:
         if not cut and behaviour.get("done", True):
             events = [*events, b"data: [DONE]\n\n"]
         pause = float(behaviour.get("chunk_delay", 0.0))
-        if pause > 0:
+        if pause > 0 or any(callable(e) for e in events):
             for event in events:
-                await resp.write(event)
-                await asyncio.sleep(pause)
+                await resp.write(event() if callable(event) else event)
+                if pause > 0:
+                    await asyncio.sleep(pause)
         else:
             await resp.write(b"".join(events))  # one write: the cheap path for benchmarks
         if cut:
@@ -295,9 +325,22 @@ class FakeOpenAIServer:
         return resp
 
 
+def _hash_vector(text: str, size: int) -> list[float]:
+    """A fixed vector for a text: SHA-256 bytes (repeated as needed) scaled into [-1, 1]."""
+    import hashlib
+
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return [digest[i % len(digest)] / 127.5 - 1.0 for i in range(size)]
+
+
 def _error(status: int, message: str) -> web.Response:
     return web.Response(status=status, body=_json.dumps({"error": {"message": message, "type": "fake_error"}}),
                         content_type="application/json")
+
+
+def _timings(behaviour: Behaviour, generating: float) -> dict[str, float]:
+    return {"prompt_ms": float(behaviour.get("prompt_delay", 0.0)) * 1000.0,
+            "predicted_ms": (time.monotonic() - generating) * 1000.0}
 
 
 def _sse_event(chunk: Any) -> bytes:
