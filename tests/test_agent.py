@@ -146,7 +146,7 @@ async def test_a_failing_model_ends_the_run_with_its_error_recorded(journal):
 
     model = ScriptedModel([ServerError("upstream 503", status=503)])
     result = await agentzoo.run(ToolCallingAgent(model, [add]), "task", journal=journal)
-    assert result.error == {"type": "ServerError", "message": "upstream 503"}
+    assert result.error == {"type": "ServerError", "message": "upstream 503", "infrastructure": True}
     [entry] = journal.entries(result.run_id)
     assert entry.status == "error" and entry.error["type"] == "ServerError"
     assert journal.get_run(result.run_id).status == "failed"
@@ -235,3 +235,14 @@ async def test_repeated_react_actions_are_not_run_again():
 def test_an_unknown_format_name_is_refused():
     with pytest.raises(ValueError, match="action_format must be one of"):
         ToolCallingAgent(ScriptedModel([]), [add], action_format="yaml")
+
+
+def test_errors_say_whether_the_infrastructure_failed_by_a_class_attribute():
+    """The eval harness retries what is not the task's fault; it reads it from the error, not a list of names."""
+    from agentzoo.errors import (BadRequestError, ContextLengthError, ProviderTimeout, SandboxError, ServerError,
+                                 StepLimitExceeded, error_to_json)
+
+    for exc in (ServerError("x"), ProviderTimeout("x"), SandboxError("x"), BadRequestError("x")):
+        assert error_to_json(exc)["infrastructure"] is True
+    for exc in (ContextLengthError("x"), StepLimitExceeded("x"), ValueError("x")):
+        assert "infrastructure" not in error_to_json(exc)
