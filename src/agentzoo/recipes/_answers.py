@@ -23,10 +23,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-_HASHES = re.compile(r"####\s*(.+)")
-_BOXED = re.compile(r"\\boxed\{")
-_FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+.-]*)[^\n]*\n(.*?)(?:^[ \t]*```[ \t]*$|\Z)", re.M | re.S)
-_ANSWER_IS = re.compile(r"(?:the\s+(?:final\s+)?answer\s+is|final\s+answer\s*:|answer\s*:)\s*(.+)", re.I)
+from .. import replies
+
+_PHRASES = ("the answer is", "the final answer is", "final answer:", "answer:")
+_CODE = (replies.PYTHON, ("",), (replies.ANY,))  # the last python block, else unlabelled, else any
 _NUMBER = re.compile(r"^[-+]?\$?\s*[-+]?(\d[\d,]*(\.\d*)?|\.\d+)%?$")
 _TRIM = " \t\n.,;:!?*`'\"()"
 
@@ -36,18 +36,16 @@ def final_answer(text: str | None) -> str | None:
     text = (text or "").replace("\r\n", "\n")
     if not text.strip():
         return None
-    found = _HASHES.findall(text)
-    if found:
-        return normalize(found[-1])
-    boxed = _last_boxed(text)
-    if boxed is not None:
-        return normalize(boxed)
-    code = _last_code_block(text)
+    for markers in (("####",), ("\\boxed",)):
+        found = replies.final_answer(text, markers)
+        if found is not None:
+            return normalize(found)
+    code = replies.find_code(text, _CODE)
     if code is not None:
         return "code:" + canonical_code(code)
-    phrases = _ANSWER_IS.findall(text)
-    if phrases:
-        return normalize(phrases[-1])
+    phrase = replies.final_answer(text, _PHRASES)
+    if phrase is not None:
+        return normalize(phrase)
     lines = [line for line in text.split("\n") if line.strip()]
     return normalize(lines[-1]) if lines else None
 
@@ -115,27 +113,3 @@ def majority(keys: Sequence[str | None]) -> Vote:
     best = max(tally.values())
     key = next(k for k, n in tally.items() if n == best)  # dicts keep first-appearance order
     return Vote(keys.index(key), key, best, tally)
-
-
-def _last_boxed(text: str) -> str | None:
-    """The content of the last `\\boxed{...}`, braces balanced."""
-    starts = [m.end() for m in _BOXED.finditer(text)]
-    for start in reversed(starts):
-        depth = 1
-        for i in range(start, len(text)):
-            if text[i] == "{":
-                depth += 1
-            elif text[i] == "}":
-                depth -= 1
-                if depth == 0:
-                    return text[start:i]
-    return None
-
-
-def _last_code_block(text: str) -> str | None:
-    blocks = [(m.group(1).lower(), m.group(2)) for m in _FENCE.finditer(text)]
-    for wanted in ({"python", "py", "python3"}, {""}):
-        chosen = [code for language, code in blocks if language in wanted]
-        if chosen:
-            return chosen[-1]
-    return blocks[-1][1] if blocks else None

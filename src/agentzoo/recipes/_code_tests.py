@@ -29,6 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from .. import replies
 from ..agents.tool_calling import AgentResult
 from ..envs.code import extract_code, parse_quietly
 from ..errors import ConfigError
@@ -41,7 +42,6 @@ T = TypeVar("T")
 
 REPORT = "\x1eAZTEST "      # starts each line of the test program's report
 MESSAGE_CHARS = 300         # how much of an error message or a value the report keeps
-_FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+.-]*)[^\n]*\n(.*?)(?:^[ \t]*```[ \t]*$|\Z)", re.M | re.S)
 _NAMED = re.compile(r"function `([A-Za-z_]\w*)`")
 _SETUP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Assign, ast.AnnAssign)
 
@@ -129,7 +129,7 @@ def parse_tests(reply: str, entry_point: str) -> Suite:
     designer's own version of the function would replace the code under test); other statements
     (prints, loops) are dropped.
     """
-    blocks = [code for language, code in _blocks(reply) if language in ("python", "py", "python3", "")]
+    blocks = [code for language, code in _blocks(reply) if language in (*replies.PYTHON, "")]
     source = "\n".join(blocks) if blocks else reply
     statements = _statements(source)
     setup: list[str] = []
@@ -375,7 +375,7 @@ def no_tools(recipe: str, tools: Sequence[Any]) -> None:
 
 
 def _blocks(text: str) -> list[tuple[str, str]]:
-    return [(m.group(1).lower(), m.group(2)) for m in _FENCE.finditer((text or "").replace("\r\n", "\n"))]
+    return [(block.language, block.code) for block in replies.code_blocks(text)]
 
 
 def _defined(code: str) -> list[str]:

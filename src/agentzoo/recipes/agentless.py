@@ -83,6 +83,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .. import replies
 from .._json import dumps_str
 from ..tools.calling import call_tool
 from ..agents.tool_calling import AgentResult
@@ -318,7 +319,7 @@ def code_context(locations: Mapping[str, str], contents: Mapping[str, str], cont
 
 def code_blocks(text: str) -> list[str]:
     """Unlabelled ``` blocks; if none, the text after the first ``` (`extract_code_blocks`)."""
-    blocks = re.findall(r"```\n(.*?)\n```", text, re.S)
+    blocks = replies.regex_blocks(text)  # upstream's own pattern, kept: see `replies.regex_blocks`
     if not blocks and "```" in text:
         return [text.split("```", 1)[-1].strip()]
     return blocks
@@ -349,7 +350,7 @@ def parse_edits(text: str) -> dict[str, list[tuple[str, str]]]:
     """SEARCH/REPLACE edits per file from the ```python blocks of a reply, duplicates dropped
     (`split_edit_multifile_commands`); a `### path` line names the file for the edits after it."""
     edits: dict[str, list[tuple[str, str]]] = {}
-    for block in re.findall(r"```python\n(.*?)\n```", text, re.S):
+    for block in replies.regex_blocks(text, "python"):
         path = None
         for chunk in block.split(">>>>>>> REPLACE")[:-1]:
             head, sep, body = chunk.strip().partition("<<<<<<< SEARCH")
@@ -454,8 +455,9 @@ def normalize_test(code: str) -> str:
 
 
 def first_python_block(text: str) -> str | None:
-    found = re.search(r"```python(.*?)```", text, re.S)
-    return found.group(1).strip() if found else None
+    """Upstream's `extract_first_code_block`: the first ```python block, even one on a single line."""
+    found = replies.regex_blocks(text, "python", newlines=False)
+    return found[0].strip() if found else None
 
 
 # --- choosing the patch ----------------------------------------------------------------------------

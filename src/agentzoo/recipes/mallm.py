@@ -47,14 +47,14 @@ would fail). Prompts are our own wording (`prompts/mallm/*.j2`).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ..errors import ConfigError
+from .. import replies
+from ..errors import ConfigError, FormatError
 from ..prompts import render
 from ..protocols import Model
 from ..runtime.context import Context
@@ -108,8 +108,7 @@ class Persona:
 
 def extract_solution(text: str) -> str:
     """What follows the last "Final Solution:" (any case), else the whole text."""
-    at = text.lower().rfind(MARKER)
-    return (text[at + len(MARKER):] if at >= 0 else text).strip()
+    return replies.final_answer(text, (MARKER,), until="end") or text.strip()
 
 
 def extract_agreement(text: str) -> bool:
@@ -119,10 +118,9 @@ def extract_agreement(text: str) -> bool:
 
 
 def parse_persona(text: str) -> Persona | None:
-    found = re.search(r"\{.*\}", text, re.S)
     try:
-        data = json.loads(found.group(0)) if found else None
-    except ValueError:
+        data = replies.json_object(text)
+    except FormatError:
         return None
     if isinstance(data, dict) and data.get("role") and data.get("description"):
         return Persona(str(data["role"]), str(data["description"]))

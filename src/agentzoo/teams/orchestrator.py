@@ -55,15 +55,14 @@ Where this differs from the code, on purpose:
 from __future__ import annotations
 
 import inspect
-import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from ..agents.tool_calling import AgentResult
-from ..errors import ConfigError, UnexpectedModelBehavior
+from .. import replies
+from ..errors import ConfigError, FormatError, UnexpectedModelBehavior
 from ..prompts import render
 from ..protocols import Model
 from ..runtime.context import Context
@@ -158,20 +157,13 @@ def parse_progress_ledger(text: str, names: Sequence[str]) -> ProgressLedger:
     return ProgressLedger(*(data[key]["answer"] for key in BOOL_FIELDS + TEXT_FIELDS), reasons=reasons)
 
 
-_FENCED = re.compile(r"```(?:json)?[ \t]*\n(.*?)```", re.S)
-
-
 def _json_object(text: str) -> dict[str, Any]:
-    """The one JSON object of `text`: the whole reply, or its only fenced block."""
-    candidates = [text.strip()] + [block.strip() for block in _FENCED.findall(text)]
-    for candidate in candidates:
-        try:
-            value = json.loads(candidate)
-        except ValueError:
-            continue
-        if isinstance(value, dict):
-            return value
-    raise InvalidLedger("the reply is not one JSON object")
+    """The JSON object of `text`: the whole reply, or a fenced block; not one within prose, as
+    agentchat's `extract_json_from_str`."""
+    try:
+        return replies.json_object(text, in_prose=False)
+    except FormatError:
+        raise InvalidLedger("the reply is not one JSON object") from None
 
 
 # --- stall policies --------------------------------------------------------------------------

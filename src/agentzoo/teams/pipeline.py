@@ -49,7 +49,8 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ValidationError
 
 from ..agents.tool_calling import AgentResult
-from ..errors import ConfigError, UnexpectedModelBehavior
+from .. import replies
+from ..errors import ConfigError, FormatError, UnexpectedModelBehavior
 from ..protocols import Agent, Model
 from ..runtime.context import Context
 from ..types import ModelRequest
@@ -305,46 +306,28 @@ async def write_document(ctx: Context, model: Model, messages: list[dict[str, An
 
 
 _TAGGED = re.compile(r"\[CONTENT\](.*?)\[/CONTENT\]", re.S)
-_JSON_FENCE = re.compile(r"```(?:json)?[ \t]*\n(.*?)```", re.S)
-_FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+.-]*)[^\n]*\n(.*?)^[ \t]*```[ \t]*$", re.M | re.S)
 
 
 def parse_json(text: str) -> dict[str, Any]:
-    """The JSON object in a reply: inside `[CONTENT]...[/CONTENT]` (MetaGPT's tag), else in a
-    ```json block, else from the first `{` to the last `}`."""
-    for pattern in (_TAGGED, _JSON_FENCE):
-        found = pattern.search(text)
-        if found:
-            candidate = found.group(1).strip()
-            break
-    else:
-        start, end = text.find("{"), text.rfind("}")
-        if start < 0 or end < start:
-            raise ParseError("the reply holds no JSON object")
-        candidate = text[start:end + 1]
-    if candidate.startswith("```"):  # a fenced block inside the tags
-        inner = _JSON_FENCE.search(candidate)
-        candidate = inner.group(1).strip() if inner else candidate
+    """The JSON object in a reply, inside `[CONTENT]...[/CONTENT]` (MetaGPT's tag) if it has one:
+    bare, in a ```json block, or the first object in prose (`replies.json_object`)."""
+    tagged = _TAGGED.search(text)
     try:
-        data = json.loads(candidate)
-    except json.JSONDecodeError as exc:
-        raise ParseError(f"the JSON is not valid: {exc}") from None
-    if not isinstance(data, dict):
-        raise ParseError(f"expected a JSON object, got {type(data).__name__}")
-    return data
+        return replies.json_object(tagged.group(1) if tagged else text)
+    except FormatError as exc:
+        raise ParseError(str(exc)) from None
 
 
 def code_block(text: str, language: str | None = "python") -> str:
-    """The last ```python block of a reply (else its last unlabelled block); with `language=None`,
-    its last fenced block of any language. `ParseError` if there is none."""
-    blocks = [(lang.lower(), body) for lang, body in _FENCE.findall(text)]
-    if language is None and blocks:
-        return blocks[-1][1].rstrip() + "\n"
-    for wanted in (language, ""):
-        matching = [body for lang, body in blocks if lang == wanted]
-        if matching:
-            return matching[-1].rstrip() + "\n"
-    raise ParseError(f"the reply has no ```{language or ''} code block")
+    """The last ```python (`py`, `python3`) block of a reply, else its last unlabelled block; with
+    `language=None`, its last fenced block of any language. A block the reply was cut off in does
+    not count: the role is asked again. `ParseError` if there is none."""
+    labels = replies.PYTHON if language in replies.PYTHON else (language,)
+    prefer = ((replies.ANY,),) if language is None else (labels, ("",))
+    code = replies.find_code(text, prefer, closed_only=True)
+    if code is None:
+        raise ParseError(f"the reply has no ```{language or ''} code block")
+    return code.rstrip() + "\n"
 
 
 def check_python(code: str, filename: str = "<code>") -> str:
