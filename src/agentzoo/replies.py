@@ -14,7 +14,8 @@ is read the same way everywhere and the edge cases are handled (and tested) once
   has one, e.g. Python, else unlabelled; `unfence(text)`: a text without its surrounding fence.
 - `json_object(text)`: the first JSON object in a reply (the whole text, a ```json block, or
   the first balanced `{...}` in prose); `json_value(text)`: a text that must be one JSON value.
-  Both are strict JSON (no NaN, no comments) and raise `FormatError` with a message for the model.
+  Both are strict JSON (no NaN, no comments) and raise `FormatError` saying what was wrong, in
+  words a model can act on (a caller may frame them in its own feedback template).
 - `unified_diff(text)`: the diff in a reply (a ```diff block, a block holding one, or bare).
 - `final_answer(text, markers)`: the text after the last `Answer:`-like marker, or the content
   of the last `\\boxed{...}`.
@@ -121,10 +122,11 @@ def _join(body: list[tuple[str, bool]], indent: str) -> str:
 
 
 def find_code(text: str | None, prefer: Sequence[Sequence[str]] = (PYTHON, ("",)), *,
-              last: bool = True) -> str | None:
+              last: bool = True, closed_only: bool = False) -> str | None:
     """The code of the last (`last=False`: first) block of the first group in `prefer` that has
-    blocks; None if none has. A group is a tuple of labels ("" unlabelled, `ANY` any)."""
-    blocks = code_blocks(text)
+    blocks; None if none has. A group is a tuple of labels ("" unlabelled, `ANY` any).
+    `closed_only`: a block the reply was cut off in does not count (where a part is worse than none)."""
+    blocks = [b for b in code_blocks(text) if b.closed or not closed_only]
     for group in prefer:
         labels = {label.lower() for label in group}
         chosen = [b for b in blocks if ANY in labels or b.language in labels]
@@ -160,12 +162,12 @@ _DECODER = json.JSONDecoder(parse_constant=_no_constant)  # stdlib: raw_decode f
 
 
 def json_value(text: str) -> Any:
-    """`text` (without a surrounding fence) as one strict JSON value; `FormatError` whose message
-    is the parser's when it is not one."""
+    """`text` (without a surrounding fence) as one strict JSON value; `FormatError` naming the
+    parser's complaint when it is not one."""
     try:
         return orjson.loads(unfence(text).strip())
     except orjson.JSONDecodeError as exc:
-        raise FormatError(str(exc), message_for_model=f"Your reply is not valid JSON ({exc}).") from None
+        raise FormatError(f"not valid JSON ({exc})") from None
 
 
 def json_object(text: str | None, *, in_prose: bool = True) -> dict[str, Any]:
@@ -210,7 +212,7 @@ def json_object(text: str | None, *, in_prose: bool = True) -> dict[str, Any]:
         problem = f"expected a JSON object, got {other}"
     else:
         problem = "the reply holds no JSON object"
-    raise FormatError(problem, message_for_model=f"Your reply was not usable: {problem}. Reply with one JSON object.")
+    raise FormatError(problem)  # the problem is also what the model is told; a caller may say more
 
 
 # --- diffs --------------------------------------------------------------------------------

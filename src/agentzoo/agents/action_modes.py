@@ -284,7 +284,7 @@ class JsonMode(_ToolCallMode):
         try:
             value = json_value(body)
         except FormatError as exc:
-            raise FormatError(f"JSON action is not JSON: {exc}",
+            raise FormatError(f"JSON action is {exc}",
                               message_for_model=feedback("m3_bad_json", problem=str(exc))) from None
         if not isinstance(value, dict) or not isinstance(value.get("tool"), str):
             raise FormatError("JSON action without a tool name", message_for_model=feedback("m3_no_tool"))
