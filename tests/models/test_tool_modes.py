@@ -233,3 +233,27 @@ def test_parse_model_puts_a_script_in_a_tool_mode(tmp_path):
     script.write_text(json.dumps([{"content": '{"final_answer": "1"}'}]))
     assert parse_model(f"scripted:{script}", tool_mode="json").tool_mode == "json"
     assert parse_model("openai-compatible:m@http://127.0.0.1:9/v1", tool_mode="react").tool_mode == "react"
+
+
+# --- the shipped local model: one constrained step, for real ------------------------------------------
+
+
+async def test_one_constrained_tool_call_step_with_the_real_local_model():
+    pytest.importorskip("xllamacpp", reason="the local extra is not installed (pip install 'agentzoo[local]')")
+    spec = multiply.spec() if hasattr(multiply, "spec") else agentzoo.ToolSet([multiply]).specs()[0]
+    request = ModelRequest(messages=[{"role": "user", "content": "What is 6 times 7? Use the multiply tool."}],
+                           tools=[spec], max_tokens=48, temperature=0.0, seed=0)
+    async with parse_model("local:smollm2-135m") as local:
+        assert local.tool_mode == "json"  # picked for local models without asking
+        response = await local.complete(request)
+    # Decoding was constrained to the schema, so the reply is a valid call or an answer, never a broken one.
+    assert response.format_error is None, response.message
+    calls = response.tool_calls
+    if calls:
+        [call] = calls
+        arguments = json.loads(call.arguments)
+        assert call.name == "multiply" and set(arguments) == {"a", "b"}
+        assert all(isinstance(v, int) for v in arguments.values())
+    else:
+        assert response.text.strip()
+    assert response.latency is not None and response.latency.generation_s is not None  # llama.cpp's timings
