@@ -6,6 +6,8 @@ No upper time bounds: each check is a lower bound the server's own sleeps guaran
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 import agentzoo
@@ -201,3 +203,20 @@ async def test_every_recipe_sends_the_specs_sampling_on_every_model_request(reci
     wrong = [{k: r.get(k) for k in SAMPLING} for r in requests
              if any(r.get(k) != SAMPLING[k] for k in EXACT) or r.get("seed") is None or r.get("temperature") is None]
     assert not wrong, f"{len(wrong)} of {len(requests)} requests lack the spec's sampling: {wrong[:3]}"
+
+
+async def test_show_prints_queue_first_token_and_attempts(journal):
+    from rich.console import Console
+
+    from agentzoo.cli.render import EntryPrinter
+
+    script = [{"status": 503}, {"content": "4", "queue": 0.2, "prompt_delay": 0.01, "timings": True}]
+    with FakeOpenAIServer(script) as srv:
+        async with model(srv) as m:
+            result = await agentzoo.run(ToolCallingAgent(m, [add]), "2+2?", journal=journal)
+    console = Console(record=True, width=200)
+    printer = EntryPrinter(console)
+    for entry in journal.entries(result.run_id):
+        printer(entry, True)
+    line = console.export_text().splitlines()[0]
+    assert re.search(r"· \d+\.\d\ds \(queue \d+\.\d\ds · first token \d+\.\d\ds · 2 attempts\)", line), line

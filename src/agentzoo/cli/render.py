@@ -130,7 +130,7 @@ class EntryPrinter:
             self.console.print(Text.assemble((f"step {self._step}", "bold"), " ", where,
                                              plain(f"model {entry.name}", "blue"),
                                              f" {u.input_tokens}→{u.output_tokens} tok · {cost_text(entry.cost_usd)}"
-                                             f" · {entry.duration_s:.2f}s", tag))
+                                             f" · {entry.duration_s:.2f}s{model_timing(entry)}", tag))
             if entry.status != "ok":
                 self._error(entry)
                 return
@@ -161,6 +161,20 @@ class EntryPrinter:
         err = entry.error or {}
         self._line(Text(f"✗ {_clip(str(err.get('type', entry.status)), 80)}: {_clip(str(err.get('message', '')))}",
                         style="red"))
+
+
+def model_timing(entry: Entry) -> str:
+    """Where a model call's time went, when its entry says (`ModelResponse.latency`, `.attempts`):
+    ` (queue 0.40s · first token 0.52s · 3 attempts)`, or nothing."""
+    holder = entry.result if entry.status == "ok" else entry.error
+    holder = holder if isinstance(holder, dict) else {}
+    latency = holder.get("latency") if isinstance(holder.get("latency"), dict) else {}
+    parts = [f"{label} {value:.2f}s" for label, key in (("queue", "queue_s"), ("first token", "first_token_s"))
+             if isinstance(value := latency.get(key), (int, float)) and not isinstance(value, bool)]
+    attempts = holder.get("attempts")
+    if isinstance(attempts, list) and len(attempts) > 1:
+        parts.append(f"{len(attempts)} attempts")
+    return f" ({' · '.join(parts)})" if parts else ""
 
 
 def _effect_text(entry: Entry) -> str:
