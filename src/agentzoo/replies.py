@@ -19,6 +19,9 @@ is read the same way everywhere and the edge cases are handled (and tested) once
 - `unified_diff(text)`: the diff in a reply (a ```diff block, a block holding one, or bare).
 - `final_answer(text, markers)`: the text after the last `Answer:`-like marker, or the content
   of the last `\\boxed{...}`.
+- `numbers(text)`, `lone_number(text)`, `final_number(text)`: the numbers of a text, a text that
+  is one number, and a reasoning text's final number (`\\boxed{}`, then an answer marker, then
+  the last number), each number in one canonical form (`1,234.50` → `1234.5`).
 - `regex_blocks(text, label)`: blocks as a plain pattern `` ```label\\n(.*?)\\n``` `` finds them,
   for recipes that follow a paper's own parser exactly (Agentless); prefer `code_blocks`.
 
@@ -31,6 +34,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Literal
 
 import orjson
@@ -45,8 +49,9 @@ DIFF = ("diff", "patch", "udiff")
 ANSWER_MARKERS = ("Final Answer:", "Answer:", "The answer is", "\\boxed")
 """`final_answer`'s default markers."""
 
-__all__ = ["ANSWER_MARKERS", "ANY", "CodeBlock", "DIFF", "PYTHON", "code_blocks", "final_answer", "find_code",
-           "json_object", "json_value", "regex_blocks", "unfence", "unified_diff"]
+__all__ = ["ANSWER_MARKERS", "ANY", "CodeBlock", "DIFF", "NUMBER_MARKERS", "PYTHON", "canonical_number", "code_blocks",
+           "final_answer", "final_number", "find_code", "json_object", "json_value", "lone_number", "numbers",
+           "regex_blocks", "unfence", "unified_diff"]
 
 
 # --- fenced code --------------------------------------------------------------------------
@@ -289,3 +294,63 @@ def _braced(text: str, start: int) -> str | None:
             if depth == 0:
                 return text[start:i]
     return None
+
+
+# --- numbers ------------------------------------------------------------------------------
+
+# A number as replies write it: digits with thousands commas (only in groups of three, so a list
+# "1,2,3" is three numbers) or without, a decimal part, a leading `-` or `$`. A `-` right after a
+# letter, a digit or `)` is a minus between two terms ("10-4"), not a sign.
+_NUMBER_TOKEN = re.compile(r"(-?)(\$?)((?:\d{1,3}(?:,\d{3})+(?![\d,]*\d)|\d+)(?:\.\d+)?)")
+_LONE_NUMBER = re.compile(r"\s*\$?\s*(-?)\s*\$?\s*((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*\.?\s*")
+NUMBER_MARKERS = ("####", "Final Answer:", "Answer:", "The final answer is", "The answer is")
+"""`final_number`'s answer markers: GSM8K's `#### n` and the final-answer phrases agents write."""
+
+
+def canonical_number(digits: str) -> str:
+    """A number's plain decimal form: commas and `$` dropped, no exponent, no trailing zeros
+    (`1,234.50` → `1234.5`, `18.0` → `18`, `-0` → `0`)."""
+    value = Decimal(digits.replace(",", "").replace("$", ""))
+    return "0" if value == 0 else format(value.normalize(), "f")
+
+
+def numbers(text: str | None) -> list[str]:
+    """Every number in `text`, in order, each in its `canonical_number` form."""
+    text = text or ""
+    found = []
+    for m in _NUMBER_TOKEN.finditer(text):
+        signed = m.group(1) and not (m.start() > 0 and (text[m.start() - 1].isalnum() or text[m.start() - 1] == ")"))
+        found.append(canonical_number(("-" if signed else "") + m.group(3)))
+    return found
+
+
+def lone_number(text: str | None) -> str | None:
+    """`text` as one number when it holds nothing else (white space, a `$` and a final period
+    aside), in its `canonical_number` form; else None. `"$1,234."` → `1234`; `"18 apples"` → None."""
+    found = _LONE_NUMBER.fullmatch(text or "")
+    return canonical_number(found.group(1) + found.group(2)) if found else None
+
+
+def final_number(text: str | None, markers: Sequence[str] = NUMBER_MARKERS) -> tuple[str | None, str | None]:
+    """The final number of a reasoning text, and where it was found, by the first rule that finds one:
+
+    1. `"boxed"`: the last number inside the last `\\boxed{...}` that holds one;
+    2. `"marker"`: the first number on the line after the last of `markers` (`#### n`, `Answer: n`, …)
+       that has one;
+    3. `"last"`: the last number in the text (the "flexible-extract" rule of EleutherAI's
+       lm-evaluation-harness gsm8k task: the last match of its number pattern);
+    (None, None) when the text holds no number at all. Numbers are in `canonical_number` form.
+    """
+    text = (text or "").replace("\r\n", "\n")
+    for start in reversed([m.end() for m in re.finditer(r"\\boxed\{", text)]):
+        inside = numbers(_braced(text, start))
+        if inside:
+            return inside[-1], "boxed"
+    if markers:
+        pattern = "|".join(_marker_pattern(m) for m in sorted(markers, key=len, reverse=True))
+        for found in reversed(list(re.finditer(pattern, text, re.I))):
+            after = numbers(text[found.end():].split("\n", 1)[0])
+            if after:
+                return after[0], "marker"
+    every = numbers(text)
+    return (every[-1], "last") if every else (None, None)

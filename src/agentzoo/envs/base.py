@@ -9,7 +9,9 @@ text for `codeact`): the oracle checks the harness and the scorer, never a model
 
 An environment also says what kind of answer it scores (`answer_kind`, one of `ANSWER_KINDS`), so
 that an agent that cannot produce that kind is refused before any model call
-(`agentzoo.eval.pairs.check_pair`).
+(`agentzoo.eval.pairs.check_pair`). One whose answer is text may state its format as data too
+(`answer_contract(task)`, an `AnswerContract`: GSM8K, HumanEval, MBPP), so that the format the
+agent is told and the forms the scorer reads are written down once, side by side.
 """
 
 from __future__ import annotations
@@ -82,6 +84,39 @@ ANSWER_KINDS: dict[str, str] = {
     "tool-calls": "calls to the episode's tools; the calls or the state they leave are scored",
     "patch": "a unified diff of the episode's repository, found by reading it with the episode's tools",
 }
+
+
+@dataclass(frozen=True)
+class AnswerContract:
+    """The answer format an environment states to the agent, and the forms of it its scorer takes.
+
+    An environment with one gives it per task (`answer_contract(task)`); its task prompt says
+    `instruction` word for word. Agents hand answers over in their own syntax (CodeAct's
+    `Answer: 18` or `final_answer(18)`, ReAct's `Final Answer: 18`, a recipe's reply), and take
+    their marker off first; the scorer reads each such form (`accepts`), so every agent is scored
+    on the same terms without knowing the benchmark.
+    """
+
+    kind: str
+    """What is scored, one of `ANSWER_KINDS`."""
+    instruction: str
+    """The format as the task's prompt states it to the agent."""
+    accepts: tuple[str, ...] = ()
+    """The forms the scorer reads the answer in, first to last, as a reader would say them."""
+    function: str | None = None
+    """code: the name of the function the answer must define."""
+
+
+FINAL_MARKERS = {"codeact": "Answer:", "react": "Final Answer:"}
+"""How an agent kind marks its final reply, for oracles: CodeAct's (M3ToolEval's) `Answer:`, and ReAct's
+`Final Answer:` (the `react` format of `tool-calling`); other kinds reply with the answer alone."""
+
+
+def final_reply(agent: str, answer: str, *, own_line: bool = False) -> str:
+    """`answer` as the final reply of the agent kind named (`FINAL_MARKERS`); `own_line`: after the
+    marker's line (a code block)."""
+    marker = FINAL_MARKERS.get(agent)
+    return answer if marker is None else f"{marker}{chr(10) if own_line else ' '}{answer}"
 
 
 @runtime_checkable

@@ -166,7 +166,22 @@ def summarize_group(agent: str, env: str, model: str, rows: list[dict[str, Any]]
         "failure_types": _error_types(r for r in scored if r.get("error")),
         "infra_error_types": _error_types(r for r in rows if r.get("status") == INFRA),
         "roles": _roles(rows, n),
+        "flexible": _flexible(scored),
     }
+
+
+def _flexible(scored: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The flexible-extract score beside the strict one, for environments whose score details carry
+    `flexible` (GSM8K): its rate and interval as `success` has them, and how many answers held no
+    number; None for other environments."""
+    graded = [r for r in scored if isinstance(r.get("score"), dict) and "flexible" in r["score"]]
+    if not graded:
+        return None
+    by_task: dict[str, list[bool]] = {}
+    for r in graded:
+        by_task.setdefault(r["task"], []).append(bool(r["score"]["flexible"]))
+    return {"success": success_rate(by_task).as_dict(), "samples": len(graded),
+            "unparsable": sum(bool(r["score"].get("unparsable")) for r in graded)}
 
 
 def role_of(scope: str) -> str:
@@ -369,6 +384,8 @@ def render_markdown(summary: dict[str, Any], plots: dict[str, str] | None = None
         lines += [f"## {_md_text(env)}", "", *_env_table(groups), ""]
         footnotes = _cost_footnotes(groups)
         lines += [*footnotes, ""] if footnotes else []
+        flexible = _flexible_lines(groups)
+        lines += [*flexible, ""] if flexible else []
         if any(set(g["roles"]) - {ROOT} for g in groups):
             lines += [f"### {_md_text(env)}: per role", "", *_role_table(groups), ""]
         if env in plots:
@@ -438,6 +455,19 @@ def _cost_footnotes(groups: list[dict[str, Any]]) -> list[str]:
             notes.append(f"{_md_text(g['agent'])} × {_md_text(g['model'])}: no model call had a known price, so no "
                          "cost is shown.")
     return notes
+
+
+FLEXIBLE_NOTE = ("Success above is the benchmark's strict rule. Flexible extract (beside it, not instead) reads the "
+                 "last `\\boxed{}` number, else the number after the last answer marker, else the last number; "
+                 "unparsable answers hold no number at all.")
+
+
+def _flexible_lines(groups: list[dict[str, Any]]) -> list[str]:
+    """A line per agent × model with the flexible-extract score and the unparsable answers (GSM8K)."""
+    lines = [f"- {_md_text(g['agent'])} × {_md_text(g['model'])}: strict {fmt_rate(g['success'])} · flexible "
+             f"{fmt_rate(g['flexible']['success'])} · unparsable {g['flexible']['unparsable']} of "
+             f"{g['flexible']['samples']}" for g in groups if g.get("flexible")]
+    return [FLEXIBLE_NOTE, "", *lines] if lines else []
 
 
 def _table(head: list[str], rows: list[list[str]], right_from: int) -> list[str]:
