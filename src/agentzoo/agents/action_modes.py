@@ -43,6 +43,7 @@ from ..tools.toolset import truncate
 from ..types import ModelResponse, ToolCall
 from .acting import NO_OUTPUT, OUTPUT_CHARS, STATE_LOST, answer_text, observation
 from .formats import PROMPTS, Act, Action, Code, Final, Observed, feedback
+from .handover import handed_over
 
 __all__ = ["ACTION", "ANSWER", "END_ACTION", "MODES", "NO_OUTPUT", "OUTPUT_CHARS", "STATE_LOST", "CodeMode",
            "JsonMode", "TextMode", "answer_text", "answers_match", "observation", "schema_type", "signature",
@@ -309,6 +310,25 @@ class CodeMode(_Mode):
         if not code:
             raise FormatError("empty code action", message_for_model=feedback("m3_empty_code"))
         return Code(code)
+
+    def hand_over(self, answer: str, messages: list[dict[str, Any]]) -> str:
+        """The final answer as the run hands it over: when it names a function the run's code defined
+        (`Answer: f`; `final_answer(f)` gives `<function f at 0x…>`), that code in a ```python block
+        (`handover`), so that a scorer that reads code gets the function; else the answer as it is."""
+        return handed_over(answer, self._code_of(messages))
+
+    def _code_of(self, messages: list[dict[str, Any]]) -> list[str]:
+        """The code of each action the run performed, then the blocks shown beside its answer."""
+        sources = []
+        for message in messages:
+            if message.get("role") != "assistant" or not isinstance(message.get("content"), str):
+                continue
+            actions, answer = split_reply(message["content"], code=True)
+            if answer is not None:  # the final reply (a reply with both was rejected: its code did not run)
+                sources += [] if actions else [b.code for b in code_blocks(message["content"], PYTHON)]
+            elif actions:  # only the first action of a reply runs
+                sources.append(textwrap.dedent(unfence(actions[0]).strip("\n")))
+        return sources
 
     def observation(self, item: ToolCall | Code, seen: Observed, note: str | None) -> list[dict[str, Any]]:
         if seen.answer is not None:  # what it printed on the way is kept in the history; "(no output)" is not

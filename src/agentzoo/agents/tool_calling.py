@@ -75,7 +75,7 @@ class ToolCallingAgent:
                     continue
                 messages.append(action.message)
                 if isinstance(action, Final):
-                    return AgentResult(action.answer, messages, step + 1)
+                    return AgentResult(self._handed_over(action.answer, messages), messages, step + 1)
                 for item in action.items:
                     recent = (recent + [_key(item)])[-self.repeat_limit:]
                     if len(recent) == self.repeat_limit and len(set(recent)) == 1:
@@ -84,10 +84,16 @@ class ToolCallingAgent:
                         seen = await act(item)
                     messages += self.format.observation(item, seen, action.note)
                     if seen.answer is not None:
-                        return AgentResult(seen.answer, messages, step + 1)
+                        return AgentResult(self._handed_over(seen.answer, messages), messages, step + 1)
         steps, limit = self.step_words
         raise StepLimitExceeded(f"{self.name} took {self.max_steps} {steps} without a final answer (scope "
                                 f"{ctx.scope.path or '<root>'!r}); raise {limit} or check the model")
+
+    def _handed_over(self, answer: str, messages: list[dict[str, Any]]) -> str:
+        """The answer as the format hands it over (code mode: a function the answer names, as its code);
+        a format without `hand_over` hands it over as it is."""
+        hand_over = getattr(self.format, "hand_over", None)
+        return answer if hand_over is None else hand_over(answer, messages)
 
     def _executor(self) -> CodeExecutor | None:
         """The code executor for one run (None if the format runs no code); nothing starts yet."""

@@ -20,8 +20,12 @@ here is your task: {prompt} Your code should pass these tests:\\n\\n{tests}", wi
 `test_setup_code` (367 and 927: their asserts use trees the setup builds with the answer's own
 `Node` class) the setup code is shown too, since without it nothing says what `root` is.
 
-Here the agent's final answer holds the code: its last ```python block (else its last unlabelled
-fenced block, else the whole text). For HumanEval a full function (one that defines the entry
+Here the agent's final answer holds the code (`extract_code`): its last ```python block (else its
+last unlabelled fenced block, else the code in the text), in whichever way the agent handed it over:
+as its reply, after CodeAct's `Answer:` or ReAct's `Final Answer:`, as the text given to CodeAct's
+`final_answer(...)` (or such a call written out), with prose around it. (CodeAct's code mode also
+hands over a function its code defined when the answer names it: `agents.action_modes`.) The
+contract (`answer_contract(task)`) says it as data. For HumanEval a full function (one that defines the entry
 point at the top level) is put after the prompt, so the prompt's imports and helper functions
 stay and the answer's definition replaces the prompt's stub; anything else is a body completion
 and is appended to the prompt exactly as upstream does. The program then runs in a fresh
@@ -51,7 +55,7 @@ from typing import Any
 from .. import _json, replies
 from ..errors import ConfigError
 from ..sandbox import ExecResult, Sandbox
-from .base import Episode, Score, ScoringContext, Task
+from .base import FINAL_MARKERS, AnswerContract, Episode, Score, ScoringContext, Task, final_reply
 
 DATA = Path(__file__).parent / "data"
 HUMANEVAL_DATA = DATA / "humaneval" / "HumanEval.jsonl.gz"
@@ -61,6 +65,10 @@ MBPP_TIMEOUT = 10.0      # no upstream value; see the module docstring
 DETAIL_CHARS = 300       # how much of an error message and of the failing line `details` keep
 
 REPLY = "Reply with the complete function, with the imports and helpers it needs, in one ```python code block."
+ACCEPTS = ("the last ```python block of the answer, else its last unlabelled fenced block",
+           "else the answer's text as code, a leading `Answer:`/`Final Answer:` and prose before and after "
+           "the code dropped",
+           "a string given to `final_answer(...)` in that code is the code")
 
 _PROGRAM_LINE = re.compile(r'File "<program>", line (\d+)')
 
@@ -68,12 +76,64 @@ _PROGRAM_LINE = re.compile(r'File "<program>", line (\d+)')
 _DRIVER = 'exec(compile({program!r}, "<program>", "exec"), {{}})\n'
 
 
+_MARKER = re.compile(r"\A\s*(?:final\s+)?answer\s*:[ \t]*\n?", re.I)
+_CODE_START = re.compile(r"(?:async\s+def|def|class|import|from)\s|@")
+_STARTS_TRIED = 3
+
+
 def extract_code(answer: str | None) -> str:
-    """The code in an agent's answer: its last ```python block, else its last unlabelled fenced
-    block, else the whole text. Line endings become `\\n`; indentation is kept as written; a reply
-    cut off inside a block still gives its code (see `agentzoo.replies`)."""
-    code = replies.find_code(answer, (replies.PYTHON, ("",)))
-    return code if code is not None else (answer or "").replace("\r\n", "\n")
+    """The code in an agent's answer, by the first rule that finds some:
+
+    1. its last ```python block, else its last unlabelled fenced block (a reply cut off inside a
+       block still gives its code; see `agentzoo.replies`);
+    2. else the whole text, a leading `Answer:` or `Final Answer:` taken off, when it parses as Python;
+    3. else, when the text opens with prose (no indented line before the code: an indented one is a
+       body completion, kept whole), the code from its first line that starts with `def`, `class`,
+       `import`, `from` or `@` to the last line that still parses (prose after the code dropped);
+    4. else the text as it is (the tests then fail on it as written).
+    Code that is one call `final_answer("<text>")` (CodeAct's answer call, written out) gives the
+    code in that text instead. Line endings become `\\n`; indentation is kept as written.
+    """
+    return _code_in(answer, unwrap=True)
+
+
+def _code_in(answer: str | None, *, unwrap: bool) -> str:
+    text = (answer or "").replace("\r\n", "\n")
+    code = replies.find_code(text, (replies.PYTHON, ("",)))
+    if code is None:
+        bare = _MARKER.sub("", text, count=1)
+        code = bare if parse_quietly(bare) is not None else (_code_after_prose(bare) or text)
+    handed = _final_answer_text(code) if unwrap else None
+    return _code_in(handed, unwrap=False) if handed is not None else code
+
+
+def _code_after_prose(text: str) -> str | None:
+    lines = text.split("\n")
+    starts = []
+    for i, line in enumerate(lines):
+        if line[:1].isspace() and line.strip() and not starts:
+            return None  # indented code before any definition: a body completion
+        if _CODE_START.match(line):
+            starts.append(i)
+    for start in starts[:_STARTS_TRIED]:  # a prose line may start with "from " too
+        for end in range(len(lines), start, -1):
+            code = "\n".join(lines[start:end]).rstrip() + "\n"
+            if parse_quietly(code) is not None:
+                return code
+    return None
+
+
+def _final_answer_text(code: str) -> str | None:
+    """The text literal of `code` when the code is only `final_answer("<text>")`; else None."""
+    tree = parse_quietly(code)
+    if tree is None or len(tree.body) != 1 or not isinstance(tree.body[0], ast.Expr):
+        return None
+    call = tree.body[0].value
+    if (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "final_answer"
+            and len(call.args) == 1 and not call.keywords and isinstance(call.args[0], ast.Constant)
+            and isinstance(call.args[0].value, str)):
+        return call.args[0].value
+    return None
 
 
 def defines(code: str, name: str) -> bool:
@@ -145,6 +205,14 @@ class _CodeEnv:
     def episode(self, task: Task) -> Episode:
         return Episode(task)
 
+    def answer_contract(self, task: Task) -> AnswerContract:
+        """One ```python block with the whole function (`REPLY`, as the prompt says it), read as `extract_code` does."""
+        return AnswerContract("code", REPLY, ACCEPTS, function=self.function(task))
+
+    def function(self, task: Task) -> str | None:
+        """The name of the function the tests call."""
+        raise NotImplementedError
+
     async def score(self, episode: Episode, answer: str | None, scoring: ScoringContext | None) -> Score:
         """Run the benchmark's tests on the answer's code in a fresh sandbox; 1.0 iff nothing raised.
 
@@ -207,6 +275,9 @@ class HumanEval(_CodeEnv):
         data = {"prompt": row["prompt"], "entry_point": entry, "test": row["test"]}
         return Task(self.name, row["task_id"], prompt, row["canonical_solution"], data)
 
+    def function(self, task: Task) -> str | None:
+        return task.data["entry_point"]
+
     def program(self, task: Task, code: str) -> tuple[str, dict[str, Any]]:
         """`prompt + completion + "\\n" + test + "\\n" + check(entry_point)`, as upstream.
 
@@ -222,8 +293,7 @@ class HumanEval(_CodeEnv):
 
     def oracle(self, task: Task, agent: str) -> list[Any]:
         """The prompt plus the canonical solution, as a full function in a ```python block."""
-        reply = _fenced(task.data["prompt"] + task.gold)
-        return [f"Answer:\n{reply}" if agent == "codeact" else f"Here is the function.\n\n{reply}"]
+        return [_oracle_reply(agent, _fenced(task.data["prompt"] + task.gold))]
 
     def oracle_tests(self, task: Task) -> list[str]:
         """Asserts the canonical solution passes, one line each, for agents that write their own tests:
@@ -267,6 +337,9 @@ class MBPP(_CodeEnv):
                 "challenge_tests": list(row.get("challenge_test_list") or [])}
         return Task(self.name, f"mbpp/{row['task_id']}", prompt, row["code"], data)
 
+    def function(self, task: Task) -> str | None:
+        return task.data["function"]
+
     def program(self, task: Task, code: str) -> tuple[str, dict[str, Any]]:
         """The code, then `test_setup_code`, then the `test_list` asserts, one per line."""
         data = task.data
@@ -274,8 +347,7 @@ class MBPP(_CodeEnv):
 
     def oracle(self, task: Task, agent: str) -> list[Any]:
         """The reference code in a ```python block."""
-        reply = _fenced(task.gold.replace("\r\n", "\n"))
-        return [f"Answer:\n{reply}" if agent == "codeact" else f"Here is the function.\n\n{reply}"]
+        return [_oracle_reply(agent, _fenced(task.gold.replace("\r\n", "\n")))]
 
     def oracle_tests(self, task: Task) -> list[str]:
         """The `test_list` asserts (the reference code passes them), for agents that write their own
@@ -321,6 +393,11 @@ def parse_quietly(code: str) -> ast.Module | None:
             return ast.parse(code)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None
+
+
+def _oracle_reply(agent: str, block: str) -> str:
+    """The oracle's final reply: CodeAct's `Answer:` and ReAct's `Final Answer:` on a line of their own."""
+    return final_reply(agent, block, own_line=True) if agent in FINAL_MARKERS else f"Here is the function.\n\n{block}"
 
 
 def _failed(details: dict[str, Any]) -> Score:
