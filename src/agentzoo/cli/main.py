@@ -19,8 +19,10 @@ from ..runtime.journal import Journal, default_journal_path
 from . import render
 from .compare_cmd import compare_cmd
 from .eval_cmd import eval_cmd
+from .otel_cmd import app as otel_app
 from .recipes_cmd import app as recipes_app
 from .sandbox_cmd import app as sandbox_app
+from .view_cmd import view_cmd
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False,
                   help="Build, run, replay and compare LLM agents. Every run is recorded in a journal.")
@@ -31,6 +33,8 @@ app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(recipes_app, name="recipes")
 app.command("eval")(eval_cmd)
 app.command("compare")(compare_cmd)
+app.command("view")(view_cmd)
+app.add_typer(otel_app, name="otel")
 
 
 def _print_version(value: bool) -> None:
@@ -99,6 +103,7 @@ def run(task: str = typer.Argument(..., help="what the agent should do"),
         budget_usd: Optional[float] = typer.Option(None, "--budget-usd"),
         budget_calls: Optional[int] = typer.Option(None, "--budget-calls"),
         budget_seconds: Optional[float] = typer.Option(None, "--budget-seconds"),
+        otel: bool = typer.Option(False, "--otel", help="export the run as OpenTelemetry GenAI spans (or AGENTZOO_OTEL=1) to $OTEL_EXPORTER_OTLP_ENDPOINT [default: http://localhost:4318]"),
         journal_path: Optional[Path] = JournalOpt) -> None:
     """Run an agent or recipe on TASK, showing each step as it happens."""
     from .specs import agent_options, load_spec_file, parse_pairs, spec_from_flags, split_list
@@ -121,10 +126,10 @@ def run(task: str = typer.Argument(..., help="what the agent should do"),
         budgets={"tokens": budget_tokens, "usd": budget_usd, "model_calls": budget_calls,
                  "wall_seconds": budget_seconds},
         stream=stream or None, call_timeout=call_timeout)
-    _run_spec(task, spec, journal_path)
+    _run_spec(task, spec, journal_path, otel=otel)
 
 
-def _run_spec(task: str, spec: Any, journal_path: Optional[Path]) -> None:
+def _run_spec(task: str, spec: Any, journal_path: Optional[Path], otel: bool = False) -> None:
     from ..builder import build
     from ..runtime import runner
 
@@ -133,8 +138,14 @@ def _run_spec(task: str, spec: Any, journal_path: Optional[Path]) -> None:
     printer = render.EntryPrinter(console, streaming=spec.stream)
     console.print(f"[dim]model {escape(spec.model)} · agent {escape(built.kind.name)} · journal {escape(str(journal.path))}[/]")
     _execute(lambda: runner.run(built.agent, task, journal=journal, config=built.spec.to_config(),
-                                budgets=built.budgets, listeners=[printer],
+                                budgets=built.budgets, listeners=[printer, *_otel_listeners(otel)],
                                 on_delta=printer.on_delta if spec.stream else None), journal, built)
+
+
+def _otel_listeners(flag: bool) -> list[Any]:
+    from ..viewer.otel import live_listeners  # OpenTelemetry is imported only when asked for
+
+    return live_listeners(flag)
 
 
 @app.command()

@@ -449,3 +449,10 @@ def _entry_from_row(r: tuple[Any, ...], path: Path) -> Entry:
                                   seq=r[2] if type(r[2]) is int else None) from None
     cells["usage"] = Usage(cells.pop("input_tokens"), cells.pop("output_tokens"))
     return Entry(**cells)
+
+
+# For read-only views that page through a journal with their own SQL (agentzoo.viewer): the same
+# columns and the same checked readers, so a damaged row reads the same there as in `show`.
+RUN_COLUMNS, ENTRY_COLUMNS = _RUN_COLUMNS, _ENTRY_COLUMNS
+read_run_row = _run_or_marked
+read_entry_row = _entry_from_row

@@ -1,0 +1,51 @@
+"""`agentzoo otel export RUN`: a recorded run (or every run of an eval folder) as OpenTelemetry spans."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from . import render
+
+console = Console(highlight=False, soft_wrap=True)
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="OpenTelemetry GenAI spans of runs (`agentzoo run --otel` exports them live).")
+
+
+@app.command("export")
+def export_cmd(source: str = typer.Argument(..., help="run id, prefix or 'latest'; or an eval results folder (all its runs)"),
+               endpoint: Optional[str] = typer.Option(None, "--endpoint", help="OTLP/HTTP base URL [default: "
+                                                      "$OTEL_EXPORTER_OTLP_ENDPOINT, else http://localhost:4318]"),
+               journal_path: Optional[Path] = typer.Option(None, "--journal", help="journal file [default: "
+                                                           "$AGENTZOO_JOURNAL or .agentzoo/journal.db]")) -> None:
+    """Send a recorded run as spans (GenAI conventions) with the times it was recorded at."""
+    from ..runtime.journal import Journal, default_journal_path
+    from ..viewer.otel import export_run, tracer_provider, traces_endpoint
+
+    folder = Path(source)
+    if folder.is_dir() and ((folder / "results.db").is_file() or (folder / "journal.db").is_file()):
+        journal = Journal(folder / "journal.db")
+        run_ids = [r.run_id for r in journal.list_runs(limit=1_000_000) if r.status != "corrupt"]
+    else:
+        journal = Journal(journal_path or default_journal_path())
+        run_ids = [journal.get_run(source).run_id]
+    provider = tracer_provider(endpoint=endpoint)
+    spans = 0
+    try:
+        for run_id in run_ids:
+            problems: list = []
+            spans += export_run(provider, journal.get_run(run_id), journal.entries(run_id, problems=problems))
+            for problem in problems:
+                console.print(render.plain(f"skipped an unreadable entry: {problem}", "yellow"))
+        provider.force_flush()
+    finally:
+        provider.shutdown()
+        journal.close()
+    target = traces_endpoint(endpoint) or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or \
+        traces_endpoint(os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")) or "http://localhost:4318/v1/traces"
+    console.print(render.plain(f"exported {spans} spans of {len(run_ids)} run{'s' if len(run_ids) != 1 else ''} "
+                               f"to {target}"))
