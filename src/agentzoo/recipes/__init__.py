@@ -34,6 +34,7 @@ RECIPES: dict[str, str] = {
     "dylan": "agentzoo.recipes.dylan",                        # #41
     "mallm": "agentzoo.recipes.mallm",                        # #43
     "agentless": "agentzoo.recipes.agentless",                # #24
+    "ltl": "agentzoo.recipes.ltl",                            # #13
 }
 
 

@@ -22,6 +22,7 @@ from .baselines import chain_of_thought, debate, reflexion, self_refine
 from .code_teams import agentcoder, codecor, metagpt
 from .discussions import dylan, mallm
 from .gold import Gold, OracleError
+from .ltl import ltl
 from .magentic_one import magentic_one
 
 ORACLE = "oracle"
@@ -40,6 +41,7 @@ PLAYERS: dict[str, Callable[[Gold], Callable[[ModelRequest], Any]]] = {
     "dylan": dylan,
     "mallm": mallm,
     "agentless": agentless,
+    "ltl": ltl,
 }
 """Recipe name -> a function of a task's `Gold` that returns the recipe's oracle (a function of the request)."""
 
