@@ -436,6 +436,10 @@ async def test_an_untrusted_certificate_is_a_tls_error_that_is_not_retried(tmp_p
                 await m.complete(REQ)
         assert not info.value.retryable
         assert "certificate" in str(info.value) and "sk-test-secret" not in str(info.value)
+        # The server thread records the refused handshake after the client has given up: wait for it.
+        deadline = time.monotonic() + 5
+        while not handshakes and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
     finally:
         listener.close()
     assert len(handshakes) == 1  # one attempt: a bad certificate does not heal by retrying
