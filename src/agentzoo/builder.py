@@ -115,6 +115,10 @@ def _check_fields(spec: AgentSpec, kind: AgentKind) -> None:
                               f"{kind.name!r}, which has its own action format")
         if spec.action_format not in formats:
             raise ConfigError(f"action_format {spec.action_format!r} is not one of {kind.name}'s: {', '.join(formats)}")
+    if spec.tool_mode not in (None, "native") and (kind.name == "codeact" or spec.action_format == "react"):
+        raise ConfigError(f"tool_mode {spec.tool_mode!r} (--tool-mode) turns a model's output into native tool calls; "
+                          f"{kind.name} with action format {spec.action_format or 'code'!r} sends the model no tools "
+                          "(its actions are text), so it would change nothing: drop one of the two")
     if not spec.sandbox.is_default and not kind.runs_code:
         raise ConfigError(f"sandbox settings (--tier, --unsafe, --sandbox-*) apply to agents that run code; "
                           f"{kind.name!r} runs none")

@@ -257,3 +257,11 @@ async def test_one_constrained_tool_call_step_with_the_real_local_model():
     else:
         assert response.text.strip()
     assert response.latency is not None and response.latency.generation_s is not None  # llama.cpp's timings
+
+
+@pytest.mark.parametrize(("agent", "action_format"), [("tool-calling", "react"), ("codeact", None)])
+def test_a_tool_mode_that_would_change_nothing_is_refused(agent, action_format):
+    spec = AgentSpec(agent=agent, model="openai-compatible:m@http://127.0.0.1:9/v1", action_format=action_format,
+                     tool_mode="json")
+    with pytest.raises(ConfigError, match="would change nothing"):
+        make_agent(spec)
