@@ -32,7 +32,7 @@ _EXPORTS = {
     "ToolSet": "agentzoo.tools",
     "ApprovalPolicy": "agentzoo.tools",
     "ToolCallingAgent": "agentzoo.agents.tool_calling",
-    "AgentResult": "agentzoo.agents.tool_calling",
+    "AgentResult": "agentzoo.types",
     "CodeActAgent": "agentzoo.agents.codeact",
     "ModelRequest": "agentzoo.types",
     "ModelResponse": "agentzoo.types",
@@ -60,7 +60,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # for type checkers and IDEs; never executed
     from . import errors
     from .agents.codeact import CodeActAgent
-    from .agents.tool_calling import AgentResult, ToolCallingAgent
+    from .agents.tool_calling import ToolCallingAgent
     from .models.openai_compat import OpenAICompatible
     from .models.registry import parse_model
     from .models.scripted import ScriptedModel
@@ -73,4 +73,4 @@ if TYPE_CHECKING:  # for type checkers and IDEs; never executed
     from .runtime.runner import RunResult, fork, replay, resume, run
     from .runtime.scope import Scope
     from .tools import ApprovalPolicy, ToolSet, tool
-    from .types import ModelRequest, ModelResponse, ToolCall, Usage
+    from .types import AgentResult, ModelRequest, ModelResponse, ToolCall, Usage
