@@ -329,8 +329,7 @@ def _spec_summary(config: Any) -> list[tuple[str, str]]:
     if not isinstance(config, dict):
         return []
     out = []
-    agent = str(config.get("agent", "")) + (f"@{config['preset']}" if config.get("preset") else "")
-    for name, value in (("agent", agent), ("model", config.get("model")),
+    for name, value in (("agent", shape.agent_label(config)), ("model", config.get("model")),
                         ("models per role", config.get("models")), ("options", config.get("options")),
                         ("action format", config.get("action_format")), ("tools", config.get("tools")),
                         ("environment", config.get("env")), ("max steps", config.get("max_steps")),

@@ -30,14 +30,13 @@ from __future__ import annotations
 import atexit
 import os
 import threading
-import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
 from ..errors import ConfigError
 from ..runtime.entry import Entry, RunInfo
-from .shape import role_name
+from .shape import agent_label, role_name
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import Span, TracerProvider
@@ -110,7 +109,7 @@ class RunSpans:
         config = info.config if isinstance(info.config, dict) else {}
         self.model_string = str(config.get("model") or "")
         self.role_models = config.get("models") if isinstance(config.get("models"), dict) else {}
-        agent = str(config.get("agent") or "agent") + (f"@{config['preset']}" if config.get("preset") else "")
+        agent = agent_label(config)
         self.common = {"gen_ai.conversation.id": info.run_id, "agentzoo.run_id": info.run_id}
         attributes = {**self.common, "gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": agent,
                       "gen_ai.agent.id": info.run_id, "gen_ai.provider.name": provider_name(self.model_string),
@@ -313,7 +312,8 @@ def live_listeners(flag: bool = False) -> list[OtelListener]:
     return [OtelListener()] if enabled(flag) else []
 
 
-_OPEN: weakref.WeakSet[OtelListener] = weakref.WeakSet()
+_OPEN: set[OtelListener] = set()
+"""Every listener made, kept until the process exits: its spans are flushed then, if not before."""
 
 
 @atexit.register

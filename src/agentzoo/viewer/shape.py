@@ -19,7 +19,7 @@ from typing import Any
 
 from ..runtime.entry import Entry, RunInfo
 from ..runtime.scope import is_within
-from .store import ScopeRow
+from .store import DEFAULT_AGENT, ScopeRow
 
 MAX_TEXT = 20_000
 """Characters of one string sent to the page; the rest is counted, and the raw entry has it."""
@@ -173,6 +173,15 @@ def _resolved(path: Path) -> Path:
         return Path(path).expanduser().resolve()
     except OSError:
         return Path(path)
+
+
+def agent_label(config: Any) -> str:
+    """The agent a run config names, with its preset (`magentic-one@legacy`); a spec leaves out
+    fields at their default, so no agent named means the spec's default agent."""
+    if not isinstance(config, dict):
+        return "?"
+    agent = str(config.get("agent") or DEFAULT_AGENT)
+    return agent + (f"@{config['preset']}" if config.get("preset") else "")
 
 
 def role_name(scope: str) -> str:

@@ -20,8 +20,10 @@ from typing import Any
 from ..errors import CorruptJournalError, RunNotFoundError, UnusablePathError
 from ..runtime.dbfile import check_layout, unreadable
 from ..runtime.entry import Entry, RunInfo
+from ..runtime.spec import AgentSpec
 from ..runtime.journal import ENTRY_COLUMNS, LAYOUT, RUN_COLUMNS, read_entry_row, read_run_row
 
+DEFAULT_AGENT = str(AgentSpec.model_fields["agent"].default)  # a spec stores no field at its default
 PAGE_SIZE = 50
 """Runs per page of the runs list."""
 _TEXT = functools.partial(str, encoding="utf-8", errors="surrogateescape")  # as the journal reads text
@@ -137,7 +139,8 @@ class JournalView:
         order = SORTS.get(query.sort, SORTS["created"])
         direction = "DESC" if query.descending else "ASC"
         offset = max(0, query.page - 1) * query.per_page
-        agent, model = _CONFIG.format(key="agent"), _CONFIG.format(key="model")
+        agent = f"CASE WHEN json_valid(config) THEN COALESCE(json_extract(config, '$.agent'), '{DEFAULT_AGENT}') END"
+        model = _CONFIG.format(key="model")
         preset = _CONFIG.format(key="preset")
         select = (f"SELECT {_COLUMNS}, {agent} AS agent, {preset} AS preset, {model} AS model")
         if query.sort in _NEEDS_TOTALS:
@@ -317,7 +320,7 @@ def _where(query: RunQuery) -> tuple[str, list[Any]]:
         params.append(query.status)
     if query.q.strip():
         needle = query.q.strip().lower()
-        fields = ["r.run_id", "r.task", "r.label", "r.answer", _CONFIG.format(key="agent"), _CONFIG.format(key="model")]
+        fields = ["r.run_id", "r.task", "r.label", "r.answer", "r.config"]
         clauses.append("(" + " OR ".join(f"instr(lower(COALESCE({f}, '')), ?) > 0" for f in fields) + ")")
         params += [needle] * len(fields)
     return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
