@@ -268,7 +268,7 @@ class App:
             before = None
             if entry.kind == "model":
                 if entry.scope not in previous:
-                    previous[entry.scope] = view.previous_model_request(run_id, entry.scope, row_id)
+                    previous[entry.scope] = view.previous_model_request(run_id, entry.scope, entry.seq)
                 before = previous[entry.scope]
                 previous[entry.scope] = entry.request
             out.append(shape.entry_json(row_id, entry, before))

@@ -28,14 +28,15 @@ PAGE_SIZE = 50
 """Runs per page of the runs list."""
 _TEXT = functools.partial(str, encoding="utf-8", errors="surrogateescape")  # as the journal reads text
 _CONFIG = "CASE WHEN json_valid(config) THEN json_extract(config, '$.{key}') END"
+_AGENT = f"CASE WHEN json_valid(config) THEN COALESCE(json_extract(config, '$.agent'), '{DEFAULT_AGENT}') END"
 _COLUMNS = ", ".join(f"r.{c}" for c in RUN_COLUMNS.split(", "))
 # Totals per run, for the page's runs only (or for all runs when the list is sorted by one of them).
 _TOTALS = ("SELECT run_id, TOTAL(kind='model') AS steps, TOTAL(input_tokens + output_tokens) AS tokens, "
            "TOTAL(cost_usd) AS cost, COUNT(*) AS effects, TOTAL(cost_usd IS NULL AND kind='model' AND status='ok') "
            "AS unpriced FROM entries {where} GROUP BY run_id")
 SORTS = {
-    "created": "r.created_at", "status": "r.status", "agent": "agent", "model": "model", "task": "r.task",
-    "steps": "steps", "tokens": "tokens", "cost": "cost", "time": "(r.updated_at - r.created_at)",
+    "created": "r.created_at", "status": "r.status", "agent": _AGENT, "model": _CONFIG.format(key="model"), "task": "r.task",
+    "steps": "t.steps", "tokens": "t.tokens", "cost": "t.cost", "time": "(r.updated_at - r.created_at)",
     "parent": "r.parent_id",
 }
 """What the runs list can be sorted by: a name in the URL to an SQL expression (never user text)."""
@@ -139,21 +140,23 @@ class JournalView:
         order = SORTS.get(query.sort, SORTS["created"])
         direction = "DESC" if query.descending else "ASC"
         offset = max(0, query.page - 1) * query.per_page
-        agent = f"CASE WHEN json_valid(config) THEN COALESCE(json_extract(config, '$.agent'), '{DEFAULT_AGENT}') END"
-        model = _CONFIG.format(key="model")
-        preset = _CONFIG.format(key="preset")
-        select = (f"SELECT {_COLUMNS}, {agent} AS agent, {preset} AS preset, {model} AS model")
-        if query.sort in _NEEDS_TOTALS:
-            # Sorted by a total: summed over every run (one grouped pass over the entries' index).
-            select += f", t.steps AS steps, t.tokens AS tokens, t.cost AS cost FROM runs r LEFT JOIN " \
-                      f"({_TOTALS.format(where='')}) t ON t.run_id = r.run_id"
-        else:
-            select += " FROM runs r"
-        rows = self._rows(f"{select} {where} ORDER BY {order} {direction} NULLS LAST, r.rowid {direction} "
-                          "LIMIT ? OFFSET ?", [*params, query.per_page, offset])
+        # First the page's row ids, sorting only the sort key (sorting whole rows would copy every
+        # run's config and task through the sorter), then those rows.
+        source = "runs r"
+        if query.sort in _NEEDS_TOTALS:  # summed over every run: one grouped pass over the entries' index
+            source += f" LEFT JOIN ({_TOTALS.format(where='')}) t ON t.run_id = r.run_id"
+        page = [rowid for (rowid,) in self._rows(
+            f"SELECT r.rowid FROM {source} {where} ORDER BY {order} {direction} NULLS LAST, r.rowid {direction} "
+            "LIMIT ? OFFSET ?", [*params, query.per_page, offset])]
+        if not page:
+            return []
+        found = {row[0]: row[1:] for row in self._rows(
+            f"SELECT r.rowid, {_COLUMNS}, {_AGENT} AS agent, {_CONFIG.format(key='preset')}, "
+            f"{_CONFIG.format(key='model')} FROM runs r WHERE r.rowid IN ({','.join('?' * len(page))})", page)}
         n = len(RUN_COLUMNS.split(", "))
         out = []
-        for row in rows:
+        for rowid in page:
+            row = found[rowid]
             info = read_run_row(row[:n], self.path)
             agent_name = row[n] if isinstance(row[n], str) else "?"
             if isinstance(row[n + 1], str):
@@ -218,12 +221,13 @@ class JournalView:
                 problems.append(exc)
         return out, problems
 
-    def previous_model_request(self, run_id: str, scope: str, before_id: int) -> Any:
-        """The request of the model call made in `scope` just before row `before_id` (None if none)."""
+    def previous_model_request(self, run_id: str, scope: str, before_seq: int) -> Any:
+        """The request of the scope's last model call before `before_seq` (None if none). By seq,
+        which orders a scope's effects as they happened, so the key's index finds it at once."""
         from .. import _json
 
-        rows = self._rows("SELECT request FROM entries WHERE run_id = ? AND scope = ? AND kind = 'model' AND id < ? "
-                          "ORDER BY id DESC LIMIT 1", (run_id, scope, before_id))
+        rows = self._rows("SELECT request FROM entries WHERE run_id = ? AND scope = ? AND seq < ? AND kind = 'model' "
+                          "ORDER BY seq DESC LIMIT 1", (run_id, scope, before_seq))
         if not rows or not isinstance(rows[0][0], str):
             return None
         try:
@@ -320,7 +324,7 @@ def _where(query: RunQuery) -> tuple[str, list[Any]]:
         params.append(query.status)
     if query.q.strip():
         needle = query.q.strip().lower()
-        fields = ["r.run_id", "r.task", "r.label", "r.answer", "r.config"]
+        fields = ["r.run_id", "r.task", "r.label", "r.answer", _AGENT, _CONFIG.format(key="model")]
         clauses.append("(" + " OR ".join(f"instr(lower(COALESCE({f}, '')), ?) > 0" for f in fields) + ")")
         params += [needle] * len(fields)
     return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
