@@ -20,6 +20,7 @@
     │   │   ├── ProviderConnectionError  could not connect
     │   │   ├── ProtocolError        a 200 that is not a chat completion (HTML, bad JSON, cut stream)
     │   │   └── ResponseTooLargeError  a response over the model's `max_response_bytes` (never retried)
+    │   ├── ModelLoadError           a local model file llama.cpp could not load (memory, format)
     │   └── UnexpectedModelBehavior  the model answered, but not usably; fed back to it
     │       ├── FormatError          its text did not parse; `message_for_model` says why
     │       └── TooManyToolCallsError  more tool calls in one reply than the model's `max_tool_calls`
@@ -52,6 +53,10 @@ from typing import Any
 class AgentzooError(Exception):
     """Base of every error agentzoo raises on purpose."""
 
+    infrastructure: bool = False
+    """True when the failure is not the task's: the provider or the sandbox broke. The eval harness
+    retries such samples and counts them apart from task failures."""
+
 
 # --- your fault -----------------------------------------------------------------------------
 
@@ -62,6 +67,10 @@ class UserError(AgentzooError):
 
 class ConfigError(UserError):
     """A bad configuration value; the message names the source and key."""
+
+
+class UntrustedCodeError(ConfigError):
+    """A journal, bundle or spec names code to import that the user has not consented to load."""
 
 
 class ToolDefinitionError(UserError):
@@ -110,6 +119,7 @@ class ProviderError(ModelError):
     """
 
     retryable: bool = False
+    infrastructure = True
 
     def __init__(self, message: str, *, status: int | None = None, retryable: bool | None = None,
                  retry_after: float | None = None, code: str | None = None) -> None:
@@ -137,6 +147,8 @@ class QuotaExceededError(ProviderError):
 
 class ContextLengthError(ProviderError):
     """The request is longer than the model's context window."""
+
+    infrastructure = False  # the agent's conversation outgrew the model: the sample's own failure
 
 
 class BadRequestError(ProviderError):
@@ -171,6 +183,13 @@ class ResponseTooLargeError(ProviderError):
     not the infrastructure's fault in an eval (a runaway generation is the sample's own failure)."""
 
     infrastructure = False
+
+
+class ModelLoadError(ModelError):
+    """A local model (`agentzoo.models.local`) could not be loaded: not enough memory for it, or a GGUF
+    file this llama.cpp cannot read (an unknown architecture, a truncated download). The message says which."""
+
+    infrastructure = True
 
 
 class UnexpectedModelBehavior(ModelError):
@@ -258,6 +277,8 @@ class CorruptJournalError(JournalError):
 class SandboxError(AgentzooError):
     """The sandbox worker failed to start or broke its protocol (not the code's own errors, which are results)."""
 
+    infrastructure = True
+
 
 class BudgetExceeded(AgentzooError):
     """A budget ran out before an effect, or (wall time) during one: says which budget, its limit,
@@ -287,5 +308,9 @@ class ReplayedError(AgentzooError):
 
 
 def error_to_json(exc: BaseException) -> dict[str, Any]:
-    """The journal's form of an exception: its type name and message."""
-    return {"type": type(exc).__name__, "message": str(exc)}
+    """The journal's form of an exception: its type name and message, and whether it was the
+    infrastructure's fault (see `AgentzooError.infrastructure`)."""
+    error = {"type": type(exc).__name__, "message": str(exc)}
+    if getattr(exc, "infrastructure", False):
+        error["infrastructure"] = True
+    return error

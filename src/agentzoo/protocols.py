@@ -1,8 +1,9 @@
-"""The shape of agentzoo in four protocols.
+"""The shape of agentzoo in five protocols.
 
 - a `Model` turns a `ModelRequest` into a `ModelResponse` (one async call);
 - a `Tool` is a named, schema-described async function that declares what it touches;
 - an `Agent` turns a task into an `AgentResult`, performing every effect through its `Context`;
+- an `Environment` gives tasks, the tools of one episode, a scorer and a gold path;
 - a `JournalStore` keeps runs and their effect entries.
 
 Every effect (model call, tool call, sandbox run, environment step) goes through the
@@ -17,6 +18,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from .envs.base import Episode, Score, ScoringContext, Task
     from .runtime.context import Context
     from .runtime.entry import Entry, RunInfo
     from .types import ModelRequest, ModelResponse
@@ -70,6 +72,29 @@ class Agent(Protocol):
         ...
 
 
+@runtime_checkable
+class Environment(Protocol):
+    """Tasks, the tools an agent may use on one, a scorer, and a gold path (`agentzoo.envs.base`)."""
+
+    name: str
+
+    def tasks(self) -> list[Task]:
+        """Every task, in the benchmark's order."""
+        ...
+
+    def episode(self, task: Task) -> Episode:
+        """A fresh episode: this task's tools over new state."""
+        ...
+
+    async def score(self, episode: Episode, answer: str | None, scoring: ScoringContext) -> Score:
+        """The benchmark's verdict on the agent's final answer and the episode's final state."""
+        ...
+
+    def oracle(self, task: Task, agent: str) -> list[Any]:
+        """`ScriptedModel` steps (or a function of the request) that follow the gold solution, for the agent named."""
+        ...
+
+
 class JournalStore(Protocol):
     """Where runs and effect entries live (SQLite by default)."""
 
@@ -82,3 +107,20 @@ class JournalStore(Protocol):
     def get(self, run_id: str, scope: str, seq: int) -> Entry | None: ...
     def entries(self, run_id: str) -> Iterator[Entry]: ...
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Texts in, one vector per text out (`agentzoo.models.embeddings`). Call it through
+    `Context.embed`, which journals the call so that replay needs no embedder."""
+
+    name: str
+    """The embedder's name, used for pricing and in the journal."""
+    dimensions: int | None
+    """The length of its vectors: as configured, else learnt from its first reply (None before)."""
+    # Optional: `async embed_counted(texts) -> (vectors, Usage)` also says the input tokens the
+    # provider counted; the gateway records them when it is there.
+
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        """One vector per text, in order."""
+        ...

@@ -17,8 +17,9 @@ agent is told and the forms the scorer reads are written down once, side by side
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
+from ..protocols import Environment as _Environment
 from ..sandbox import Limits
 from ..sandbox.pool import SandboxPool
 
@@ -119,22 +120,4 @@ def final_reply(agent: str, answer: str, *, own_line: bool = False) -> str:
     return answer if marker is None else f"{marker}{chr(10) if own_line else ' '}{answer}"
 
 
-@runtime_checkable
-class Environment(Protocol):
-    name: str
-
-    def tasks(self) -> list[Task]:
-        """Every task, in the benchmark's order."""
-        ...
-
-    def episode(self, task: Task) -> Episode:
-        """A fresh episode: this task's tools over new state."""
-        ...
-
-    async def score(self, episode: Episode, answer: str | None, scoring: ScoringContext) -> Score:
-        """The benchmark's verdict on the agent's final answer and the episode's final state."""
-        ...
-
-    def oracle(self, task: Task, agent: str) -> list[Any]:
-        """`ScriptedModel` steps that follow the gold solution, for the agent kind named."""
-        ...
+Environment = _Environment  # the protocol lives with the others, in `agentzoo.protocols`
