@@ -272,3 +272,18 @@ def test_the_command_exports_a_recorded_run_and_a_live_run_exports_with_the_flag
     assert out.returncode == 0, out.stdout + out.stderr
     assert f"to {receiver.url}/v1/traces" in out.stdout
     assert sorted(s.name for _, s in receiver.spans) == live_names
+
+
+def test_the_command_exports_an_eval_folder_and_says_when_nothing_received_the_spans(tmp_path, receiver):
+    from .runs import eval_folder
+
+    folder = eval_folder(tmp_path / "results")
+    env = dict(os.environ, COLUMNS="200", OTEL_EXPORTER_OTLP_TIMEOUT="1")
+    out = subprocess.run([sys.executable, "-m", "agentzoo.cli.main", "otel", "export", str(folder), "--endpoint",
+                          receiver.url], capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0 and "exported 64 spans of 16 runs" in out.stdout, out.stdout + out.stderr
+    assert sum(1 for _, s in receiver.spans if s.name.startswith("invoke_agent")) == 16
+    closed = receiver.url.rsplit(":", 1)[0] + ":9"  # the discard port: nothing listens there
+    out = subprocess.run([sys.executable, "-m", "agentzoo.cli.main", "otel", "export", str(folder), "--endpoint",
+                          closed], capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 2 and "could not send 64 of 64 spans" in out.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Optional
@@ -9,6 +10,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
+from ..errors import ConfigError, UserError
 from . import render
 
 console = Console(highlight=False, soft_wrap=True)
@@ -24,16 +26,22 @@ def export_cmd(source: str = typer.Argument(..., help="run id, prefix or 'latest
                                                            "$AGENTZOO_JOURNAL or .agentzoo/journal.db]")) -> None:
     """Send a recorded run as spans (GenAI conventions) with the times it was recorded at."""
     from ..runtime.journal import Journal, default_journal_path
-    from ..viewer.otel import export_run, tracer_provider, traces_endpoint
+    from ..viewer.otel import counted, export_run, otlp_exporter, tracer_provider, traces_endpoint
 
     folder = Path(source)
-    if folder.is_dir() and ((folder / "results.db").is_file() or (folder / "journal.db").is_file()):
+    if folder.is_dir():
+        if not (folder / "journal.db").is_file():
+            raise ConfigError(f"{folder}: no journal.db here; is it the --out folder of an `agentzoo eval`?")
         journal = Journal(folder / "journal.db")
         run_ids = [r.run_id for r in journal.list_runs(limit=1_000_000) if r.status != "corrupt"]
     else:
         journal = Journal(journal_path or default_journal_path())
         run_ids = [journal.get_run(source).run_id]
-    provider = tracer_provider(endpoint=endpoint)
+    target = traces_endpoint(endpoint) or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or \
+        traces_endpoint(os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")) or "http://localhost:4318/v1/traces"
+    exporter = counted(otlp_exporter(endpoint))
+    provider = tracer_provider(exporter)
+    logging.getLogger("opentelemetry").setLevel(logging.CRITICAL)  # its retries; the outcome is said below
     spans = 0
     try:
         for run_id in run_ids:
@@ -45,7 +53,8 @@ def export_cmd(source: str = typer.Argument(..., help="run id, prefix or 'latest
     finally:
         provider.shutdown()
         journal.close()
-    target = traces_endpoint(endpoint) or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or \
-        traces_endpoint(os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")) or "http://localhost:4318/v1/traces"
+    if exporter.failed:  # type: ignore[attr-defined]
+        raise UserError(f"could not send {exporter.failed} of {spans} spans to {target}: is an OTLP/HTTP "  # type: ignore[attr-defined]
+                        "collector listening there? (--endpoint, or OTEL_EXPORTER_OTLP_ENDPOINT, names another)")
     console.print(render.plain(f"exported {spans} spans of {len(run_ids)} run{'s' if len(run_ids) != 1 else ''} "
                                f"to {target}"))

@@ -76,11 +76,7 @@ def tracer_provider(exporter: SpanExporter | None = None, *, endpoint: str | Non
     except ModuleNotFoundError:
         raise ConfigError(INSTALL) from None
     if exporter is None:
-        try:
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-        except ModuleNotFoundError:
-            raise ConfigError(INSTALL) from None
-        exporter = OTLPSpanExporter(endpoint=traces_endpoint(endpoint))
+        exporter = otlp_exporter(endpoint)
     attributes = {"service.version": __version__}
     if not os.environ.get("OTEL_SERVICE_NAME"):
         attributes["service.name"] = "agentzoo"
@@ -88,6 +84,41 @@ def tracer_provider(exporter: SpanExporter | None = None, *, endpoint: str | Non
     provider = TracerProvider(resource=Resource.create(attributes), shutdown_on_exit=False)
     provider.add_span_processor(BatchSpanProcessor(exporter) if batch else SimpleSpanProcessor(exporter))
     return provider
+
+
+def otlp_exporter(endpoint: str | None = None) -> SpanExporter:
+    """The official OTLP/HTTP exporter, to `endpoint` (a base URL) or where the environment says."""
+    try:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    except ModuleNotFoundError:
+        raise ConfigError(INSTALL) from None
+    return OTLPSpanExporter(endpoint=traces_endpoint(endpoint))
+
+
+def counted(exporter: SpanExporter) -> SpanExporter:
+    """`exporter`, counting the spans it sent (`.sent`) and failed to send (`.failed`), so that a
+    command can say whether they arrived (the SDK's processors only log a failure)."""
+    from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+    class Counted(SpanExporter):
+        def __init__(self) -> None:
+            self.sent = self.failed = 0
+
+        def export(self, spans):  # type: ignore[no-untyped-def]
+            result = exporter.export(spans)
+            if result == SpanExportResult.SUCCESS:
+                self.sent += len(spans)
+            else:
+                self.failed += len(spans)
+            return result
+
+        def shutdown(self) -> None:
+            exporter.shutdown()
+
+        def force_flush(self, timeout_millis: int = 30000) -> bool:
+            return exporter.force_flush(timeout_millis)
+
+    return Counted()
 
 
 def provider_name(model: str) -> str:
