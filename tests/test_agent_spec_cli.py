@@ -53,6 +53,7 @@ APPLIED = [
     (["--agent-opt", "repeat_limit=2"], "tool-calling", lambda cfg, req: cfg["options"] == {"repeat_limit": 2}),
     (["--budget-calls", "5"], "tool-calling", lambda cfg, req: cfg["budgets"] == {"model_calls": 5}),
     (["--role-model", "critic=scripted:other.json"], "tool-calling", lambda cfg, req: cfg["models"] == {"critic": "scripted:other.json"}),
+    (["--tool-mode", "json"], "tool-calling", lambda cfg, req: cfg["tool_mode"] == "json" and req["tool_mode"] == "json"),
     (["--tier", "bwrap"], "codeact", lambda cfg, req: cfg["sandbox"]["tier"] == "bwrap"),
     (["--sandbox-timeout", "5"], "codeact", lambda cfg, req: cfg["sandbox"]["wall_seconds"] == 5),
     (["--action-mode", "json"], "codeact", lambda cfg, req: cfg["action_format"] == "json"),
@@ -62,7 +63,8 @@ APPLIED = [
 
 @pytest.mark.parametrize("flags,agent,check", [a for a in APPLIED if a[2]], ids=lambda v: str(v)[:30])
 def test_a_run_flag_is_applied_to_the_spec_and_the_requests(tmp_path, flags, agent, check):
-    replies = ["Answer: 5"] if agent == "codeact" else ["Final Answer: 5"] if "react" in flags else ["5"]
+    replies = (["Answer: 5"] if agent == "codeact" else ["Final Answer: 5"] if "react" in flags
+               else ['{"final_answer": "5"}'] if "--tool-mode" in flags else ["5"])
     path = script(tmp_path, replies)
     script(tmp_path, ["unused"], name="other.json")  # the --role-model case names it
     az("run", "2+3?", "--agent", agent, "--model", f"scripted:{path}", "--tools", TOOLS, *flags,
@@ -85,6 +87,10 @@ def test_a_run_flag_is_applied_to_the_spec_and_the_requests(tmp_path, flags, age
     (["--budget-usd", "-1"], "tool-calling", "budgets.usd"),
     (["--temperature", "9"], "tool-calling", "sampling.temperature"),
     (["--agent", "cot@fancy"], None, "unknown preset; presets: few-shot, zero-shot"),
+    (["--temperature", "0.5"], "cot-sc", "would be overridden by cot-sc's own per-role setting (temperature"),
+    (["--max-tokens", "64"], "agentless", "would be overridden by agentless's own per-role setting (max_tokens"),
+    (["--tool-mode", "json"], "codeact", "tool_mode 'json' (--tool-mode)"),
+    (["--tool-mode", "yaml"], "tool-calling", "tool_mode"),
     (["--agent", "no-such-agent"], None, "unknown agent 'no-such-agent'"),
 ])
 def test_a_run_flag_that_would_not_apply_is_refused_by_name(tmp_path, flags, agent, named):

@@ -119,6 +119,7 @@ def _check_fields(spec: AgentSpec, kind: AgentKind) -> None:
         raise ConfigError(f"tool_mode {spec.tool_mode!r} (--tool-mode) turns a model's output into native tool calls; "
                           f"{kind.name} with action format {spec.action_format or 'code'!r} sends the model no tools "
                           "(its actions are text), so it would change nothing: drop one of the two")
+    _check_sampling(spec, kind)
     if not spec.sandbox.is_default and not kind.runs_code:
         raise ConfigError(f"sandbox settings (--tier, --unsafe, --sandbox-*) apply to agents that run code; "
                           f"{kind.name!r} runs none")
@@ -131,6 +132,20 @@ def _check_fields(spec: AgentSpec, kind: AgentKind) -> None:
             raise ConfigError(f"{kind.name}: max_steps and the option {option!r} both set the same limit; give one")
     if spec.preset is not None and not kind.presets:
         raise ConfigError(f"{kind.name}@{spec.preset}: {kind.name!r} has no presets")
+
+
+def _check_sampling(spec: AgentSpec, kind: AgentKind) -> None:
+    """A recipe that sets a sampling value per role from the paper (cot-sc's T=0.7, Agentless's token caps)
+    would override `--temperature` / `--max-tokens` without saying so: refuse, naming its own options."""
+    for field, flag in (("temperature", "--temperature"), ("max_tokens", "--max-tokens")):
+        if getattr(spec.sampling, field) is None or kind.builder is None:
+            continue
+        own = [name for name in kind.options if field in name]
+        if own:
+            raise ConfigError(f"sampling.{field} ({flag}) would be overridden by {kind.name}'s own per-role "
+                              f"setting{'s' if len(own) > 1 else ''} ({', '.join(own)}, from the paper): set "
+                              f"{'them' if len(own) > 1 else 'it'} with --agent-opt instead, e.g. --agent-opt "
+                              f"{own[0]}=...")
 
 
 def _make(kind: AgentKind, spec: AgentSpec, model: Any, tools: list[Any], system: str | None,

@@ -39,7 +39,7 @@ _REQUIRED = ("key", "env", "task", "agent", "model")
 _INT, _NUMBER = (int,), (int, float)
 _OPTIONAL: dict[str, tuple[type, ...]] = {
     "seed": _INT, "input_tokens": _INT, "output_tokens": _INT, "unpriced_calls": _INT, "model_calls": _INT,
-    "tool_calls": _INT, "attempts": _INT, "reward": _NUMBER, "cost_usd": _NUMBER, "wall_seconds": _NUMBER,
+    "tool_calls": _INT, "attempts": _INT, "model_retries": _INT, "reward": _NUMBER, "cost_usd": _NUMBER, "wall_seconds": _NUMBER,
     "success": (bool,), "infra_error": (bool,), "status": (str,), "run_id": (str,), "answer": (str,),
     "error": (dict,), "score": (dict,), "scopes": (dict,), "model_latencies": (list,),
 }
