@@ -147,9 +147,10 @@ def test_the_live_listener_exports_the_same_spans_as_the_journal_afterwards(jour
     agent = ToolCallingAgent(ScriptedModel([call("add", '{"a": 2, "b": 3}'), "5"]), [add])
     result = asyncio.run(agentzoo.run(agent, "x", journal=journal, listeners=[listener],
                                       config={"version": 1, "agent": "tool-calling", "model": "scripted:x"}))
-    # Effect spans go out as each effect completes; the agent's when the run is finished.
-    assert sorted(s.name for s in memory.get_finished_spans()) == ["chat scripted", "chat scripted", "execute_tool add"]
-    listener.finish()
+    # Effect spans go out as each effect completes; the agent's when the run has ended (the runner's on_end).
+    assert sorted(s.name for s in memory.get_finished_spans()) == ["chat scripted", "chat scripted", "execute_tool add",
+                                                                   "invoke_agent tool-calling"]
+    listener.finish()  # nothing more to end
     live = memory.get_finished_spans()
     after = exported(journal, result.run_id)
     assert sorted((s.name, s.start_time, s.end_time) for s in live) == \

@@ -155,6 +155,10 @@ async def _drive(agent: Agent, task: str, gateway: Gateway, journal: Journal | N
     result.wall_seconds = time.monotonic() - started
     if journal is not None:
         journal.finish_run(gateway.run_id, status=result.status, answer=result.answer, error=result.error)
+    for listener in gateway.listeners:  # e.g. OpenTelemetry ends the run's spans now, not at exit
+        on_end = getattr(listener, "on_end", None)
+        if on_end is not None:
+            on_end(result)
     return result
 
 

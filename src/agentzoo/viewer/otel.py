@@ -317,6 +317,10 @@ class OtelListener:
             return
         self.spans.add(entry)
 
+    def on_end(self, result: Any) -> None:
+        """The runner's call when the run has ended: its spans end with it."""
+        self.finish()
+
     def finish(self, info: RunInfo | None = None) -> None:
         """End the run's spans (with `info`, or the run's row as the journal has it now) and flush."""
         if self.spans is not None and not self.spans.finished:
