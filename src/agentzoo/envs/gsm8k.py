@@ -56,8 +56,8 @@ def extract_answer(text: str | None) -> str | None:
 
 
 # An agent's final-answer syntax left on the answer: `Answer: n`, `Final Answer: n`, `final_answer(n)`.
-_AGENT_SYNTAX = re.compile(r"\s*(?:(?:final\s+)?answer\s*:(?P<after>.*)|final_answer\(\s*(?P<q>['\"]?)(?P<arg>.*?)(?P=q)\s*\))\s*",
-                           re.I | re.S)
+_AGENT_SYNTAX = re.compile(r"\s*(?:(?:final\s+)?answer\s*:(?P<after>.*)"
+                           r"|final_answer\(\s*(?P<q>['\"]?)(?P<arg>.*?)(?P=q)\s*\))\s*", re.I | re.S)
 
 
 def lone_number(answer: str | None) -> str | None:
