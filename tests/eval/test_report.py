@@ -183,7 +183,8 @@ def test_reports_of_an_oracle_folder_exist_parse_and_match_the_rows(folders):
         assert g["tokens"]["input"] == sum(r["input_tokens"] for r in mine)
         assert g["tokens"]["per_sample"] == pytest.approx(sum(r["input_tokens"] + r["output_tokens"] for r in mine) / 15)
         assert g["calls"]["model_per_sample"] == pytest.approx(sum(r["model_calls"] for r in mine) / 15)
-        assert g["cost"] == {"usd": 0.0, "per_sample": 0.0, "unpriced_calls": 15, "model_calls": 15, "complete": False}
+        assert g["cost"] == {"usd": 0.0, "per_sample": 0.0, "per_success": 0.0, "unpriced_calls": 15, "model_calls": 15,
+                             "complete": False}
         assert g["model_latency_seconds"]["calls"] == sum(len(r["model_latencies"]) for r in mine)
         assert g["model_latency_seconds"]["p50"] == pytest.approx(
             float(np.percentile([x for r in mine for x in r["model_latencies"]], 50)))
@@ -192,7 +193,9 @@ def test_reports_of_an_oracle_folder_exist_parse_and_match_the_rows(folders):
 
     md = (out / "summary.md").read_text()
     assert ORACLE_NOTE in md and "## gsm8k" in md and "![gsm8k" in md and "per role" not in md
-    assert "| tool-calling | oracle | 15 | 5 | 100.0% [100.0, 100.0] | 100.0% | 100.0% | 100.0% | 1.000 |" in md
+    # pass@1..3, then pass^2 and pass^3 (pass^1 is pass@1), the flip rate and the reward
+    assert ("| tool-calling | oracle | 15 | 5 | 100.0% [100.0, 100.0] | 100.0% | 100.0% | 100.0% | 100.0% | 100.0% "
+            "| 0.0% | 1.000 |") in md
     assert "unpriced" in md
     assert (out / "plot_gsm8k.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -240,7 +243,7 @@ def test_a_folder_with_failures_infra_errors_and_roles(folders):
     assert g["cost"]["per_sample"] == pytest.approx(g["cost"]["usd"] / 18)
 
     md = (out / "summary.md").read_text()
-    assert "### gsm8k: per role" in md and "| team | oracle | planner | 18 | 2.00 |" in md
+    assert "### gsm8k: per role" in md and "| team | oracle | planner | 18 | 2.00 / 0.00 / 0.00 |" in md
     assert "† team × oracle: 18 of 54 model calls had no known price" in md
     assert ORACLE_NOTE in md and "| broken-odd | oracle | 9 | 3 | 100.0% [100.0, 100.0] |" in md
     assert (out / "plot_gsm8k.png").is_file()

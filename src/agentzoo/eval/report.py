@@ -2,10 +2,13 @@
 
     samples.jsonl      every row, as recorded
     samples.parquet    the same rows; nested fields (score, error, scopes, model_latencies) as JSON text
-    summary.json       per (agent, env, model): success rate and its 95% CI, pass@k, reward, tokens,
-                       cost, calls, wall time, latency percentiles, infra errors, and the same per role
-    summary.md         a table per environment (rows: agent × model), a per-role table when a run
-                       had more than the root scope, and the plots
+    summary.json       per (agent, env, model): success rate and its 95% CI, pass@k, pass^k, flip rate,
+                       reward, tokens and cost (per sample and per success), calls, wall time, latency
+                       percentiles, infra errors, and the same per role; under `paired`, each agent
+                       against the baseline on the same tasks and seeds (`paired`)
+    summary.md         the paired comparison with the baseline, then per environment a table of
+                       success and one of cost (rows: agent × model), a per-role table when a run had
+                       more than the root scope, and the plots
     plot_<env>.png     success rate (95% CI bars) against cost per sample — or tokens per sample when
                        nothing was priced (oracle, scripted models) — one point per agent × model
 
@@ -37,8 +40,10 @@ import orjson
 from .. import _json
 from .._visible import visible
 from ..errors import ConfigError, CorruptResultsError
+from .paired import METHOD as PAIRED_METHOD
+from .paired import NOT_DISTINGUISHABLE, paired_summary
 from .sample import ORACLE, ORACLE_NOTE
-from .stats import CONFIDENCE, RESAMPLES, mean_pass_at_k, percentiles, success_rate
+from .stats import CONFIDENCE, RESAMPLES, flip_rate, mean_pass_at_k, mean_pass_hat_k, percentiles, success_rate
 from .store import ResultStore
 
 ROOT = ""  # the journal scope of the agent itself
@@ -48,6 +53,12 @@ METHOD = {
                      "resamples of the tasks (each with all its samples), fixed seed"),
     "pass_at_k": "unbiased estimator of Chen et al. 2021, 1 - C(n-c,k)/C(n,k) per task, averaged over tasks; "
                  "for k up to the fewest scored samples any task has",
+    "pass_hat_k": "pass^k of τ-bench (Yao et al. 2024): C(c,k)/C(n,k) per task, the chance that k samples all "
+                  "succeed, averaged over tasks; pass^1 = pass@1",
+    "flip_rate": "share of the tasks with two or more scored samples whose samples do not all have the same outcome",
+    "per_success": "tokens (input + output) and priced cost of all the group's samples divided by its successes: "
+                   "what one success costs",
+    **PAIRED_METHOD,
     "infra_errors": "samples that failed on infrastructure (provider or sandbox) on every attempt: counted apart, "
                     "left out of success rate, pass@k, reward and per-sample averages",
     "cost": "priced model calls only; calls of a model with no known price are counted as unpriced_calls",
@@ -61,7 +72,7 @@ _COLUMNS: dict[str, str] = {
     "run_id": "string", "reward": "float64", "success": "bool", "score": "json", "answer": "text",
     "status": "string", "error": "json", "input_tokens": "int64", "output_tokens": "int64", "cost_usd": "float64",
     "unpriced_calls": "int64", "model_calls": "int64", "tool_calls": "int64", "wall_seconds": "float64",
-    "model_latencies": "json", "scopes": "json", "attempts": "int64", "infra_error": "bool",
+    "model_latencies": "json", "scopes": "json", "attempts": "int64", "model_retries": "int64", "infra_error": "bool",
 }
 _BRANCH = re.compile(r"#\d+(?=/|$)")
 _SCOPE_FIELDS = ("model_calls", "tool_calls", "other_effects", "input_tokens", "output_tokens", "cost_usd")
@@ -94,6 +105,28 @@ def load_rows(out: Path) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     return rows, meta
 
 
+def load_sample_rows(folder: Path) -> tuple[list[dict[str, Any]] | None, dict[str, Any] | None]:
+    """A results folder's rows and meta: from results.db, else from samples.jsonl (with the meta of its
+    summary.json, when there is one); (None, None) when it has neither."""
+    folder = Path(folder)
+    if (folder / "results.db").is_file():
+        return load_rows(folder)
+    path = folder / "samples.jsonl"
+    if not path.is_file():
+        return None, None
+    try:
+        rows = [_json.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+    except orjson.JSONDecodeError as exc:
+        raise CorruptResultsError(f"{path}: a line is not JSON ({exc})") from None
+    if not all(isinstance(r, dict) and all(isinstance(r.get(k), str) for k in ("env", "task", "agent", "model"))
+               for r in rows):
+        raise CorruptResultsError(f"{path}: a line is not an eval row (env, task, agent and model as text)")
+    meta = None
+    if (folder / "summary.json").is_file():
+        meta = load_summary(folder).get("meta")
+    return rows, meta if isinstance(meta, dict) else None
+
+
 def load_summary(folder: Path) -> dict[str, Any]:
     """The summary of a results folder: computed from its results.db, or read from its summary.json."""
     folder = Path(folder)
@@ -119,13 +152,14 @@ def summarize(rows: list[dict[str, Any]], meta: dict[str, Any] | None = None) ->
     for row in rows:
         groups.setdefault((row["agent"], row["env"], row["model"]), []).append(row)
     order = _ordering(meta)
-    summary_groups = [summarize_group(agent, env, model, groups[(agent, env, model)])
-                      for agent, env, model in sorted(groups, key=order)]
+    ordered = sorted(groups, key=order)
+    summary_groups = [summarize_group(agent, env, model, groups[(agent, env, model)]) for agent, env, model in ordered]
     oracle = any(model == ORACLE for _, _, model in groups)
     notes = [f"the {g['agent']} × {g['model']} rows of {g['env']}: {g['infra_errors']} sample(s) failed on "
              "infrastructure on every attempt and are counted apart" for g in summary_groups if g["infra_errors"]]
+    paired = paired_summary(rows, meta, order=order, agents=list(dict.fromkeys(a for a, _, _ in ordered)))
     return {"meta": meta, "samples": len(rows), "oracle_note": ORACLE_NOTE if oracle else None,
-            "method": METHOD, "notes": notes, "groups": summary_groups}
+            "method": METHOD, "notes": notes, "groups": summary_groups, "paired": paired}
 
 
 def summarize_group(agent: str, env: str, model: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -136,12 +170,16 @@ def summarize_group(agent: str, env: str, model: str, rows: list[dict[str, Any]]
         by_task.setdefault(r["task"], []).append(bool(r.get("success")))
     rate = success_rate(by_task)
     per_task = [len(v) for v in by_task.values()]
+    counts = [(len(v), sum(v)) for v in by_task.values()]
 
     def total(field: str) -> float:
         return sum(r.get(field) or 0 for r in rows)
 
     def per_sample(value: float) -> float | None:
         return value / n if n else None
+
+    def per_success(value: float) -> float | None:
+        return value / rate.successes if rate.successes else None
 
     tokens_in, tokens_out, cost = int(total("input_tokens")), int(total("output_tokens")), float(total("cost_usd"))
     model_calls, tool_calls, unpriced = int(total("model_calls")), int(total("tool_calls")), int(total("unpriced_calls"))
@@ -153,19 +191,22 @@ def summarize_group(agent: str, env: str, model: str, rows: list[dict[str, Any]]
         "samples_per_task": {"min": min(per_task), "max": max(per_task)} if per_task else None,
         "status": dict(sorted(Counter(str(r.get("status")) for r in rows).items())),
         "success": rate.as_dict(),
-        "pass_at_k": {str(k): v for k, v in mean_pass_at_k((len(v), sum(v)) for v in by_task.values()).items()},
+        "pass_at_k": {str(k): v for k, v in mean_pass_at_k(counts).items()},
+        "pass_hat_k": {str(k): v for k, v in mean_pass_hat_k(counts).items()},
+        "flip": flip_rate(by_task).as_dict(),
         "reward_mean": per_sample(sum(float(r.get("reward") or 0.0) for r in scored)),
         "tokens": {"input": tokens_in, "output": tokens_out, "input_per_sample": per_sample(tokens_in),
-                   "output_per_sample": per_sample(tokens_out), "per_sample": per_sample(tokens_in + tokens_out)},
-        "cost": {"usd": cost, "per_sample": per_sample(cost), "unpriced_calls": unpriced, "model_calls": model_calls,
-                 "complete": unpriced == 0},
+                   "output_per_sample": per_sample(tokens_out), "per_sample": per_sample(tokens_in + tokens_out),
+                   "per_success": per_success(tokens_in + tokens_out)},
+        "cost": {"usd": cost, "per_sample": per_sample(cost), "per_success": per_success(cost),
+                 "unpriced_calls": unpriced, "model_calls": model_calls, "complete": unpriced == 0},
         "calls": {"model": model_calls, "tool": tool_calls, "model_per_sample": per_sample(model_calls),
                   "tool_per_sample": per_sample(tool_calls)},
         "wall_seconds": {"total": sum(walls), "per_sample": per_sample(sum(walls)), **percentiles(walls)},
         "model_latency_seconds": {"calls": len(latencies), **percentiles(latencies)},
         "failure_types": _error_types(r for r in scored if r.get("error")),
         "infra_error_types": _error_types(r for r in rows if r.get("status") == INFRA),
-        "roles": _roles(rows, n),
+        "roles": _roles(rows, n, rate.successes),
         "flexible": _flexible(scored),
     }
 
@@ -189,8 +230,9 @@ def role_of(scope: str) -> str:
     return _BRANCH.sub("", scope)
 
 
-def _roles(rows: list[dict[str, Any]], n: int) -> dict[str, dict[str, Any]]:
-    """Per role (journal scope without branch numbers): totals over the rows and per scored sample."""
+def _roles(rows: list[dict[str, Any]], n: int, successes: int) -> dict[str, dict[str, Any]]:
+    """Per role (journal scope without branch numbers): totals over the rows, per scored sample and per
+    success of the group (the role's share of what one success costs)."""
     roles: dict[str, dict[str, Any]] = {}
     for r in rows:
         seen = set()
@@ -209,6 +251,9 @@ def _roles(rows: list[dict[str, Any]], n: int) -> dict[str, dict[str, Any]]:
     for role in roles.values():
         role["cost_usd"] = float(role["cost_usd"])
         role["per_sample"] = {f: (role[f] / n if n else None) for f in _SCOPE_FIELDS}
+        role["per_success"] = {
+            "tokens": (role["input_tokens"] + role["output_tokens"]) / successes if successes else None,
+            "cost_usd": role["cost_usd"] / successes if successes else None}
     return dict(sorted(roles.items()))
 
 
@@ -372,76 +417,145 @@ def render_markdown(summary: dict[str, Any], plots: dict[str, str] | None = None
         lines += ["Eval: " + " · ".join(f"{k} {_md_text(', '.join(map(str, v)) if isinstance(v, list) else v)}"
                                         for k, v in shown.items()), ""]
     lines += [f"{summary['samples']} samples. Success rate: {METHOD['success_rate']}. pass@k: "
-              f"{METHOD['pass_at_k']}. Infra errors: {METHOD['infra_errors']}.", ""]
+              f"{METHOD['pass_at_k']}. pass^k: {METHOD['pass_hat_k']}. Flip: {METHOD['flip_rate']}. "
+              f"Infra errors: {METHOD['infra_errors']}.", ""]
     for note in summary.get("notes") or ():
         lines += [f"- {_md_text(note)}"]
     if summary.get("notes"):
         lines.append("")
     if not summary["groups"]:
         lines += ["No samples yet.", ""]
+    if summary.get("paired") and summary["groups"]:
+        lines += paired_lines(summary["paired"])
     for env in _envs(summary):
         groups = [g for g in summary["groups"] if g["env"] == env]
         lines += [f"## {_md_text(env)}", "", *_env_table(groups), ""]
-        footnotes = _cost_footnotes(groups)
-        lines += [*footnotes, ""] if footnotes else []
         flexible = _flexible_lines(groups)
         lines += [*flexible, ""] if flexible else []
+        lines += [f"### {_md_text(env)}: tokens, cost and time", "", COST_LEGEND, "", *_cost_table(groups), ""]
+        footnotes = _cost_footnotes(groups)
+        lines += [*footnotes, ""] if footnotes else []
         if any(set(g["roles"]) - {ROOT} for g in groups):
-            lines += [f"### {_md_text(env)}: per role", "", *_role_table(groups), ""]
+            lines += [f"### {_md_text(env)}: per role", "", ROLE_LEGEND, "", *_role_table(groups), ""]
         if env in plots:
             lines += [f"![{_md_text(env)}: success rate per agent]({plots[env]})", ""]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
+PAIRED_LEGEND = (f"Δ: agent − baseline success in points over pairs (same task and seed); {CONFIDENCE:.0%} CI: "
+                 f"paired bootstrap over tasks, {RESAMPLES} resamples; MDE: the smallest Δ this design detects "
+                 "(α 0.05, power 0.8; * assumed variance).")
+COST_LEGEND = ("Per scored sample, except per success: everything the group spent divided by its successes. "
+               "Tokens are input + output.")
+ROLE_LEGEND = "Calls, tokens and cost per scored sample of the group; per success divides by the group's successes."
+
+
+def paired_lines(paired: dict[str, Any]) -> list[str]:
+    """The paired section of summary.md: the baseline and why, a one-line legend, the table, the notes."""
+    lines = ["## Paired comparison with the baseline", ""]
+    base = paired.get("baseline")
+    found = paired.get("comparisons") or []
+    if base is None or not found:
+        design = paired.get("design") or []
+        lines += ["One agent: nothing to compare it with."]
+        lines += [f"- {_md_text(d['env'])}: with {d['tasks']} task(s) × {d['seeds']} seed(s), a paired comparison "
+                  f"could detect differences of about {fmt_points(d['mde']['value'], sign=False)} points or more "
+                  "(MDE under the assumed variance; see summary.json)." for d in design]
+        return [*lines, ""]
+    why = _md_text(paired["note"]) if paired.get("note") else "named by the eval"
+    lines += [f"Baseline: **{_md_text(base)}**, {why}.", "", _md_text(PAIRED_LEGEND), ""]
+    head = ["env", "agent", "model", "pairs (tasks)", "agent", "baseline", f"Δ ({CONFIDENCE:.0%} CI)", "MDE", "verdict"]
+    rows = []
+    for c in found:
+        rows.append([_md_text(c["env"]), _md_text(c["agent"]), _md_text(c["model"]), f"{c['pairs']} ({c['tasks']})",
+                     fmt_pct(c["agent_rate"]), fmt_pct(c["baseline_rate"]), fmt_delta(c),
+                     _md_text(fmt_mde(c.get("mde"))), verdict(c)])
+    lines += _table(head, rows, right_from=3, right_to=8)
+    unpaired = [f"- {_md_text(c['agent'])} × {_md_text(c['model'])} on {_md_text(c['env'])}: "
+                f"{c['unpaired_agent']} of its scored samples and {c['unpaired_baseline']} of the baseline's have no "
+                "partner (not run, or failed on infrastructure) and are left out."
+                for c in found if c["unpaired_agent"] or c["unpaired_baseline"]]
+    lines += ["", *unpaired] if unpaired else []
+    return [*lines, "", f"MDE: {_md_text(PAIRED_METHOD['mde'])}.", ""]
+
+
+def verdict(c: dict[str, Any], *, short: bool = False) -> str:
+    """'not distinguishable from the baseline' when the interval holds 0; 'higher'/'lower' when it does not
+    (`short`: without 'from/than the baseline', for a table whose title names the baseline)."""
+    if not c.get("pairs"):
+        return "no pairs"
+    if not c["distinguishable"]:
+        return "not distinguishable" if short else NOT_DISTINGUISHABLE
+    word = "higher" if c["difference"] > 0 else "lower"
+    return word if short else f"{word} than the baseline"
+
+
 def _env_table(groups: list[dict[str, Any]]) -> list[str]:
     ks = sorted({int(k) for g in groups for k in g["pass_at_k"]})
+    hats = [k for k in sorted({int(k) for g in groups for k in g.get("pass_hat_k", {})}) if k > 1]  # pass^1 = pass@1
     head = (["agent", "model", "samples", "tasks", f"success ({CONFIDENCE:.0%} CI)"] + [f"pass@{k}" for k in ks]
-            + ["reward", "tokens/sample in / out", "cost/sample", "model calls/sample", "tool calls/sample",
-               "wall/sample", "model latency p50 / p90 / p99", "infra errors"])
+            + [f"pass^{k}" for k in hats] + ["flip", "reward"])
     rows = []
     for g in groups:
-        lat = g["model_latency_seconds"]
+        flip = g.get("flip") or {}
         rows.append([_md_text(g["agent"]), _md_text(g["model"]), str(g["scored"]), str(g["tasks"]),
                      fmt_rate(g["success"])]
                     + [fmt_pct(g["pass_at_k"].get(str(k))) for k in ks]
-                    + [fmt_num(g["reward_mean"], 3),
-                       f"{fmt_num(g['tokens']['input_per_sample'])} / {fmt_num(g['tokens']['output_per_sample'])}",
-                       fmt_cost(g["cost"]), fmt_num(g["calls"]["model_per_sample"], 2),
-                       fmt_num(g["calls"]["tool_per_sample"], 2), fmt_seconds(g["wall_seconds"]["per_sample"]),
-                       " / ".join(fmt_seconds(lat[p]) for p in ("p50", "p90", "p99")),
-                       str(g["infra_errors"])])
+                    + [fmt_pct(g["pass_hat_k"].get(str(k))) for k in hats]
+                    + [fmt_pct(flip.get("rate")), fmt_num(g["reward_mean"], 3)])
+    return _table(head, rows, right_from=2)
+
+
+def _cost_table(groups: list[dict[str, Any]]) -> list[str]:
+    head = ["agent", "model", "tokens in / out", "tokens/success", "cost", "cost/success", "calls model / tool",
+            "wall", "model latency p50 / p90 / p99", "infra errors"]
+    rows = []
+    for g in groups:
+        lat = g["model_latency_seconds"]
+        rows.append([_md_text(g["agent"]), _md_text(g["model"]),
+                     f"{fmt_num(g['tokens']['input_per_sample'])} / {fmt_num(g['tokens']['output_per_sample'])}",
+                     fmt_num(g["tokens"].get("per_success")), fmt_cost(g["cost"]),
+                     fmt_cost(g["cost"], "per_success"),
+                     f"{fmt_num(g['calls']['model_per_sample'], 2)} / {fmt_num(g['calls']['tool_per_sample'], 2)}",
+                     fmt_seconds(g["wall_seconds"]["per_sample"]),
+                     " / ".join(fmt_seconds(lat[p]) for p in ("p50", "p90", "p99")), str(g["infra_errors"])])
     return _table(head, rows, right_from=2)
 
 
 def _role_table(groups: list[dict[str, Any]]) -> list[str]:
-    head = ["agent", "model", "role", "samples", "model calls/sample", "tool calls/sample", "other effects/sample",
-            "tokens/sample in / out", "cost/sample", "share of cost", "share of tokens"]
+    head = ["agent", "model", "role", "samples", "calls model / tool / other", "tokens in / out", "tokens/success",
+            "cost", "cost/success", "share of cost / tokens"]
     rows = []
     for g in groups:
         total_cost = sum(r["cost_usd"] for r in g["roles"].values())
         total_tokens = sum(r["input_tokens"] + r["output_tokens"] for r in g["roles"].values())
         for scope, r in g["roles"].items():
             ps = r["per_sample"]
+            per_success = r.get("per_success") or {}
+            share_cost = fmt_pct(r["cost_usd"] / total_cost if total_cost and r["cost_usd"] else None)
+            share_tokens = fmt_pct((r["input_tokens"] + r["output_tokens"]) / total_tokens if total_tokens else None)
             rows.append([_md_text(g["agent"]), _md_text(g["model"]), _md_text(scope) if scope else "(root)",
                          str(r["samples"]),
-                         fmt_num(ps["model_calls"], 2), fmt_num(ps["tool_calls"], 2), fmt_num(ps["other_effects"], 2),
+                         f"{fmt_num(ps['model_calls'], 2)} / {fmt_num(ps['tool_calls'], 2)} / "
+                         f"{fmt_num(ps['other_effects'], 2)}",
                          f"{fmt_num(ps['input_tokens'])} / {fmt_num(ps['output_tokens'])}",
-                         _role_cost(r, g["cost"]),
-                         fmt_pct(r["cost_usd"] / total_cost if total_cost and r["cost_usd"] else None),
-                         fmt_pct((r["input_tokens"] + r["output_tokens"]) / total_tokens if total_tokens else None)])
+                         fmt_num(per_success.get("tokens")), _role_cost(r, g["cost"]),
+                         _role_cost(r, g["cost"], per_success.get("cost_usd"), per_success=True),
+                         f"{share_cost} / {share_tokens}"])
     return _table(head, rows, right_from=3)
 
 
-def _role_cost(role: dict[str, Any], group_cost: dict[str, Any]) -> str:
-    """A role's cost per sample, said the way the main table says it (`unpriced`, `$x †`)."""
+def _role_cost(role: dict[str, Any], group_cost: dict[str, Any], value: float | None = None, *,
+               per_success: bool = False) -> str:
+    """A role's cost per sample (or `value`, its cost per success), said the way the main table says it
+    (`unpriced`, `$x †`, `—` when there was no success to divide by)."""
     unpriced = role.get("unpriced_calls")
     if unpriced is None:  # not counted per scope: any of its calls may be among the group's unpriced ones
         unpriced = role["model_calls"] if group_cost["unpriced_calls"] else 0
-    if not unpriced:
-        return fmt_usd(role["per_sample"]["cost_usd"])
-    if not role["cost_usd"]:
+    if unpriced and not role["cost_usd"]:
         return "unpriced"
-    return fmt_usd(role["per_sample"]["cost_usd"]) + " †"
+    shown = fmt_usd(value if per_success else role["per_sample"]["cost_usd"])
+    return shown + (" †" if unpriced and shown != "—" else "")
 
 
 def _cost_footnotes(groups: list[dict[str, Any]]) -> list[str]:
@@ -470,8 +584,10 @@ def _flexible_lines(groups: list[dict[str, Any]]) -> list[str]:
     return [FLEXIBLE_NOTE, "", *lines] if lines else []
 
 
-def _table(head: list[str], rows: list[list[str]], right_from: int) -> list[str]:
-    align = ["---" if i < right_from else "---:" for i in range(len(head))]
+def _table(head: list[str], rows: list[list[str]], right_from: int, right_to: int | None = None) -> list[str]:
+    """A Markdown table whose columns right_from..right_to (exclusive; default: the last) are right-aligned."""
+    right_to = len(head) if right_to is None else right_to
+    align = ["---:" if right_from <= i < right_to else "---" for i in range(len(head))]
     return ["| " + " | ".join(cells) + " |" for cells in [head, align, *([_md(c) for c in r] for r in rows)]]
 
 
@@ -528,11 +644,34 @@ def fmt_usd(x: float | None) -> str:
     return f"${x:.{max(2, 2 - math.floor(math.log10(abs(x))))}f}"  # three significant digits, never 1e-05
 
 
-def fmt_cost(cost: dict[str, Any]) -> str:
-    """Cost per sample; 'unpriced' when no call had a price, a dagger when only some had."""
+def fmt_cost(cost: dict[str, Any], per: str = "per_sample") -> str:
+    """Cost per sample (or `per="per_success"`); 'unpriced' when no call had a price, a dagger when only
+    some had; '—' when there is nothing to divide by (no success)."""
     if cost["unpriced_calls"] and cost["unpriced_calls"] >= cost["model_calls"] and not cost["usd"]:
         return "unpriced"
-    return fmt_usd(cost["per_sample"]) + (" †" if cost["unpriced_calls"] else "")
+    shown = fmt_usd(cost.get(per))
+    return shown + (" †" if cost["unpriced_calls"] and shown != "—" else "")
+
+
+def fmt_points(x: float | None, *, sign: bool = True) -> str:
+    """A difference of rates in percentage points: +12.5, -3.0."""
+    if x is None:
+        return "—"
+    return f"{100 * x:+.1f}" if sign else f"{100 * x:.1f}"
+
+
+def fmt_delta(c: dict[str, Any]) -> str:
+    """`+5.0 [-8.3, +18.3]`: a paired difference and its interval, in points."""
+    if c.get("difference") is None:
+        return "—"
+    return f"{fmt_points(c['difference'])} [{fmt_points(c['low'])}, {fmt_points(c['high'])}]"
+
+
+def fmt_mde(m: dict[str, Any] | None) -> str:
+    """The minimum detectable difference in points; a star when its variance is assumed, not observed."""
+    if not m:
+        return "—"
+    return fmt_points(m["value"], sign=False) + ("*" if m["source"] == "assumed" else "")
 
 
 def fmt_seconds(x: float | None) -> str:
