@@ -67,7 +67,7 @@ def test_every_recipe_option_reaches_build_from_the_flag_and_from_an_experiment_
 
     seen.clear()
     experiment = Experiment.model_validate({"agents": [{"agent": recipe, "options": {option: value}}],
-                                            "envs": ["gsm8k"], "models": ["oracle"]})
+                                            "envs": ["gsm8k"], "models": ["oracle"], "anchor": False})
     the_plan = plan(experiment)
     (label, template), = the_plan.agents.items()
     build(template.model_copy(update={"model": "scripted:x.json", "recorded_tools": spec.recorded_tools}), replay=True)

@@ -55,6 +55,7 @@ def eval_cmd(experiment_file: Optional[Path] = typer.Argument(None, metavar="[EX
              backend: Optional[str] = typer.Option(None, "--backend", help="local or ray"),
              user_model: Optional[str] = typer.Option(None, "--user-model", help="tau-*: a model string for the simulated customer [default: the scripted customer]"),
              baseline: Optional[str] = typer.Option(None, "--baseline", help="the agent label the others are compared with"),
+             no_anchor: bool = typer.Option(False, "--no-anchor", help="do not add the matched single-agent anchor to an eval of multi-agent recipes only"),
              budget_usd: Optional[float] = typer.Option(None, "--budget-usd", help="per sample"),
              budget_tokens: Optional[int] = typer.Option(None, "--budget-tokens", help="per sample"),
              budget_calls: Optional[int] = typer.Option(None, "--budget-calls", help="per sample"),
@@ -72,8 +73,8 @@ def eval_cmd(experiment_file: Optional[Path] = typer.Argument(None, metavar="[EX
         if given:
             raise ConfigError(f"{', '.join(given)}: the experiment file {experiment_file} says what to run; "
                               "change it there (flags may only set --model, --out, --seeds, --concurrency, --retries, "
-                              "--max-infra-errors, --backend, --tier, --unsafe, --baseline, --budget-*)")
-        the_plan = load_experiment(experiment_file)
+                              "--max-infra-errors, --backend, --tier, --unsafe, --baseline, --no-anchor, --budget-*)")
+        the_plan = load_experiment(experiment_file, anchor=False if no_anchor else None)
         overrides = {"models": _names(model) or None, "seeds": seeds, "concurrency": concurrency, "retries": retries,
                      "max_infra_errors": max_infra_errors, "backend": backend, "baseline": baseline}
         _override(the_plan, overrides, tier, unsafe, (budget_tokens, budget_usd, budget_calls, budget_seconds))
@@ -83,13 +84,14 @@ def eval_cmd(experiment_file: Optional[Path] = typer.Argument(None, metavar="[EX
         the_plan = _plan_from_flags(env, agent or "tool-calling", agent_opt, model, seeds, tasks, limit, concurrency,
                                     retries, max_infra_errors, max_steps, temperature, max_tokens, tier, unsafe,
                                     backend, user_model, baseline,
-                                    (budget_tokens, budget_usd, budget_calls, budget_seconds))
+                                    (budget_tokens, budget_usd, budget_calls, budget_seconds), anchor=not no_anchor)
     exp = the_plan.experiment
     run_plan(the_plan, out or Path(exp.out or "results"))
 
 
 def _plan_from_flags(env, agent, agent_opt, model, seeds, tasks, limit, concurrency, retries, max_infra_errors,
-                     max_steps, temperature, max_tokens, tier, unsafe, backend, user_model, baseline, budgets):
+                     max_steps, temperature, max_tokens, tier, unsafe, backend, user_model, baseline, budgets,
+                     anchor=True):
     from pydantic import ValidationError
 
     from ..eval.experiment import Experiment, default_label, plan
@@ -119,7 +121,7 @@ def _plan_from_flags(env, agent, agent_opt, model, seeds, tasks, limit, concurre
         if user_model and name.startswith("tau-"):
             entry["options"] = {"user_model": user_model}
         envs.append({k: v for k, v in entry.items() if v is not None})
-    data: dict[str, Any] = {"agents": agents, "envs": envs, "models": models}
+    data: dict[str, Any] = {"agents": agents, "envs": envs, "models": models, "anchor": anchor}
     for key, value in (("seeds", seeds), ("concurrency", concurrency), ("retries", retries),
                        ("max_infra_errors", max_infra_errors), ("backend", backend), ("baseline", baseline)):
         if value is not None:
@@ -222,7 +224,7 @@ def run_plan(the_plan: Any, out: Path) -> None:
             "limit": next((e.limit for e in the_plan.env_entries), None), "backend": exp.backend,
             "baseline": exp.baseline, "specs": {label: spec.to_config() for label, spec in the_plan.agents.items()},
             "spec_hashes": {label: spec.hash() for label, spec in the_plan.agents.items()},
-            "env_sources": env_sources}
+            "env_sources": env_sources, "anchor": the_plan.anchor}
     _check_resume(out, meta)
     if exp.backend == "ray":
         from ..eval.ray_backend import run_eval_ray as runner
@@ -239,6 +241,9 @@ def run_plan(the_plan: Any, out: Path) -> None:
     paths = write_reports(out)
     console.print(f"{progress.done} samples run, {progress.skipped} already done · reports: "
                   + escape(", ".join(str(p) for p in paths)))
+    from .compare_cmd import print_vs_baseline
+
+    print_vs_baseline(out / "summary.json", console)
 
 
 def _open_envs(the_plan: Any) -> tuple[dict[str, Any], dict[str, dict[str, Any]], dict[str, list[Any]]]:

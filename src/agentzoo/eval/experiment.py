@@ -74,6 +74,9 @@ class Experiment(_Data):
     """Limits of each sample's run."""
     baseline: str | None = None
     """The label of the agent the others are compared with, pair by pair."""
+    anchor: bool = True
+    """Add a matched single-agent anchor (same model and budget) when every agent is a multi-agent
+    recipe (`eval.anchor`); it is the baseline unless one is named. False leaves it out."""
     scoring: SandboxSpec = Field(default_factory=SandboxSpec)
     """The sandbox the benchmarks' own tests run in."""
     backend: Literal["local", "ray"] = "local"
@@ -99,6 +102,8 @@ class Plan:
     experiment: Experiment
     agents: dict[str, AgentSpec] = field(default_factory=dict)
     env_entries: list[EnvEntry] = field(default_factory=list)
+    anchor: dict[str, Any] | None = None
+    """The matched single-agent anchor the plan added (label, agent, the teams it anchors), or None."""
 
     @property
     def labels(self) -> list[str]:
@@ -149,6 +154,18 @@ def plan(experiment: Experiment, *, where: str = "the experiment", lines: Any = 
         if label in result.agents:
             raise _error(where, lines, ("agents", i), f"two agents are labelled {label!r}; give each a `label:`")
         result.agents[label] = spec
+    if experiment.anchor:
+        from .anchor import plan_anchor
+
+        try:
+            found = plan_anchor(result.agents, [e.name for e in result.env_entries])
+        except ConfigError as exc:
+            raise _error(where, lines, ("anchor",), str(exc)) from None
+        if found is not None:
+            label, spec, result.anchor = found
+            result.agents = {label: spec, **result.agents}
+            if experiment.baseline is None:
+                result.experiment = experiment.model_copy(update={"baseline": label})
     if experiment.baseline is not None and experiment.baseline not in result.agents:
         raise _error(where, lines, ("baseline",), f"{experiment.baseline!r} is not one of the agents' labels "
                      f"({', '.join(result.agents)})")
@@ -174,11 +191,14 @@ def read_yaml(path: Path) -> tuple[Any, Any]:
         raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
 
 
-def load_experiment(path: Path) -> Plan:
-    """Read and validate an experiment file; every error names the file, line and key."""
+def load_experiment(path: Path, *, anchor: bool | None = None) -> Plan:
+    """Read and validate an experiment file; every error names the file, line and key.
+    `anchor=False` (`--no-anchor`) overrides the file's `anchor:`."""
     data, lines = read_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: an experiment is a mapping with agents, envs and models")
+    if anchor is not None:
+        data = {**data, "anchor": anchor}
     try:
         experiment = Experiment.model_validate(data)
     except ValidationError as exc:
