@@ -501,7 +501,7 @@ def _env_table(groups: list[dict[str, Any]]) -> list[str]:
         rows.append([_md_text(g["agent"]), _md_text(g["model"]), str(g["scored"]), str(g["tasks"]),
                      fmt_rate(g["success"])]
                     + [fmt_pct(g["pass_at_k"].get(str(k))) for k in ks]
-                    + [fmt_pct(g["pass_hat_k"].get(str(k))) for k in hats]
+                    + [fmt_pct(g.get("pass_hat_k", {}).get(str(k))) for k in hats]
                     + [fmt_pct(flip.get("rate")), fmt_num(g["reward_mean"], 3)])
     return _table(head, rows, right_from=2)
 
