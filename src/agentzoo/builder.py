@@ -228,7 +228,7 @@ def _one_model(text: str, spec: AgentSpec, trust: Trust, replay: bool, env: Any,
         if env is None or episode is None:
             raise ConfigError("model 'oracle' answers from an environment's gold solutions: it needs the run's "
                               "environment (an eval run), and this spec names none")
-        return oracle_model(env, episode.task, spec.agent)
+        return oracle_model(env, episode.task, oracle_agent(spec))
     if text.startswith("scripted:") and ".py:" in text:
         trust.load(text.partition(":")[2], "model script")  # consent first; parse_model loads it
     options: dict[str, Any] = {}
@@ -242,6 +242,11 @@ def _one_model(text: str, spec: AgentSpec, trust: Trust, replay: bool, env: Any,
     model = parse_model(text, **options)
     made.append(model)
     return model
+
+
+def oracle_agent(spec: AgentSpec) -> str:
+    """The agent kind the oracle answers for: ReAct text is its own reply shape."""
+    return "react" if spec.agent == "tool-calling" and spec.action_format == "react" else spec.agent
 
 
 def oracle_model(env: Any, task: Any, agent: str) -> Any:

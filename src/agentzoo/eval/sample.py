@@ -15,6 +15,7 @@ from ..runtime.journal import Journal
 from ..runtime.runner import run
 from ..runtime.secrets import mask_text
 from ..runtime.spec import AgentSpec
+from ..builder import oracle_agent
 from .agents import make_agent, template
 from .matrix import Sample
 
@@ -74,7 +75,7 @@ async def run_sample(sample: Sample, env: Environment, journal: Journal, models:
                    if v is not None and sample.model != ORACLE and not sample.model.startswith("scripted:")}
         if spec.tool_mode is not None and sample.model != ORACLE:
             options["tool_mode"] = spec.tool_mode
-        model = models.get(sample.model, env, sample, spec.agent, **options)
+        model = models.get(sample.model, env, sample, oracle_agent(spec), **options)
     built = make_agent(sample, env, episode, model, agents, env_sources)
     started = time.monotonic()
     try:
