@@ -78,6 +78,8 @@ def model_name_of(spec: str) -> str:
     if kind == "openai-compatible":
         return rest.rpartition("@")[0]
     if kind == "scripted":
+        if ".py:" in rest:  # a function of the request: parse_model names it after the function
+            return rest.rpartition(":")[2]
         return f"scripted:{os.path.basename(rest)}"
     return rest
 
