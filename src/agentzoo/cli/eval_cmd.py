@@ -50,6 +50,7 @@ def eval_cmd(experiment_file: Optional[Path] = typer.Argument(None, metavar="[EX
              max_steps: Optional[int] = typer.Option(None, "--max-steps", help="agent step (turn) limit; for a recipe, its own round or turn limit"),
              temperature: Optional[float] = typer.Option(None, "--temperature"),
              max_tokens: Optional[int] = typer.Option(None, "--max-tokens"),
+             tool_mode: Optional[str] = typer.Option(None, "--tool-mode", help="native, json or react: how tool calls travel to and from the model"),
              tier: Optional[str] = typer.Option(None, "--tier", help="sandbox tier for code and tests: auto | bwrap | landlock | unsafe"),
              unsafe: bool = typer.Option(False, "--unsafe", help="allow running code without isolation"),
              backend: Optional[str] = typer.Option(None, "--backend", help="local or ray"),
@@ -68,7 +69,8 @@ def eval_cmd(experiment_file: Optional[Path] = typer.Argument(None, metavar="[EX
         given = [flag for flag, value in (("--env", env), ("--agent", agent), ("--agent-opt", agent_opt),
                                           ("--tasks", tasks), ("--limit", limit),
                                           ("--user-model", user_model), ("--max-steps", max_steps),
-                                          ("--temperature", temperature), ("--max-tokens", max_tokens))
+                                          ("--temperature", temperature), ("--max-tokens", max_tokens),
+                                          ("--tool-mode", tool_mode))
                  if value]
         if given:
             raise ConfigError(f"{', '.join(given)}: the experiment file {experiment_file} says what to run; "
@@ -82,7 +84,7 @@ def eval_cmd(experiment_file: Optional[Path] = typer.Argument(None, metavar="[EX
         if not env or not model:
             raise ConfigError("say what to run: --env and --model (and --agent), or an experiment file")
         the_plan = _plan_from_flags(env, agent or "tool-calling", agent_opt, model, seeds, tasks, limit, concurrency,
-                                    retries, max_infra_errors, max_steps, temperature, max_tokens, tier, unsafe,
+                                    retries, max_infra_errors, max_steps, temperature, max_tokens, tool_mode, tier, unsafe,
                                     backend, user_model, baseline,
                                     (budget_tokens, budget_usd, budget_calls, budget_seconds), anchor=not no_anchor)
     exp = the_plan.experiment
@@ -90,7 +92,7 @@ def eval_cmd(experiment_file: Optional[Path] = typer.Argument(None, metavar="[EX
 
 
 def _plan_from_flags(env, agent, agent_opt, model, seeds, tasks, limit, concurrency, retries, max_infra_errors,
-                     max_steps, temperature, max_tokens, tier, unsafe, backend, user_model, baseline, budgets,
+                     max_steps, temperature, max_tokens, tool_mode, tier, unsafe, backend, user_model, baseline, budgets,
                      anchor=True):
     from pydantic import ValidationError
 
@@ -111,6 +113,8 @@ def _plan_from_flags(env, agent, agent_opt, model, seeds, tasks, limit, concurre
             entry["options"] = options[text]
         if max_steps is not None:
             entry["max_steps"] = max_steps
+        if tool_mode is not None:
+            entry["tool_mode"] = tool_mode
         sampling = {k: v for k, v in (("temperature", temperature), ("max_tokens", max_tokens)) if v is not None}
         if sampling:
             entry["sampling"] = sampling
