@@ -81,9 +81,9 @@ def _flag_text(value: Any) -> str:
 
 
 def _label_text(value: Any) -> str:
-    import yaml
+    import orjson
 
-    return value if isinstance(value, str) else yaml.safe_dump(value, default_flow_style=True).strip()
+    return value if isinstance(value, str) else orjson.dumps(value).decode()
 
 
 def _same(got: Any, want: Any) -> bool:
@@ -242,6 +242,14 @@ def test_a_model_per_role_serves_the_scopes_of_that_role():
     assert isinstance(model, RoleModels)
     assert model.for_scope("team/coder#2/code#1").name.endswith("b.json")
     assert model.for_scope("team/tester").name.endswith("a.json")
+
+
+def test_default_labels_show_options_compactly():
+    from agentzoo.eval.experiment import default_label
+
+    assert default_label("cot-sc", {"n": 3, "temperature": 0.5}) == "cot-sc[n=3,temperature=0.5]"
+    assert default_label("mallm@debate", {"personas": ["a", "b"]}) == 'mallm@debate[personas=["a","b"]]'
+    assert default_label("cot") == "cot"
 
 
 def test_flag_values_parse_as_json_else_text():

@@ -119,7 +119,9 @@ def default_label(agent_text: str, options: dict[str, Any] | None = None) -> str
 
 
 def _short(value: Any) -> str:
-    return value if isinstance(value, str) else yaml.safe_dump(value, default_flow_style=True).strip()
+    import orjson
+
+    return value if isinstance(value, str) else orjson.dumps(value).decode()
 
 
 def plan(experiment: Experiment, *, where: str = "the experiment", lines: Any = None) -> Plan:
