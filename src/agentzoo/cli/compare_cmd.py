@@ -172,7 +172,7 @@ def print_vs_baseline(summary_path: Path, out: Console) -> None:
     """The closing lines of `agentzoo eval`: the paired table of its summary.json, or, with one agent,
     the difference a paired comparison of this many tasks could detect."""
     from .. import _json
-    from ..eval.report import fmt_points
+    from ..eval.report import mde_sentence
 
     try:
         summary = _json.loads(Path(summary_path).read_bytes())
@@ -184,8 +184,8 @@ def print_vs_baseline(summary_path: Path, out: Console) -> None:
         return
     for d in paired.get("design") or ():
         out.print(render.plain(f"{d['env']}: one agent, nothing to compare; with {d['tasks']} task(s) × "
-                               f"{d['seeds']} seed(s) a paired comparison could detect differences of about "
-                               f"{fmt_points(d['mde']['value'], sign=False)} points or more (assumed variance)"))
+                               f"{d['seeds']} seed(s) a paired comparison {mde_sentence(d['mde']['value'])} "
+                               "(assumed variance)"))
 
 
 def compare_table(rows: list[dict[str, Any]]) -> render.FittedTable:

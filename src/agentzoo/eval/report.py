@@ -459,8 +459,8 @@ def paired_lines(paired: dict[str, Any]) -> list[str]:
         design = paired.get("design") or []
         lines += ["One agent: nothing to compare it with."]
         lines += [f"- {_md_text(d['env'])}: with {d['tasks']} task(s) × {d['seeds']} seed(s), a paired comparison "
-                  f"could detect differences of about {fmt_points(d['mde']['value'], sign=False)} points or more "
-                  "(MDE under the assumed variance; see summary.json)." for d in design]
+                  f"{mde_sentence(d['mde']['value'])} (MDE under the assumed variance; see summary.json)."
+                  for d in design]
         return [*lines, ""]
     why = _md_text(paired["note"]) if paired.get("note") else "named by the eval"
     lines += [f"Baseline: **{_md_text(base)}**, {why}.", "", _md_text(PAIRED_LEGEND), ""]
@@ -668,10 +668,19 @@ def fmt_delta(c: dict[str, Any]) -> str:
 
 
 def fmt_mde(m: dict[str, Any] | None) -> str:
-    """The minimum detectable difference in points; a star when its variance is assumed, not observed."""
+    """The minimum detectable difference in points; a star when its variance is assumed, not observed.
+    Past 100 points no difference of success rates could be detected at all: said as `>100`."""
     if not m:
         return "—"
-    return fmt_points(m["value"], sign=False) + ("*" if m["source"] == "assumed" else "")
+    shown = ">100" if m["value"] > 1 else fmt_points(m["value"], sign=False)
+    return shown + ("*" if m["source"] == "assumed" else "")
+
+
+def mde_sentence(value: float) -> str:
+    """What a design can detect, in words (past 100 points: nothing)."""
+    if value > 1:
+        return "could not tell any difference from noise (its minimum detectable difference is over 100 points)"
+    return f"could detect differences of about {fmt_points(value, sign=False)} points or more"
 
 
 def fmt_seconds(x: float | None) -> str:
