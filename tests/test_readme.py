@@ -411,3 +411,10 @@ def test_every_relative_link_resolves():
             assert (ROOT / path).exists(), f"link to {path}, which is not in the repository"
         elif anchor:
             assert anchor in anchors, f"link to #{anchor}, which is no heading"
+
+
+def test_every_environment_variable_agentzoo_reads_is_documented():
+    source = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "src" / "agentzoo").rglob("*.py"))
+    names = set(re.findall(r"\bAGENTZOO_[A-Z_]+[A-Z]\b", source))
+    missing = sorted(n for n in names if f"`{n}`" not in README.read_text(encoding="utf-8"))
+    assert not missing, f"the README's environment variables table lacks {missing}"
