@@ -25,8 +25,8 @@ def az(*args, env=None, check=True):
 
 
 def test_demo_runs_without_a_model_and_says_how_to_configure_one(tmp_path):
-    out = az("demo", "--journal", tmp_path / "j.db")
-    assert "No model configured: running the shipped example with a scripted model." in out.stdout
+    out = az("demo", "--scripted", "--journal", tmp_path / "j.db")  # without it: the local model (tests/models)
+    assert "Running the shipped example with a scripted model" in out.stdout
     assert "answer: (17 + 25) * 3 = 126" in out.stdout
     assert "→ add(" in out.stdout and "← add 42" in out.stdout and "← multiply 126" in out.stdout
     assert "export OPENAI_API_KEY" in out.stdout and "openai-compatible:<model-name>@<base_url>" in out.stdout
@@ -101,7 +101,7 @@ def test_fork_without_changes_is_served_entirely(tmp_path):
 
 def test_runs_show_and_export(tmp_path):
     journal = tmp_path / "j.db"
-    az("demo", "--journal", journal)
+    az("demo", "--scripted", "--journal", journal)
     runs = az("runs", "--journal", journal)
     assert "finished" in runs.stdout and "What is (17 + 25)" in runs.stdout
     shown = az("show", "latest", "--journal", journal)

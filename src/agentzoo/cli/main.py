@@ -149,29 +149,70 @@ def _otel_listeners(flag: bool) -> list[Any]:
 
 
 @app.command()
-def demo(journal_path: Optional[Path] = JournalOpt) -> None:
-    """Run the shipped example: with a configured model if there is one, else with a scripted model."""
+def demo(model: Optional[str] = typer.Option(None, "--model", "-m", help="a model string, as for `agentzoo run` [default: $AGENTZOO_MODEL, else the shipped local model]"),
+         scripted: bool = typer.Option(False, "--scripted", help="play the shipped script instead of a model"),
+         journal_path: Optional[Path] = JournalOpt) -> None:
+    """Run the shipped example on a real model (the shipped local one if none is configured), then
+    replay it from the journal with no model call."""
+    from ..builder import build
     from ..examples import demo as example
     from ..runtime.spec import AgentSpec
+    from ..runtime import runner
     from .specs import split_list
 
-    model = default_model_string()
+    why_scripted = "--scripted" if scripted else None
+    model = f"scripted:{example.SCRIPT}" if scripted else model or default_model_string()
     if model is None:
-        console.print("[yellow]No model configured: running the shipped example with a scripted model.[/]\n")
-        model = f"scripted:{example.SCRIPT}"
+        model, why_scripted = example.default_model()
+    if why_scripted:
+        console.print("[yellow]Running the shipped example with a scripted model[/] (no model is called).")
+        if why_scripted != "--scripted":
+            console.print(render.plain(f"The shipped local model cannot run: {why_scripted}", "yellow"))
+        console.print()
+    elif model == example.LOCAL_MODEL:
+        console.print("No model configured: running the shipped example on the shipped local model, "
+                      "SmolLM2-135M, offline (llama.cpp in this process; cost $0).\n")
+    local = model.startswith("local:")
     spec = AgentSpec(agent="tool-calling", model=model, tools=split_list(example.TOOLS), system=example.SYSTEM,
-                     max_steps=10)
-    try:
-        _run_spec(example.TASK, spec, journal_path)
-    finally:
-        if model.startswith("scripted:"):
-            console.print("\nNext: [bold]agentzoo show latest[/], [bold]agentzoo replay latest[/], "
-                          "[bold]agentzoo export latest --format sharegpt[/].\n"
-                          "Then: [bold]agentzoo recipes[/] (published systems to run), "
-                          "[bold]agentzoo sandbox probe[/] (isolation for model-written code), "
-                          "[bold]agentzoo eval --env gsm8k,humaneval --agent tool-calling,codeact --model oracle "
-                          "--limit 20 --out results/[/] (the harness, checked on gold answers).\n")
-            console.print(HOW_TO_CONFIGURE, soft_wrap=True, markup=False)
+                     max_steps=example.MAX_STEPS, stream=local,
+                     sampling={"max_tokens": example.LOCAL_MAX_TOKENS} if model == example.LOCAL_MODEL else {})
+    built = build(spec)
+    journal = _journal(journal_path)
+    printer = render.EntryPrinter(console, streaming=local)
+    console.print(render.plain(f"model {model} · agent {built.kind.name} · journal {journal.path}", "dim"))
+
+    async def go() -> Any:
+        try:
+            return await runner.run(built.agent, example.TASK, journal=journal, config=built.spec.to_config(),
+                                    listeners=[printer], on_delta=printer.on_delta if local else None)
+        finally:
+            await built.aclose()
+
+    result = asyncio.run(go())
+    render.print_summary(console, result)
+
+    # The journal's promise, shown: the same run again with every effect served from it.
+    console.print(f"\n[bold]Replaying run {escape(result.run_id)} from the journal[/] (no model or tool is called):")
+    again = build(_stored_spec(journal.get_run(result.run_id), str(journal.path)), replay=True)
+    replayed = asyncio.run(runner.replay(again.agent, result.run_id, journal=journal,
+                                         listeners=[render.EntryPrinter(console)]))
+    render.print_summary(console, replayed)
+    same = replayed.answer == result.answer and replayed.error == result.error and replayed.live_effects == 0
+    console.print(f"replay: {'the same outcome' if same else '[red]a different outcome[/]'}, "
+                  f"{replayed.live_effects} live effects.\n")
+    journal.close()
+    if local:
+        console.print(render.plain(example.local_note(result.answer, result.tool_calls)))
+    console.print("\nNext: [bold]agentzoo show latest[/], [bold]agentzoo fork latest --system '...'[/], "
+                  "[bold]agentzoo export latest --format sharegpt[/].\n"
+                  "Then: [bold]agentzoo recipes[/] (published systems to run), "
+                  "[bold]agentzoo sandbox probe[/] (isolation for model-written code), "
+                  "[bold]agentzoo eval --env gsm8k,humaneval --agent tool-calling,codeact --model oracle "
+                  "--limit 20 --out results/[/] (the harness, checked on gold answers).\n")
+    if not local and model.startswith("scripted:"):
+        console.print(HOW_TO_CONFIGURE, soft_wrap=True, markup=False)
+    if not same or (result.error or {}).get("infrastructure"):
+        raise typer.Exit(1)
 
 
 TrustOpt = typer.Option(False, "--trust", help="load the code (tools, agent, environment) the journal names; "

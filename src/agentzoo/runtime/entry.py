@@ -10,7 +10,7 @@ from ..types import Usage
 SCHEMA_VERSION = 1
 """Version of the journal's tables and entry format; stored in every database and run."""
 
-EffectKind = Literal["model", "tool", "sandbox", "env", "human", "clock", "random"]
+EffectKind = Literal["model", "embed", "tool", "sandbox", "env", "human", "clock", "random"]
 EntryStatus = Literal["ok", "error", "started"]
 RunStatus = Literal["running", "finished", "failed", "interrupted", "corrupt"]
 """`corrupt` is never written: `Journal.list_runs` gives it to a row it cannot read (`error` says why)."""

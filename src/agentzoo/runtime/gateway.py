@@ -26,7 +26,7 @@ from typing import Any, Literal
 from .. import _json
 from ..errors import (BudgetExceeded, CorruptJournalError, DivergenceError, InterruptedEffectError, ReplayedError,
                       ReplayMissingError, ToolErrorLimit)
-from ..protocols import DeltaCallback, Model
+from ..protocols import DeltaCallback, Embedder, Model
 from ..types import ModelRequest, ModelResponse, Usage
 from .budgets import Budget, BudgetTracker
 from .entry import Entry
@@ -306,6 +306,27 @@ class Gateway:
             raise CorruptJournalError(f"run {self.source_run_id}: the model entry at scope {scope.path!r} seq {seq} "
                                       f"holds no model response ({type(exc).__name__}: {exc})",
                                       run_id=self.source_run_id, scope=scope.path, seq=seq) from None
+
+    async def embed_call(self, scope: Scope, embedder: Embedder, texts: list[str]) -> list[list[float]]:
+        """One embedding call, performed or served like a model call, with its usage and cost in the
+        entry. (Run totals and budgets count model calls only: embeddings cost far less.)"""
+        texts = list(texts)
+        request = {"model": embedder.name, "input": texts}
+
+        async def perform() -> dict[str, Any]:
+            counted = getattr(embedder, "embed_counted", None)
+            if counted is not None:
+                vectors, usage = await counted(texts)
+            else:
+                vectors, usage = await embedder.embed(texts), Usage()
+            return {"embeddings": vectors, "usage": {"input_tokens": usage.input_tokens}}
+
+        def account(result: dict[str, Any]) -> tuple[Usage, float | None]:
+            usage = Usage(int((result.get("usage") or {}).get("input_tokens", 0)), 0)
+            return usage, self.pricing.cost(embedder.name, usage)
+
+        result = await self.effect(scope, "embed", embedder.name, request, perform, account=account)
+        return result["embeddings"]
 
     def check_step(self, scope: Scope) -> None:
         self.budgets.check_step(scope.path)

@@ -4,7 +4,8 @@ Figures are the providers' list prices for standard (non-batch, non-cached) use 
 on their pricing pages; they change, so treat them as defaults and override them:
 `Pricing({"my-model": (0.1, 0.4)})`, or a JSON file named by `AGENTZOO_PRICES` holding
 `{"model": [input_per_million, output_per_million], ...}`.
-A model with no known price costs `None` (shown as "?"), never a made-up zero.
+A model with no known price costs `None` (shown as "?"), never a made-up zero. Local models
+(`local:...`, run by llama.cpp in this process) are known to be free: they cost 0.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
 }
 
 
+FREE_PREFIXES = ("local:",)
+"""Model names that cost nothing: the model runs on this machine (`agentzoo.models.local`)."""
+
+
 class Pricing:
     """Looks up a model's price; longest known prefix wins (`gpt-4o-mini-2024-07-18`)."""
 
@@ -51,6 +56,8 @@ class Pricing:
         return found
 
     def _lookup(self, model: str) -> tuple[float, float] | None:
+        if model.startswith(FREE_PREFIXES):
+            return (0.0, 0.0)
         name = model.split("/")[-1].split(":")[-1]
         if name in self.prices:
             return self.prices[name]

@@ -31,6 +31,10 @@ Like a real server (`queue`, `prompt_delay` and `chunk_delay` on a completion):
     `text_tool_call(name, arguments)` is a reply that writes a tool call as fenced JSON text
     instead of calling it, as models without native tool calling do.
 
+`POST …/embeddings` answers every input with a vector made from the text's SHA-256 (8 numbers,
+or the request's `dimensions`): the same text always gets the same vector. Its request bodies
+are kept in `embedding_requests`, apart from the chat script.
+
 In-process (a background thread with its own loop):
 
     with FakeOpenAIServer([{"status": 500}, {"content": "ok"}]) as srv:
@@ -116,6 +120,7 @@ class FakeOpenAIServer:
         self.headers: list[dict[str, str]] = []
         self.times: list[float] = []
         self.count = 0
+        self.embedding_requests: list[Any] = []
         self._runner: web.AppRunner | None = None
         self._stopping: asyncio.Event | None = None
         self._thread: threading.Thread | None = None
@@ -134,6 +139,8 @@ class FakeOpenAIServer:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", self._handle)
         app.router.add_post("/chat/completions", self._handle)
+        app.router.add_post("/v1/embeddings", self._embeddings)
+        app.router.add_post("/embeddings", self._embeddings)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -258,6 +265,24 @@ class FakeOpenAIServer:
         if behaviour.get("timings"):
             completion["timings"] = _timings(behaviour, generating)
         return web.Response(body=_json.dumps(completion), content_type="application/json")
+
+    async def _embeddings(self, request: web.Request) -> web.Response:
+        try:
+            body = _json.loads(await request.read())
+        except ValueError:
+            body = None
+        self.embedding_requests.append(body)
+        texts = body.get("input") if isinstance(body, dict) else None
+        if isinstance(texts, str):
+            texts = [texts]
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            return _error(400, "fake_openai: input must be a string or a list of strings")
+        size = int(body.get("dimensions") or 8)
+        data = [{"object": "embedding", "index": i, "embedding": _hash_vector(t, size)} for i, t in enumerate(texts)]
+        tokens = sum(len(t.split()) for t in texts)
+        reply = {"object": "list", "data": data, "model": body.get("model", "fake"),
+                 "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+        return web.Response(body=_json.dumps(reply), content_type="application/json")
 
     def _raw(self, request: web.Request, status: int, behaviour: Behaviour) -> web.Response:
         headers = dict(behaviour.get("headers") or {})
