@@ -1,12 +1,13 @@
-"""The shape of agentzoo in five protocols.
+"""The shape of agentzoo in six protocols.
 
 - a `Model` turns a `ModelRequest` into a `ModelResponse` (one async call);
+- an `Embedder` turns texts into vectors (one async call);
 - a `Tool` is a named, schema-described async function that declares what it touches;
 - an `Agent` turns a task into an `AgentResult`, performing every effect through its `Context`;
 - an `Environment` gives tasks, the tools of one episode, a scorer and a gold path;
 - a `JournalStore` keeps runs and their effect entries.
 
-Every effect (model call, tool call, sandbox run, environment step) goes through the
+Every effect (model call, embedding, tool call, sandbox run, environment step) goes through the
 `Gateway` (`agentzoo.runtime.gateway`) reachable from the agent's `Context`, which records it
 in the journal under a stable `(scope, seq)` key. That one rule gives replay, resume, fork,
 budgets, tracing, cost per agent and trajectory export.
