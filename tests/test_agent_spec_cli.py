@@ -303,3 +303,34 @@ def test_a_team_recipe_run_made_by_eval_in_a_tool_environment_replays_and_forks_
         child = next(r for r in j.list_runs(10) if r.parent_id == row["run_id"])
     assert child.config["options"]["max_json_retries"] == 2 and child.config["sampling"]["temperature"] == 0.2
     assert child.config["env"]["name"] == "tau-retail" and child.status == "finished"
+
+
+def test_a_run_started_from_python_with_a_built_agent_replays_from_the_command_line(tmp_path):
+    code = f'''
+import asyncio, json
+import agentzoo
+from agentzoo.builder import build
+from agentzoo.runtime.spec import AgentSpec
+
+open({str(tmp_path / "s.json")!r}, "w").write(json.dumps([{{"tool_calls": [{{"name": "add", "arguments": {{"a": 2, "b": 3}}}}]}}, "5"]))
+built = build(AgentSpec(agent="tool-calling", model="scripted:{tmp_path / "s.json"}", tools=["{TOOLS}"]))
+with agentzoo.Journal({str(tmp_path / "j.db")!r}) as journal:
+    result = asyncio.run(agentzoo.run(built.agent, "2+3?", journal=journal))  # no config given
+print(result.run_id)
+'''
+    made = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    out = az("replay", "latest", "--journal", tmp_path / "j.db", cwd=tmp_path)
+    assert "answer: 5" in out.stdout and "1 tool calls" in out.stdout
+
+
+def test_a_run_of_a_hand_made_agent_says_why_it_cannot_rebuild(tmp_path):
+    import asyncio
+
+    import agentzoo
+    from agentzoo import ScriptedModel, ToolCallingAgent
+
+    with Journal(tmp_path / "j.db") as journal:
+        asyncio.run(agentzoo.run(ToolCallingAgent(ScriptedModel(["hi"])), "q", journal=journal))
+    out = az("replay", "latest", "--journal", tmp_path / "j.db", check=False, cwd=tmp_path)
+    assert out.returncode == 2 and "started from Python with an agent made by hand" in out.stderr

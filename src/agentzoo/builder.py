@@ -102,6 +102,10 @@ def build(spec: AgentSpec, *, trust: Trust = TRUST_ALL, replay: bool = False, ep
     spec = spec.model_copy(update={"options": options, "recorded_tools": recorded, "system": system})
     sampling = spec.sampling.as_request()
     agent = _make(kind, spec, model, tools, system, sampling, options, task_kind, episode)
+    try:  # so that `agentzoo.run(built.agent, task)` stores the spec without being told
+        agent.agentzoo_spec = spec
+    except AttributeError:  # an agent class with __slots__: pass config=built.spec.to_config() yourself
+        pass
     return Built(agent, spec, kind, episode, models)
 
 

@@ -67,6 +67,9 @@ async def run(agent: Agent, task: str, *, journal: Journal | None = None, config
     """Run `agent` on `task` live, recording every effect. Without a journal, an in-memory one is used."""
     journal = journal if journal is not None else Journal(":memory:")
     run_id = run_id or new_run_id()
+    if config is None:  # an agent made by `agentzoo.builder.build` knows its spec: the run can rebuild itself
+        spec = getattr(agent, "agentzoo_spec", None)
+        config = spec.to_config() if spec is not None else None
     info = _new_info(run_id, task, config, label)
     journal.create_run(info)
     gateway = Gateway(run_id=run_id, journal=journal, mode="live", budgets=budgets, pricing=pricing,

@@ -165,6 +165,11 @@ class AgentSpec(_Data):
         """The spec a run config holds; configs written before specs existed are converted."""
         if not isinstance(config, dict):
             raise ConfigError(f"{source} is not a JSON object")
+        if not config:
+            raise ConfigError(f"{source} is empty: the run was started from Python with an agent made by hand, so "
+                              "nothing says how to build it again. Replay it from Python with the same agent "
+                              "(agentzoo.replay(agent, run_id, journal=...)), or make agents with "
+                              "agentzoo.builder.build(AgentSpec(...)), whose runs rebuild themselves")
         if "version" not in config:
             config = _from_legacy(config)
         try:
