@@ -16,7 +16,7 @@ import pytest
 
 import agentzoo
 from agentzoo import Journal, ModelRequest, ToolCallingAgent
-from agentzoo.errors import ConfigError, ContextLengthError, UnusablePathError
+from agentzoo.errors import ConfigError, ContextLengthError, ModelLoadError, UnusablePathError
 from agentzoo.models import local_server
 from agentzoo.models.local import LocalModel
 from agentzoo.models.registry import RecordedOnlyModel, model_name_of, parse_model
@@ -111,6 +111,18 @@ def test_model_strings_options_and_bad_files_are_named(tmp_path):
             parse_model(spec)
 
 
+async def test_a_model_too_big_for_memory_or_broken_is_a_model_load_error(tmp_path):
+    huge, broken = tmp_path / "huge.gguf", tmp_path / "broken.gguf"
+    with huge.open("wb") as f:  # sparse: as big as the memory available and more, using no disk
+        f.write(b"GGUF")
+        f.truncate((local_server.available_memory() or 0) + 2**30)
+    broken.write_bytes(b"GGUF" + bytes(1000))  # the magic, then nothing llama.cpp can read
+    for path, words in ((huge, "out of memory: the file alone needs"), (broken, "llama.cpp could not load")):
+        model = LocalModel(str(path))
+        with pytest.raises(ModelLoadError, match=words):
+            await model.complete(ASK)
+
+
 def _python(code: str, *args: str, **kw) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, cwd=ROOT, **kw)
@@ -156,11 +168,13 @@ def test_no_server_outlives_its_process(sig):
 
 
 def test_demo_runs_the_shipped_model_then_replays_it(tmp_path):
+    # The prompt cache (cache=1) halves the time; the default path, no model configured, is the
+    # README's main job (tests/test_readme.py) and the fallback is tested above.
     env = {k: v for k, v in os.environ.items() if k not in ("AGENTZOO_MODEL", "OPENAI_API_KEY")}
-    out = subprocess.run([sys.executable, "-m", "agentzoo.cli.main", "demo", "--journal", str(tmp_path / "j.db")],
+    out = subprocess.run([sys.executable, "-m", "agentzoo.cli.main", "demo", "--model", "local:smollm2-135m?cache=1",
+                          "--journal", str(tmp_path / "j.db")],
                          capture_output=True, text=True, env={**env, "COLUMNS": "200"}, cwd=ROOT, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "on the shipped local model, SmolLM2-135M, offline" in out.stdout
-    assert "model local:smollm2-135m" in out.stdout and "$0" in out.stdout
-    assert "replay: the same outcome, 0 live effects" in out.stdout
+    assert "model local:smollm2-135m?cache=1 · agent tool-calling" in out.stdout and "$0.000000" in out.stdout
+    assert "Replaying run" in out.stdout and "replay: the same outcome, 0 live effects" in out.stdout
     assert "What a 135M model can and cannot do" in out.stdout and "--model local:/path/to/model.gguf" in out.stdout

@@ -175,7 +175,7 @@ def demo(model: Optional[str] = typer.Option(None, "--model", "-m", help="a mode
     local = model.startswith("local:")
     spec = AgentSpec(agent="tool-calling", model=model, tools=split_list(example.TOOLS), system=example.SYSTEM,
                      max_steps=example.MAX_STEPS, stream=local,
-                     sampling={"max_tokens": example.LOCAL_MAX_TOKENS} if model == example.LOCAL_MODEL else {})
+                     sampling={"max_tokens": example.LOCAL_MAX_TOKENS} if model.startswith(example.LOCAL_MODEL) else {})
     built = build(spec)
     journal = _journal(journal_path)
     printer = render.EntryPrinter(console, streaming=local)
