@@ -61,8 +61,9 @@ def imports(path: Path) -> list[tuple[int, str]]:
                 base = package.split(".")
                 base = base[: len(base) - (node.level - 1)]
                 target = ".".join(base + ([node.module] if node.module else []))
-                if not node.module:  # `from .. import x`: each name may be a module
-                    found += [(node.lineno, f"{target}.{a.name}") for a in node.names]
+                if not node.module:  # `from .. import x`: each name may be a module, else a name of the package
+                    found += [(node.lineno, f"{target}.{a.name}" if _is_module(target, a.name) else target)
+                              for a in node.names]
                     continue
                 found.append((node.lineno, target))
             elif node.module and node.module.startswith("agentzoo"):
@@ -70,9 +71,17 @@ def imports(path: Path) -> list[tuple[int, str]]:
     return found
 
 
+def _is_module(package: str, name: str) -> bool:
+    folder = PACKAGE.parent.joinpath(*package.split("."))
+    return (folder / f"{name}.py").exists() or (folder / name / "__init__.py").exists()
+
+
 def rank_of(module: str) -> int | None:
-    name = top_name(module)
-    return RANK.get(name)
+    """A module's layer; the package root (`from .. import __version__`) is above every layer: it
+    re-exports them all."""
+    if module == "agentzoo":
+        return len(LAYERS)
+    return RANK.get(top_name(module))
 
 
 def test_every_module_has_a_layer():
@@ -96,11 +105,13 @@ def test_no_module_imports_from_a_higher_layer():
 
 
 def test_the_checker_sees_a_violation(tmp_path):
-    """The check can fail: an upward import written into a module of a low layer is found."""
+    """The check can fail: an upward import written into a module of a low layer is found, and so is
+    an import of a name from the package root (the root re-exports every layer)."""
     fake = PACKAGE / "runtime" / "_layer_probe_tmp.py"
-    fake.write_text("def f():\n    from ..eval import harness\n")
+    fake.write_text("from .. import __version__\ndef f():\n    from ..eval import harness\n")
     try:
         found = [t for _, t in imports(fake)]
         assert "agentzoo.eval" in found and rank_of("agentzoo.eval") > rank_of(module_of(fake))
+        assert "agentzoo" in found and rank_of("agentzoo") > rank_of(module_of(fake))
     finally:
         fake.unlink()

@@ -89,6 +89,7 @@ def run(task: str = typer.Argument(..., help="what the agent should do"),
         max_steps: Optional[int] = typer.Option(None, "--max-steps", help="step (turn) limit [default: 20; codeact 10; a recipe's own]"),
         action_format: Optional[str] = typer.Option(None, "--format", help="tool-calling: tool_calls (native) or react (text); codeact: code, json or text"),
         action_mode: Optional[str] = typer.Option(None, "--action-mode", help="codeact: code, json or text (same as --format)"),
+        tool_mode: Optional[str] = typer.Option(None, "--tool-mode", help="how tool calls travel: native (OpenAI tools), json (schema-constrained JSON, for models without tool calling) or react [default: native; json for local models]"),
         temperature: Optional[float] = typer.Option(None, "--temperature"),
         max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="cap on each reply's tokens"),
         top_p: Optional[float] = typer.Option(None, "--top-p"),
@@ -119,7 +120,7 @@ def run(task: str = typer.Argument(..., help="what the agent should do"),
     spec = spec_from_flags(
         agent_text, model, options=agent_options(agent_opt, [agent_text])[agent_text], base=base,
         models=dict(parse_pairs(role_model, "--role-model")) or None, tools=split_list(tools) or None,
-        system=system, max_steps=max_steps, action_format=action_format or action_mode,
+        system=system, max_steps=max_steps, action_format=action_format or action_mode, tool_mode=tool_mode,
         sampling={"temperature": temperature, "max_tokens": max_tokens, "top_p": top_p, "seed": seed},
         sandbox={"tier": tier, "allow_unsafe": unsafe or None, "wall_seconds": sandbox_timeout,
                  "memory_mb": sandbox_memory},
@@ -136,7 +137,7 @@ def _run_spec(task: str, spec: Any, journal_path: Optional[Path], otel: bool = F
     built = build(spec)
     journal = _journal(journal_path)
     printer = render.EntryPrinter(console, streaming=spec.stream)
-    console.print(f"[dim]model {escape(spec.model)} · agent {escape(built.kind.name)} · journal {escape(str(journal.path))}[/]")
+    console.print(render.plain(f"model {spec.model} · agent {built.kind.name} · journal {journal.path}", "dim"))
     _execute(lambda: runner.run(built.agent, task, journal=journal, config=built.spec.to_config(),
                                 budgets=built.budgets, listeners=[printer, *_otel_listeners(otel)],
                                 on_delta=printer.on_delta if spec.stream else None), journal, built)
@@ -156,8 +157,8 @@ def demo(model: Optional[str] = typer.Option(None, "--model", "-m", help="a mode
     replay it from the journal with no model call."""
     from ..builder import build
     from ..examples import demo as example
-    from ..runtime.spec import AgentSpec
     from ..runtime import runner
+    from ..runtime.spec import AgentSpec
     from .specs import split_list
 
     why_scripted = "--scripted" if scripted else None
@@ -273,7 +274,7 @@ def resume(run_id: str = typer.Argument(..., help="run id, prefix or 'latest'"),
         spec = spec.with_changes({"model": model})
     built = build(spec, trust=trust_from(trust))
     printer = render.EntryPrinter(console, mark_served=True)
-    console.print(f"[dim]resuming {escape(info.run_id)} ({escape(info.status)})[/]")
+    console.print(render.plain(f"resuming {info.run_id} ({info.status})", "dim"))
     _execute(lambda: runner.resume(built.agent, info.run_id, journal=journal, listeners=[printer],
                                    budgets=built.budgets, rerun_interrupted=rerun_interrupted), journal, built)
 

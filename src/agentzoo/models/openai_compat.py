@@ -40,7 +40,8 @@ from pyreqwest import exceptions as http_errors
 from pyreqwest.client import Client, ClientBuilder
 from pyreqwest.response import Response
 
-from .. import __version__, _json
+from .. import _json
+from .._version import __version__
 from ..errors import (
     ConfigError,
     ProtocolError,
