@@ -35,7 +35,7 @@ No model is configured. Pick one:
                       vLLM:       --model openai-compatible:Qwen/Qwen2.5-7B-Instruct@http://localhost:8000/v1
                       llama.cpp:  --model openai-compatible:local@http://localhost:8080/v1
                  (set AGENTZOO_API_KEY if the server wants a key)
-  • No model at all: --model scripted:<file.json> plays a script (see examples/).
+  • No model at all: --model scripted:<file.json|yaml> plays a list of replies (the README shows one).
 Or set AGENTZOO_MODEL to any of these strings once, instead of passing --model."""
 
 
