@@ -118,8 +118,9 @@ def card(name: str, groups: list[dict[str, Any]], summary: dict[str, Any], sourc
             delta = "baseline" if g["agent"] == baseline else "—"
             verdict = ""
             if c:
-                delta = f"{100 * c['delta']:+.1f} [{100 * c['low']:+.1f}, {100 * c['high']:+.1f}]"
-                verdict = c.get("verdict", "")
+                delta = f"{100 * c['difference']:+.1f} [{100 * c['low']:+.1f}, {100 * c['high']:+.1f}]"
+                verdict = ("not distinguishable from the baseline" if not c["distinguishable"]
+                           else "higher than the baseline" if c["difference"] > 0 else "lower than the baseline")
             per_success = g["tokens"].get("per_success")
             lines.append(f"| {g['agent']} | {g['env']} | {g['model']} | {g['tasks']} | {pct(s['rate'])} "
                          f"[{pct(s['low'])}, {pct(s['high'])}] | {delta} | {verdict} | "
