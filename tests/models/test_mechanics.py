@@ -179,29 +179,42 @@ def _recipe_pairs() -> list[tuple[str, str]]:
 
 SAMPLING = {"temperature": 0.3, "max_tokens": 77, "top_p": 0.8, "seed": 5}
 # Not checked as equal: the seed (the eval sets each sample's, and parallel branches offset it) and the
-# temperature of roles whose paper fixes one (`recipes.cot.request_fields`: the paper's wins).
+# temperature, which a recipe may set per role from the paper (then the spec may not set it: see sampling_for).
 EXACT = ("max_tokens", "top_p")
-KNOWN_GAPS = {"agentless": "its per-stage max_tokens (the paper's 300/1024/2048) win over sampling.max_tokens"}
+
+
+def sampling_for(recipe: str) -> dict:
+    """The spec's sampling, less what the recipe sets per role from the paper (cot-sc's temperature,
+    Agentless's per-stage token caps): the builder refuses those, naming the recipe's own options."""
+    from agentzoo.catalog import get_kind
+
+    own = get_kind(recipe).options
+    return {k: v for k, v in SAMPLING.items() if not any(k in name for name in own)}
 
 
 @pytest.mark.parametrize(("recipe", "env_name"), _recipe_pairs())
 async def test_every_recipe_sends_the_specs_sampling_on_every_model_request(recipe, env_name, tmp_path):
     from agentzoo.envs.registry import get_env
 
-    if recipe in KNOWN_GAPS:
-        pytest.xfail(KNOWN_GAPS[recipe])
+    sampling = sampling_for(recipe)
     env = get_env(env_name)
     sample = Sample(env.name, env.tasks()[0], recipe, "oracle", 0)
     await run_eval([sample], {env.name: env}, EvalConfig(out=tmp_path, concurrency=1, agents={
-        recipe: AgentSpec(agent=recipe, model="oracle", sampling=SAMPLING)}))
+        recipe: AgentSpec(agent=recipe, model="oracle", sampling=sampling)}))
     journal = Journal(tmp_path / "journal.db")
     try:
         requests = [e.request for run in journal.list_runs() for e in journal.entries(run.run_id) if e.kind == "model"]
     finally:
         journal.close()
     assert requests
+    from agentzoo.catalog import get_kind
+
+    # a temperature is sent unless the paper's code sent none (llm-debate: the API's default)
+    paper_sends_none = get_kind(recipe).options.get("temperature") is not None and \
+        get_kind(recipe).options["temperature"].default is None
     wrong = [{k: r.get(k) for k in SAMPLING} for r in requests
-             if any(r.get(k) != SAMPLING[k] for k in EXACT) or r.get("seed") is None or r.get("temperature") is None]
+             if any(r.get(k) != sampling[k] for k in EXACT if k in sampling) or r.get("seed") is None
+             or (r.get("temperature") is None and not paper_sends_none)]
     assert not wrong, f"{len(wrong)} of {len(requests)} requests lack the spec's sampling: {wrong[:3]}"
 
 
@@ -220,3 +233,13 @@ async def test_show_prints_queue_first_token_and_attempts(journal):
         printer(entry, True)
     line = console.export_text().splitlines()[0]
     assert re.search(r"· \d+\.\d\ds \(queue \d+\.\d\ds · first token \d+\.\d\ds · 2 attempts\)", line), line
+
+
+def test_a_recipe_with_its_own_sampling_refuses_the_specs_instead_of_overriding_it_silently():
+    from agentzoo.builder import build
+    from agentzoo.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"agentless's own per-role setting \(max_tokens"):
+        build(AgentSpec(agent="agentless", model="oracle", sampling={"max_tokens": 77}), replay=True)
+    with pytest.raises(ConfigError, match=r"cot-sc's own per-role setting \(temperature"):
+        build(AgentSpec(agent="cot-sc", model="oracle", sampling={"temperature": 0.3}), replay=True)
