@@ -288,3 +288,13 @@ def test_the_command_exports_an_eval_folder_and_says_when_nothing_received_the_s
     out = subprocess.run([sys.executable, "-m", "agentzoo.cli.main", "otel", "export", str(folder), "--endpoint",
                           closed], capture_output=True, text=True, env=env, timeout=60)
     assert out.returncode == 2 and "could not send 64 of 64 spans" in out.stderr
+
+
+def test_eval_with_the_flag_sends_every_samples_run_as_spans(tmp_path, receiver):
+    env = dict(os.environ, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url, COLUMNS="200")
+    out = subprocess.run([sys.executable, "-m", "agentzoo.cli.main", "eval", "--env", "gsm8k", "--limit", "2",
+                          "--model", "oracle", "--otel", "--out", str(tmp_path / "r")], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "of 2 runs" in out.stdout
+    assert sum(1 for _, s in receiver.spans if s.name == "invoke_agent tool-calling") == 2

@@ -56,6 +56,8 @@ def eval_cmd(experiment_file: Optional[Path] = typer.Argument(None, metavar="[EX
              backend: Optional[str] = typer.Option(None, "--backend", help="local or ray"),
              user_model: Optional[str] = typer.Option(None, "--user-model", help="tau-*: a model string for the simulated customer [default: the scripted customer]"),
              baseline: Optional[str] = typer.Option(None, "--baseline", help="the agent label the others are compared with"),
+             otel: bool = typer.Option(False, "--otel", help="send the eval's runs as OpenTelemetry spans when it ends "
+                                       "(also AGENTZOO_OTEL=1; endpoint: OTEL_EXPORTER_OTLP_ENDPOINT)"),
              no_anchor: bool = typer.Option(False, "--no-anchor", help="do not add the matched single-agent anchor to an eval of multi-agent recipes only"),
              budget_usd: Optional[float] = typer.Option(None, "--budget-usd", help="per sample"),
              budget_tokens: Optional[int] = typer.Option(None, "--budget-tokens", help="per sample"),
@@ -88,7 +90,19 @@ def eval_cmd(experiment_file: Optional[Path] = typer.Argument(None, metavar="[EX
                                     backend, user_model, baseline,
                                     (budget_tokens, budget_usd, budget_calls, budget_seconds), anchor=not no_anchor)
     exp = the_plan.experiment
-    run_plan(the_plan, out or Path(exp.out or "results"))
+    folder = out or Path(exp.out or "results")
+    run_plan(the_plan, folder)
+    _export_spans(folder, otel)
+
+
+def _export_spans(folder: Path, flag: bool) -> None:
+    """`--otel`: the eval's runs as spans, from its journal (each sample's run, with its recorded times)."""
+    from ..viewer.otel import enabled
+
+    if enabled(flag):
+        from .otel_cmd import export_cmd
+
+        export_cmd(str(folder), endpoint=None, journal_path=None)
 
 
 def _plan_from_flags(env, agent, agent_opt, model, seeds, tasks, limit, concurrency, retries, max_infra_errors,
