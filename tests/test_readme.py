@@ -6,11 +6,12 @@ How a block runs, by its fence's language:
   command that failed), in one temporary working folder that every block shares in README order (a
   later block uses the runs and files an earlier one made), with `agentzoo` resolved to this venv's
   entry point (its `bin` folder first on PATH), `AGENTZOO_OFFLINE=1` and the journal in that folder.
-  The folder holds `experiments/` as a clone does. Remote providers are played by the project's fake
-  OpenAI-compatible server (`agentzoo.testing.fake_openai`): `OPENAI_BASE_URL` and a dummy
-  `OPENAI_API_KEY` send `openai:` models to it, and `SERVER`, the variable the README's
-  `openai-compatible:NAME@$SERVER` example reads, is its base URL. OpenTelemetry goes to a small local
-  OTLP/HTTP receiver through `OTEL_EXPORTER_OTLP_ENDPOINT`, which the README documents too.
+  The folder holds `experiments/` and `bench/` as a clone does. Remote providers are played by the
+  project's fake OpenAI-compatible server (`agentzoo.testing.fake_openai`): `OPENAI_BASE_URL` and a
+  dummy `OPENAI_API_KEY` send `openai:` models to it, and `SERVER`, the variable the README's
+  `openai-compatible:NAME@$SERVER` example reads, is its base URL. OpenTelemetry goes to a small
+  local OTLP/HTTP receiver through `OTEL_EXPORTER_OTLP_ENDPOINT`, which the README documents too.
+  `local:smollm2-135m` runs for real (the test command installs its weights).
 - `python`: in a fresh interpreter (this venv's), in the same folder and environment. A block whose
   first line is `# continues the block above` is appended to the Python block before it.
 - A `python` or `yaml` block whose first line is `# NAME.py` / `# NAME.yaml` is a file the reader
@@ -278,7 +279,8 @@ def workspace(tmp_path_factory, otlp):
     from agentzoo.testing.fake_openai import FakeOpenAIServer
 
     folder = tmp_path_factory.mktemp("readme")
-    (folder / "experiments").symlink_to(ROOT / "experiments")  # what a clone has
+    for shipped in ("experiments", "bench"):  # what a clone has
+        (folder / shipped).symlink_to(ROOT / shipped)
     with FakeOpenAIServer(arithmetic_player) as server:
         yield Workspace(folder, base_env(OPENAI_BASE_URL=server.base_url, OPENAI_API_KEY="sk-readme-test-dummy",
                                          SERVER=server.base_url, OTEL_EXPORTER_OTLP_ENDPOINT=otlp.endpoint))
