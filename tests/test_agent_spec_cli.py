@@ -83,14 +83,14 @@ def test_a_run_flag_is_applied_to_the_spec_and_the_requests(tmp_path, flags, age
     (["--action-mode", "text"], "tool-calling", "action_format 'text' is not one of tool-calling's"),
     (["--agent-opt", "paths=3"], "cot-sc", "unknown option 'paths'"),
     (["--agent-opt", "n=lots"], "cot-sc", "option n='lots' is not a valid int"),
-    (["--max-steps", "0"], "tool-calling", "max_steps"),
-    (["--budget-usd", "-1"], "tool-calling", "budgets.usd"),
-    (["--temperature", "9"], "tool-calling", "sampling.temperature"),
+    (["--max-steps", "0"], "tool-calling", "--max-steps: Input should be greater than or equal to 1"),
+    (["--budget-usd", "-1"], "tool-calling", "--budget-usd: Input should be greater than or equal to 0"),
+    (["--temperature", "9"], "tool-calling", "--temperature: Input should be less than or equal to 2"),
     (["--agent", "cot@fancy"], None, "unknown preset; presets: few-shot, zero-shot"),
     (["--temperature", "0.5"], "cot-sc", "would be overridden by cot-sc's own per-role setting (temperature"),
     (["--max-tokens", "64"], "agentless", "would be overridden by agentless's own per-role setting (max_tokens"),
     (["--tool-mode", "json"], "codeact", "tool_mode 'json' (--tool-mode)"),
-    (["--tool-mode", "yaml"], "tool-calling", "tool_mode"),
+    (["--tool-mode", "yaml"], "tool-calling", "--tool-mode: Input should be 'native', 'json' or 'react'"),
     (["--agent", "no-such-agent"], None, "unknown agent 'no-such-agent'"),
 ])
 def test_a_run_flag_that_would_not_apply_is_refused_by_name(tmp_path, flags, agent, named):

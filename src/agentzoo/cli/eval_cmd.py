@@ -180,14 +180,9 @@ def _apply_sandbox(the_plan: Any, tier: str | None, unsafe: bool) -> None:
 
 
 def _flag_names(message: str) -> str:
-    """Pydantic's field paths as the flags that set them (`envs.0.limit` → `--limit`)."""
-    import re
+    from .specs import flag_names
 
-    flags = {"limit": "--limit", "seeds": "--seeds", "concurrency": "--concurrency", "retries": "--retries",
-             "max_infra_errors": "--max-infra-errors", "max_steps": "--max-steps", "temperature": "--temperature",
-             "max_tokens": "--max-tokens", "tier": "--tier", "backend": "--backend", "usd": "--budget-usd",
-             "tokens": "--budget-tokens", "model_calls": "--budget-calls", "wall_seconds": "--budget-seconds"}
-    return re.sub(r"[\w.]*?\b(\w+)(?=: )", lambda m: flags.get(m.group(1), m.group(0)), message)
+    return flag_names(message)
 
 
 def _budget(values) -> dict[str, Any]:

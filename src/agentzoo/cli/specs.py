@@ -85,7 +85,22 @@ def spec_from_flags(agent: str, model: str, *, options: dict[str, Any] | None = 
     try:
         return AgentSpec.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"agent {agent!r}: {describe_errors(exc)}") from None
+        raise ConfigError(f"agent {agent!r}: {flag_names(describe_errors(exc))}") from None
+
+
+FLAGS = {"limit": "--limit", "seeds": "--seeds", "concurrency": "--concurrency", "retries": "--retries",
+         "max_infra_errors": "--max-infra-errors", "max_steps": "--max-steps", "temperature": "--temperature",
+         "max_tokens": "--max-tokens", "top_p": "--top-p", "seed": "--seed", "tier": "--tier", "backend": "--backend",
+         "usd": "--budget-usd", "tokens": "--budget-tokens", "model_calls": "--budget-calls",
+         "wall_seconds": "--budget-seconds", "call_timeout": "--call-timeout", "memory_mb": "--sandbox-memory",
+         "tool_mode": "--tool-mode"}
+
+
+def flag_names(message: str) -> str:
+    """Pydantic's field paths as the flags that set them (`agents.0.max_steps` → `--max-steps`)."""
+    import re
+
+    return re.sub(r"[\w.]*?\b(\w+)(?=: )", lambda m: FLAGS.get(m.group(1), m.group(0)), message)
 
 
 def load_spec_file(path: Path) -> dict[str, Any]:

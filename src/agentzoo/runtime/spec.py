@@ -212,8 +212,12 @@ def set_path(data: dict[str, Any], path: str, value: Any) -> None:
 def describe_errors(exc: ValidationError) -> str:
     """Pydantic's errors as `key: what is wrong` lines, the key as a dotted path."""
     lines = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    errors = exc.errors()
+    # A value that may be a mapping or a plain string (`EnvEntry | str`) fails both ways; the string
+    # branch's complaint only hides the real one.
+    real = [e for e in errors if not (e["type"] == "string_type" and e["loc"] and e["loc"][-1] == "str")]
+    for err in real or errors:
+        where = ".".join(str(p) for p in err["loc"] if p not in ("EnvEntry", "str")) or "(top level)"
         message = err["msg"]
         if err["type"] == "extra_forbidden":
             message = "unknown key"
