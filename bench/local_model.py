@@ -40,21 +40,11 @@ import agents as A  # noqa: E402  - bench/agents.py: save(), machine info
 from agentzoo import Journal, ModelRequest, ModelResponse, ScriptedModel, ToolCallingAgent  # noqa: E402
 from agentzoo import run as run_agent  # noqa: E402
 from agentzoo.models import local_server  # noqa: E402
+from agentzoo.examples.demo import SYSTEM, add  # noqa: E402  (the demo's own tool and prompt)
 from agentzoo.models.registry import parse_model  # noqa: E402
 
 TARGET_OVERHEAD = 0.02
 TASK = "What is 17 + 25? Use the add tool, then answer with the number."
-SYSTEM = "You are a careful assistant. Use the tools for arithmetic; answer with the number."
-
-
-def add(a: int, b: int) -> int:
-    """Add two integers.
-
-    Args:
-        a: the first addend
-        b: the second addend
-    """
-    return a + b
 
 
 def rss() -> dict[str, float]:
