@@ -168,9 +168,8 @@ def _make(kind: AgentKind, spec: AgentSpec, model: Any, tools: list[Any], system
                             allow_unsafe=spec.sandbox.allow_unsafe, sampling=sampling, **options)
     extra: dict[str, Any] = {}
     if kind.runs_code:
-        accepted = _accepted(kind)
         extra.update({k: v for k, v in (("tier", spec.sandbox.tier), ("allow_unsafe", spec.sandbox.allow_unsafe),
-                                        ("limits", limits)) if k in accepted and v is not None})
+                                        ("limits", limits)) if k in kind.accepts and v is not None})
     if kind.takes_task_kind and task_kind is not None and "task_kind" not in options:
         extra["task_kind"] = task_kind
     if kind.takes_episode and episode is not None:
@@ -180,12 +179,6 @@ def _make(kind: AgentKind, spec: AgentSpec, model: Any, tools: list[Any], system
     if spec.max_steps is not None:
         extra[MAX_STEPS_OPTION.get(kind.name, "max_steps")] = spec.max_steps
     return kind.builder(model, tools, system=system, sampling=sampling or None, **options, **extra)  # type: ignore[misc]
-
-
-def _accepted(kind: AgentKind) -> set[str]:
-    import inspect
-
-    return set(inspect.signature(kind.builder).parameters)  # type: ignore[arg-type]
 
 
 def sandbox_limits(spec: AgentSpec) -> Any:

@@ -86,15 +86,26 @@ class AgentKind:
     deviations: tuple[str, ...] = ()
     runs_code: bool = False
     """Whether it runs model-written code (takes the sandbox settings)."""
-    takes_task_kind: bool = False
-    takes_preset: bool = False
-    takes_episode: bool = False
-    """`build` takes `episode=`: the environment episode (task, state) it acts in, when there is one."""
+    accepts: frozenset[str] = frozenset()
+    """The parameter names of `build`: which of the spec's values (sandbox, task kind, preset, episode) it takes."""
     open_options: bool = False
     """`build` takes `**options`: names beyond the schema are passed on unchecked."""
     description: str = ""
     source: str = ""
     """Where it is defined: the recipe module, or the user's import string."""
+
+    @property
+    def takes_task_kind(self) -> bool:
+        return "task_kind" in self.accepts
+
+    @property
+    def takes_preset(self) -> bool:
+        return "preset" in self.accepts
+
+    @property
+    def takes_episode(self) -> bool:
+        """`build` takes `episode=`: the environment episode (task, state) it acts in, when there is one."""
+        return "episode" in self.accepts
 
     def options_for(self, preset: str | None, options: Mapping[str, Any]) -> dict[str, Any]:
         """The preset's values under the given options, every one validated; normalised to JSON."""
@@ -249,8 +260,7 @@ def kind_from_builder(name: str, builder: Callable[..., Any], *, module: Any = N
         name=name, summary=summary, builder=builder, options=options,
         presets=dict(getattr(module, "PRESETS", {}) or {}), default_preset=getattr(module, "DEFAULT_PRESET", None),
         deviations=tuple(getattr(module, "DEVIATIONS", ()) or ()), runs_code=bool(accepted & SANDBOX_PARAMETERS),
-        takes_task_kind="task_kind" in accepted, takes_preset="preset" in accepted,
-        takes_episode="episode" in accepted, open_options=open_options,
+        accepts=frozenset(accepted), open_options=open_options,
         description=doc or "", source=source)
 
 
