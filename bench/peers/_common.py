@@ -5,9 +5,15 @@ A runner module defines:
     make_http(base_url, turns)-> run_one: a callable running ONE task against the server, returning the answer
     make_inproc(turns)        -> run_one for the framework's own in-process test double
     SYNC = True|False         -> run_one is a plain function (True) or a coroutine function (False)
+and optionally, for the cpu modes:
+    before_measure()          -> called after the warm-up tasks, before the measured ones
+    after_measure(steps)      -> a dict merged into the result line (e.g. journal bytes per step)
 and calls `main(sys.modules[__name__])`.
 
-    python bench/peers/<name>.py MODE [N] [--base-url URL] [--tasks K] [--warmup W]
+    python bench/peers/<name>.py MODE [N] [--base-url URL] [--tasks K] [--warmup W] [--turns T]
+
+--turns (cpu modes, default 10) sets the model turns per task, for the long-run rows; only the
+agentzoo runner and the two floors loop long enough for more than 20.
 
 MODE is http-cpu | inproc-cpu | import | concurrency N | chars. Exactly ONE JSON line is
 printed on stdout (fd 1 is redirected to stderr while the framework runs, so its own console
@@ -198,6 +204,9 @@ def _cpu(mod, run_one, turns: int, tasks: int, warmup: int, base_url: str | None
     answers = []
     for _ in range(warmup):
         answers.append(call())
+    before = getattr(mod, "before_measure", None)
+    if before is not None:  # e.g. agentzoo's runner: a fresh journal, so its bytes are the measured tasks'
+        before()
     if base_url:
         server_stats(base_url, reset=True)
     CALLS[0] = 0
@@ -208,13 +217,17 @@ def _cpu(mod, run_one, turns: int, tasks: int, warmup: int, base_url: str | None
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     steps = server_stats(base_url)["requests"] if base_url else CALLS[0]
     ok = sum(1 for a in answers[warmup:] if expected(turns) in str(a))
-    return {
-        "tasks": tasks, "warmup": warmup, "steps": steps, "steps_per_task": steps / tasks,
+    out = {
+        "turns": turns, "tasks": tasks, "warmup": warmup, "steps": steps, "steps_per_task": steps / tasks,
         "cpu_s": cpu, "wall_s": wall,
         "cpu_per_step_ms": 1000.0 * cpu / max(steps, 1),
         "cpu_per_task_ms": 1000.0 * cpu / tasks,
-        "ok": ok, "sample_answer": str(answers[-1])[:120],
+        "ok": ok, "sample_answer": str(answers[-1])[:120], "peak_rss_mb": maxrss_mb(),
     }
+    after = getattr(mod, "after_measure", None)
+    if after is not None:
+        out.update(after(steps))
+    return out
 
 
 def _chars(mod, run_one, base_url: str) -> dict:
@@ -294,6 +307,8 @@ def main(mod) -> None:
     p.add_argument("--base-url", default=os.environ.get("BENCH_BASE_URL"))
     p.add_argument("--tasks", type=int, default=20)
     p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--turns", type=int, default=CPU_TURNS,
+                   help="model turns per task in the cpu modes (long runs; the server must play as many)")
     a = p.parse_args()
     out: dict = {"mode": a.mode}
     if a.mode == "concurrency":
@@ -314,11 +329,11 @@ def main(mod) -> None:
             mod.imports()
             asyncio.set_event_loop(asyncio.new_event_loop())
             if a.mode == "http-cpu":
-                run_one = mod.make_http(a.base_url, CPU_TURNS)
-                out.update(_cpu(mod, run_one, CPU_TURNS, a.tasks, a.warmup, a.base_url))
+                run_one = mod.make_http(a.base_url, a.turns)
+                out.update(_cpu(mod, run_one, a.turns, a.tasks, a.warmup, a.base_url))
             elif a.mode == "inproc-cpu":
-                run_one = mod.make_inproc(CPU_TURNS)
-                out.update(_cpu(mod, run_one, CPU_TURNS, a.tasks, a.warmup, None))
+                run_one = mod.make_inproc(a.turns)
+                out.update(_cpu(mod, run_one, a.turns, a.tasks, a.warmup, None))
             else:
                 out.update(asyncio.run(_concurrency(mod, a.base_url, a.n, CONC_TURNS)))
     except BaseException as e:  # noqa: BLE001 - report, never crash without a JSON line

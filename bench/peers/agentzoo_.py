@@ -6,6 +6,10 @@ shared agent for all tasks. OpenAICompatible keeps its defaults (including max_c
 the per-endpoint in-flight cap) unless BENCH_AGENTZOO_MAX_CONCURRENCY is set (used by the
 orchestrator's `agentzoo-uncapped` concurrency row).
 
+In the cpu modes the measured tasks get a journal of their own (`before_measure`), and the
+result line says how many bytes it holds once closed (`journal_bytes_per_step`): the file's
+size less that of an empty journal.
+
 `add` is declared pure (`touches=()`) and the in-process script local (`local=True`), which is
 what they are: their journal entries are committed with the next non-local effect or at the
 end of the run rather than one transaction each. BENCH_AGENTZOO_COMMIT_EACH=1 drops both
@@ -24,6 +28,8 @@ def imports():
 
 
 _DIRS: list = []
+_STATE: dict = {}
+"""The journal the runner writes to (`journal`), its file (`path`) and that file's size when empty."""
 
 
 def _journal():
@@ -32,7 +38,29 @@ def _journal():
 
     d = tempfile.mkdtemp(prefix="bench-agentzoo-")
     _DIRS.append(d)
-    return Journal(os.path.join(d, "journal.db"))
+    path = os.path.join(d, "journal.db")
+    Journal(path).close()  # the schema alone, checkpointed into the file
+    _STATE.update(path=path, empty=_file_bytes(path), journal=Journal(path))
+    return _STATE["journal"]
+
+
+def _file_bytes(path: str) -> int:
+    import os
+
+    return sum(os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p))
+
+
+def before_measure():
+    """A fresh journal for the measured tasks (the warm-up's entries stay in the old one)."""
+    _STATE["journal"].close()
+    _journal()
+
+
+def after_measure(steps: int) -> dict:
+    """Close the journal (its last connection checkpoints the log into the file) and weigh it."""
+    _STATE["journal"].close()
+    written = _file_bytes(_STATE["path"]) - _STATE["empty"]
+    return {"journal_bytes": written, "journal_bytes_per_step": written / max(steps, 1)}
 
 
 def cleanup():
@@ -55,12 +83,12 @@ def _runner(model, turns: int):
         """Add two integers."""
         return a + b
 
-    agent = ToolCallingAgent(model=model, tools=[add], system=C.SYSTEM, max_steps=20)
-    journal = _journal()
+    agent = ToolCallingAgent(model=model, tools=[add], system=C.SYSTEM, max_steps=max(20, turns + 5))
+    _journal()
     task = C.task_text(turns)
 
     async def run_one():
-        result = await agentzoo.run(agent, task, journal=journal)
+        result = await agentzoo.run(agent, task, journal=_STATE["journal"])
         if result.status != "finished":
             raise RuntimeError(f"run {result.status}: {result.error}")
         return result.answer

@@ -70,7 +70,7 @@ def make_http(base_url: str, turns: int):
 
     async def run_one():
         messages = [{"role": "system", "content": system}, {"role": "user", "content": task}]
-        for _ in range(20):
+        for _ in range(turns + 5):
             resp = loads(await pool.post(dumps({"model": C.MODEL, "messages": messages, "tools": TOOLS})))
             msg = resp["choices"][0]["message"]
             calls = msg.get("tool_calls")
@@ -99,7 +99,7 @@ def make_inproc(turns: int):
 
     async def run_one():
         messages = [{"role": "system", "content": system}, {"role": "user", "content": task}]
-        for _ in range(20):
+        for _ in range(turns + 5):
             msg = await model(messages)
             calls = msg.get("tool_calls")
             if not calls:
