@@ -197,6 +197,37 @@ async def test_shared_cool_down_prevents_a_storm():
     assert max(srv.times) - t429 >= 0.3
 
 
+async def test_default_window_grows_past_the_old_fixed_cap():
+    # 1,000 calls at once with the defaults: the window grows while the server answers promptly,
+    # so more than the old fixed 64 are in flight at the server. (Client and server sockets
+    # both live in this process, so it needs some 2,000 open files.)
+    resource = pytest.importorskip("resource")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < 4096 and (hard == resource.RLIM_INFINITY or hard > soft):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (4096 if hard == resource.RLIM_INFINITY else min(4096, hard), hard))
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft != resource.RLIM_INFINITY and soft < 2600:
+        pytest.skip(f"needs ~2,600 open files, the limit is {soft}")
+    in_flight = peak = 0
+
+    async def script(body):
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        try:
+            await asyncio.sleep(0.1)
+        finally:
+            in_flight -= 1
+        return OK
+
+    with FakeOpenAIServer(script, record=False, backlog=4096) as srv:
+        async with OpenAICompatible("fake-model", base_url=srv.base_url) as m:
+            results = await asyncio.gather(*(m.complete(REQ) for _ in range(1000)))
+            window = m._limiter.window
+    assert [r.text for r in results] == ["4"] * 1000
+    assert peak > 64 and window > 64, (peak, window)
+
+
 # --- timeouts and connection failures -------------------------------------------------------
 
 

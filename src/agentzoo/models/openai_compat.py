@@ -3,8 +3,8 @@
 Transport is pyreqwest (Rust's reqwest/hyper behind an asyncio API), chosen by measurement
 (bench/http_clients.py): it used 0.5-0.8x aiohttp's CPU per request at concurrency 1 to 1,000
 and imports in a tenth of the time. One client per instance and event loop, created lazily
-inside the loop, with an unbounded connection pool because the shared `EndpointLimiter` is
-what bounds concurrency; no redirects, no proxies from the environment, no automatic
+inside the loop, with an unbounded connection pool because the shared `EndpointLimiter` (an
+adaptive window per endpoint, models/concurrency.py) is what bounds concurrency; no redirects, no proxies from the environment, no automatic
 status errors. Every call goes through the one `RetryPolicy` (models/retry.py); this module
 only turns HTTP into `ModelResponse`s and transport failures into the error tree.
 
@@ -117,9 +117,10 @@ class OpenAICompatible:
     older name; None: no cap); `read_timeout`, an older name, sets both the first-byte and the
     idle timeout. `tool_mode` says how tool calls travel (`models.tool_modes`: `native` OpenAI
     tools, `json` constrained JSON, `react` text; None: the class's `default_tool_mode`).
-    `max_concurrency` bounds in-flight requests to this
-    base_url across all instances (the strictest wins). `headers` are sent with every request
-    (e.g. Azure's `api-key`). `max_response_bytes` caps one response body, plain or streamed
+    `max_concurrency` caps the requests in flight to this base_url across all instances (the
+    strictest wins); below it the window adapts to the endpoint: it grows while the endpoint
+    answers promptly and halves on 429s, 5xx and timeouts (models/concurrency.py); None: adaptive
+    up to a high ceiling. `headers` are sent with every request (e.g. Azure's `api-key`). `max_response_bytes` caps one response body, plain or streamed
     (`ResponseTooLargeError`, not retried); `max_tool_calls` the tool calls in one reply
     (`TooManyToolCallsError`). The key, secret headers and credentials in `base_url` are
     registered with `agentzoo.runtime.secrets`, so no journal entry holds them.
@@ -134,7 +135,8 @@ class OpenAICompatible:
                  first_byte_timeout: float | None = DEFAULT_FIRST_BYTE_TIMEOUT,
                  idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT, read_timeout: float | None = None,
                  deadline: float | None = DEFAULT_CALL_TIMEOUT, call_timeout: float | None = None,
-                 retry: RetryPolicy | None = None, max_concurrency: int = 64, headers: dict[str, str] | None = None,
+                 retry: RetryPolicy | None = None, max_concurrency: int | None = None,
+                 headers: dict[str, str] | None = None,
                  name: str | None = None, max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
                  max_tool_calls: int = DEFAULT_MAX_TOOL_CALLS, tool_mode: ToolModeName | None = None) -> None:
         if not model:

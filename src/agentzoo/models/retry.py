@@ -6,9 +6,10 @@
 - `parse_retry_after` reads the server's wish (`retry-after-ms`, `Retry-After` seconds or date).
 - `RetryPolicy.run` performs one call with retries: full-jitter exponential backoff, at least
   the server's Retry-After, a per-attempt timeout and an overall deadline.
-- `EndpointLimiter` bounds concurrent requests to one endpoint and holds every caller back
-  while the endpoint has asked for a pause (a 429 with Retry-After), so that a hundred runs
-  hitting the same rate limit do not all hammer it again at once.
+- `EndpointLimiter` (models/concurrency.py, re-exported here) keeps an adaptive window of
+  requests in flight per endpoint, which each attempt's outcome moves, and holds every caller
+  back while the endpoint has asked for a pause (a 429 with Retry-After), so that a hundred
+  runs hitting the same rate limit do not all hammer it again at once.
 """
 
 from __future__ import annotations
@@ -18,10 +19,6 @@ import logging
 import math
 import random
 import re
-import threading
-import time
-import weakref
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -38,6 +35,10 @@ from ..errors import (
     RateLimitError,
     ServerError,
 )
+from .concurrency import EndpointLimiter, limiter_for
+
+__all__ = ["DEFAULT_MAX_RETRY_AFTER", "EndpointLimiter", "RetryPolicy", "classify", "limiter_for",
+           "parse_retry_after", "redact"]
 
 log = logging.getLogger("agentzoo.models")
 
@@ -307,32 +308,41 @@ class RetryPolicy:
         if deadline_at is not None and deadline_at <= loop.time():
             raise ProviderTimeout(f"{what}: the {limit:g} s deadline passed", retryable=False)
         timer = asyncio.timeout_at(deadline_at)
+        slot: float | None = None  # when the limiter let this attempt go
         try:
             async with timer:
                 if limiter is not None:
                     queued = loop.time()
-                    await limiter.acquire()
+                    slot = await limiter.acquire()
                     record["waited_s"] = round(loop.time() - queued, 6)
-                try:
-                    if self.attempt_timeout is not None:
-                        ends = loop.time() + self.attempt_timeout
-                        timer.reschedule(ends if deadline_at is None else min(ends, deadline_at))
-                    return await attempt_fn(attempt)
-                finally:
-                    if limiter is not None:
-                        limiter.release()
-        except TimeoutError as exc:
-            if not timer.expired():
+                if self.attempt_timeout is not None:
+                    ends = loop.time() + self.attempt_timeout
+                    timer.reschedule(ends if deadline_at is None else min(ends, deadline_at))
+                result = await attempt_fn(attempt)
+        except BaseException as exc:
+            error = exc
+            if isinstance(exc, TimeoutError) and timer.expired():
+                error = self._timed_out(loop, deadline_at, limit, attempt, what, retry_generation_timeouts)
+            if slot is not None:  # the endpoint's answer (or silence) moves its window
+                limiter.release(slot, error)  # type: ignore[union-attr]
+            if error is exc:
                 raise
-            if deadline_at is not None and loop.time() >= deadline_at:
-                raise ProviderTimeout(f"{what}: the {limit:g} s deadline passed during attempt {attempt}",
-                                      retryable=False) from exc
-            if not retry_generation_timeouts:
-                raise ProviderTimeout(
-                    f"{what}: attempt {attempt} took longer than {self.attempt_timeout:g} s; not retried, since the "
-                    "same request would run the same generation again: bound the reply (max_tokens) or raise "
-                    "the timeout", retryable=False) from exc
-            raise ProviderTimeout(f"{what}: attempt {attempt} took longer than {self.attempt_timeout:g} s") from exc
+            raise error from exc
+        if slot is not None:
+            limiter.release(slot)  # type: ignore[union-attr]
+        return result
+
+    def _timed_out(self, loop: asyncio.AbstractEventLoop, deadline_at: float | None, limit: float | None,
+                   attempt: int, what: str, retry_generation_timeouts: bool) -> ProviderTimeout:
+        if deadline_at is not None and loop.time() >= deadline_at:
+            return ProviderTimeout(f"{what}: the {limit:g} s deadline passed during attempt {attempt}",
+                                   retryable=False)
+        if not retry_generation_timeouts:
+            return ProviderTimeout(
+                f"{what}: attempt {attempt} took longer than {self.attempt_timeout:g} s; not retried, since the "
+                "same request would run the same generation again: bound the reply (max_tokens) or raise "
+                "the timeout", retryable=False)
+        return ProviderTimeout(f"{what}: attempt {attempt} took longer than {self.attempt_timeout:g} s")
 
 
 def _close(record: dict[str, Any], started: float, exc: BaseException | None) -> None:
@@ -340,118 +350,3 @@ def _close(record: dict[str, Any], started: float, exc: BaseException | None) ->
     record["seconds"] = round(asyncio.get_running_loop().time() - started, 6)
     if exc is not None:
         record["error"] = {"type": type(exc).__name__, "message": str(exc)[:_MAX_MESSAGE]}
-
-
-# --- shared per-endpoint limiter ------------------------------------------------------------
-
-
-class _LoopSlots:
-    """A FIFO counting semaphore for one event loop whose limit is read at each call,
-    so that the endpoint's limit can be lowered while calls are waiting."""
-
-    __slots__ = ("used", "waiters")
-
-    def __init__(self) -> None:
-        self.used = 0
-        self.waiters: deque[asyncio.Future[None]] = deque()
-
-    async def acquire(self, limit: int) -> None:
-        if self.used < limit and not self.waiters:
-            self.used += 1
-            return
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.waiters.append(fut)
-        try:
-            await fut
-        except BaseException:
-            # Cancelled waiters stay in the deque (release skips them: O(1) here, since a
-            # mass cancellation of thousands of runs would make removal quadratic). If the
-            # slot had already been handed to us, pass it on.
-            if fut.done() and not fut.cancelled():
-                self.release(limit)
-            raise
-
-    def release(self, limit: int) -> None:
-        if self.used <= limit:
-            # Hand the slot straight to the next waiter: `used` stays, nobody can barge in.
-            while self.waiters:
-                fut = self.waiters.popleft()
-                if not fut.done():
-                    fut.set_result(None)
-                    return
-        self.used -= 1
-
-
-class EndpointLimiter:
-    """Concurrency bound and shared cool-down for one endpoint.
-
-    The bound is per event loop (asyncio primitives belong to one loop; tests and threads make
-    many); the cool-down is process-wide: a monotonic instant before which no caller, in any
-    loop, sends a request to this endpoint.
-    """
-
-    def __init__(self, key: str, max_concurrency: int) -> None:
-        if max_concurrency < 1:
-            raise ConfigError(f"max_concurrency must be >= 1, got {max_concurrency}")
-        self.key = key
-        self.max_concurrency = max_concurrency
-        self._cool_until = 0.0
-        self._slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopSlots] = weakref.WeakKeyDictionary()
-        self._lock = threading.Lock()
-
-    def __repr__(self) -> str:
-        return f"EndpointLimiter({self.key!r}, max_concurrency={self.max_concurrency})"
-
-    def _for_loop(self) -> _LoopSlots:
-        loop = asyncio.get_running_loop()
-        slots = self._slots.get(loop)
-        if slots is None:
-            with self._lock:
-                slots = self._slots.setdefault(loop, _LoopSlots())
-        return slots
-
-    def cool_down(self, seconds: float) -> None:
-        """Hold every caller back for `seconds` from now (an earlier end never shortens a pause)."""
-        until = time.monotonic() + max(seconds, 0.0)
-        if until > self._cool_until:
-            self._cool_until = until
-
-    def cooling_for(self) -> float:
-        """Seconds left in the current cool-down (0 if none)."""
-        return max(0.0, self._cool_until - time.monotonic())
-
-    def in_flight(self) -> int:
-        """Slots in use in the running loop."""
-        return self._for_loop().used
-
-    async def acquire(self) -> None:
-        """Wait for a slot, then for the end of any cool-down; pair with `release()`."""
-        slots = self._for_loop()
-        await slots.acquire(self.max_concurrency)
-        try:
-            # Re-checked in a loop: a new 429 may extend the pause while we sleep.
-            while (wait := self._cool_until - time.monotonic()) > 0:
-                await asyncio.sleep(wait)
-        except BaseException:
-            slots.release(self.max_concurrency)
-            raise
-
-    def release(self) -> None:
-        self._for_loop().release(self.max_concurrency)
-
-
-_limiters: dict[str, EndpointLimiter] = {}
-_limiters_lock = threading.Lock()
-
-
-def limiter_for(base_url: str, max_concurrency: int = 64) -> EndpointLimiter:
-    """The process-wide limiter of an endpoint. Endpoints share rate limits, so when several
-    clients of one base_url ask for different bounds, the strictest one applies."""
-    key = base_url.rstrip("/")
-    with _limiters_lock:
-        limiter = _limiters.get(key)
-        if limiter is None:
-            limiter = _limiters[key] = EndpointLimiter(key, max_concurrency)
-        elif max_concurrency < limiter.max_concurrency:
-            limiter.max_concurrency = max_concurrency
-        return limiter
