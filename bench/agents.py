@@ -414,7 +414,8 @@ def probe_network(name: str, cpu_srv: Server) -> dict:
 
 def machine() -> dict:
     info = {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-            "date": time.strftime("%Y-%m-%d %H:%M:%S %z")}
+            "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+            "loadavg_start": [round(x, 2) for x in os.getloadavg()]}  # other work on a shared machine
     try:
         with open("/proc/cpuinfo") as f:
             info["cpu"] = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "?")
@@ -555,7 +556,8 @@ def markdown(report: dict) -> str:
     lines = ["# agentzoo vs peers (bench/agents.py)", "",
              f"Machine: {m.get('cpu', '?')}, {m['cores']} cores, {m.get('mem_gib', '?')} GiB, Python {m['python']}, "
              f"{m['platform']}; agentzoo {m.get('agentzoo_git', '')}; {m['date']}; "
-             f"mode: {'quick' if report['config']['quick'] else 'full'}.", "",
+             f"mode: {'quick' if report['config']['quick'] else 'full'}; load average (1, 5, 15 min) at start "
+             f"{m.get('loadavg_start', '?')}, at end {m.get('loadavg_end', '?')}.", "",
              "CPU = process CPU time per model turn (lower is better). Import = median wall time of the imports "
              "needed to build the agent, fresh interpreter. Throughput = tasks/s with N concurrent 5-turn tasks, "
              "50 ms server latency (tasks that failed are not counted, see the notes). Medians of "
@@ -781,6 +783,7 @@ def main() -> None:
         lengths = [int(x) for x in cfg.long_lengths.split(",")]
         report["long_runs"] = long_runs.measure([n for n in names if not ready[n]], lengths, cfg.rounds)
 
+    report["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     report["summary"] = summarize(report["results"], cfg.levels)
     if report.get("long_runs"):
         report["summary"]["long_runs"] = long_runs.summarize(report["long_runs"])
