@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from ..types import Usage
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Version of the journal's tables and entry format; stored in every database and run."""
 
 EffectKind = Literal["model", "embed", "tool", "sandbox", "env", "human", "clock", "random"]

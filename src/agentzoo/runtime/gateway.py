@@ -33,6 +33,7 @@ from .entry import Entry
 from .journal import Journal
 from . import secrets
 from .pricing import Pricing, default_pricing
+from .request_codec import RequestEncoder, is_model_request
 from .scope import Scope
 
 Mode = Literal["live", "replay", "resume", "fork"]
@@ -84,6 +85,7 @@ class Gateway:
         self.tool_calls = 0
         self.live_effects = 0
         self._consecutive_tool_errors = 0
+        self._encoder = RequestEncoder()
 
     # --- the one door -----------------------------------------------------------------------
 
@@ -103,14 +105,21 @@ class Gateway:
         seq = scope.next_seq()
         # Serialised once: hashed, and stored as it is (sanitised: surrogates, NaN), with secrets
         # masked first: the hash is of what is stored, so replay and resume, masking the same
-        # way, compute the same hash.
+        # way, compute the same hash. A model request is hashed and stored by its new messages.
         redactor = secrets.current()
-        request_json, digest = _json.canonical_with_hash(request)
-        if (masked := redactor.json(request, request_json)) is not None:
-            request = masked
+        encoded = blobs = None
+        if is_model_request(kind, request):
+            encoded = self._encoder.encode(scope.path, seq, request, redactor)
+            request, request_json, digest, blobs = encoded.request, encoded.stored, encoded.digest, encoded.blobs
+        else:
             request_json, digest = _json.canonical_with_hash(request)
+            if (masked := redactor.json(request, request_json)) is not None:
+                request = masked
+                request_json, digest = _json.canonical_with_hash(request)
         served = self._serve(scope.path, seq, kind, request, digest)
         if served is not None:
+            if encoded is not None:
+                self._encoder.advance(encoded)
             if on_served is not None:
                 on_served(served.result)
             self._emit(served, True)
@@ -119,12 +128,16 @@ class Gateway:
         wall = self.budgets.wall_deadline(scope.path)
         if wall is not None and time.monotonic() >= wall[0]:
             raise BudgetTracker.wall_exceeded(wall, scope.path)  # no effect starts past the budget's end
+        if encoded is not None:  # from here on this request has an entry in the run
+            self._encoder.advance(encoded)
         started = time.time()
         if side_effects and self.journal is not None:
-            # Written first so that a crash in the middle is seen on resume, not silently re-run.
+            # Written (and committed) first so that a crash in the middle is seen on resume, not
+            # silently re-run.
             self.journal.put(Entry(self.run_id, scope.path, seq, kind, name, request, digest,  # type: ignore[arg-type]
                                    status="started", started_at=started, ended_at=started, side_effects=True),
-                             request_json=request_json)
+                             request_json=request_json, blobs=blobs, commit=False)
+            await self.journal.committed()
         self._hook("on_start", scope.path, seq, kind, name)
         try:
             if wall is None:
@@ -142,7 +155,7 @@ class Gateway:
                 error["attempts"] = _masked(redactor, attempts)
             entry = Entry(self.run_id, scope.path, seq, kind, name, request, digest, status="error",  # type: ignore[arg-type]
                           error=error, started_at=started, ended_at=time.time(), side_effects=side_effects)
-            self._record(entry, request_json=request_json, commit=not local)
+            await self._record_live(entry, request_json, None, blobs, local)
             raise
         result_json = _json.dumps(result)
         if (masked := redactor.json(result, result_json)) is not None:
@@ -153,8 +166,17 @@ class Gateway:
         entry = Entry(self.run_id, scope.path, seq, kind, name, request, digest, result, "ok", None,  # type: ignore[arg-type]
                       usage, cost, started, time.time(), side_effects)
         self.live_effects += 1
-        self._record(entry, request_json=request_json, result_json=result_json, commit=not local)
+        await self._record_live(entry, request_json, result_json, blobs, local)
         return result
+
+    async def _record_live(self, entry: Entry, request_json: bytes, result_json: bytes | None,
+                           blobs: dict[str, bytes] | None, local: bool) -> None:
+        """Record an effect performed live; unless it is local, return only once its entry is
+        committed (a group commit with the effects that finish in the same loop turn)."""
+        self._record(entry, emit=False, request_json=request_json, result_json=result_json, blobs=blobs, commit=False)
+        if not local and self.journal is not None and self.mode != "replay":
+            await self.journal.committed()
+        self._emit(entry, False)
 
     @staticmethod
     async def _within(wall: tuple[float, str, float, float], perform: Callable[[], Awaitable[Any]], at: str,
@@ -178,7 +200,7 @@ class Gateway:
         seq = 0
         while (recorded := self.journal.get(self.source_run_id, scope.path, seq)) is not None:
             if self.mode == "fork":
-                self._record(replace(recorded, run_id=self.run_id), emit=False)
+                self._record(replace(recorded, run_id=self.run_id), emit=False, commit=False)
             else:
                 self._account(recorded)
             self._emit(recorded, True)
@@ -205,8 +227,8 @@ class Gateway:
             raise DivergenceError(run_id=self.source_run_id, scope=scope, seq=seq, kind=kind,
                                   differences=differences)
         if recorded.status == "ok":
-            if self.mode == "fork":
-                self._record(replace(recorded, run_id=self.run_id), emit=False)
+            if self.mode == "fork":  # a copy: committed with the next live effect or the run's end
+                self._record(replace(recorded, run_id=self.run_id), emit=False, commit=False)
             else:
                 self._account(recorded)
             return recorded
@@ -232,9 +254,9 @@ class Gateway:
             self.fork_point = {"scope": scope, "seq": seq, "differences": differences}
 
     def _record(self, entry: Entry, emit: bool = True, request_json: bytes | None = None,
-                result_json: bytes | None = None, commit: bool = True) -> None:
+                result_json: bytes | None = None, blobs: dict[str, bytes] | None = None, commit: bool = True) -> None:
         if self.journal is not None and self.mode != "replay":
-            self.journal.put(entry, request_json=request_json, result_json=result_json, commit=commit)
+            self.journal.put(entry, request_json=request_json, result_json=result_json, blobs=blobs, commit=commit)
         self._account(entry)
         if emit:
             self._emit(entry, False)

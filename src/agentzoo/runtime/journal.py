@@ -17,6 +17,7 @@ paying a commit (~20 µs) per effect.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import threading
@@ -32,6 +33,8 @@ from ..errors import CorruptJournalError, JournalError, RunNotFoundError
 from ..types import Usage
 from .dbfile import Layout, is_utf8, memory_database, open_database, unreadable
 from .entry import SCHEMA_VERSION, Entry, RunInfo
+from .migrate import migrate
+from .request_codec import RequestEncoder, RequestExpander, is_model_request
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -71,6 +74,7 @@ CREATE TABLE IF NOT EXISTS entries (
     side_effects INTEGER NOT NULL,
     UNIQUE (run_id, scope, seq)
 );
+CREATE TABLE IF NOT EXISTS blobs (hash TEXT PRIMARY KEY, body TEXT NOT NULL);
 """
 
 _ENTRY_COLUMNS = ("run_id, scope, seq, kind, name, request, request_hash, result, status, error, "
@@ -82,6 +86,7 @@ _NEWEST_FIRST = "CASE WHEN typeof(created_at) IN ('real', 'integer') THEN create
 LAYOUT = Layout(
     what="journal",
     schema=_SCHEMA + f"INSERT OR IGNORE INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}');",
+    # `blobs` is not required: a schema-1 journal has none until it is migrated (see `_migrate`).
     tables={"meta": ("key", "value"), "runs": tuple(_RUN_COLUMNS.split(", ")),
             "entries": ("id", *_ENTRY_COLUMNS.split(", "))},
     corrupt=CorruptJournalError,
@@ -117,27 +122,34 @@ class Journal:
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self._found_version = SCHEMA_VERSION
         if isinstance(path, str) and path == ":memory:":
             self.path = Path(path)
             self._db = memory_database(LAYOUT)
         else:
             self.path = Path(path) if path is not None else default_journal_path()
-            self._unversioned = False
             self._db = open_database(self.path, LAYOUT, check=self._check_schema_version)
-            if self._unversioned:  # a journal made by an agentzoo that did not write its version yet
+            if self._found_version < SCHEMA_VERSION:
                 try:
-                    self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+                    migrate(self._db, self._found_version)
                 except sqlite3.Error as exc:
                     self._db.close()
                     raise unreadable(exc, self.path, LAYOUT) from None
         self._pending: list[tuple[Any, ...]] = []
         """Rows of entries put with `commit=False`, not yet in the database."""
+        self._pending_blobs: dict[str, str] = {}
+        self._known_blobs: set[str] = set()
+        """Blobs this instance knows are in the file (written or read), so it writes each once."""
         self._lock = threading.Lock()
+        self._encoders: dict[str, RequestEncoder] = {}
+        """Per run: for model requests put whole (a fork's copies), the previous request of each scope."""
+        self._expander = RequestExpander(self._stored_request, self._blob)
+        self._group: tuple[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] | None = None
 
     def _check_schema_version(self, db: sqlite3.Connection) -> None:
         row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        if row is None:
-            self._unversioned = True
+        if row is None:  # a journal made by an agentzoo that did not write its version yet
+            self._found_version = 1
             return
         try:
             version = int(row[0])
@@ -147,6 +159,7 @@ class Journal:
         if version > SCHEMA_VERSION:
             raise JournalError(f"journal {self.path} has schema version {row[0]}; this agentzoo reads "
                                f"up to {SCHEMA_VERSION}: upgrade agentzoo")
+        self._found_version = version
 
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         """Commit what waits, then run a query; a damaged file is a typed error naming it."""
@@ -215,22 +228,70 @@ class Journal:
     # --- entries ----------------------------------------------------------------------------
 
     def put(self, entry: Entry, *, request_json: bytes | None = None, result_json: bytes | None = None,
-            commit: bool = True) -> None:
+            blobs: dict[str, bytes] | None = None, commit: bool = True) -> None:
         """Write (or complete) one entry. With `commit` (the default) it is in the database when
         this returns, together with every entry put before it; without, it waits for the next
-        commit. `request_json` / `result_json`, if given, are the already-serialised request and
-        result (saves serialising twice)."""
+        commit (`commit()`, or `await committed()` for a group commit). `request_json` / `result_json`,
+        if given, are the request as stored and the result already serialised (saves serialising
+        twice); a model request given whole is stored as its new messages (see `request_codec`),
+        and `blobs` are those its stored form refers to."""
         if result_json is None and (entry.result is not None or entry.status == "ok"):
             result_json = _json.dumps(entry.result)
+        if request_json is None:
+            if is_model_request(entry.kind, entry.request):
+                encoder = self._encoders.setdefault(entry.run_id, RequestEncoder())
+                encoded = encoder.encode(entry.scope, entry.seq, entry.request)
+                encoder.advance(encoded)
+                request_json, blobs = encoded.stored, encoded.blobs
+            else:
+                request_json = _json.dumps(entry.request)
         row = (entry.run_id, entry.scope, entry.seq, entry.kind, entry.name,
-               (request_json or _json.dumps(entry.request)).decode(), entry.request_hash,
+               request_json.decode(), entry.request_hash,
                None if result_json is None else result_json.decode(),
                entry.status, _opt_json(entry.error), entry.usage.input_tokens, entry.usage.output_tokens,
                entry.cost_usd, entry.started_at, entry.ended_at, int(entry.side_effects))
         with self._lock:
+            if blobs:
+                for digest, body in blobs.items():
+                    if digest not in self._known_blobs:
+                        self._pending_blobs[digest] = body.decode()
             self._pending.append(row)
             if commit:
                 self._commit_locked()
+
+    def committed(self) -> asyncio.Future[None]:
+        """Group commit: a future that is done once everything put so far is committed.
+
+        Every caller in the same turn of the event loop joins one group, and one transaction, run as
+        the loop's next callback, holds all their entries. So effects that finish together pay one
+        commit, and none of them returns its result (the gateway awaits this first) before the
+        transaction that holds it has committed: a `kill -9` never loses a completed effect whose
+        result was used. A failed commit fails every waiter; its rows stay to be retried. Each caller
+        has its own future, so one that is cancelled leaves the others waiting."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        group = self._group
+        if group is not None and group[0] is loop:
+            group[1].append(future)
+        else:
+            waiters = [future]
+            self._group = (loop, waiters)
+            loop.call_soon(self._commit_group, waiters)
+        return future
+
+    def _commit_group(self, waiters: list[asyncio.Future[None]]) -> None:
+        if self._group is not None and self._group[1] is waiters:
+            self._group = None
+        try:
+            self.commit()
+        except BaseException as exc:  # noqa: BLE001 - handed to every waiter
+            for future in waiters:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for future in waiters:
+            if not future.done():
+                future.set_result(None)
 
     def commit(self) -> None:
         """Write the entries waiting in memory, in one transaction."""
@@ -245,14 +306,17 @@ class Journal:
 
     def _commit_locked(self, sql: str | None = None, params: tuple[Any, ...] = ()) -> None:
         rows, self._pending = self._pending, []
+        blobs, self._pending_blobs = self._pending_blobs, {}
         try:
             if not rows:
                 if sql is not None:
                     self._db.execute(sql, params)
-            elif len(rows) == 1 and sql is None:
+            elif len(rows) == 1 and sql is None and not blobs:
                 self._db.execute(_PUT, rows[0])  # autocommit: its own transaction
             else:
                 self._db.execute("BEGIN IMMEDIATE")
+                if blobs:
+                    self._db.executemany("INSERT OR IGNORE INTO blobs VALUES (?, ?)", blobs.items())
                 self._db.executemany(_PUT, rows)
                 if sql is not None:
                     self._db.execute(sql, params)
@@ -261,27 +325,52 @@ class Journal:
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
             self._pending[:0] = rows  # nothing is lost: a later commit tries them again
+            self._pending_blobs = {**blobs, **self._pending_blobs}
             raise
+        self._known_blobs.update(blobs)
+
+    def _stored_request(self, run_id: str, scope: str, seq: int) -> Any:
+        """An entry's request as stored (for the expander walking back a chain of prefixes)."""
+        rows = self._rows("SELECT request FROM entries WHERE run_id=? AND scope=? AND seq=?", (run_id, scope, seq))
+        if not rows:
+            return None
+        return _json_any(rows[0][0])
+
+    def _blob(self, digest: str) -> str | None:
+        rows = self._rows("SELECT body FROM blobs WHERE hash=?", (digest,))
+        if not rows:
+            return None
+        self._known_blobs.add(digest)
+        return rows[0][0]
 
     def get(self, run_id: str, scope: str, seq: int) -> Entry | None:
         rows = self._rows(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE run_id=? AND scope=? AND seq=?",
                           (run_id, scope, seq))
-        return _entry_from_row(rows[0], self.path) if rows else None
+        return _entry_from_row(rows[0], self.path, self._expander) if rows else None
 
-    def entries(self, run_id: str, *, problems: list[CorruptJournalError] | None = None) -> Iterator[Entry]:
-        """The run's entries in the order they were first written.
+    def entries(self, run_id: str, *, problems: list[CorruptJournalError] | None = None,
+                page: int = 256) -> Iterator[Entry]:
+        """The run's entries in the order they were first written, read a page at a time (a long run
+        is never all in memory); each model request is whole again.
 
         An entry that cannot be read raises `CorruptJournalError` naming it; with `problems`, it is
         skipped and its error appended there instead (to show the rest of a damaged run)."""
-        for row in self._rows(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE run_id=? ORDER BY id", (run_id,)):
-            try:
-                entry = _entry_from_row(row, self.path)
-            except CorruptJournalError as exc:
-                if problems is None:
-                    raise
-                problems.append(exc)
-                continue
-            yield entry
+        last = -1
+        while True:
+            rows = self._rows(f"SELECT id, {_ENTRY_COLUMNS} FROM entries WHERE run_id=? AND id>? ORDER BY id LIMIT ?",
+                              (run_id, last, page))
+            for row in rows:
+                try:
+                    entry = _entry_from_row(row[1:], self.path, self._expander)
+                except CorruptJournalError as exc:
+                    if problems is None:
+                        raise
+                    problems.append(exc)
+                    continue
+                yield entry
+            if len(rows) < page:
+                return
+            last = rows[-1][0]
 
     def usage_by_scope(self, run_id: str) -> dict[str, dict[str, Any]]:
         """Per scope: model calls, tool calls, tokens and cost (for per-agent reports); `unpriced_calls`
@@ -436,9 +525,15 @@ def _run_or_marked(r: tuple[Any, ...], path: Path) -> RunInfo:
                        error={"type": type(exc).__name__, "message": str(exc)})
 
 
-def _entry_from_row(r: tuple[Any, ...], path: Path) -> Entry:
+def _entry_from_row(r: tuple[Any, ...], path: Path, expander: RequestExpander | None = None) -> Entry:
+    """The entry of a row; with `expander`, a model request stored as its new messages is made whole."""
     try:
         cells = _cells(_ENTRY_CELLS, r)
+        if expander is not None:
+            try:
+                cells["request"] = expander.expand(cells["run_id"], cells["scope"], cells["seq"], cells["request"])
+            except ValueError as exc:
+                raise ValueError(f"column request: {exc}") from None
     except ValueError as exc:
         scope = repr(r[1] or "<root>") if isinstance(r[1], str) else _what(r[1])
         seq = r[2] if type(r[2]) is int else _what(r[2])

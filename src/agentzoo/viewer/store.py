@@ -22,6 +22,7 @@ from ..runtime.dbfile import check_layout, unreadable
 from ..runtime.entry import Entry, RunInfo
 from ..runtime.spec import AgentSpec
 from ..runtime.journal import ENTRY_COLUMNS, LAYOUT, RUN_COLUMNS, read_entry_row, read_run_row
+from ..runtime.request_codec import RequestExpander
 
 DEFAULT_AGENT = str(AgentSpec.model_fields["agent"].default)  # a spec stores no field at its default
 PAGE_SIZE = 50
@@ -116,6 +117,26 @@ class JournalView:
             raise UnusablePathError(f"no journal at {self.path}")
         self._db = _connect_read_only(self.path)
         self._lock = threading.Lock()
+        # Model requests are stored as the messages they add (journal schema 2): made whole on reading.
+        self._expander = RequestExpander(self._stored_request, self._blob)
+
+    def _stored_request(self, run_id: str, scope: str, seq: int) -> Any:
+        from .. import _json
+
+        rows = self._rows("SELECT request FROM entries WHERE run_id = ? AND scope = ? AND seq = ?", (run_id, scope, seq))
+        if not rows or not isinstance(rows[0][0], str):
+            return None
+        try:
+            return _json.loads(rows[0][0])
+        except ValueError:
+            return None
+
+    def _blob(self, digest: str) -> str | None:
+        try:
+            rows = self._rows("SELECT body FROM blobs WHERE hash = ?", (digest,))
+        except (CorruptJournalError, UnusablePathError):  # a schema-1 journal has no blobs table (and needs none)
+            return None
+        return rows[0][0] if rows else None
 
     def close(self) -> None:
         self._db.close()
@@ -216,7 +237,7 @@ class JournalView:
         out, problems = [], []
         for row in self._rows(sql + " ORDER BY id LIMIT ?", [*params, limit]):
             try:
-                out.append((row[0], read_entry_row(row[1:], self.path)))
+                out.append((row[0], read_entry_row(row[1:], self.path, self._expander)))
             except CorruptJournalError as exc:
                 problems.append(exc)
         return out, problems
@@ -226,19 +247,19 @@ class JournalView:
         which orders a scope's effects as they happened, so the key's index finds it at once."""
         from .. import _json
 
-        rows = self._rows("SELECT request FROM entries WHERE run_id = ? AND scope = ? AND seq < ? AND kind = 'model' "
+        rows = self._rows("SELECT seq, request FROM entries WHERE run_id = ? AND scope = ? AND seq < ? AND kind = 'model' "
                           "ORDER BY seq DESC LIMIT 1", (run_id, scope, before_seq))
-        if not rows or not isinstance(rows[0][0], str):
+        if not rows or not isinstance(rows[0][1], str):
             return None
         try:
-            return _json.loads(rows[0][0])
+            return self._expander.expand(run_id, scope, rows[0][0], _json.loads(rows[0][1]))
         except ValueError:
             return None
 
     def entry(self, run_id: str, scope: str, seq: int) -> Entry | None:
         rows = self._rows(f"SELECT {ENTRY_COLUMNS} FROM entries WHERE run_id = ? AND scope = ? AND seq = ?",
                           (run_id, scope, seq))
-        return read_entry_row(rows[0], self.path) if rows else None
+        return read_entry_row(rows[0], self.path, self._expander) if rows else None
 
     def progress(self, run_id: str) -> tuple[int, int, int]:
         """(entries, highest row id, row id of the first entry still `started`, 0 if none)."""
