@@ -418,7 +418,7 @@ def show(run_id: str = typer.Argument(..., help="run id, a unique prefix of one,
                                        "--run ID` shows one"))
             return
         info = journal.get_run(source.run_ids[0])
-        entries = list(journal.entries(info.run_id))
+        entries = journal.entries(info.run_id)  # read a page at a time: a long run is never all in memory
         if as_json:  # for machines: one object per line, as written, no pretty-printing or colour
             for e in entries:
                 sys.stdout.write(_json.dumps_str({
