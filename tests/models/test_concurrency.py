@@ -78,12 +78,15 @@ async def test_a_window_nobody_fills_does_not_grow():
 
 
 async def test_slow_successes_hold_the_window_until_the_new_latency_is_learnt():
-    limiter = EndpointLimiter("http://slow", None, initial=4)
+    now = [1000.0]
+    limiter = EndpointLimiter("http://slow", None, initial=4, clock=lambda: now[0])
     await drive(limiter, 100, callers=100, latency=1.0)
     grown = limiter.window
-    await drive(limiter, 100, callers=100, latency=10.0)  # 10x the baseline: the endpoint queues
+    await drive(limiter, 2000, callers=300, latency=10.0)  # 10x the baseline: the endpoint queues
     assert limiter.window == grown
-    # A server that became slower for good: the baseline follows, and the window grows again.
+    # A server that became slower for good: after a minute the baseline has followed it, however
+    # many calls were made, and the window grows again.
+    now[0] += 60.0
     await drive(limiter, 2000, callers=300, latency=10.0)
     assert limiter.window > grown
 

@@ -37,6 +37,7 @@ import threading
 import time
 import weakref
 from collections import deque
+from collections.abc import Callable
 
 from ..errors import ConfigError, ProviderConnectionError, ProviderTimeout, RateLimitError, ServerError
 
@@ -50,10 +51,11 @@ BACKOFF = 0.5
 TOLERANCE = 2.0
 """A success slower than this times the baseline latency holds the window (Netflix's gradient
 limiters allow 1.5-2x; LLM latency is noisier, so the upper end)."""
-_BASELINE_DRIFT = 1.0 / 256
-"""How fast the baseline follows latencies above it: it drops to a faster sample at once and rises
-by this fraction of the gap per slower one, so a server that became slower for good (longer
-prompts as runs go on) is re-learnt within a few hundred calls."""
+BASELINE_MEMORY = 30.0
+"""Seconds over which the baseline follows latencies above it. It drops to a faster sample at once
+and rises towards slower ones by (time since the last sample / this) of the gap, so a server that
+became slower for good (longer prompts as runs go on) is re-learnt within a minute or so however
+many calls a second it serves (a per-sample rate would forget in a blink at thousands a second)."""
 
 # The endpoint's own signs of overload. A bad request, a refused key or an unreadable reply say
 # nothing about load, and neither does a cancellation.
@@ -122,13 +124,15 @@ class EndpointLimiter:
     `acquire()` waits for a slot and returns the instant it got it; `release(started, error)`
     gives it back and reports how the request went: no error is a success (its latency counts
     from `started`), an error of the `OVERLOAD` kinds cuts the window, any other error says
-    nothing. `release()` without `started` reports nothing.
+    nothing. `release()` without `started` reports nothing. `clock` is the monotonic clock all
+    instants are read from (tests pass their own).
     """
 
     def __init__(self, key: str, max_concurrency: int | None = None, *,
                  initial: int = DEFAULT_INITIAL_WINDOW, backoff: float = BACKOFF,
-                 tolerance: float = TOLERANCE) -> None:
+                 tolerance: float = TOLERANCE, clock: Callable[[], float] = time.monotonic) -> None:
         self.key = key
+        self._clock = clock
         self._max = self._check_max(max_concurrency)
         if initial < 1:
             raise ConfigError(f"the initial concurrency window must be >= 1, got {initial}")
@@ -141,6 +145,7 @@ class EndpointLimiter:
         self._limit = int(self._window)  # what the slots are given: the window's whole part
         self._threshold = float(self._max)  # slow start below it; set by each cut
         self._baseline = float("inf")
+        self._sampled_at = 0.0  # monotonic instant of the last success
         self._cut_at = 0.0  # monotonic instant of the last cut
         self._cool_until = 0.0
         self._slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopSlots] = weakref.WeakKeyDictionary()
@@ -180,12 +185,13 @@ class EndpointLimiter:
         self._window = window
         self._limit = int(window)
 
-    def _success(self, latency: float, slots: _LoopSlots) -> None:
+    def _success(self, now: float, latency: float, slots: _LoopSlots) -> None:
         base = self._baseline
         if latency < base:
             self._baseline = base = latency
         else:
-            self._baseline = base + (latency - base) * _BASELINE_DRIFT
+            self._baseline = base + (latency - base) * min(1.0, (now - self._sampled_at) / BASELINE_MEMORY)
+        self._sampled_at = now
         window = self._window
         # `used` no longer counts the request that just ended, hence the + 1.
         if latency > self.tolerance * base or window >= self._max or (slots.used + 1) * 2 < self._limit:
@@ -199,19 +205,19 @@ class EndpointLimiter:
         window = max(1.0, self._window * self.backoff)
         self._set(window)
         self._threshold = window
-        self._cut_at = time.monotonic()
+        self._cut_at = self._clock()
 
     # --- cool-down --------------------------------------------------------------------------
 
     def cool_down(self, seconds: float) -> None:
         """Hold every caller back for `seconds` from now (an earlier end never shortens a pause)."""
-        until = time.monotonic() + max(seconds, 0.0)
+        until = self._clock() + max(seconds, 0.0)
         if until > self._cool_until:
             self._cool_until = until
 
     def cooling_for(self) -> float:
         """Seconds left in the current cool-down (0 if none)."""
-        return max(0.0, self._cool_until - time.monotonic())
+        return max(0.0, self._cool_until - self._clock())
 
     # --- slots ------------------------------------------------------------------------------
 
@@ -238,12 +244,12 @@ class EndpointLimiter:
         await slots.acquire(self._limit)
         try:
             # Re-checked in a loop: a new 429 may extend the pause while we sleep.
-            while (wait := self._cool_until - time.monotonic()) > 0:
+            while (wait := self._cool_until - self._clock()) > 0:
                 await asyncio.sleep(wait)
         except BaseException:
             slots.release(self._limit)
             raise
-        return time.monotonic()
+        return self._clock()
 
     def release(self, started: float | None = None, error: BaseException | None = None) -> None:
         """Give the slot back; with `started` (what `acquire` returned), learn from the outcome."""
@@ -251,7 +257,8 @@ class EndpointLimiter:
         slots.used -= 1
         if started is not None:
             if error is None:
-                self._success(time.monotonic() - started, slots)
+                now = self._clock()
+                self._success(now, now - started, slots)
             elif isinstance(error, OVERLOAD):
                 self._overload(started)
         slots.fill(self._limit)
