@@ -234,3 +234,19 @@ async def test_requests_built_by_the_loop_are_new_objects_never_changed_in_place
         for ident, text in snapshot:
             if ident in final:
                 assert final[ident] == text
+
+
+async def test_a_run_record_moves_a_run_to_another_journal_whole(tmp_path):
+    with Journal(tmp_path / "worker.db") as worker:
+        made = await agentzoo.run(adder(10), "add", journal=worker)
+        record = worker.run_record(made.run_id)
+        want = list(worker.entries(made.run_id))
+    record = agentzoo._json.loads(agentzoo._json.dumps(record))  # it crosses a process as plain JSON
+    with Journal(tmp_path / "driver.db") as driver:
+        assert driver.add_run_record(record) == made.run_id
+        assert list(driver.entries(made.run_id)) == want and driver.get_run(made.run_id).answer == "done"
+        again = await agentzoo.replay(adder(10, silent=True), made.run_id, journal=driver)
+        assert again.answer == "done"
+        with pytest.raises(JournalError, match="already has a run"):
+            driver.add_run_record(record)
+        assert len(list(driver.entries(made.run_id))) == len(want)

@@ -34,7 +34,7 @@ from ..types import Usage
 from .dbfile import Layout, is_utf8, memory_database, open_database, unreadable
 from .entry import SCHEMA_VERSION, Entry, RunInfo
 from .migrate import migrate
-from .request_codec import RequestEncoder, RequestExpander, is_model_request
+from .request_codec import BLOB, RequestEncoder, RequestExpander, is_model_request
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -371,6 +371,56 @@ class Journal:
             if len(rows) < page:
                 return
             last = rows[-1][0]
+
+    def run_record(self, run_id: str) -> dict[str, Any]:
+        """One run as stored, to move it to another journal (`add_run_record`): its run row, its
+        entries' rows (model requests as their new messages) and the blobs they refer to. Plain
+        values only (str, int, float, None), so it crosses processes and machines as it is."""
+        info = self.get_run(run_id)
+        run = self._rows(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id=?", (info.run_id,))[0]
+        entries = self._rows(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE run_id=? ORDER BY id", (info.run_id,))
+        wanted = set()
+        for row in entries:
+            if row[3] == "model" and isinstance(row[5], str) and BLOB in row[5]:
+                try:
+                    tools = _json.loads(row[5]).get("tools")
+                except (orjson.JSONDecodeError, AttributeError):
+                    continue
+                if isinstance(tools, dict) and isinstance(tools.get(BLOB), str):
+                    wanted.add(tools[BLOB])
+        blobs = {digest: body for digest in sorted(wanted) for (body,) in
+                 self._rows("SELECT body FROM blobs WHERE hash=?", (digest,))}
+        return {"schema_version": SCHEMA_VERSION, "run": list(run), "entries": [list(r) for r in entries],
+                "blobs": blobs}
+
+    def add_run_record(self, record: dict[str, Any]) -> str:
+        """Write a run made elsewhere (`run_record` of another journal) in one transaction; its id.
+        A run id already here is a `JournalError`, and nothing is written."""
+        try:
+            version, run, entries, blobs = (record["schema_version"], record["run"], record["entries"],
+                                            record["blobs"])
+        except (KeyError, TypeError):
+            raise JournalError("not a run record: it needs schema_version, run, entries and blobs") from None
+        if version != SCHEMA_VERSION:
+            raise JournalError(f"a run record of journal schema {version!r}; this agentzoo writes {SCHEMA_VERSION}")
+        with self._lock:
+            self._commit_locked()
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.execute(f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({','.join('?' * 14)})", tuple(run))
+                self._db.executemany("INSERT OR IGNORE INTO blobs VALUES (?, ?)", list(blobs.items()))
+                self._db.executemany(f"INSERT INTO entries ({_ENTRY_COLUMNS}) VALUES ({','.join('?' * 16)})",
+                                     [tuple(r) for r in entries])
+                self._db.execute("COMMIT")
+            except sqlite3.IntegrityError:
+                self._db.execute("ROLLBACK")
+                raise JournalError(f"journal {self.path} already has a run {run[0]!r}") from None
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+        self._known_blobs.update(blobs)
+        return str(run[0])
 
     def usage_by_scope(self, run_id: str) -> dict[str, dict[str, Any]]:
         """Per scope: model calls, tool calls, tokens and cost (for per-agent reports); `unpriced_calls`
