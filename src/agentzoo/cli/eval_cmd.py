@@ -45,6 +45,8 @@ def eval_cmd(experiment_file: Optional[Path] = typer.Argument(None, metavar="[EX
              tasks: Optional[Path] = typer.Option(None, "--tasks", help="another tasks file of the environment's format (one --env)"),
              limit: Optional[int] = typer.Option(None, "--limit", help="only the first N tasks of each environment"),
              concurrency: Optional[int] = typer.Option(None, "--concurrency", help="samples running at once [default: 4]"),
+             workers: Optional[int] = typer.Option(None, "--workers", help="processes of this machine that run the samples, "
+                                                   "each its share of --concurrency [default: the number of cores]"),
              retries: Optional[int] = typer.Option(None, "--retries", help="retries of a sample after a provider or sandbox failure [default: 2]"),
              max_infra_errors: Optional[int] = typer.Option(None, "--max-infra-errors", help="stop the eval after this many [default: 20]"),
              max_steps: Optional[int] = typer.Option(None, "--max-steps", help="agent step (turn) limit; for a recipe, its own round or turn limit"),
@@ -76,11 +78,11 @@ def eval_cmd(experiment_file: Optional[Path] = typer.Argument(None, metavar="[EX
                  if value]
         if given:
             raise ConfigError(f"{', '.join(given)}: the experiment file {experiment_file} says what to run; "
-                              "change it there (flags may only set --model, --out, --seeds, --concurrency, --retries, "
+                              "change it there (flags may only set --model, --out, --seeds, --concurrency, --workers, --retries, "
                               "--max-infra-errors, --backend, --tier, --unsafe, --baseline, --no-anchor, --budget-*)")
         the_plan = load_experiment(experiment_file, anchor=False if no_anchor else None)
-        overrides = {"models": _names(model) or None, "seeds": seeds, "concurrency": concurrency, "retries": retries,
-                     "max_infra_errors": max_infra_errors, "backend": backend, "baseline": baseline}
+        overrides = {"models": _names(model) or None, "seeds": seeds, "concurrency": concurrency, "workers": workers,
+                     "retries": retries, "max_infra_errors": max_infra_errors, "backend": backend, "baseline": baseline}
         _override(the_plan, overrides, tier, unsafe, (budget_tokens, budget_usd, budget_calls, budget_seconds))
     else:
         if not env or not model:
@@ -88,7 +90,8 @@ def eval_cmd(experiment_file: Optional[Path] = typer.Argument(None, metavar="[EX
         the_plan = _plan_from_flags(env, agent or "tool-calling", agent_opt, model, seeds, tasks, limit, concurrency,
                                     retries, max_infra_errors, max_steps, temperature, max_tokens, tool_mode, tier, unsafe,
                                     backend, user_model, baseline,
-                                    (budget_tokens, budget_usd, budget_calls, budget_seconds), anchor=not no_anchor)
+                                    (budget_tokens, budget_usd, budget_calls, budget_seconds), anchor=not no_anchor,
+                                    workers=workers)
     exp = the_plan.experiment
     folder = out or Path(exp.out or "results")
     run_plan(the_plan, folder)
@@ -107,7 +110,7 @@ def _export_spans(folder: Path, flag: bool) -> None:
 
 def _plan_from_flags(env, agent, agent_opt, model, seeds, tasks, limit, concurrency, retries, max_infra_errors,
                      max_steps, temperature, max_tokens, tool_mode, tier, unsafe, backend, user_model, baseline, budgets,
-                     anchor=True):
+                     anchor=True, workers=None):
     from pydantic import ValidationError
 
     from ..eval.experiment import Experiment, default_label, plan
@@ -140,7 +143,7 @@ def _plan_from_flags(env, agent, agent_opt, model, seeds, tasks, limit, concurre
             entry["options"] = {"user_model": user_model}
         envs.append({k: v for k, v in entry.items() if v is not None})
     data: dict[str, Any] = {"agents": agents, "envs": envs, "models": models, "anchor": anchor}
-    for key, value in (("seeds", seeds), ("concurrency", concurrency), ("retries", retries),
+    for key, value in (("seeds", seeds), ("concurrency", concurrency), ("workers", workers), ("retries", retries),
                        ("max_infra_errors", max_infra_errors), ("backend", backend), ("baseline", baseline)):
         if value is not None:
             data[key] = value
@@ -222,8 +225,12 @@ def run_plan(the_plan: Any, out: Path) -> None:
     from ..eval.harness import EvalConfig, run_eval
     from ..eval.matrix import expand_tasks
     from ..eval.report import write_reports
+    from ..eval.workers import default_workers
 
     exp = the_plan.experiment
+    if exp.backend == "ray" and exp.workers is not None:
+        raise ConfigError("--workers runs samples in processes of this machine; with --backend ray, Ray places "
+                          "them (one per CPU of the cluster): leave --workers (workers:) out")
     envs, env_sources, tasks_by_env = _open_envs(the_plan)
     _preflight(the_plan, envs, tasks_by_env, exp.models)
     samples = expand_tasks(tasks_by_env, the_plan.labels, exp.models, exp.seeds)
@@ -232,7 +239,7 @@ def run_plan(the_plan: Any, out: Path) -> None:
     scoring = ScoringContext(tier=exp.scoring.tier, allow_unsafe=exp.scoring.allow_unsafe)
     config = EvalConfig(out=out, concurrency=exp.concurrency, retries=exp.retries,
                         max_infra_errors=exp.max_infra_errors, agents=dict(the_plan.agents), scoring=scoring,
-                        env_sources=env_sources)
+                        env_sources=env_sources, workers=exp.workers or default_workers())
     meta = {"name": exp.name, "envs": list(envs), "agents": the_plan.labels, "models": exp.models, "seeds": exp.seeds,
             "limit": next((e.limit for e in the_plan.env_entries), None), "backend": exp.backend,
             "baseline": exp.baseline, "specs": {label: spec.to_config() for label, spec in the_plan.agents.items()},

@@ -88,7 +88,7 @@ def spec_from_flags(agent: str, model: str, *, options: dict[str, Any] | None = 
         raise ConfigError(f"agent {agent!r}: {flag_names(describe_errors(exc))}") from None
 
 
-FLAGS = {"limit": "--limit", "seeds": "--seeds", "concurrency": "--concurrency", "retries": "--retries",
+FLAGS = {"limit": "--limit", "seeds": "--seeds", "concurrency": "--concurrency", "workers": "--workers", "retries": "--retries",
          "max_infra_errors": "--max-infra-errors", "max_steps": "--max-steps", "temperature": "--temperature",
          "max_tokens": "--max-tokens", "top_p": "--top-p", "seed": "--seed", "tier": "--tier", "backend": "--backend",
          "usd": "--budget-usd", "tokens": "--budget-tokens", "model_calls": "--budget-calls",

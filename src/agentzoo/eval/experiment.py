@@ -68,6 +68,9 @@ class Experiment(_Data):
     models: list[str] = Field(min_length=1)
     seeds: int = Field(1, ge=1)
     concurrency: int = Field(4, ge=1)
+    workers: int | None = Field(None, ge=1)
+    """Processes of this machine that run the samples, each its share of `concurrency`; 1 runs them in
+    the eval's own process. Default: the number of cores (`eval.workers.default_workers`)."""
     retries: int = Field(2, ge=0)
     max_infra_errors: int = Field(20, ge=0)
     budgets: BudgetSpec | None = None

@@ -65,6 +65,8 @@ class EvalConfig:
     env_sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Environment name → how it was made (`name`, `tasks_file`, `options`), stored in each run's spec so
     that replay, resume and fork can open the same episode."""
+    workers: int = 1
+    """Processes that run samples (`eval.workers`); 1 runs them in this process, on one event loop."""
 
 
 Attempt = Callable[[Sample], Awaitable[dict[str, Any]]]
@@ -76,7 +78,8 @@ Backend = Callable[[list[Sample]], AbstractAsyncContextManager[Attempt]]
 async def run_eval(samples: list[Sample], envs: dict[str, Environment], config: EvalConfig,
                    on_progress: Callable[[Progress, dict[str, Any] | None], None] | None = None,
                    meta: dict[str, Any] | None = None) -> Progress:
-    """Run every sample that has no row yet, in this process; rows go to `config.out / results.db`."""
+    """Run every sample that has no row yet, in this process (or in `config.workers` processes);
+    rows go to `config.out / results.db`."""
 
     @asynccontextmanager
     async def local(todo: list[Sample]) -> AsyncIterator[Attempt]:
@@ -93,7 +96,12 @@ async def run_eval(samples: list[Sample], envs: dict[str, Environment], config: 
             await sandboxes.aclose()
             journal.close()
 
-    return await run_samples(samples, config, local, on_progress, meta)
+    backend: Backend = local
+    if config.workers > 1:
+        from .workers import process_backend
+
+        backend = process_backend(envs, config, local)
+    return await run_samples(samples, config, backend, on_progress, meta)
 
 
 async def run_samples(samples: list[Sample], config: EvalConfig, backend: Backend,

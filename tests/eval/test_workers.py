@@ -1,0 +1,259 @@
+"""`eval --workers N`: samples in N processes give the rows one process gives, resume, survive a killed
+worker and an interrupt, and send errors back as themselves.
+
+Worker processes start slowly (a fresh interpreter), so these evals are small, and which process
+runs what is made certain with `GatedGSM8K`: its scorer notes each scoring in a folder and waits
+where a test says, instead of relying on timing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from agentzoo.envs.gsm8k import GSM8K
+from agentzoo.errors import AgentzooError, ConfigError
+from agentzoo.eval import workers
+from agentzoo.eval.harness import EvalConfig, run_eval
+from agentzoo.eval.matrix import expand
+from agentzoo.eval.store import ResultStore
+from agentzoo.runtime.journal import Journal
+from agentzoo.runtime.spec import AgentSpec
+
+VARYING = ("run_id", "wall_seconds", "model_latencies", "attempts")  # differ between any two runs of a sample
+HERE = Path(__file__).resolve().parent
+
+
+class GatedGSM8K(GSM8K):
+    """GSM8K whose scorer marks each scoring (`folder/marks/<pid>.<task number>`), then waits where
+    `wait` says: "everywhere" or "workers" (in processes other than `parent`) until `folder/open` or
+    `folder/open.<task number>` exists; "parent" (in `parent`) until a worker has scored something."""
+
+    def __init__(self, folder: str, wait: str, parent: int, tasks_file: str | None = None) -> None:
+        super().__init__(tasks_file)
+        self.folder, self.wait, self.parent = Path(folder), wait, parent
+
+    async def score(self, episode, answer, scoring):
+        number = episode.task.id.rpartition("/")[2]
+        (self.folder / "marks").mkdir(parents=True, exist_ok=True)
+        (self.folder / "marks" / f"{os.getpid()}.{number}").touch()
+        here = os.getpid() == self.parent
+        if self.wait == "everywhere" or (self.wait == "workers" and not here):
+            while not ((self.folder / "open").exists() or (self.folder / f"open.{number}").exists()):
+                await asyncio.sleep(0.01)
+        while self.wait == "parent" and here and not scorers(self.folder) - {self.parent}:
+            await asyncio.sleep(0.01)
+        return await super().score(episode, answer, scoring)
+
+
+def marks(folder: Path) -> set[tuple[int, int]]:
+    """(process, task number) of every scoring so far."""
+    return {tuple(map(int, p.name.split("."))) for p in (folder / "marks").glob("*.*")}
+
+
+def scorers(folder: Path) -> set[int]:
+    return {pid for pid, _ in marks(folder)}
+
+
+def rows(out, drop=VARYING) -> dict:
+    store = ResultStore(out / "results.db")
+    try:
+        return {r["key"]: {k: v for k, v in r.items() if k not in drop} for r in store.rows()}
+    finally:
+        store.close()
+
+
+async def test_two_processes_give_the_rows_one_process_gives(tmp_path):
+    plain = GSM8K()
+    samples = expand({"gsm8k": plain}, ["tool-calling"], ["oracle"], 2, limit=6)
+    one = await run_eval(samples, {"gsm8k": plain}, EvalConfig(out=tmp_path / "one", concurrency=4))
+    gated = GatedGSM8K(str(tmp_path / "gate"), "parent", os.getpid())  # so that the worker surely runs some
+    seen = []
+    two = await run_eval(samples, {"gsm8k": gated}, EvalConfig(out=tmp_path / "two", concurrency=4, workers=2),
+                         on_progress=lambda p, row: seen.append(row and row["key"]))
+    assert (two.total, two.done, two.succeeded, two.infra_errors) == (one.total, one.done, one.succeeded, 0) == (12,) * 3 + (0,)
+    assert rows(tmp_path / "two") == rows(tmp_path / "one")
+    assert seen[0] is None and sorted(seen[1:]) == sorted(s.key for s in samples)
+    assert len(scorers(tmp_path / "gate") - {os.getpid()}) == 1  # one worker process beside this one
+    # Every row's run is in the one journal, finished, whichever process wrote it.
+    with Journal(tmp_path / "two" / "journal.db") as journal:
+        assert all(journal.get_run(r["run_id"]).status == "finished"
+                   for r in rows(tmp_path / "two", drop=()).values())
+
+
+async def test_a_rerun_runs_only_the_samples_without_rows(tmp_path):
+    env = GSM8K()
+    samples = expand({"gsm8k": env}, ["tool-calling"], ["oracle"], 2, limit=5)
+    config = EvalConfig(out=tmp_path, concurrency=4, workers=2)
+    first = await run_eval(samples[:6], {"gsm8k": env}, config)
+    second = await run_eval(samples, {"gsm8k": env}, config)
+    third = await run_eval(samples, {"gsm8k": env}, config)  # nothing left: no worker is started
+    assert (first.done, second.skipped, second.done, third.skipped, third.done) == (6, 6, 4, 10, 0)
+    assert len(rows(tmp_path)) == 10 and all(r["success"] for r in rows(tmp_path).values())
+
+
+async def until(condition, task):
+    while not condition():
+        assert not task.done(), task.result()
+        await asyncio.sleep(0.01)
+
+
+async def test_a_killed_worker_fails_its_sample_as_an_infra_error_and_a_rerun_runs_it(tmp_path):
+    gate = tmp_path / "gate"
+    env = GatedGSM8K(str(gate), "workers", os.getpid())
+    samples = expand({"gsm8k": env}, ["tool-calling"], ["oracle"], 1, limit=4)
+    config = EvalConfig(out=tmp_path / "out", concurrency=2, workers=2, retries=0)
+    running = asyncio.create_task(run_eval(samples, {"gsm8k": env}, config))
+    await until(lambda: scorers(gate) - {os.getpid()}, running)  # a sample waits at the gate in the worker
+    (victim,) = scorers(gate) - {os.getpid()}
+    os.kill(victim, signal.SIGKILL)
+    progress = await asyncio.wait_for(running, 60)
+    assert (progress.done, progress.infra_errors, progress.succeeded) == (4, 1, 3)
+    got = rows(tmp_path / "out", drop=())
+    (lost,) = [r for r in got.values() if r["status"] == "infra_error"]
+    assert lost["error"]["type"] == "WorkerDied" and "killed by SIGKILL" in lost["error"]["message"]
+    assert str(victim) in lost["error"]["message"] and lost["run_id"] is None and lost["attempts"] == 1
+
+    again = await run_eval(samples, {"gsm8k": env}, config)  # one sample left: run in this process
+    assert (again.skipped, again.done, again.succeeded) == (3, 1, 1)
+    assert all(r["success"] for r in rows(tmp_path / "out").values())
+
+
+async def test_a_killed_worker_is_replaced_and_its_sample_retried(tmp_path):
+    gate = tmp_path / "gate"
+    env = GatedGSM8K(str(gate), "everywhere", os.getpid())
+    samples = expand({"gsm8k": env}, ["tool-calling"], ["oracle"], 1, limit=2)
+    running = asyncio.create_task(run_eval(samples, {"gsm8k": env}, EvalConfig(out=tmp_path, concurrency=2, workers=2)))
+    await until(lambda: len(scorers(gate)) == 2, running)  # one sample waits here, one in the worker
+    ((victim, number),) = [m for m in marks(gate) if m[0] != os.getpid()]
+    os.kill(victim, signal.SIGKILL)
+    # This process has no room (its sample waits), so the retry goes to the worker started in its place.
+    await until(lambda: len(scorers(gate)) == 3, running)
+    (replacement,) = scorers(gate) - {os.getpid(), victim}
+    assert (replacement, number) in marks(gate)
+    (gate / "open").touch()
+    progress = await asyncio.wait_for(running, 60)
+    assert (progress.done, progress.succeeded, progress.infra_errors) == (2, 2, 1)
+    assert {r["task"]: r["attempts"] for r in rows(tmp_path, drop=()).values()} == {"gsm8k/0": 1, "gsm8k/1": 1} | {
+        f"gsm8k/{number}": 2}
+
+
+async def test_an_error_in_a_worker_comes_back_as_itself(tmp_path):
+    env = GSM8K()
+    (sample,) = expand({"gsm8k": env}, ["nonesuch"], ["oracle"], 1, limit=1)
+    config = EvalConfig(out=tmp_path, agents={"nonesuch": AgentSpec(agent="no-such-agent", model="oracle")})
+    Journal(tmp_path / "journal.db").close()
+    worker = await workers._Worker.start(workers._setup([sample], {"gsm8k": env}, config, 1))
+    try:
+        with pytest.raises(ConfigError, match="no-such-agent") as raised:
+            await worker.run(sample)
+        assert any(f"raised in eval worker process {worker.proc.pid}" in note for note in raised.value.__notes__)
+    finally:
+        await worker.close()
+    assert worker.proc.returncode == 0  # closing its input stops it
+
+
+def test_an_error_that_cannot_travel_as_itself_becomes_a_worker_error():
+    class Odd(Exception):
+        def __init__(self, a, b):
+            super().__init__(f"{a} and {b}")
+
+    sent = workers._portable(Odd(1, 2))
+    assert isinstance(sent, workers.WorkerError) and isinstance(sent, AgentzooError)
+    assert "Odd: 1 and 2" in str(sent) and "raised in eval worker process" in sent.__notes__[0]
+
+
+async def test_an_environment_that_cannot_be_sent_is_named(tmp_path):
+    env = GSM8K()
+    env.hook = lambda: None  # a lambda does not pickle
+    samples = expand({"gsm8k": env}, ["tool-calling"], ["oracle"], 1, limit=2)
+    with pytest.raises(ConfigError, match=r"environment 'gsm8k' cannot be sent to a worker process.*--workers 1"):
+        await run_eval(samples, {"gsm8k": env}, EvalConfig(out=tmp_path, concurrency=2, workers=2))
+
+
+# --- the command line -------------------------------------------------------------------------
+
+
+def az(capsys, monkeypatch, *args) -> tuple[int, str]:
+    """`agentzoo eval ARGS` in this process: (exit code, what it printed)."""
+    from agentzoo.cli import main as cli_main
+
+    monkeypatch.setattr(sys, "argv", ["agentzoo", "eval", *map(str, args)])
+    monkeypatch.setenv("COLUMNS", "200")
+    try:
+        cli_main.main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+@pytest.mark.parametrize("value, message", [("0", "--workers: Input should be greater than or equal to 1"),
+                                            ("two", "Invalid value for '--workers': Input should be a valid integer")])
+def test_a_bad_workers_value_is_named_by_its_flag(tmp_path, capsys, monkeypatch, value, message):
+    code, shown = az(capsys, monkeypatch, "--env", "gsm8k", "--model", "oracle", "--limit", "1", "--workers", value,
+                     "--out", tmp_path)
+    assert code != 0 and message in " ".join(shown.split())
+    assert not (tmp_path / "results.db").exists()
+
+
+def test_workers_with_the_ray_backend_is_refused(tmp_path, capsys, monkeypatch):
+    code, shown = az(capsys, monkeypatch, "--env", "gsm8k", "--model", "oracle", "--limit", "1", "--workers", "2",
+                     "--backend", "ray", "--out", tmp_path)
+    assert code != 0 and "with --backend ray, Ray places them" in " ".join(shown.split())
+
+
+def test_ctrl_c_keeps_finished_rows_stops_the_workers_and_a_rerun_finishes(tmp_path):
+    gate = tmp_path / "gate"
+    experiment = tmp_path / "experiment.yaml"
+    experiment.write_text(f"""
+agents: [tool-calling]
+envs:
+  - name: test_workers:GatedGSM8K
+    limit: 6
+    options: {{folder: "{gate}", wait: everywhere, parent: 0}}
+models: [oracle]
+concurrency: 2
+workers: 2
+""")
+    env = dict(os.environ, COLUMNS="200", PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]))
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "agentzoo.cli.main", "eval", str(experiment), "--out", str(out)]
+    # In its own process group, as a shell starts a command: Ctrl-C is SIGINT to the whole group.
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                             start_new_session=True)
+
+    def wait_for(condition):
+        deadline = time.monotonic() + 60
+        while not condition():
+            assert child.poll() is None and time.monotonic() < deadline, child.communicate()
+            time.sleep(0.01)
+
+    wait_for(lambda: {n for _, n in marks(gate)} == {0, 1})  # tasks 0 and 1 wait at the gate
+    assert len(scorers(gate)) == 2 and child.pid in scorers(gate)  # in the eval's process and in its worker
+    (worker,) = scorers(gate) - {child.pid}
+    (gate / "open.0").touch()
+    (gate / "open.1").touch()
+    wait_for(lambda: {n for _, n in marks(gate)} == {0, 1, 2, 3} and out.joinpath("results.db").exists()
+             and len(rows(out)) == 2)  # 0 and 1 are done; 2 and 3 wait
+    os.killpg(child.pid, signal.SIGINT)
+    stdout, stderr = child.communicate(timeout=60)
+    assert child.returncode == 130, stdout + stderr
+    assert "run the same command to finish the rest" in stdout
+    with pytest.raises(ProcessLookupError):
+        os.kill(worker, 0)  # the worker stopped with the eval
+    assert sorted(r["task"] for r in rows(out).values()) == ["gsm8k/0", "gsm8k/1"]
+
+    (gate / "open").touch()
+    again = subprocess.run([*command, "--workers", "1"], capture_output=True, text=True, env=env, timeout=120)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "4 samples run, 2 already done" in again.stdout
+    assert len(rows(out)) == 6 and all(r["success"] for r in rows(out).values())
