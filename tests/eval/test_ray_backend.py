@@ -77,6 +77,24 @@ async def test_a_rerun_skips_finished_samples(tmp_path):
     assert len(rows(tmp_path)) == 10
 
 
+async def test_a_shared_journal_is_written_by_the_workers_themselves(tmp_path, monkeypatch):
+    # A journal every node can write to (a database server) says it `is_shared`; on one machine a
+    # SQLite file stands in for one. The driver then writes no run: the workers did.
+    monkeypatch.setattr(Journal, "is_shared", True, raising=False)
+
+    def sent_back(self, record):
+        raise AssertionError(f"run {record['run'][0]} was sent back to the driver")
+
+    monkeypatch.setattr(Journal, "add_run_record", sent_back)
+    env = GSM8K()
+    samples = expand({"gsm8k": env}, ["tool-calling"], ["oracle"], 1, limit=3)
+    progress = await run_eval_ray(samples, {"gsm8k": env}, EvalConfig(out=tmp_path))
+    assert progress.succeeded == 3
+    with Journal(tmp_path / "journal.db") as journal:
+        assert {journal.get_run(r["run_id"]).label for r in rows(tmp_path, drop=()).values()} == \
+            {s.key for s in samples}
+
+
 async def test_infrastructure_errors_are_retried_counted_and_budgeted(tmp_path):
     marks = tmp_path / "marks"
     marks.mkdir()
@@ -107,6 +125,10 @@ async def test_infrastructure_errors_are_retried_counted_and_budgeted(tmp_path):
         progress = await run_eval_ray(samples, {"gsm8k": env}, EvalConfig(out=tmp_path / "a"))
         assert progress.infra_errors == 3 and progress.succeeded == 3
         assert all(r["attempts"] == 2 for r in rows(tmp_path / "a").values())
+        # The failed attempts' runs are kept, as run_eval keeps them.
+        with Journal(tmp_path / "a" / "journal.db") as journal:
+            assert sorted((r.status, r.label) for r in journal.list_runs()) == \
+                sorted((status, s.key) for s in samples for status in ("failed", "finished"))
 
         samples = expand({"gsm8k": env}, ["broken"], ["oracle"], 1, limit=2)
         progress = await run_eval_ray(samples, {"gsm8k": env}, EvalConfig(out=tmp_path / "b", retries=1))

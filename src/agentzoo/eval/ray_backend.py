@@ -10,11 +10,21 @@ flight. So the rows are those `run_eval` writes, but for run ids and timings.
 
 In a Ray task: the environment is the driver's object, sent once (`ray.put`) and unpickled once
 per worker process; the agent kinds the samples name are sent as the driver registered them (so
-agents registered at run time work too); the journal is `out/journal.db`, opened by the task in
-the worker process and closed at its end (SQLite in WAL mode takes writers from several
-processes; the driver keeps a connection open too). A Ray worker that dies mid-sample (killed,
-out of memory) counts as an infrastructure error of that sample, as a provider failure does;
-Ray's own task retries are off.
+agents registered at run time work too).
+
+The journal: the nodes of a cluster need not share a filesystem. With the eval's SQLite journal
+(`out/journal.db`, on the driver's disk only), a task runs its sample into a journal of its own in
+memory and sends the run back with the row, as stored (`Journal.run_record`: plain values); the
+driver writes the run (`Journal.add_run_record`, one transaction), then the row. So a row never
+points at a run the journal lacks, and resume is as in `run_eval`: a sample with a row is not run
+again, one whose run or row was never written runs again. The runs of an attempt that failed for
+infrastructure reasons come back and are written too, as `run_eval` keeps them; a worker that
+dies mid-sample sends nothing, so its partial run is not in the journal. A journal that every
+node can open itself (one whose store `is_shared`: a database server, not a file) is written by
+the tasks directly, and nothing is sent back.
+
+A Ray worker that dies mid-sample (killed, out of memory) counts as an infrastructure error of
+that sample, as a provider failure does; Ray's own task retries are off.
 
 Ray: an instance this process already joined (`ray.init(...)` by the caller) is used as it is;
 otherwise one is started for the eval and shut down after it, local (`num_cpus=2`, no dashboard),
@@ -29,6 +39,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from ..envs.base import Environment, ScoringContext
@@ -52,19 +63,34 @@ async def run_eval_ray(samples: list[Sample], envs: dict[str, Environment], conf
 
     @asynccontextmanager
     async def backend(todo: list[Sample]) -> AsyncIterator[Attempt]:
-        journal = Journal(config.out / "journal.db")  # the schema exists before any worker opens the file
+        location = _journal_location(config)
+        journal = Journal(location)
+        shared = _is_shared(journal)
         started = False
         try:
             if todo and not ray.is_initialized():
                 _init(ray)
                 started = True
-            yield _ray_attempt(ray, todo, envs, config) if todo else _nothing
+            yield _ray_attempt(ray, todo, envs, config, journal, str(location) if shared else None) if todo \
+                else _nothing
         finally:
             journal.close()
             if started:
                 ray.shutdown()
 
     return await run_samples(samples, config, backend, on_progress, meta)
+
+
+def _journal_location(config: EvalConfig) -> str | Path:
+    """Where the eval's journal is (a file, or a database server's URL): the driver opens it, and so
+    do the tasks if it `is_shared`."""
+    return config.out / "journal.db"
+
+
+def _is_shared(journal: Journal) -> bool:
+    """Whether every node can write to this journal itself (a database server). A SQLite file is not:
+    other nodes may not see the driver's disk, and SQLite over a network filesystem is unsafe."""
+    return bool(getattr(journal, "is_shared", False))  # a store that is not a file says so
 
 
 def _import_ray() -> Any:
@@ -86,19 +112,21 @@ async def _nothing(sample: Sample) -> dict[str, Any]:  # pragma: no cover - neve
     raise AssertionError(sample.key)
 
 
-def _ray_attempt(ray: Any, todo: list[Sample], envs: dict[str, Environment], config: EvalConfig) -> Attempt:
-    """The function that runs one attempt of a sample as a Ray task and awaits its row."""
+def _ray_attempt(ray: Any, todo: list[Sample], envs: dict[str, Environment], config: EvalConfig,
+                 journal: Journal, shared_location: str | None) -> Attempt:
+    """The function that runs one attempt of a sample as a Ray task, writes the runs it sends back
+    to `journal` (none when the tasks write to the journal at `shared_location` themselves) and
+    gives its row."""
     env_refs = {name: ray.put(envs[name]) for name in dict.fromkeys(s.env for s in todo)}
     registered = dict(REGISTERED)  # builders registered from Python in the driver, for the workers
-    journal_path = str((config.out / "journal.db").resolve())
     remote = ray.remote(_run_in_worker).options(num_cpus=1, max_retries=0)
     died = tuple(getattr(ray.exceptions, name) for name in ("WorkerCrashedError", "NodeDiedError",
                                                             "LocalRayletDiedError"))
 
     async def attempt(sample: Sample) -> dict[str, Any]:
         # The env's ref goes in a list so that Ray passes the ref, not the env: the worker keeps envs by ref.
-        ref = remote.remote(sample, [env_refs[sample.env]], registered, journal_path, config.agents, config.scoring,
-                            config.env_sources)
+        ref = remote.remote(sample, [env_refs[sample.env]], registered, shared_location, config.agents,
+                            config.scoring, config.env_sources)
         try:
             result = await asyncio.wrap_future(ref.future())
         except asyncio.CancelledError:
@@ -107,6 +135,8 @@ def _ray_attempt(ray: Any, todo: list[Sample], envs: dict[str, Environment], con
         except died as exc:
             raise InfraError(sample, {"type": type(exc).__name__,
                                       "message": f"the Ray worker running the sample died: {exc}"}) from None
+        for record in result.get("runs", ()):  # before the row: a row always finds its run
+            journal.add_run_record(record)
         if "infra_error" in result:
             raise InfraError(sample, result["infra_error"])
         return result["row"]
@@ -120,13 +150,14 @@ _ENVS: dict[str, Environment] = {}
 """This worker process's environments, by the hex of the driver's object ref."""
 
 
-def _run_in_worker(sample: Sample, env_box: list[Any], registered: dict[str, Any], journal_path: str,
+def _run_in_worker(sample: Sample, env_box: list[Any], registered: dict[str, Any], shared_location: str | None,
                    agents: dict[str, AgentSpec], scoring: ScoringContext,
                    env_sources: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """One attempt of one sample, in a Ray worker: `{"row": ...}` or `{"infra_error": {...}}`."""
+    """One attempt of one sample, in a Ray worker: `{"row": ...}` or `{"infra_error": {...}}`, and
+    unless the journal is shared, the attempt's runs as records (`"runs"`)."""
     env = _env(env_box[0])
     REGISTERED.update(registered)
-    return asyncio.run(_attempt_in_worker(sample, env, journal_path, agents, scoring, env_sources))
+    return asyncio.run(_attempt_in_worker(sample, env, shared_location, agents, scoring, env_sources))
 
 
 def _env(ref: Any) -> Environment:
@@ -141,14 +172,29 @@ def _env(ref: Any) -> Environment:
     return env
 
 
-async def _attempt_in_worker(sample: Sample, env: Environment, journal_path: str, agents: dict[str, AgentSpec],
-                             scoring: ScoringContext, env_sources: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    journal = Journal(journal_path)
+async def _attempt_in_worker(sample: Sample, env: Environment, shared_location: str | None,
+                             agents: dict[str, AgentSpec], scoring: ScoringContext,
+                             env_sources: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    # Not shared: a journal of this attempt alone, in memory; its runs go back to the driver whole.
+    journal = Journal(shared_location if shared_location is not None else ":memory:")
     models = ModelPool.empty()
     try:
-        return {"row": await run_sample(sample, env, journal, models, agents, scoring, env_sources)}
-    except InfraError as exc:
-        return {"infra_error": exc.error}
+        try:
+            out: dict[str, Any] = {"row": await run_sample(sample, env, journal, models, agents, scoring,
+                                                            env_sources)}
+        except InfraError as exc:
+            out = {"infra_error": exc.error}
+        if shared_location is None:
+            out["runs"] = _run_records(journal)
+        return out
     finally:
         await models.aclose()
         journal.close()
+
+
+def _run_records(journal: Journal) -> list[dict[str, Any]]:
+    """Every run in a journal, oldest first (so a fork comes after the run it forks), as records."""
+    limit = 64
+    while len(runs := journal.list_runs(limit)) == limit:  # a sample makes one run, or a few
+        limit *= 8
+    return [journal.run_record(run.run_id) for run in reversed(runs)]
