@@ -127,10 +127,10 @@ class EntryPrinter:
         if entry.kind == "model":
             self._step += 1
             u = entry.usage
-            self.console.print(Text.assemble((f"step {self._step}", "bold"), " ", where,
-                                             plain(f"model {entry.name}", "blue"),
-                                             f" {u.input_tokens}→{u.output_tokens} tok · {cost_text(entry.cost_usd)}"
-                                             f" · {entry.duration_s:.2f}s{model_timing(entry)}", tag))
+            self._print(Text.assemble((f"step {self._step}", "bold"), " ", where,
+                                      plain(f"model {entry.name}", "blue"),
+                                      f" {u.input_tokens}→{u.output_tokens} tok · {cost_text(entry.cost_usd)}"
+                                      f" · {entry.duration_s:.2f}s{model_timing(entry)}", tag))
             if entry.status != "ok":
                 self._error(entry)
                 return
@@ -155,7 +155,16 @@ class EntryPrinter:
             self._line(Text.assemble(where, Text.from_markup(_effect_text(entry), emoji=False), tag))
 
     def _line(self, text: Text) -> None:
-        self.console.print(Text.assemble("   ", text))
+        self._print(Text.assemble("   ", text))
+
+    def _print(self, text: Text) -> None:
+        """One line. To a terminal through rich (styles, wrapping); to a file or a pipe as the plain
+        line, unwrapped, which is what rich would write there less the wrapping, at a tenth of its
+        cost (a 1,000-step `show` or `replay` spent most of its time in rich)."""
+        if self.console.is_terminal or self.console.record:
+            self.console.print(text)
+        else:
+            self.console.file.write(text.plain + "\n")
 
     def _error(self, entry: Entry) -> None:
         err = entry.error or {}
