@@ -175,6 +175,7 @@ def _walk(value: Any, mask: Callable[[str], str]) -> Any:
 _lock = threading.Lock()
 _registered: set[str] = set()
 _env: tuple[tuple[str, ...], str] | None = None
+_env_data: dict[Any, Any] | None = None
 _current: Redactor | None = None
 
 
@@ -201,11 +202,17 @@ def current(*, reread_env: bool = False) -> Redactor:
     """The redactor for this process: environment secrets, registered secrets, built-in shapes and
     `AGENTZOO_SECRET_PATTERNS`. The environment is read on first use and again with `reread_env`
     (each gateway asks for that once, when a run starts)."""
-    global _current, _env
+    global _current, _env, _env_data
     redactor = _current
     if redactor is not None and not reread_env:
         return redactor
+    # Reading the environment decodes every variable; a copy of its raw table, compared in C, tells
+    # whether it changed since the last read (a run starts thousands of times in an eval).
+    data = getattr(os.environ, "_data", None)
+    if redactor is not None and data is not None and data == _env_data:
+        return redactor
     env = (env_secrets(), os.environ.get(PATTERNS_ENV, ""))
+    _env_data = dict(data) if data is not None else None
     with _lock:
         if _current is None or env != _env:
             _env = env
