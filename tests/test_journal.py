@@ -1,3 +1,6 @@
+"""The journal's behaviour, on both stores: every test taking `journal` runs on an SQLite file and on a
+PostgreSQL database (a schema of its own on the session's throwaway server, see conftest)."""
+
 import sqlite3
 import time
 
@@ -7,6 +10,35 @@ from agentzoo import Journal, _json
 from agentzoo.errors import JournalError, RunNotFoundError, SerializationError
 from agentzoo.runtime.entry import SCHEMA_VERSION, Entry, RunInfo
 from agentzoo.types import Usage
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def location(request, tmp_path):
+    """Where a journal is: a file, or a PostgreSQL URL."""
+    return tmp_path / "journal.db" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def journal(location):
+    with Journal(location) as j:
+        yield j
+
+
+def poke(location, sql, params=()):
+    """Run one statement on the journal's database beside agentzoo (`?` placeholders); its rows."""
+    if isinstance(location, str):
+        import psycopg
+
+        with psycopg.connect(location, autocommit=True) as conn:
+            cursor = conn.execute(sql.replace("?", "%s"), params)
+            return cursor.fetchall() if cursor.description else []
+    db = sqlite3.connect(location)
+    try:
+        rows = db.execute(sql, params).fetchall()
+        db.commit()
+        return rows
+    finally:
+        db.close()
 
 
 def _run(journal, run_id="r1", **kw):
@@ -70,21 +102,23 @@ def test_run_metadata_carries_config_hash_and_schema_version(journal):
     assert (info.status, info.answer, info.config_hash, info.schema_version) == ("finished", "42", "abc", SCHEMA_VERSION)
 
 
-def test_wal_mode_and_integrity(journal, tmp_path):
-    mode = sqlite3.connect(tmp_path / "journal.db").execute("PRAGMA journal_mode").fetchone()[0]
-    assert mode == "wal"
+def test_wal_mode_and_integrity(tmp_path):
+    with Journal(tmp_path / "journal.db") as journal:
+        mode = sqlite3.connect(tmp_path / "journal.db").execute("PRAGMA journal_mode").fetchone()[0]
+        assert mode == "wal"
+        assert journal.integrity_check() == "ok"
+
+
+def test_integrity_check(journal):
+    _run(journal)
     assert journal.integrity_check() == "ok"
 
 
-def test_newer_schema_is_refused(tmp_path):
-    path = tmp_path / "j.db"
-    Journal(path).close()
-    db = sqlite3.connect(path)
-    db.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
-    db.commit()
-    db.close()
+def test_newer_schema_is_refused(location):
+    Journal(location).close()
+    poke(location, "UPDATE meta SET value='99' WHERE key='schema_version'")
     with pytest.raises(JournalError, match="schema version 99"):
-        Journal(path)
+        Journal(location)
 
 
 def test_usage_by_scope(journal):
@@ -111,16 +145,10 @@ def test_duplicate_run_id_is_a_clear_error(journal):
         _run(journal, "r1")
 
 
-def _other_reader(journal):
-    """A second connection to the same file: sees only what is committed."""
-    db = sqlite3.connect(str(journal.path))
-    return lambda: [tuple(r) for r in db.execute("SELECT scope, seq FROM entries ORDER BY id")]
-
-
-def test_entries_put_without_commit_wait_for_the_next_commit_and_keep_their_order(tmp_path):
-    journal = Journal(tmp_path / "j.db")
+def test_entries_put_without_commit_wait_for_the_next_commit_and_keep_their_order(location):
+    journal = Journal(location)
     _run(journal)
-    committed = _other_reader(journal)
+    committed = lambda: [tuple(r) for r in poke(location, "SELECT scope, seq FROM entries ORDER BY id")]  # noqa: E731 - another connection: sees only what is committed
     journal.put(Entry("r1", "", 0, "model", "m", {}, "h0", {"x": 0}), commit=False)
     journal.put(Entry("r1", "", 1, "tool", "add", {}, "h1", {"x": 1}), commit=False)
     assert committed() == []  # still in memory
@@ -132,13 +160,14 @@ def test_entries_put_without_commit_wait_for_the_next_commit_and_keep_their_orde
     journal.put(Entry("r1", "", 4, "tool", "add", {}, "h4", {"x": 4}), commit=False)
     assert journal.get("r1", "", 4).result == {"x": 4}  # a read on the same journal commits first
     assert committed()[-1] == ("", 4)
+    journal.close()
 
 
 def test_a_failed_commit_loses_no_entry(tmp_path, monkeypatch):
     journal = Journal(tmp_path / "j.db")
     _run(journal)
     journal.put(Entry("r1", "", 0, "model", "m", {}, "h0", {"x": 0}), commit=False)
-    real = journal._db
+    real = journal._store.db
 
     class Full:  # the disk fills up once, in the middle of the batch
         def __getattr__(self, name):
@@ -147,10 +176,10 @@ def test_a_failed_commit_loses_no_entry(tmp_path, monkeypatch):
         def executemany(self, *a):
             raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(journal, "_db", Full())
+    monkeypatch.setattr(journal._store, "db", Full())
     with pytest.raises(sqlite3.OperationalError, match="disk is full"):
         journal.put(Entry("r1", "", 1, "model", "m", {}, "h1", {"x": 1}))
-    monkeypatch.setattr(journal, "_db", real)
+    monkeypatch.setattr(journal._store, "db", real)
     assert not real.in_transaction
     assert [e.seq for e in journal.entries("r1")] == [0, 1]
     assert journal.integrity_check() == "ok"

@@ -34,6 +34,7 @@
     │   ├── InterruptedEffectError   resume: a side-effecting tool started and never finished
     │   ├── RunNotFoundError
     │   ├── CorruptJournalError      the journal file, or a row of it, is not what agentzoo wrote
+    │   ├── JournalUnavailableError  the journal's database server cannot be reached or refuses us
     │   └── SerializationError       a value that is not plain JSON reached the journal
     ├── SandboxError                 the sandbox worker could not be started or talked to
     ├── BudgetExceeded               a budget ran out (which, where, limit and use)
@@ -269,6 +270,14 @@ class CorruptJournalError(JournalError):
                  seq: int | None = None) -> None:
         super().__init__(message)
         self.run_id, self.scope, self.seq = run_id, scope, seq
+
+
+class JournalUnavailableError(JournalError):
+    """A journal on a database server (PostgreSQL) that cannot be used: the server cannot be reached,
+    refuses the user or password, has no such database, or the connection broke. Names the URL with
+    its password masked. Entries not yet written stay in memory and go in with the next commit."""
+
+    infrastructure = True
 
 
 # --- limits ---------------------------------------------------------------------------------

@@ -1,10 +1,8 @@
-"""The embedded journal store: SQLite in WAL mode, JSON only.
+"""The run journal: every effect of every run, as entries in a store (`stores`).
 
-Crash safety comes from SQLite itself: in WAL mode a transaction is in the log once its
-commit returns, so a `kill -9` at any moment leaves every committed entry readable and the
-file consistent. `synchronous=NORMAL` skips the fsync per commit: that protects against a
-process crash, which is what we promise; a power cut may lose the last few commits but never
-corrupts.
+A journal lives in an SQLite file (the default, embedded) or in a PostgreSQL database that many
+processes and machines write to at once (`Journal("postgresql://...")`); both keep the same rows and
+behave the same. This module owns what is stored and when; `stores` owns the database.
 
 When entries are committed is the caller's choice (`put(..., commit=)`): the gateway commits
 an effect as soon as it completes, except a *local* one (computed inside this process, with
@@ -12,14 +10,13 @@ nothing outside it touched: a scripted model, a tool declared pure). Those wait 
 go in with the next commit (the next non-local effect, a run's status change, any read).
 A crash can lose only such entries, and resume computes them again, at no cost and with no
 effect outside the process. Batching them is what keeps a run of in-process effects from
-paying a commit (~20 µs) per effect.
+paying a commit (~20 µs on SQLite, a round trip on a server) per effect.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -31,66 +28,15 @@ import orjson
 from .. import _json
 from ..errors import CorruptJournalError, JournalError, RunNotFoundError
 from ..types import Usage
-from .dbfile import Layout, is_utf8, memory_database, open_database, unreadable
+from .dbfile import is_utf8
 from .entry import SCHEMA_VERSION, Entry, RunInfo
-from .migrate import migrate
 from .request_codec import BLOB, RequestEncoder, RequestExpander, is_model_request
+from .stores import is_url, open_store
+from .stores.base import ENTRY_COLUMNS as _ENTRY_COLUMNS
+from .stores.base import RUN_COLUMNS as _RUN_COLUMNS
+from .stores.base import DuplicateRow
+from .stores.sqlite import LAYOUT  # noqa: F401 - the viewer opens journal files with it
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    status TEXT NOT NULL,
-    task TEXT,
-    config TEXT NOT NULL,
-    config_hash TEXT NOT NULL,
-    parent_id TEXT,
-    fork_point TEXT,
-    answer TEXT,
-    error TEXT,
-    schema_version INTEGER NOT NULL,
-    agentzoo_version TEXT NOT NULL,
-    label TEXT
-);
-CREATE TABLE IF NOT EXISTS entries (
-    id INTEGER PRIMARY KEY,
-    run_id TEXT NOT NULL,
-    scope TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    name TEXT NOT NULL,
-    request TEXT NOT NULL,
-    request_hash TEXT NOT NULL,
-    result TEXT,
-    status TEXT NOT NULL,
-    error TEXT,
-    input_tokens INTEGER NOT NULL,
-    output_tokens INTEGER NOT NULL,
-    cost_usd REAL,
-    started_at REAL NOT NULL,
-    ended_at REAL NOT NULL,
-    side_effects INTEGER NOT NULL,
-    UNIQUE (run_id, scope, seq)
-);
-CREATE TABLE IF NOT EXISTS blobs (hash TEXT PRIMARY KEY, body TEXT NOT NULL);
-"""
-
-_ENTRY_COLUMNS = ("run_id, scope, seq, kind, name, request, request_hash, result, status, error, "
-                  "input_tokens, output_tokens, cost_usd, started_at, ended_at, side_effects")
-_RUN_COLUMNS = ("run_id, created_at, updated_at, status, task, config, config_hash, parent_id, fork_point, "
-                "answer, error, schema_version, agentzoo_version, label")
-# A created_at that is not a number (a damaged row) sorts last instead of first, as SQLite would.
-_NEWEST_FIRST = "CASE WHEN typeof(created_at) IN ('real', 'integer') THEN created_at END DESC NULLS LAST, rowid DESC"
-LAYOUT = Layout(
-    what="journal",
-    schema=_SCHEMA + f"INSERT OR IGNORE INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}');",
-    # `blobs` is not required: a schema-1 journal has none until it is migrated (see `_migrate`).
-    tables={"meta": ("key", "value"), "runs": tuple(_RUN_COLUMNS.split(", ")),
-            "entries": ("id", *_ENTRY_COLUMNS.split(", "))},
-    corrupt=CorruptJournalError,
-)
 # An upsert keeps the row id (and so the order of entries) when a `started` or `error` entry
 # is completed later by resume.
 _PUT = (f"INSERT INTO entries ({_ENTRY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
@@ -99,6 +45,9 @@ _PUT = (f"INSERT INTO entries ({_ENTRY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?
         "status=excluded.status, error=excluded.error, input_tokens=excluded.input_tokens, "
         "output_tokens=excluded.output_tokens, cost_usd=excluded.cost_usd, "
         "started_at=excluded.started_at, ended_at=excluded.ended_at, side_effects=excluded.side_effects")
+_PUT_BLOB = "INSERT INTO blobs (hash, body) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING"
+_INSERT_RUN = f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({','.join('?' * 14)})"
+_INSERT_ENTRY = f"INSERT INTO entries ({_ENTRY_COLUMNS}) VALUES ({','.join('?' * 16)})"
 
 
 def new_run_id() -> str:
@@ -107,67 +56,59 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + os.urandom(6).hex()
 
 
+def default_journal() -> str | Path:
+    """`$AGENTZOO_JOURNAL` (a file, or a PostgreSQL URL), else `.agentzoo/journal.db` under the current
+    directory."""
+    value = os.environ.get("AGENTZOO_JOURNAL")
+    if value and is_url(value):
+        return value
+    return Path(value or Path(".agentzoo") / "journal.db")
+
+
 def default_journal_path() -> Path:
-    """`$AGENTZOO_JOURNAL`, else `.agentzoo/journal.db` under the current directory."""
+    """The default journal as a file (for what reads SQLite files only, like the viewer): `$AGENTZOO_JOURNAL`,
+    else `.agentzoo/journal.db` under the current directory."""
     return Path(os.environ.get("AGENTZOO_JOURNAL") or Path(".agentzoo") / "journal.db")
 
 
 class Journal:
-    """A SQLite journal file holding many runs. One instance per process and file.
+    """A journal holding many runs: an SQLite file, or a PostgreSQL database. One instance per process
+    and journal.
 
-    `path` is always a file name, whatever characters it holds; only the string ":memory:"
-    (not a `Path`) asks for a journal in memory. A new file is created 0600 (its missing
-    folders 0700). A file that is not a journal is a `CorruptJournalError` naming it, and is
-    left unchanged; a folder where the file should be, or a read-only folder, an `UnusablePathError`.
+    `path` is a file name, whatever characters it holds, with two exceptions, both only as a `str`
+    (never a `Path`): ":memory:" asks for a journal in memory, and a URL starting with `postgresql://`
+    or `postgres://` opens that database (`stores.postgres`; needs the `postgres` extra). None is
+    `$AGENTZOO_JOURNAL`, else `.agentzoo/journal.db`. A new file is created 0600 (its missing folders
+    0700). A file that is not a journal is a `CorruptJournalError` naming it, and is left unchanged; a
+    folder where the file should be, or a read-only folder, an `UnusablePathError`; a server that
+    cannot be used, a `JournalUnavailableError` naming the URL with its password masked.
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
-        self._found_version = SCHEMA_VERSION
-        if isinstance(path, str) and path == ":memory:":
-            self.path = Path(path)
-            self._db = memory_database(LAYOUT)
-        else:
-            self.path = Path(path) if path is not None else default_journal_path()
-            self._db = open_database(self.path, LAYOUT, check=self._check_schema_version)
-            if self._found_version < SCHEMA_VERSION:
-                try:
-                    migrate(self._db, self._found_version)
-                except sqlite3.Error as exc:
-                    self._db.close()
-                    raise unreadable(exc, self.path, LAYOUT) from None
+        self._store = open_store(default_journal() if path is None else path)
+        self.path: Path | str = self._store.path
+        """What messages name: the file, or the URL with its password masked."""
+        self._sql = self._store.sql
         self._pending: list[tuple[Any, ...]] = []
         """Rows of entries put with `commit=False`, not yet in the database."""
         self._pending_blobs: dict[str, str] = {}
         self._known_blobs: set[str] = set()
-        """Blobs this instance knows are in the file (written or read), so it writes each once."""
+        """Blobs this instance knows are in the database (written or read), so it writes each once."""
         self._lock = threading.Lock()
         self._encoders: dict[str, RequestEncoder] = {}
         """Per run: for model requests put whole (a fork's copies), the previous request of each scope."""
         self._expander = RequestExpander(self._stored_request, self._blob)
         self._group: tuple[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] | None = None
 
-    def _check_schema_version(self, db: sqlite3.Connection) -> None:
-        row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        if row is None:  # a journal made by an agentzoo that did not write its version yet
-            self._found_version = 1
-            return
-        try:
-            version = int(row[0])
-        except (TypeError, ValueError):
-            raise CorruptJournalError(f"journal {self.path} is damaged: its schema_version is {row[0]!r}, "
-                                      "not a number") from None
-        if version > SCHEMA_VERSION:
-            raise JournalError(f"journal {self.path} has schema version {row[0]}; this agentzoo reads "
-                               f"up to {SCHEMA_VERSION}: upgrade agentzoo")
-        self._found_version = version
+    @property
+    def _db(self) -> Any:
+        """The SQLite connection of a file journal (tests reach under the journal with it)."""
+        return self._store.db  # type: ignore[attr-defined]
 
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         """Commit what waits, then run a query; a damaged file is a typed error naming it."""
         self.commit()
-        try:
-            return self._db.execute(sql, params).fetchall()
-        except sqlite3.Error as exc:
-            raise unreadable(exc, self.path, LAYOUT) from None
+        return self._store.query(sql, params)
 
     # --- runs -------------------------------------------------------------------------------
 
@@ -176,12 +117,12 @@ class Journal:
         info.updated_at = info.updated_at or info.created_at
         try:
             self._insert_run(info)
-        except sqlite3.IntegrityError:
+        except DuplicateRow:
             raise JournalError(f"journal {self.path} already has a run {info.run_id!r}") from None
 
     def _insert_run(self, info: RunInfo) -> None:
         self._write(
-            "INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            _INSERT_RUN,
             (info.run_id, info.created_at, info.updated_at, info.status, info.task,
              _json.dumps_str(info.config), info.config_hash, info.parent_id,
              _opt_json(info.fork_point), info.answer, _opt_json(info.error), info.schema_version,
@@ -203,11 +144,11 @@ class Journal:
         """The run with this id, or the only run whose id starts with it, or `latest`.
         A run whose row cannot be read is a `CorruptJournalError` naming the run and the column."""
         if run_id == "latest":
-            rows = self._rows(f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY {_NEWEST_FIRST} LIMIT 1")
+            rows = self._rows(f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY {self._sql.newest_first} LIMIT 1")
             if not rows:
                 raise RunNotFoundError(f"journal {self.path} has no runs yet")
             return _run_from_row(rows[0], self.path)
-        rows = self._rows(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ? OR run_id LIKE ? ESCAPE '\\' LIMIT 3",
+        rows = self._rows(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ? OR {self._sql.run_id_prefix} LIMIT 3",
                           (run_id, _like_prefix(run_id)))
         exact = [r for r in rows if r[0] == run_id]
         if exact:
@@ -222,7 +163,7 @@ class Journal:
     def list_runs(self, limit: int = 50) -> list[RunInfo]:
         """The newest runs. One whose row cannot be read is listed with status `corrupt`, what is
         wrong in `error["message"]`, and whatever else could be read; it never hides the others."""
-        rows = self._rows(f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY {_NEWEST_FIRST} LIMIT ?", (limit,))
+        rows = self._rows(f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY {self._sql.newest_first} LIMIT ?", (limit,))
         return [_run_or_marked(r, self.path) for r in rows]
 
     # --- entries ----------------------------------------------------------------------------
@@ -307,23 +248,17 @@ class Journal:
     def _commit_locked(self, sql: str | None = None, params: tuple[Any, ...] = ()) -> None:
         rows, self._pending = self._pending, []
         blobs, self._pending_blobs = self._pending_blobs, {}
+        ops: list[tuple[str, list[Any]]] = []
+        if blobs:  # in hash order: writers of the same blobs on a server wait for each other, never deadlock
+            ops.append((_PUT_BLOB, sorted(blobs.items())))
+        if rows:
+            ops.append((_PUT, rows))
+        if sql is not None:
+            ops.append((sql, [params]))
         try:
-            if not rows:
-                if sql is not None:
-                    self._db.execute(sql, params)
-            elif len(rows) == 1 and sql is None and not blobs:
-                self._db.execute(_PUT, rows[0])  # autocommit: its own transaction
-            else:
-                self._db.execute("BEGIN IMMEDIATE")
-                if blobs:
-                    self._db.executemany("INSERT OR IGNORE INTO blobs VALUES (?, ?)", blobs.items())
-                self._db.executemany(_PUT, rows)
-                if sql is not None:
-                    self._db.execute(sql, params)
-                self._db.execute("COMMIT")
+            if ops:
+                self._store.write(ops)  # one transaction (a single row: the statement's own)
         except BaseException:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
             self._pending[:0] = rows  # nothing is lost: a later commit tries them again
             self._pending_blobs = {**blobs, **self._pending_blobs}
             raise
@@ -406,19 +341,10 @@ class Journal:
         with self._lock:
             self._commit_locked()
             try:
-                self._db.execute("BEGIN IMMEDIATE")
-                self._db.execute(f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({','.join('?' * 14)})", tuple(run))
-                self._db.executemany("INSERT OR IGNORE INTO blobs VALUES (?, ?)", list(blobs.items()))
-                self._db.executemany(f"INSERT INTO entries ({_ENTRY_COLUMNS}) VALUES ({','.join('?' * 16)})",
-                                     [tuple(r) for r in entries])
-                self._db.execute("COMMIT")
-            except sqlite3.IntegrityError:
-                self._db.execute("ROLLBACK")
+                self._store.write([(_INSERT_RUN, [tuple(run)]), (_PUT_BLOB, sorted(blobs.items())),
+                                   (_INSERT_ENTRY, [tuple(r) for r in entries])])
+            except DuplicateRow:
                 raise JournalError(f"journal {self.path} already has a run {run[0]!r}") from None
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
         self._known_blobs.update(blobs)
         return str(run[0])
 
@@ -426,9 +352,7 @@ class Journal:
         """Per scope: model calls, tool calls, tokens and cost (for per-agent reports); `unpriced_calls`
         counts the successful model calls whose price was unknown (their cost is not in `cost_usd`)."""
         out: dict[str, dict[str, Any]] = {}
-        query = ("SELECT scope, kind, COUNT(*), TOTAL(input_tokens), TOTAL(output_tokens), TOTAL(cost_usd), "
-                 "TOTAL(cost_usd IS NULL AND status='ok') FROM entries WHERE run_id=? GROUP BY scope, kind")
-        for scope, kind, n, tin, tout, cost, unpriced in self._rows(query, (run_id,)):
+        for scope, kind, n, tin, tout, cost, unpriced in self._rows(self._sql.usage, (run_id,)):
             scope = scope if isinstance(scope, str) else repr(scope)
             row = out.setdefault(scope, {"model_calls": 0, "tool_calls": 0, "other_effects": 0,
                                          "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0,
@@ -442,11 +366,13 @@ class Journal:
         return out
 
     def integrity_check(self) -> str:
-        return self._rows("PRAGMA integrity_check")[0][0]
+        """"ok", or what is wrong with the database."""
+        self.commit()
+        return self._store.integrity_check()
 
     def close(self) -> None:
         self.commit()
-        self._db.close()
+        self._store.close()
 
     def __enter__(self) -> Journal:
         return self
@@ -556,7 +482,7 @@ def _cells(cells: tuple[tuple[str, Callable[[Any], Any]], ...], row: tuple[Any, 
     return out
 
 
-def _run_from_row(r: tuple[Any, ...], path: Path) -> RunInfo:
+def _run_from_row(r: tuple[Any, ...], path: Path | str) -> RunInfo:
     try:
         return RunInfo(**_cells(_RUN_CELLS, r))
     except ValueError as exc:
@@ -565,7 +491,7 @@ def _run_from_row(r: tuple[Any, ...], path: Path) -> RunInfo:
                                   run_id=r[0] if isinstance(r[0], str) else None) from None
 
 
-def _run_or_marked(r: tuple[Any, ...], path: Path) -> RunInfo:
+def _run_or_marked(r: tuple[Any, ...], path: Path | str) -> RunInfo:
     """The run of this row, or a stand-in with status `corrupt` saying what is wrong with it."""
     try:
         return _run_from_row(r, path)
@@ -575,7 +501,7 @@ def _run_or_marked(r: tuple[Any, ...], path: Path) -> RunInfo:
                        error={"type": type(exc).__name__, "message": str(exc)})
 
 
-def _entry_from_row(r: tuple[Any, ...], path: Path, expander: RequestExpander | None = None) -> Entry:
+def _entry_from_row(r: tuple[Any, ...], path: Path | str, expander: RequestExpander | None = None) -> Entry:
     """The entry of a row; with `expander`, a model request stored as its new messages is made whole."""
     try:
         cells = _cells(_ENTRY_CELLS, r)
