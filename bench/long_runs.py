@@ -87,7 +87,7 @@ def measure_cpu(names: list[str], lengths: list[int], rounds: int) -> dict:
                     _summarize_cell(cell)
                     modes[mode][str(n)] = cell
                     log(f"  long {name} {mode} {n} steps: {_fmt(cell.get('cpu_per_step_ms'), 3)} ms/step "
-                        f"{[r['cpu_per_step_ms'] for r in cell['rounds']]}, "
+                        f"{cell.get('rounds_cpu_per_step_ms', [])}, "
                         f"{_fmt(cell.get('journal_bytes_per_step'), 0)} B/step")
         finally:
             server.close()
