@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from agentzoo.envs.gsm8k import GSM8K
-from agentzoo.errors import AgentzooError, ConfigError
+from agentzoo.catalog import REGISTERED, register_agent
+from agentzoo.errors import AgentzooError, ConfigError, SandboxError
 from agentzoo.eval import workers
 from agentzoo.eval.harness import EvalConfig, run_eval
 from agentzoo.eval.matrix import expand
@@ -60,6 +61,24 @@ def marks(folder: Path) -> set[tuple[int, int]]:
 
 def scorers(folder: Path) -> set[int]:
     return {pid for pid, _ in marks(folder)}
+
+
+def fails_in_workers(model, tools=(), *, system=None, sampling=None, episode=None):
+    """An agent kind (registered from Python) that answers right in the process named by
+    $TEST_PARENT_PID, once a worker has run; in a worker its sandbox breaks (an infrastructure error)."""
+    folder, parent = Path(os.environ["TEST_GATE"]), int(os.environ["TEST_PARENT_PID"])
+
+    class Agent:
+        async def run(self, task, ctx):
+            number = episode.task.id.rpartition("/")[2]
+            (folder / "marks").mkdir(parents=True, exist_ok=True)
+            (folder / "marks" / f"{os.getpid()}.{number}").touch()
+            if os.getpid() != parent:
+                raise SandboxError("bubblewrap is gone")
+            while not scorers(folder) - {parent}:
+                await asyncio.sleep(0.01)
+            return f"#### {episode.task.gold}"
+    return Agent()
 
 
 def rows(out, drop=VARYING) -> dict:
@@ -143,6 +162,29 @@ async def test_a_killed_worker_is_replaced_and_its_sample_retried(tmp_path):
     assert (progress.done, progress.succeeded, progress.infra_errors) == (2, 2, 1)
     assert {r["task"]: r["attempts"] for r in rows(tmp_path, drop=()).values()} == {"gsm8k/0": 1, "gsm8k/1": 1} | {
         f"gsm8k/{number}": 2}
+
+
+async def test_an_agent_registered_from_python_runs_in_the_workers_and_its_infra_errors_come_back(tmp_path, monkeypatch):
+    monkeypatch.setenv("TEST_GATE", str(tmp_path / "gate"))
+    monkeypatch.setenv("TEST_PARENT_PID", str(os.getpid()))
+    register_agent("fails-in-workers", fails_in_workers)
+    try:
+        env = GSM8K()
+        samples = expand({"gsm8k": env}, ["fails-in-workers"], ["oracle"], 1, limit=4)
+        progress = await run_eval(samples, {"gsm8k": env}, EvalConfig(out=tmp_path / "out", concurrency=2, workers=2,
+                                                                      retries=0))
+    finally:
+        REGISTERED.pop("fails-in-workers")
+    where = {f"gsm8k/{number}": pid for pid, number in marks(tmp_path / "gate")}
+    got = rows(tmp_path / "out")
+    in_workers = [r for r in got.values() if where[r["task"]] != os.getpid()]
+    assert progress.infra_errors == len(in_workers) >= 1 and progress.succeeded == 4 - len(in_workers) >= 1
+    for row in got.values():
+        if row in in_workers:  # the error as the harness records it in one process
+            assert (row["status"], row["error"]) == ("infra_error", {"type": "SandboxError", "message": "bubblewrap is gone",
+                                                                     "infrastructure": True}), row
+        else:
+            assert row["success"] and row["status"] == "finished"
 
 
 async def test_an_error_in_a_worker_comes_back_as_itself(tmp_path):

@@ -7,6 +7,8 @@
   from task failures; after `max_infra_errors` of them the eval stops with a clear message.
 - Ctrl-C once: no new samples start, running ones are cancelled (they have no row, so a rerun
   of the same command picks them up), and what finished is written out.
+- `workers` > 1: the samples run in that many processes of this machine (`eval.workers`), with
+  the same rows, resume and retries.
 """
 
 from __future__ import annotations

@@ -3,7 +3,12 @@
 One event loop runs on one core; a harness-bound eval (the oracle, local scorers) needs more. This
 backend plugs into `harness.run_samples` as the in-process one and the Ray one do, so skipping
 finished samples, retries, the infrastructure-error budget, progress and the result rows stay in
-this process (the parent), which alone writes `results.db`. Each worker process:
+the eval's own process (the parent), which alone writes `results.db`.
+
+The N processes are the parent, which runs samples too (through the in-process backend: it is on
+a core anyway, and it works while the others start), and N - 1 worker processes. Each takes at
+most its share of `concurrency` (rounded up) and a sample goes to the one with the fewest in
+flight; one beyond the parent's share waits for a worker to be ready. Each worker process:
 
 - is a fresh interpreter (no fork of a parent that has threads and open databases), started with
   the parent's `sys.path`, that receives once the environments (pickled, as Ray ships them: the
@@ -15,13 +20,12 @@ this process (the parent), which alone writes `results.db`. Each worker process:
 - answers each sample with its row, its `InfraError`'s details, or the exception it raised (the
   same typed error as in one process, sent back pickled; one that cannot be is a `WorkerError`).
 
-The parent keeps at most `concurrency` samples in flight and sends each to the worker with the
-fewest, so each worker gets its share. A worker that dies (killed, out of memory) fails every
-sample it was running with an `InfraError` ("WorkerDied"): they are retried like a provider
-failure, on a worker started in its place, and out of retries they get an infra-error row that a
-rerun runs again. Ctrl-C reaches the parent only (workers ignore SIGINT): it cancels the samples
-in flight, which have no row, so a rerun of the same command runs them; closing a worker's input
-stops it, and a worker whose parent died stops too (its input reaches end of file).
+A worker that dies (killed, out of memory) fails every sample it was running with an `InfraError`
+("WorkerDied"): they are retried like a provider failure (on the parent or on a worker started in
+the dead one's place), and out of retries they get an infra-error row that a rerun runs again.
+Ctrl-C reaches the parent only (workers ignore SIGINT): it cancels the samples in flight, which
+have no row, so a rerun of the same command runs them; closing a worker's input stops it, and a
+worker whose parent died stops too (its input reaches end of file).
 
 The wire is length-prefixed pickle over the worker's stdin and (a copy of) its stdout, between
 this process and children it started from the same installation; nothing is stored pickled.
@@ -111,22 +115,34 @@ class _Local:
 
 
 def _setup(todo: list[Sample], envs: dict[str, Any], config: Any, share: int) -> bytes:
-    """What every worker needs, pickled once; what cannot be sent is named."""
+    """What every worker needs, pickled once; what the samples need and cannot be sent is named."""
     from ..catalog import REGISTERED
+    from .agents import template
 
     needed = {name: envs[name] for name in dict.fromkeys(s.env for s in todo)}
-    for what, items in (("environment", needed), ("agent kind registered from Python", REGISTERED)):
-        for name, value in items.items():
-            try:
-                pickle.dumps(value)
-            except Exception as exc:
-                raise ConfigError(f"the {what} {name!r} cannot be sent to a worker process ({type(exc).__name__}: "
-                                  f"{exc}); run the eval in one process (--workers 1)") from None
+    kinds = {template(label, config.agents).agent for label in dict.fromkeys(s.agent for s in todo)}
+    registered = {}
+    for name, builder in REGISTERED.items():  # all that can go; one the samples name must
+        if _sendable(builder, name in kinds, "agent kind registered from Python", name):
+            registered[name] = builder
+    for name, env in needed.items():
+        _sendable(env, True, "environment", name)
     return pickle.dumps({
-        "envs": needed, "registered": dict(REGISTERED), "agents": config.agents,
+        "envs": needed, "registered": registered, "agents": config.agents,
         "scoring": dataclasses.replace(config.scoring, pool=None), "env_sources": config.env_sources,
         "journal": str((config.out / "journal.db").resolve()), "sandboxes": share,
     }, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _sendable(value: Any, needed: bool, what: str, name: str) -> bool:
+    try:
+        pickle.dumps(value)
+    except Exception as exc:
+        if needed:
+            raise ConfigError(f"the {what} {name!r} cannot be sent to a worker process ({type(exc).__name__}: "
+                              f"{exc}); run the eval in one process (--workers 1)") from None
+        return False
+    return True
 
 
 # --- the parent's side ------------------------------------------------------------------------
@@ -160,6 +176,8 @@ class _Worker:
             raise
         if reply[0] == "fatal":
             await worker.kill()
+            if isinstance(reply[1], AgentzooError):
+                raise reply[1]
             raise ConfigError(f"an eval worker process could not rebuild what the samples need: {reply[1]}; what "
                               "a script defines in itself cannot be loaded in another process: move it to a module, "
                               "or run the eval in one process (--workers 1)") from reply[1]
@@ -203,7 +221,10 @@ class _Worker:
                 else:
                     future.set_exception(value)
         except (asyncio.IncompleteReadError, ConnectionError):
-            pass
+            pass  # it ended
+        except Exception:  # it said something that is not a reply: it is of no more use
+            traceback.print_exc()
+            self.proc.kill()
         self.dead = True
         self.proc.stdin.close()
         await self.proc.wait()
@@ -374,7 +395,9 @@ class _State:
             reply: tuple[str, int, Any] = ("row", key, row)
         except InfraError as exc:
             reply = ("infra", key, exc.error)
-        except Exception as exc:
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # SystemExit too: it ends the eval, as in one process
             reply = ("error", key, _portable(exc))
         try:
             _send(writer, reply)
