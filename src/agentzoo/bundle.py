@@ -94,9 +94,7 @@ def write_bundle(source: str, out: Path, *, journal_path: Path | None = None, fo
 
 
 def _default_journal() -> Journal:
-    from .runtime.journal import default_journal_path
-
-    return Journal(default_journal_path())
+    return Journal()  # $AGENTZOO_JOURNAL (a file or a URL), else .agentzoo/journal.db
 
 
 def _with_ancestors(journal: Journal, run_id: str) -> list[str]:

@@ -5,6 +5,7 @@ the middle of a run, damaged cells named as on SQLite, and the ways a user names
 
 from __future__ import annotations
 
+import os
 import time
 
 import psycopg
@@ -189,3 +190,35 @@ def test_agentzoo_journal_may_hold_a_url(postgres_url, monkeypatch):
         journal.create_run(RunInfo(run_id="r-env", created_at=time.time()))
     with Journal(postgres_url) as journal:
         assert journal.get_run("r-env").run_id == "r-env"
+
+
+def test_the_command_line_takes_a_url_for_journal_and_never_prints_its_password(postgres_url):
+    import subprocess
+    import sys
+
+    def az(*args):
+        out = subprocess.run([sys.executable, "-m", "agentzoo.cli.main", *args, "--journal", postgres_url],
+                             capture_output=True, text=True, timeout=120, env=dict(os.environ, COLUMNS="200"))
+        assert out.returncode == 0, out.stderr
+        assert postgres_url.split(":")[2].split("@")[0] not in out.stdout + out.stderr  # the password
+        return out.stdout
+
+    demo = az("demo", "--scripted")
+    assert "replay: the same outcome" in demo and "journal " + masked_url(postgres_url) in demo
+    assert "diverged from" in az("fork", "latest", "--system", "Be terse.")
+    with Journal(postgres_url) as journal:
+        runs = journal.list_runs()
+        assert len(runs) == 2 and runs[0].parent_id == runs[1].run_id
+    assert '"kind":"tool"' in az("show", "latest", "--json")
+
+
+def test_ctrl_c_names_the_resume_command_with_the_url_masked(postgres_url, tmp_path):
+    from rich.console import Console
+
+    from agentzoo.cli import render
+
+    with Journal(postgres_url) as journal:
+        render.EntryPrinter(Console(file=open(os.devnull, "w"))).on_run("r-1", "live", journal)
+    assert render.interrupted_message(postgres_url).plain.endswith("agentzoo resume r-1")  # the default journal
+    other = render.interrupted_message(tmp_path / "journal.db").plain
+    assert f"agentzoo resume r-1 --journal '{masked_url(postgres_url)}'" in other

@@ -15,7 +15,7 @@ from rich.text import Text
 from .. import _json
 from ..errors import AgentzooError, ConfigError, UserError
 from ..models.registry import HOW_TO_CONFIGURE, default_model_string
-from ..runtime.journal import Journal, default_journal_path
+from ..runtime.journal import Journal, default_journal, journal_location
 from . import render
 from .compare_cmd import compare_cmd
 from .eval_cmd import eval_cmd
@@ -50,11 +50,12 @@ def _root(version: bool = typer.Option(False, "--version", callback=_print_versi
                                        help="print agentzoo's version and exit")) -> None:
     """Build, run, replay and compare LLM agents. Every run is recorded in a journal."""
 
-JournalOpt = typer.Option(None, "--journal", help="journal file [default: $AGENTZOO_JOURNAL or .agentzoo/journal.db]")
+JournalOpt = typer.Option(None, "--journal", parser=journal_location, metavar="FILE|URL",
+                          help="journal file, or a postgresql:// URL [default: $AGENTZOO_JOURNAL or .agentzoo/journal.db]")
 
 
 def _journal(path: Optional[Path]) -> Journal:
-    return Journal(path or default_journal_path())
+    return Journal(path or default_journal())
 
 
 def _execute(coro_factory, journal: Journal, built: Any = None) -> None:
@@ -341,7 +342,8 @@ class _Source:
 
         self.bundle = None
         if not is_bundle(arg):
-            self.journal, self.run_ids, self.name = _journal(journal_path), [arg], str(journal_path or default_journal_path())
+            self.journal, self.run_ids = _journal(journal_path), [arg]
+            self.name = str(self.journal.path)  # a URL's password masked
             return
         self.bundle = OpenedBundle(Path(arg))
         self.name = arg
@@ -486,11 +488,11 @@ def main() -> None:
                                                render.clip_long(f"{type(exc).__name__}: {exc}", 8000)))
         sys.exit(1)
     except KeyboardInterrupt:
-        err_console.print(render.interrupted_message(default_journal_path()))
+        err_console.print(render.interrupted_message(default_journal()))
         sys.exit(130)
     except SystemExit as exc:
         if _from_ctrl_c(exc):  # typer turns Ctrl-C into a silent exit 130
-            err_console.print(render.interrupted_message(default_journal_path()))
+            err_console.print(render.interrupted_message(default_journal()))
         raise
 
 

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from ..errors import ConfigError, UserError
+from ..runtime.journal import journal_location as _journal_location
 from . import render
 
 console = Console(highlight=False, soft_wrap=True)
@@ -22,10 +23,11 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=N
 def export_cmd(source: str = typer.Argument(..., help="run id, prefix or 'latest'; or an eval results folder (all its runs)"),
                endpoint: Optional[str] = typer.Option(None, "--endpoint", help="OTLP/HTTP base URL [default: "
                                                       "$OTEL_EXPORTER_OTLP_ENDPOINT, else http://localhost:4318]"),
-               journal_path: Optional[Path] = typer.Option(None, "--journal", help="journal file [default: "
+               journal_path: Optional[Path] = typer.Option(None, "--journal", parser=_journal_location, metavar="FILE|URL",
+                                                           help="journal file or postgresql:// URL [default: "
                                                            "$AGENTZOO_JOURNAL or .agentzoo/journal.db]")) -> None:
     """Send a recorded run as spans (GenAI conventions) with the times it was recorded at."""
-    from ..runtime.journal import Journal, default_journal_path
+    from ..runtime.journal import Journal, default_journal
     from ..viewer.otel import counted, export_run, otlp_exporter, tracer_provider, traces_endpoint
 
     folder = Path(source)
@@ -35,7 +37,7 @@ def export_cmd(source: str = typer.Argument(..., help="run id, prefix or 'latest
         journal = Journal(folder / "journal.db")
         run_ids = [r.run_id for r in journal.list_runs(limit=1_000_000) if r.status != "corrupt"]
     else:
-        journal = Journal(journal_path or default_journal_path())
+        journal = Journal(journal_path or default_journal())
         run_ids = [journal.get_run(source).run_id]
     target = traces_endpoint(endpoint) or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or \
         traces_endpoint(os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")) or "http://localhost:4318/v1/traces"

@@ -79,7 +79,8 @@ class RunBeingWatched:
 
     run_id: str
     mode: str
-    journal_path: Path | None
+    journal_path: Path | str | None
+    """The journal's file, or its URL with the password masked."""
 
 
 _watched: RunBeingWatched | None = None  # the CLI performs one run at a time
@@ -103,7 +104,7 @@ class EntryPrinter:
     def on_run(self, run_id: str, mode: str, journal: Any) -> None:
         global _watched, _waiting
         path = getattr(journal, "path", None)
-        _watched = RunBeingWatched(run_id, mode, Path(path) if path is not None else None)
+        _watched = RunBeingWatched(run_id, mode, Path(path) if path is not None and not isinstance(path, str) else path)
         _waiting = self.waiting
 
     def on_start(self, scope: str, seq: int, kind: str, name: str) -> None:
@@ -202,7 +203,7 @@ def stop_waiting() -> None:
         _waiting.stop()
 
 
-def interrupted_message(default_journal: Path) -> Text:
+def interrupted_message(default_journal: Path | str) -> Text:
     """What Ctrl-C during `run`/`resume`/`fork` prints: the run id and the exact command to finish it."""
     stop_waiting()
     watched = _watched
@@ -219,7 +220,11 @@ def interrupted_message(default_journal: Path) -> Text:
                          plain(command, "bold"))
 
 
-def _resolved(path: Path) -> Path:
+def _resolved(path: Path | str) -> Path | str:
+    if isinstance(path, str):  # a URL: compared as shown, password masked
+        from ..runtime.stores import masked_url
+
+        return masked_url(path)
     try:
         return path.expanduser().resolve()
     except OSError:

@@ -65,6 +65,12 @@ def default_journal() -> str | Path:
     return Path(value or Path(".agentzoo") / "journal.db")
 
 
+def journal_location(value: str) -> str | Path:
+    """A `--journal` value as `Journal` takes it: a PostgreSQL URL stays a string (a `Path` would fold
+    its `//`), anything else is a file."""
+    return value if is_url(value) else Path(value)
+
+
 def default_journal_path() -> Path:
     """The default journal as a file (for what reads SQLite files only, like the viewer): `$AGENTZOO_JOURNAL`,
     else `.agentzoo/journal.db` under the current directory."""
