@@ -99,14 +99,18 @@ class RequestEncoder:
         chain = state.chain[:keep] if state is not None else []
         masked_all = state.masked[:keep] if state is not None else []
         last = chain[-1] if chain else _ROOT
-        new_stored: list[Any] = []
+        new = messages[keep:]
+        raws = [_json.dumps(message, sort_keys=True) for message in new]
         masked_any = False
-        for message in messages[keep:]:
-            raw = _json.dumps(message, sort_keys=True)
-            if redactor is not None and (masked := redactor.json(message, raw)) is not None:
-                message, raw, masked_any = masked, _json.dumps(masked, sort_keys=True), True
-            new_stored.append(message)
-            last = hashlib.sha256(last + raw).digest()
+        # One scan of the new messages for secrets; a message is masked on its own only on a hit.
+        if redactor is not None and new and redactor.json(new, b"\n".join(raws)) is not None:
+            for i, message in enumerate(new):
+                if (masked := redactor.json(message, raws[i])) is not None:
+                    new[i], raws[i], masked_any = masked, _json.dumps(masked, sort_keys=True), True
+        new_stored: list[Any] = new
+        sha256 = hashlib.sha256
+        for raw in raws:
+            last = sha256(last + raw).digest()
             chain.append(last)
         masked_all += new_stored
         masked_any = masked_any or (state is not None and state.masked_any and keep > 0)
