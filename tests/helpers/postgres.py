@@ -70,6 +70,12 @@ class Server:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url.rsplit("/", 1)[0] + f"/{name}"
 
+    def version(self) -> str:
+        import psycopg
+
+        with psycopg.connect(self.socket_url) as conn:
+            return conn.execute("SHOW server_version").fetchone()[0]
+
     def stop(self) -> None:
         subprocess.run([self._bin / "pg_ctl", "stop", "-D", self.folder / "data", "-m", "immediate", "-w"],
                        capture_output=True, timeout=60, **self._run_as)

@@ -222,3 +222,64 @@ def test_ctrl_c_names_the_resume_command_with_the_url_masked(postgres_url, tmp_p
     assert render.interrupted_message(postgres_url).plain.endswith("agentzoo resume r-1")  # the default journal
     other = render.interrupted_message(tmp_path / "journal.db").plain
     assert f"agentzoo resume r-1 --journal '{masked_url(postgres_url)}'" in other
+
+
+# --- group commits on a server: written by a worker thread, the loop goes on ---------------
+
+
+async def test_group_commits_are_written_off_the_loop_and_no_result_is_used_before_its_commit(postgres_url):
+    import asyncio
+    import threading
+
+    from agentzoo import Gateway, Scope
+
+    journal = Journal(postgres_url)
+    gateway = Gateway(run_id="r", journal=journal)
+    real_write, writes, performed = journal._store.write, [], []
+
+    def slow_write(ops):  # a server far away: each transaction takes a while
+        before = len(performed)
+        time.sleep(0.3)
+        real_write(ops)
+        writes.append((threading.current_thread().name, len(performed) - before))
+
+    journal._store.write = slow_write
+    reader = psycopg.connect(postgres_url, autocommit=True)
+    seen = []
+
+    async def one(i):
+        async def perform():
+            await asyncio.sleep(0.02 * i)
+            performed.append(i)
+            return {"i": i}
+
+        result = await gateway.effect(Scope(f"w{i}"), "tool", "t", {"i": i}, perform)
+        # Used only once its entry is in the database (read by another connection).
+        seen.append(reader.execute("SELECT COUNT(*) FROM entries WHERE scope=%s", (f"w{i}",)).fetchone()[0])
+        return result
+
+    results = await asyncio.gather(*(one(i) for i in range(6)))
+    assert [r["i"] for r in results] == list(range(6)) and seen == [1] * 6
+    assert all(name.startswith("agentzoo-journal") for name, _ in writes)
+    # The loop went on while the first transaction was in flight, and what finished meanwhile went in
+    # together with the next one (not one transaction each).
+    assert writes[0][1] > 0 and len(writes) < 6
+    reader.close()
+    journal.close()
+
+
+async def test_a_failed_group_commit_on_a_server_fails_its_effects_and_keeps_their_entries(postgres, postgres_url):
+    from agentzoo import Gateway, Scope
+
+    journal = Journal(postgres_url)
+    gateway = Gateway(run_id="r", journal=journal)
+    sql(postgres.socket_url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name='agentzoo'")
+
+    async def perform():
+        return {"ok": True}
+
+    with pytest.raises(JournalUnavailableError):
+        await gateway.effect(Scope(""), "tool", "t", {}, perform)
+    journal.commit()  # connected again: the entry waited in memory and goes in now
+    assert [e.result for e in journal.entries("r")] == [{"ok": True}]
+    journal.close()

@@ -20,6 +20,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -101,10 +102,17 @@ class Journal:
         self._known_blobs: set[str] = set()
         """Blobs this instance knows are in the database (written or read), so it writes each once."""
         self._lock = threading.Lock()
+        """Guards the rows waiting in memory: held only to add or take them, never during a write."""
+        self._write_lock = threading.Lock()
+        """Held for a whole write: transactions go in in the order their rows were put, and a commit
+        returns only once every row put before it is in the database, whichever thread wrote it."""
         self._encoders: dict[str, RequestEncoder] = {}
         """Per run: for model requests put whole (a fork's copies), the previous request of each scope."""
         self._expander = RequestExpander(self._stored_request, self._blob)
         self._group: tuple[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] | None = None
+        self._in_flight: asyncio.Future[None] | None = None
+        """A group commit being written by the worker thread (stores whose writes wait on a server)."""
+        self._worker: ThreadPoolExecutor | None = None
 
     @property
     def _db(self) -> Any:
@@ -203,7 +211,8 @@ class Journal:
                     if digest not in self._known_blobs:
                         self._pending_blobs[digest] = body.decode()
             self._pending.append(row)
-            if commit:
+        if commit:
+            with self._write_lock:
                 self._commit_locked()
 
     def committed(self) -> asyncio.Future[None]:
@@ -214,7 +223,11 @@ class Journal:
         commit, and none of them returns its result (the gateway awaits this first) before the
         transaction that holds it has committed: a `kill -9` never loses a completed effect whose
         result was used. A failed commit fails every waiter; its rows stay to be retried. Each caller
-        has its own future, so one that is cancelled leaves the others waiting."""
+        has its own future, so one that is cancelled leaves the others waiting.
+
+        On a store whose writes wait on a server (`commits_off_loop`), the transaction is written by a
+        worker thread, so the loop goes on running the other effects meanwhile; while it is in flight
+        the next group stays open (every caller until then joins it) and starts when it is done."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         group = self._group
@@ -227,33 +240,53 @@ class Journal:
         return future
 
     def _commit_group(self, waiters: list[asyncio.Future[None]]) -> None:
+        if self._store.commits_off_loop:
+            if self._in_flight is not None and not self._in_flight.done():
+                return  # the group stays open: `_group_written` starts it
+            if self._group is not None and self._group[1] is waiters:
+                self._group = None
+            if self._worker is None:
+                self._worker = ThreadPoolExecutor(1, thread_name_prefix="agentzoo-journal")
+            flight = self._in_flight = asyncio.get_running_loop().run_in_executor(self._worker, self.commit)
+            flight.add_done_callback(lambda done: self._group_written(done, waiters))
+            return
         if self._group is not None and self._group[1] is waiters:
             self._group = None
         try:
             self.commit()
         except BaseException as exc:  # noqa: BLE001 - handed to every waiter
-            for future in waiters:
-                if not future.done():
-                    future.set_exception(exc)
+            _settle(waiters, exc)
             return
-        for future in waiters:
-            if not future.done():
-                future.set_result(None)
+        _settle(waiters, None)
+
+    def _group_written(self, done: asyncio.Future[None], waiters: list[asyncio.Future[None]]) -> None:
+        self._in_flight = None
+        if done.cancelled():
+            for future in waiters:
+                future.cancel()
+        else:
+            _settle(waiters, done.exception())
+        group = self._group
+        if group is not None and group[0] is asyncio.get_running_loop():
+            self._commit_group(group[1])  # the group that waited for this one
 
     def commit(self) -> None:
-        """Write the entries waiting in memory, in one transaction."""
-        if self._pending:
-            with self._lock:
+        """Write the entries waiting in memory, in one transaction; when this returns, every entry put
+        before it is in the database (a write in flight in the worker thread included)."""
+        if self._pending or self._write_lock.locked():
+            with self._write_lock:
                 self._commit_locked()
 
     def _write(self, sql: str, params: tuple[Any, ...]) -> None:
         """One statement, committed together with the entries waiting in memory."""
-        with self._lock:
+        with self._write_lock:
             self._commit_locked(sql, params)
 
     def _commit_locked(self, sql: str | None = None, params: tuple[Any, ...] = ()) -> None:
-        rows, self._pending = self._pending, []
-        blobs, self._pending_blobs = self._pending_blobs, {}
+        """Take the rows waiting and write them (and `sql`) in one transaction. `_write_lock` is held."""
+        with self._lock:
+            rows, self._pending = self._pending, []
+            blobs, self._pending_blobs = self._pending_blobs, {}
         ops: list[tuple[str, list[Any]]] = []
         if blobs:  # in hash order: writers of the same blobs on a server wait for each other, never deadlock
             ops.append((_PUT_BLOB, sorted(blobs.items())))
@@ -265,10 +298,12 @@ class Journal:
             if ops:
                 self._store.write(ops)  # one transaction (a single row: the statement's own)
         except BaseException:
-            self._pending[:0] = rows  # nothing is lost: a later commit tries them again
-            self._pending_blobs = {**blobs, **self._pending_blobs}
+            with self._lock:
+                self._pending[:0] = rows  # nothing is lost: a later commit tries them again
+                self._pending_blobs = {**blobs, **self._pending_blobs}
             raise
-        self._known_blobs.update(blobs)
+        with self._lock:
+            self._known_blobs.update(blobs)
 
     def _stored_request(self, run_id: str, scope: str, seq: int) -> Any:
         """An entry's request as stored (for the expander walking back a chain of prefixes)."""
@@ -344,7 +379,7 @@ class Journal:
             raise JournalError("not a run record: it needs schema_version, run, entries and blobs") from None
         if version != SCHEMA_VERSION:
             raise JournalError(f"a run record of journal schema {version!r}; this agentzoo writes {SCHEMA_VERSION}")
-        with self._lock:
+        with self._write_lock:
             self._commit_locked()
             try:
                 self._store.write([(_INSERT_RUN, [tuple(run)]), (_PUT_BLOB, sorted(blobs.items())),
@@ -378,6 +413,8 @@ class Journal:
 
     def close(self) -> None:
         self.commit()
+        if self._worker is not None:
+            self._worker.shutdown(wait=True)
         self._store.close()
 
     def __enter__(self) -> Journal:
@@ -385,6 +422,15 @@ class Journal:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _settle(waiters: list[asyncio.Future[None]], exc: BaseException | None) -> None:
+    for future in waiters:
+        if not future.done():
+            if exc is None:
+                future.set_result(None)
+            else:
+                future.set_exception(exc)
 
 
 def _opt_json(value: Any) -> str | None:

@@ -51,6 +51,9 @@ class Store(Protocol):
     path: Path | str
     """What messages name: the file (`Path`), or the server's URL with its password masked."""
     sql: Dialect
+    commits_off_loop: bool
+    """A write waits on a server: the journal's group commits run in a worker thread, so the event loop
+    goes on meanwhile. False where a commit is a few microseconds of CPU (a thread hop would cost more)."""
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """The rows of one read. A failure is a typed error naming the journal."""

@@ -89,6 +89,7 @@ class SQLiteStore:
     """A journal file (or `":memory:"`, a string, for a journal in memory)."""
 
     sql = DIALECT
+    commits_off_loop = False
 
     def __init__(self, path: Path | str) -> None:
         self._found_version = SCHEMA_VERSION
