@@ -241,7 +241,8 @@ class Journal:
 
     def _commit_group(self, waiters: list[asyncio.Future[None]]) -> None:
         if self._store.commits_off_loop:
-            if self._in_flight is not None and not self._in_flight.done():
+            flight = self._in_flight
+            if flight is not None and not flight.done() and flight.get_loop() is asyncio.get_running_loop():
                 return  # the group stays open: `_group_written` starts it
             if self._group is not None and self._group[1] is waiters:
                 self._group = None
