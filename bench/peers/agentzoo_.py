@@ -109,7 +109,7 @@ def make_inproc(turns: int):
     from agentzoo.types import ModelResponse, ToolCall, assistant_message
 
     def fn(request):
-        k = sum(1 for m in request.messages if m.get("role") == "assistant")
+        k = C.turns_done(request.messages)
         s = C.script(k, turns)
         if s[0] == "call":
             call = ToolCall(id=s[1], name="add", arguments='{"a": %d, "b": %d}' % (s[2], s[3]))
