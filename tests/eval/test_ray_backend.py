@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from agentzoo.envs.base import ScoringContext
 from agentzoo.envs.bfcl_env import BFCLEnv
 from agentzoo.envs.gsm8k import GSM8K
 from agentzoo.errors import SandboxError
 from agentzoo.catalog import REGISTERED as AGENTS, register_agent
 from agentzoo.eval.harness import EvalConfig, InfraErrorBudgetExceeded, run_eval
 from agentzoo.eval.matrix import expand
+from agentzoo.eval import ray_backend
 from agentzoo.eval.ray_backend import run_eval_ray
 from agentzoo.eval.store import ResultStore
 from agentzoo.runtime.journal import Journal
@@ -77,22 +79,15 @@ async def test_a_rerun_skips_finished_samples(tmp_path):
     assert len(rows(tmp_path)) == 10
 
 
-async def test_a_shared_journal_is_written_by_the_workers_themselves(tmp_path, monkeypatch):
-    # A journal every node can write to (a database server) says it `is_shared`; on one machine a
-    # SQLite file stands in for one. The driver then writes no run: the workers did.
-    monkeypatch.setattr(Journal, "is_shared", True, raising=False)
-
-    def sent_back(self, record):
-        raise AssertionError(f"run {record['run'][0]} was sent back to the driver")
-
-    monkeypatch.setattr(Journal, "add_run_record", sent_back)
+async def test_a_task_that_cannot_reach_the_shared_journal_is_an_infrastructure_error():
+    # In the Ray worker, with a PostgreSQL journal whose server this node cannot reach.
+    pytest.importorskip("psycopg", reason="psycopg is not installed: pip install -e '.[dev]'")
     env = GSM8K()
-    samples = expand({"gsm8k": env}, ["tool-calling"], ["oracle"], 1, limit=3)
-    progress = await run_eval_ray(samples, {"gsm8k": env}, EvalConfig(out=tmp_path))
-    assert progress.succeeded == 3
-    with Journal(tmp_path / "journal.db") as journal:
-        assert {journal.get_run(r["run_id"]).label for r in rows(tmp_path, drop=()).values()} == \
-            {s.key for s in samples}
+    (sample,) = expand({"gsm8k": env}, ["tool-calling"], ["oracle"], 1, limit=1)
+    got = await ray_backend._attempt_in_worker(sample, env, "postgresql://ada:s3cret@127.0.0.1:1/journal", {},
+                                               ScoringContext(), {})
+    assert list(got) == ["infra_error"] and got["infra_error"]["type"] == "JournalUnavailableError"
+    assert "127.0.0.1:1" in got["infra_error"]["message"] and "s3cret" not in got["infra_error"]["message"]
 
 
 async def test_infrastructure_errors_are_retried_counted_and_budgeted(tmp_path):

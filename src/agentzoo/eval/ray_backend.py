@@ -20,8 +20,8 @@ points at a run the journal lacks, and resume is as in `run_eval`: a sample with
 again, one whose run or row was never written runs again. The runs of an attempt that failed for
 infrastructure reasons come back and are written too, as `run_eval` keeps them; a worker that
 dies mid-sample sends nothing, so its partial run is not in the journal. A journal that every
-node can open itself (one whose store `is_shared`: a database server, not a file) is written by
-the tasks directly, and nothing is sent back.
+node can open itself (a PostgreSQL URL: a database server, not a file) is written by the tasks
+directly, and nothing is sent back; a task that cannot reach it is an infrastructure error.
 
 A Ray worker that dies mid-sample (killed, out of memory) counts as an infrastructure error of
 that sample, as a provider failure does; Ray's own task retries are off.
@@ -43,8 +43,9 @@ from pathlib import Path
 from typing import Any
 
 from ..envs.base import Environment, ScoringContext
-from ..errors import ConfigError
+from ..errors import ConfigError, JournalUnavailableError
 from ..runtime.journal import Journal
+from ..runtime.stores import is_url
 from ..catalog import REGISTERED
 from ..runtime.spec import AgentSpec
 from .harness import Attempt, EvalConfig, Progress, run_samples
@@ -65,7 +66,7 @@ async def run_eval_ray(samples: list[Sample], envs: dict[str, Environment], conf
     async def backend(todo: list[Sample]) -> AsyncIterator[Attempt]:
         location = _journal_location(config)
         journal = Journal(location)
-        shared = _is_shared(journal)
+        shared = _is_shared(location)
         started = False
         try:
             if todo and not ray.is_initialized():
@@ -82,15 +83,16 @@ async def run_eval_ray(samples: list[Sample], envs: dict[str, Environment], conf
 
 
 def _journal_location(config: EvalConfig) -> str | Path:
-    """Where the eval's journal is (a file, or a database server's URL): the driver opens it, and so
-    do the tasks if it `is_shared`."""
+    """Where the eval's journal is: the driver opens it, and so do the tasks if it is shared (a
+    PostgreSQL URL; the eval's config has no way to name one yet, so today it is always the file)."""
     return config.out / "journal.db"
 
 
-def _is_shared(journal: Journal) -> bool:
-    """Whether every node can write to this journal itself (a database server). A SQLite file is not:
-    other nodes may not see the driver's disk, and SQLite over a network filesystem is unsafe."""
-    return bool(getattr(journal, "is_shared", False))  # a store that is not a file says so
+def _is_shared(location: str | Path) -> bool:
+    """Whether every node can write to this journal itself: a database server's URL (PostgreSQL). A
+    file is not: other nodes may not see the driver's disk, and SQLite over a network filesystem is
+    unsafe."""
+    return is_url(location)
 
 
 def _import_ray() -> Any:
@@ -175,8 +177,11 @@ def _env(ref: Any) -> Environment:
 async def _attempt_in_worker(sample: Sample, env: Environment, shared_location: str | None,
                              agents: dict[str, AgentSpec], scoring: ScoringContext,
                              env_sources: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    # Not shared: a journal of this attempt alone, in memory; its runs go back to the driver whole.
-    journal = Journal(shared_location if shared_location is not None else ":memory:")
+    try:
+        # Not shared: a journal of this attempt alone, in memory; its runs go back to the driver whole.
+        journal = _shared_journal(shared_location) if shared_location is not None else Journal(":memory:")
+    except JournalUnavailableError as exc:  # the server is down or out of this node's reach: retried
+        return {"infra_error": {"type": type(exc).__name__, "message": str(exc)}}  # the URL's password masked
     models = ModelPool.empty()
     try:
         try:
@@ -189,7 +194,21 @@ async def _attempt_in_worker(sample: Sample, env: Environment, shared_location: 
         return out
     finally:
         await models.aclose()
-        journal.close()
+        if shared_location is None:  # a shared one stays open for the next sample: the run's last
+            journal.close()            # status write committed all of it
+
+
+_SHARED: dict[str, Journal] = {}
+"""This worker process's connection to a shared journal, by URL: one login (~50 ms over TCP) serves
+every sample it runs, as one connection serves the whole eval in `run_eval`. A connection that
+breaks is opened again by the store."""
+
+
+def _shared_journal(location: str) -> Journal:
+    journal = _SHARED.get(location)
+    if journal is None:
+        journal = _SHARED[location] = Journal(location)
+    return journal
 
 
 def _run_records(journal: Journal) -> list[dict[str, Any]]:
