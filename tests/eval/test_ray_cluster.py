@@ -230,7 +230,8 @@ async def test_resume_after_a_partial_run_and_after_a_driver_crash(cluster, out,
     assert rows(out) == rows(tmp_path / "local")
     assert journal_by_sample(out) == journal_by_sample(tmp_path / "local")
     with Journal(out / "journal.db") as journal:  # the orphans stay, as a killed run_eval leaves its runs
-        assert {r.run_id for r in journal.list_runs(100)} == orphans.keys() | {r["run_id"] for r in rows(out, drop=()).values()}
+        assert {r.run_id for r in journal.list_runs(100)} == \
+            orphans.keys() | {r["run_id"] for r in rows(out, drop=()).values()}
 
 
 async def test_workers_write_a_postgresql_journal_themselves(cluster, out, tmp_path, postgres_url, monkeypatch):
