@@ -781,7 +781,8 @@ def main() -> None:
         import long_runs
 
         lengths = [int(x) for x in cfg.long_lengths.split(",")]
-        report["long_runs"] = long_runs.measure([n for n in names if not ready[n]], lengths, cfg.rounds)
+        report["long_runs"] = long_runs.measure([n for n in names if not ready[n]], lengths, cfg.rounds,
+                                                warmup=not cfg.quick)
 
     report["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     report["summary"] = summarize(report["results"], cfg.levels)

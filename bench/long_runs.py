@@ -20,7 +20,7 @@ prints the section's Markdown and writes the JSON only where --out says. Measure
         in child processes (stdout to a file): wall time, and peak RSS from wait4's rusage.
         "Beyond start-up" subtracts the median wall time of `python -c "import agentzoo.cli.main"`
         (the imports every command pays before it reads the journal). One warm-up call of each
-        command is discarded.
+        command is discarded (not with agents.py --quick).
 
 Targets (issue 22): CPU/step at 1,000 vs 10 steps ≤ 1.3×; journal bytes/step at 1,000 vs 10
 ≤ 1.5×; show ≤ 0.5 s beyond start-up and ≤ 100 MB.
@@ -134,15 +134,15 @@ def _child(cmd: list[str], out_path: Path, env: dict[str, str]) -> dict:
     return d
 
 
-def _repeat(cmd: list[str], rounds: int, tmp: Path, label: str, env: dict[str, str]) -> dict:
-    """One discarded warm-up call, then `rounds` measured ones: medians and every round."""
+def _repeat(cmd: list[str], rounds: int, tmp: Path, label: str, env: dict[str, str], warmup: bool) -> dict:
+    """A discarded warm-up call (unless not `warmup`), then `rounds` measured ones: medians and every round."""
     runs = []
-    for i in range(rounds + 1):
+    for i in range(rounds + warmup):
         d = _child(cmd, tmp / f"{label}.out", env)
         if "error" in d:
             log(f"  {label}: ERROR {d['error']}")
             return {"error": d["error"], "rounds": runs}
-        if i:
+        if i or not warmup:
             runs.append(d)
     return {"wall_s": _median([r["wall_s"] for r in runs]), "cpu_s": _median([r["cpu_s"] for r in runs]),
             "peak_rss_mb": _median([r["peak_rss_mb"] for r in runs]),
@@ -151,7 +151,7 @@ def _repeat(cmd: list[str], rounds: int, tmp: Path, label: str, env: dict[str, s
             "rounds_peak_rss_mb": [round(r["peak_rss_mb"], 1) for r in runs]}
 
 
-def measure_show(rounds: int, steps: int = SHOW_STEPS) -> dict:
+def measure_show(rounds: int, steps: int = SHOW_STEPS, warmup: bool = True) -> dict:
     """Make a run of `steps` steps with the CLI, then time show, show --json and replay of it."""
     env = _env({"AGENTZOO_OFFLINE": "1", "COLUMNS": "120"})
     env.pop("AGENTZOO_JOURNAL", None)
@@ -176,7 +176,7 @@ def measure_show(rounds: int, steps: int = SHOW_STEPS) -> dict:
                 ("show", [*base, "show", "latest", "--journal", str(journal)]),
                 ("show_json", [*base, "show", "latest", "--json", "--journal", str(journal)]),
                 ("replay", [*base, "replay", "latest", "--journal", str(journal)])):
-            r = _repeat(cmd, rounds, tmp, label, env)
+            r = _repeat(cmd, rounds, tmp, label, env, warmup)
             out[label] = r
             if label != "startup" and "error" not in r and out["startup"].get("wall_s") is not None:
                 su = out["startup"]["wall_s"]
@@ -190,13 +190,14 @@ def measure_show(rounds: int, steps: int = SHOW_STEPS) -> dict:
 # --- the section -----------------------------------------------------------------------------
 
 
-def measure(names: list[str], lengths: list[int], rounds: int) -> dict:
+def measure(names: list[str], lengths: list[int], rounds: int, warmup: bool = True) -> dict:
+    """The section; `warmup=False` (agents.py --quick) skips the discarded first call of each command."""
     log(f"long runs: lengths {lengths}, {rounds} rounds, runners {[n for n in names if n in LONG_RUNNERS]}")
     section = {"config": {"lengths": lengths, "rounds": rounds, "steps_per_measure": STEPS_PER_MEASURE,
-                          "show_steps": SHOW_STEPS},
+                          "show_steps": SHOW_STEPS, "show_warmup_discarded": warmup},
                "cpu": measure_cpu(names, lengths, rounds)}
     if "agentzoo" in names:
-        section["show"] = measure_show(rounds)
+        section["show"] = measure_show(rounds, warmup=warmup)
     return section
 
 
