@@ -8,10 +8,11 @@ from __future__ import annotations
 import os
 import time
 
-import psycopg
 import pytest
 
-import agentzoo
+psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed: pip install -e '.[dev]'")
+
+import agentzoo  # noqa: E402
 from agentzoo import Journal
 from agentzoo.errors import ConfigError, CorruptJournalError, JournalError, JournalUnavailableError
 from agentzoo.runtime.entry import Entry, RunInfo
@@ -45,6 +46,15 @@ def test_a_server_that_cannot_be_used_is_a_typed_error_naming_the_url_without_it
     message = str(caught.value)
     assert masked_url(url) in message and postgres.password not in message and "not-the-password" not in message
     assert caught.value.infrastructure
+
+
+def test_without_psycopg_a_url_says_what_to_install(monkeypatch):
+    from agentzoo.runtime.stores import postgres as store
+
+    monkeypatch.setattr(store, "psycopg", None)
+    with pytest.raises(ConfigError, match=r"pip install 'agentzoo\[postgres\]'") as caught:
+        Journal("postgresql://ada:s3cret@db.example/j")
+    assert "s3cret" not in str(caught.value) and "ada:***@db.example" in str(caught.value)
 
 
 def test_a_url_libpq_cannot_read_is_a_config_error(postgres):
