@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import socket
 import time
@@ -359,6 +360,18 @@ async def test_stream_accumulates_content_and_tool_call_deltas():
     assert [(c.id, c.name, c.arguments) for c in resp.tool_calls] == [
         ("call_a", "add", '{"a": 1, "b": 2}'), ("call_b", "mul", '{"x": 3}')]
     assert resp.finish_reason == "tool_calls" and resp.usage == Usage(20, 9) and resp.model == "served-model"
+
+
+async def test_stream_framing_crlf_fields_multiline_data_and_lines_cut_between_reads():
+    first = json.dumps(_chunk({"content": "Hello"}), separators=(",", ":"))
+    cut = first.index(",") + 1  # a data field may go on over several lines: they join with "\n"
+    last = "data: " + json.dumps(_chunk({"content": ", world"}, "stop"))
+    sse = ["event: message\r\nid: 1\r\n", f"data:{first[:cut]}", f"\r\ndata: {first[cut:]}\r", "\n\r\n",
+           ": a comment\r\n\r\n", last[:17], last[17:] + "\r\n\r\n", "data: [DONE]\r\n", "\r\n"]
+    with FakeOpenAIServer({"sse": sse, "done": False, "chunk_delay": 0.005}) as srv:
+        async with model(srv, stream=True) as m:
+            resp = await m.complete(REQ)
+    assert resp.text == "Hello, world" and resp.finish_reason == "stop" and srv.count == 1
 
 
 async def test_stream_and_plain_give_the_same_message():

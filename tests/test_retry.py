@@ -257,6 +257,38 @@ async def test_run_policy_deadline_and_argument_take_the_smaller():
         await RetryPolicy(deadline=0.05).run(attempt, deadline=100)
 
 
+async def test_run_self_timed_attempts_get_the_bound_and_their_timeouts_are_named():
+    # The attempt keeps its own clock to `until`; past it, its bare TimeoutError is the policy's.
+    loop = asyncio.get_running_loop()
+    bounds: list[float | None] = []
+
+    async def attempt(n: int, until: float | None) -> str:
+        bounds.append(until)
+        if n == 1:
+            await asyncio.sleep(until - loop.time())
+            raise TimeoutError
+        return "ok"
+
+    records: list[dict] = []
+    start = loop.time()
+    policy = RetryPolicy(max_attempts=2, base_delay=0.0, attempt_timeout=0.02)
+    assert await policy.run(attempt, self_timed=True, attempts=records, deadline=60) == "ok"
+    assert all(start < b < start + 1 for b in bounds)  # the attempt timeout, nearer than the deadline
+    assert records[0]["error"]["type"] == "ProviderTimeout" and "longer than 0.02 s" in records[0]["error"]["message"]
+
+    async def unbounded(n: int, until: float | None) -> str:
+        bounds.append(until)
+        return "ok"
+
+    assert await RetryPolicy().run(unbounded, self_timed=True) == "ok" and bounds[-1] is None
+
+    async def own_timeout(n: int, until: float | None) -> str:
+        raise TimeoutError("the attempt's own, before its bound")
+
+    with pytest.raises(TimeoutError, match="the attempt's own"):  # not the policy's: it goes through as it is
+        await RetryPolicy(max_attempts=1, deadline=60).run(own_timeout, self_timed=True)
+
+
 async def test_run_lets_other_exceptions_through():
     async def attempt(n: int) -> str:
         raise KeyError("not a provider error")

@@ -210,3 +210,19 @@ def test_registry_no_maximum_keeps_an_existing_one():
     assert limiter_for("http://registry-none.example/v1").max_concurrency == 12
     b = limiter_for("http://registry-free.example/v1")
     assert b is not a and b.max_concurrency == default_ceiling()
+
+
+async def test_try_acquire_takes_a_free_slot_and_never_jumps_a_queue_or_a_pause():
+    limiter = EndpointLimiter("http://try", 2)
+    first = limiter.try_acquire()
+    assert first is not None and limiter.in_flight() == 1
+    assert limiter.try_acquire() is not None and limiter.try_acquire() is None  # full
+    queued = asyncio.create_task(limiter.acquire())
+    await asyncio.sleep(0)
+    limiter.release()  # handed to the task that waited, not to a later try
+    assert limiter.try_acquire() is None
+    limiter.release(await queued)
+    limiter.release()
+    assert limiter.in_flight() == 0
+    limiter.cool_down(5)
+    assert limiter.try_acquire() is None and limiter.in_flight() == 0

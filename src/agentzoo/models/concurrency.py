@@ -237,6 +237,17 @@ class EndpointLimiter:
         """Slots in use in the running loop."""
         return self._for_loop().used
 
+    def try_acquire(self) -> float | None:
+        """A slot now, as `acquire` would give it, or None if that would mean waiting (no slot
+        free, callers queued before us, or a cool-down): the common case without a coroutine."""
+        slots = self._for_loop()
+        if slots.used < self._limit and not slots.waiters:
+            now = self._clock()
+            if self._cool_until <= now:
+                slots.used += 1
+                return now
+        return None
+
     async def acquire(self) -> float:
         """Wait for a slot, then for the end of any cool-down; return the monotonic instant the
         request may start. Pair with `release()`."""

@@ -31,7 +31,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import os
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
@@ -73,6 +72,7 @@ DEFAULT_IDLE_TIMEOUT = 60.0
 generating sends a token far more often."""
 DEFAULT_CALL_TIMEOUT = 1800.0
 """The cap over a whole call, retries included: half an hour, so that only a runaway meets it."""
+_ACCEPT_JSON = {"Accept": "application/json"}  # over the client's default (an event stream) for post_json
 # Body fields the backend owns: a request's `extra` cannot override them.
 _OWNED_FIELDS = ("model", "messages", "stream", "stream_options")
 
@@ -203,8 +203,10 @@ class OpenAICompatible:
             # for the loop that was running then; a new loop (asyncio.run twice, per-test loops)
             # gets a new client. Close each with aclose() in its own loop. No read timeout here:
             # the first-byte and idle clocks are ours (`_Clock`), told apart in their errors.
+            # The headers are the client's defaults, so no request converts them again.
             session = (ClientBuilder().connect_timeout(timedelta(seconds=self.connect_timeout)).max_connections(None)
-                       .follow_redirects(False).error_for_status(False).no_proxy().build())
+                       .default_headers(self._headers.value).follow_redirects(False).error_for_status(False)
+                       .no_proxy().build())
             self._session, self._session_loop = session, loop
         return session
 
@@ -222,7 +224,7 @@ class OpenAICompatible:
     # --- the call ---------------------------------------------------------------------------
 
     async def complete(self, request: ModelRequest, *, on_delta: DeltaCallback | None = None) -> ModelResponse:
-        if _offline() and not self._loopback:
+        if not self._loopback and _offline():
             raise RealModelCallRefused(
                 f"AGENTZOO_OFFLINE=1: refusing a real model call to {self.endpoint} (model {self.model!r}); "
                 "use a loopback server (agentzoo.testing.fake_openai) or a ScriptedModel")
@@ -230,27 +232,28 @@ class OpenAICompatible:
         data = _json.dumps(self._body(wire))
         # A bounded reply cannot run away, so a retry after its timeout repeats at most max_tokens.
         bounded = wire.max_tokens is not None or "max_completion_tokens" in wire.extra
+        # The retry loop fills `attempts` as it goes; the reply is made holding that list.
         attempts: list[dict[str, Any]] = []
-        response = await self.retry.run(lambda _attempt: self._attempt(data, on_delta, bounded), limiter=self._limiter,
-                                        deadline=self.deadline, what=self._what, attempts=attempts,
-                                        retry_generation_timeouts=bounded)
-        return self._tool_mode.interpret(replace(response, attempts=attempts), request)
+        response = await self.retry.run(lambda _attempt, until: self._attempt(data, on_delta, bounded, attempts, until),
+                                        limiter=self._limiter, deadline=self.deadline, what=self._what,
+                                        attempts=attempts, retry_generation_timeouts=bounded, self_timed=True)
+        return self._tool_mode.interpret(response, request)
 
     async def post_json(self, path: str, body: dict[str, Any]) -> Any:
         """POST `body` to another endpoint of the same server (`/embeddings`) with this model's
         transport, offline guard, caps and retry policy; returns the JSON reply."""
-        if _offline() and not self._loopback:
+        if not self._loopback and _offline():
             raise RealModelCallRefused(f"AGENTZOO_OFFLINE=1: refusing a real call to {self.endpoint}{path}")
         parts = urlsplit(self._url)
         url = urlunsplit(parts._replace(path=parts.path.removesuffix("/chat/completions") + path))
         data = _json.dumps(body)
 
-        async def attempt(_attempt: int) -> Any:
-            headers = {**self._headers.value, "Accept": "application/json"}
-            clock = _Clock(self.first_byte_timeout, self.idle_timeout)
+        async def attempt(_attempt: int, until: float | None) -> Any:
+            clock = _Clock(self.first_byte_timeout, self.idle_timeout, until)
             try:
                 async with clock.timer:
-                    async with self._client().post(url).headers(headers).body_bytes(data).build_streamed() as resp:
+                    request = self._client().post(url).headers(_ACCEPT_JSON).body_bytes(data)
+                    async with request.build_streamed() as resp:
                         if not 200 <= resp.status < 300:
                             raise self._http_error(
                                 resp.status, await self._read_body(resp, ERROR_BODY_BYTES, clock, cut=True),
@@ -259,8 +262,8 @@ class OpenAICompatible:
             except http_errors.PyreqwestError as exc:
                 raise self._transport_error(exc) from exc
             except TimeoutError:
-                if not clock.timer.expired():
-                    raise
+                if not clock.timer.expired() or clock.at_bound():
+                    raise  # not ours, or the policy's bound: it names it
                 raise self._silence(clock, True) from None
             try:
                 return _json.loads(raw)
@@ -269,7 +272,7 @@ class OpenAICompatible:
                                     f"{self._snippet(raw)}") from None
 
         return await self.retry.run(attempt, limiter=self._limiter, deadline=self.deadline,
-                                    what=f"{self.model} at {self.endpoint}{path}")
+                                    what=f"{self.model} at {self.endpoint}{path}", self_timed=True)
 
     def _body(self, request: ModelRequest) -> dict[str, Any]:
         body = request.to_json()
@@ -281,11 +284,13 @@ class OpenAICompatible:
             body["stream_options"] = {"include_usage": True}
         return body
 
-    async def _attempt(self, data: bytes, on_delta: DeltaCallback | None, bounded: bool) -> ModelResponse:
-        request = self._client().post(self._url).headers(self._headers.value).body_bytes(data)
+    async def _attempt(self, data: bytes, on_delta: DeltaCallback | None, bounded: bool,
+                       attempts: list[dict[str, Any]], until: float | None) -> ModelResponse:
+        """One attempt, its clocks ending by `until` at the latest (the retry policy's bound)."""
+        request = self._client().post(self._url).body_bytes(data)
         if self.stream:
             request = request.streamed_read_buffer_limit(0)
-        clock = _Clock(self.first_byte_timeout, self.idle_timeout)
+        clock = _Clock(self.first_byte_timeout, self.idle_timeout, until)
         try:
             # Always streamed, so that the body is counted as it comes and never read past the cap;
             # leaving the block drops the connection of a body that was not read to its end.
@@ -298,19 +303,18 @@ class OpenAICompatible:
                     ctype = resp.headers.get("content-type") or ""
                     # A server may ignore `stream: true` and answer with one JSON body: accept it.
                     if self.stream and ctype.startswith("text/event-stream"):
-                        response, timings = await self._read_stream(resp, on_delta, clock)
-                    else:
-                        raw = await self._read_body(resp, self.max_response_bytes, clock)
-                        response, timings = self._parse_completion(raw, ctype)
+                        acc = await self._read_stream(resp, on_delta, clock)
+                        return acc.response(self.model, clock.latency(acc.timings), attempts)
+                    raw = await self._read_body(resp, self.max_response_bytes, clock)
+                    return self._parse_completion(raw, ctype, clock, attempts)
         except (ProviderError, TooManyToolCallsError):
             raise
         except http_errors.PyreqwestError as exc:
             raise self._transport_error(exc) from exc
         except TimeoutError:
-            if not clock.timer.expired():
-                raise
+            if not clock.timer.expired() or clock.at_bound():
+                raise  # not ours, or the policy's bound: it names it
             raise self._silence(clock, bounded) from None
-        return replace(response, latency=clock.latency(timings))
 
     def _silence(self, clock: _Clock, bounded: bool) -> ProviderTimeout:
         """The error for a reply that stopped coming: before its first byte, or between two chunks."""
@@ -396,7 +400,8 @@ class OpenAICompatible:
 
     # --- non-streaming ----------------------------------------------------------------------
 
-    def _parse_completion(self, raw: bytes, ctype: str) -> tuple[ModelResponse, Any]:
+    def _parse_completion(self, raw: bytes, ctype: str, clock: _Clock,
+                          attempts: list[dict[str, Any]]) -> ModelResponse:
         try:
             obj = _json.loads(raw)
         except ValueError:
@@ -415,27 +420,40 @@ class OpenAICompatible:
             raise _too_many_calls(f"{len(calls)}", self.max_tool_calls, self.endpoint)
         return ModelResponse(message=_assistant(message, message.get("tool_calls")),
                              finish_reason=choice.get("finish_reason"), usage=_usage(obj.get("usage")),
-                             model=obj.get("model") or self.model), obj.get("timings")
+                             model=obj.get("model") or self.model, latency=clock.latency(obj.get("timings")),
+                             attempts=attempts)
 
     # --- streaming --------------------------------------------------------------------------
 
     async def _read_stream(self, resp: Response, on_delta: DeltaCallback | None,
-                           clock: _Clock) -> tuple[ModelResponse, Any]:
+                           clock: _Clock) -> _StreamAccumulator:
+        """Server-sent events up to `[DONE]`, into an accumulator. Lines are split in C, a piece at
+        a time; the start of a line that a piece cuts waits in `partial` until its end arrives."""
         acc = _StreamAccumulator(on_delta, self.max_tool_calls, self.endpoint, clock)
-        buf = bytearray()
-        data: list[bytes] = []
+        partial: list[bytes] = []
+        data: list[bytes] = []  # the data lines of the event being read
         reader = resp.body_reader
-        received = 0
+        cap = self.max_response_bytes
         while (piece := await reader.read_chunk()) is not None:
-            clock.tick(len(piece))
-            received += len(piece)
-            if received > self.max_response_bytes:
-                raise self._too_large(f"the stream was cut after {received:,} bytes and {acc.events} events")
-            buf += bytes(piece)
-            start = 0
-            while (nl := buf.find(b"\n", start)) >= 0:
-                line = bytes(buf[start:nl]).rstrip(b"\r")
-                start = nl + 1
+            chunk = bytes(piece)
+            clock.tick(len(chunk))
+            if clock.received > cap:
+                raise self._too_large(f"the stream was cut after {clock.received:,} bytes and {acc.events} events")
+            if b"\n" not in chunk:
+                partial.append(chunk)
+                continue
+            if partial:
+                partial.append(chunk)
+                chunk = b"".join(partial)
+                partial.clear()
+            lines = chunk.split(b"\n")
+            tail = lines.pop()  # after the last newline: the start of the next line, or b""
+            if tail:
+                partial.append(tail)
+            cr = b"\r" in chunk
+            for line in lines:
+                if cr:
+                    line = line.rstrip(b"\r")
                 if line:
                     if line.startswith(b"data:"):
                         value = line[5:]
@@ -443,11 +461,11 @@ class OpenAICompatible:
                     # other fields (event:, id:, retry:) and ":" comments carry nothing we need
                     continue
                 if data:  # a blank line ends an event
-                    event, data = b"\n".join(data), []
-                    if event.strip() == b"[DONE]":
-                        return acc.response(self.model), acc.timings
+                    event = data[0] if len(data) == 1 else b"\n".join(data)
+                    data = []
+                    if len(event) < 16 and event.strip() == b"[DONE]":
+                        return acc
                     acc.add(self._event(event))
-            del buf[:start]
         # A cut stream may look complete; only [DONE] says it is. A model call has no side
         # effects, so it is retried rather than returned half-written.
         raise ProtocolError(f"stream ended before [DONE] from {self.endpoint} "
@@ -470,37 +488,52 @@ class OpenAICompatible:
 
 
 class _Clock:
-    """The first-byte and idle clocks of one attempt, as one asyncio timer that each chunk pushes
-    on, and the instants its latency is read from."""
+    """The first-byte and idle clocks of one attempt, and the retry policy's bound over it (`until`,
+    the deadline or attempt timeout), as one asyncio timer that chunks push on; and the instants
+    its latency is read from.
 
-    __slots__ = ("timer", "idle", "sent", "first_byte", "first_token", "received")
+    Rescheduling an asyncio timer makes a new timer handle, so a chunk pushes the timer on only
+    when it is due within `idle`, and then to `idle` plus an eighth: a fast stream moves it a few
+    times per `idle` instead of once per chunk, and a silence is cut after between `idle` and
+    9/8 of it, never sooner."""
 
-    def __init__(self, first_byte: float | None, idle: float | None) -> None:
-        loop = asyncio.get_running_loop()
-        self.sent = loop.time()
-        self.timer = asyncio.timeout(first_byte)
-        self.idle = idle
+    __slots__ = ("timer", "idle", "until", "due", "time", "sent", "first_byte", "first_token", "received")
+
+    def __init__(self, first_byte: float | None, idle: float | None, until: float | None = None) -> None:
+        self.time = time = asyncio.get_running_loop().time
+        self.sent = now = time()
+        self.idle, self.until = idle, until
+        self.due = _earlier(None if first_byte is None else now + first_byte, until)
+        self.timer = asyncio.timeout_at(self.due)
         self.first_byte: float | None = None
         self.first_token: float | None = None
         self.received = 0
 
     def tick(self, size: int) -> None:
-        now = asyncio.get_running_loop().time()
+        self.received += size
+        now = self.time()
         if self.first_byte is None:
             self.first_byte = now
-        self.received += size
-        self.timer.reschedule(None if self.idle is None else now + self.idle)
+        elif self.idle is None or self.due is None or self.due - now >= self.idle or self.due == self.until:
+            return  # no idle clock, still due later than a silence could end now, or at the bound
+        due = _earlier(None if self.idle is None else now + self.idle * 1.125, self.until)
+        if due != self.due:
+            self.due = due
+            self.timer.reschedule(due)
+
+    def at_bound(self) -> bool:
+        """Whether the timer was set to the policy's bound rather than to a silence."""
+        return self.until is not None and self.due == self.until
 
     def token(self) -> None:
         """The reply's first token (content, a tool call or reasoning) arrived."""
         if self.first_token is None:
-            self.first_token = asyncio.get_running_loop().time()
+            self.first_token = self.time()
 
     def latency(self, timings: Any) -> Latency:
         """Total, first token and, when the server sent llama.cpp-style `timings`, its prompt and
         generation time and the queue (the rest of the total)."""
-        now = asyncio.get_running_loop().time()
-        total = now - self.sent
+        total = self.time() - self.sent
         first = None if self.first_token is None else self.first_token - self.sent
         prompt = generation = queue = None
         if isinstance(timings, dict):
@@ -510,6 +543,10 @@ class _Clock:
                 if first is None:  # not streamed: generation began when the server's prompt time ended
                     first = max(0.0, total - generation)
         return Latency(total, first, queue, prompt, generation)
+
+
+def _earlier(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None or a <= b else b
 
 
 def _ms(value: Any) -> float | None:
@@ -537,30 +574,34 @@ class _StreamAccumulator:
 
     def add(self, chunk: dict[str, Any]) -> None:
         self.events += 1
-        if chunk.get("model"):
-            self.model = chunk["model"]
-        if chunk.get("usage"):  # with include_usage, the last chunk (empty choices) carries it
-            self.usage = chunk["usage"]
-        if chunk.get("timings"):  # llama.cpp's server: prompt and generation time, in the last chunk
-            self.timings = chunk["timings"]
-        for choice in chunk.get("choices") or ():
+        get = chunk.get
+        if model := get("model"):
+            self.model = model
+        if usage := get("usage"):  # with include_usage, the last chunk (empty choices) carries it
+            self.usage = usage
+        if timings := get("timings"):  # llama.cpp's server: prompt and generation time, in the last chunk
+            self.timings = timings
+        for choice in get("choices") or ():
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue
-            if choice.get("finish_reason"):
-                self.finish_reason = choice["finish_reason"]
-            delta = choice.get("delta") or {}
+            if finish := choice.get("finish_reason"):
+                self.finish_reason = finish
+            delta = choice.get("delta")
+            if not delta:
+                continue
             for key, value in delta.items():
-                if key != "role" and value:
+                if not value or key == "role":
+                    continue
+                if self.clock.first_token is None:
                     self.clock.token()
                 if key == "content":
-                    if value:
-                        self.content.append(value)
-                        if self.on_delta is not None:
-                            self.on_delta(value)
+                    self.content.append(value)
+                    if self.on_delta is not None:
+                        self.on_delta(value)
                 elif key == "tool_calls":
-                    for position, call in enumerate(value or ()):
+                    for position, call in enumerate(value):
                         self._add_call(position, call)
-                elif key != "role" and isinstance(value, str) and value:
+                elif isinstance(value, str):
                     self.other.setdefault(key, []).append(value)
 
     def _add_call(self, position: int, delta: dict[str, Any]) -> None:
@@ -579,13 +620,15 @@ class _StreamAccumulator:
         if fn.get("arguments"):
             call["arguments"].append(fn["arguments"])
 
-    def response(self, model: str) -> ModelResponse:
+    def response(self, model: str, latency: Latency, attempts: list[dict[str, Any]]) -> ModelResponse:
         message: dict[str, Any] = {"content": "".join(self.content) if self.content else None}
-        message.update({k: "".join(v) for k, v in self.other.items()})
+        if self.other:
+            message.update({k: "".join(v) for k, v in self.other.items()})
         calls = [{"id": c["id"], "function": {"name": c["name"], "arguments": "".join(c["arguments"])}}
                  for _, c in sorted(self.calls.items())]
         return ModelResponse(message=_assistant(message, calls), finish_reason=self.finish_reason,
-                             usage=_usage(self.usage), model=self.model or model)
+                             usage=_usage(self.usage), model=self.model or model, latency=latency,
+                             attempts=attempts)
 
 
 def _too_many_calls(count: str, limit: int, endpoint: str) -> TooManyToolCallsError:

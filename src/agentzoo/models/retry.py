@@ -243,9 +243,9 @@ class RetryPolicy:
             wait = max(wait, min(retry_after, self.max_retry_after))
         return wait
 
-    async def run(self, attempt_fn: Callable[[int], Awaitable[T]], *, limiter: EndpointLimiter | None = None,
+    async def run(self, attempt_fn: Callable[..., Awaitable[T]], *, limiter: EndpointLimiter | None = None,
                   deadline: float | None = None, what: str = "model call", attempts: list[dict[str, Any]] | None = None,
-                  retry_generation_timeouts: bool = True) -> T:
+                  retry_generation_timeouts: bool = True, self_timed: bool = False) -> T:
         """Call `attempt_fn(attempt_number)` until it succeeds or a failure is final.
 
         Only `ProviderError`s with `retryable` set are retried. `deadline` (seconds) tightens
@@ -257,22 +257,29 @@ class RetryPolicy:
         the error that ends the loop carries the same list as `.attempts`. With
         `retry_generation_timeouts` false, an attempt cut by `attempt_timeout` is final: the
         request would run the same (possibly runaway) generation again.
+
+        With `self_timed`, `attempt_fn(attempt_number, until)` keeps its own clock: `until` is the
+        loop-time instant by which the attempt must end (the deadline or `attempt_timeout`, or
+        None), and past it the attempt raises a bare `TimeoutError`, which the policy names as
+        it names its own timeouts. An attempt that runs timers anyway (a first-byte clock) saves
+        a second one that way.
         """
-        limits = [d for d in (deadline, self.deadline) if d is not None]
-        limit = min(limits) if limits else None
-        deadline_at = None if limit is None else asyncio.get_running_loop().time() + limit
+        loop = asyncio.get_running_loop()
+        limit = self.deadline if deadline is None else deadline if self.deadline is None else min(deadline,
+                                                                                                   self.deadline)
+        deadline_at = None if limit is None else loop.time() + limit
         records = attempts if attempts is not None else []
         attempt = 0
         while True:
             attempt += 1
             record: dict[str, Any] = {"attempt": attempt}
             records.append(record)
-            started = asyncio.get_running_loop().time()
+            started = loop.time()
             try:
-                result = await self._attempt(attempt_fn, attempt, limiter, deadline_at, limit, what, record,
-                                             retry_generation_timeouts)
+                result = await self._attempt(attempt_fn, attempt, limiter, loop, deadline_at, limit, what, record,
+                                             retry_generation_timeouts, self_timed)
             except ProviderError as exc:
-                _close(record, started, exc)
+                _close(record, loop, started, exc)
                 exc.attempts = records  # type: ignore[attr-defined]
                 if not exc.retryable:
                     raise
@@ -282,7 +289,7 @@ class RetryPolicy:
                 wait = self.delay(attempt, exc.retry_after)
                 if limiter is not None and exc.retry_after is not None:
                     limiter.cool_down(min(exc.retry_after, self.max_retry_after))
-                if deadline_at is not None and asyncio.get_running_loop().time() + wait >= deadline_at:
+                if deadline_at is not None and loop.time() + wait >= deadline_at:
                     final = ProviderTimeout(
                         f"{what}: the {limit:g} s deadline would pass before retry {attempt + 1} "
                         f"(next wait {wait:.2f} s); last error: {exc}",
@@ -293,35 +300,54 @@ class RetryPolicy:
                 log.debug("%s: attempt %d failed, retrying in %.2f s: %s", what, attempt, wait, exc)
                 await asyncio.sleep(wait)
             except BaseException as exc:
-                _close(record, started, exc)
+                _close(record, loop, started, exc)
                 raise
             else:
-                _close(record, started, None)
+                _close(record, loop, started, None)
                 return result
 
-    async def _attempt(self, attempt_fn: Callable[[int], Awaitable[T]], attempt: int,
-                       limiter: EndpointLimiter | None, deadline_at: float | None, limit: float | None,
-                       what: str, record: dict[str, Any], retry_generation_timeouts: bool) -> T:
-        # One timer per attempt (not one per bound): it first runs to the deadline while we
-        # queue for a slot, then is pulled in to the attempt timeout once the request starts.
-        loop = asyncio.get_running_loop()
+    async def _attempt(self, attempt_fn: Callable[..., Awaitable[T]], attempt: int, limiter: EndpointLimiter | None,
+                       loop: asyncio.AbstractEventLoop, deadline_at: float | None, limit: float | None, what: str,
+                       record: dict[str, Any], retry_generation_timeouts: bool, self_timed: bool) -> T:
+        # At most one timer at a time, and none where nothing can pass a bound: a free slot is
+        # taken at once; only a wait for one runs under the deadline. The request then runs under
+        # one timer to the nearer of the deadline and the attempt timeout, or under its own clock.
         if deadline_at is not None and deadline_at <= loop.time():
             raise ProviderTimeout(f"{what}: the {limit:g} s deadline passed", retryable=False)
-        timer = asyncio.timeout_at(deadline_at)
         slot: float | None = None  # when the limiter let this attempt go
+        if limiter is not None:
+            slot = limiter.try_acquire()
+            if slot is None:
+                queued = loop.time()
+                try:
+                    async with asyncio.timeout_at(deadline_at):
+                        slot = await limiter.acquire()
+                except TimeoutError as exc:
+                    if deadline_at is None or loop.time() < deadline_at:
+                        raise
+                    raise ProviderTimeout(f"{what}: the {limit:g} s deadline passed during attempt {attempt}",
+                                          retryable=False) from exc
+                record["waited_s"] = round(loop.time() - queued, 6)
+            else:
+                record["waited_s"] = 0.0
+        until = deadline_at
+        if self.attempt_timeout is not None:
+            ends = loop.time() + self.attempt_timeout
+            until = ends if until is None else min(ends, until)
+        timer = None
         try:
-            async with timer:
-                if limiter is not None:
-                    queued = loop.time()
-                    slot = await limiter.acquire()
-                    record["waited_s"] = round(loop.time() - queued, 6)
-                if self.attempt_timeout is not None:
-                    ends = loop.time() + self.attempt_timeout
-                    timer.reschedule(ends if deadline_at is None else min(ends, deadline_at))
+            if self_timed:
+                result = await attempt_fn(attempt, until)
+            elif until is None:
                 result = await attempt_fn(attempt)
+            else:
+                timer = asyncio.timeout_at(until)
+                async with timer:
+                    result = await attempt_fn(attempt)
         except BaseException as exc:
             error = exc
-            if isinstance(exc, TimeoutError) and timer.expired():
+            if isinstance(exc, TimeoutError) and (timer.expired() if timer is not None
+                                                  else self_timed and until is not None and loop.time() >= until):
                 error = self._timed_out(loop, deadline_at, limit, attempt, what, retry_generation_timeouts)
             if slot is not None:  # the endpoint's answer (or silence) moves its window
                 limiter.release(slot, error)  # type: ignore[union-attr]
@@ -345,8 +371,9 @@ class RetryPolicy:
         return ProviderTimeout(f"{what}: attempt {attempt} took longer than {self.attempt_timeout:g} s")
 
 
-def _close(record: dict[str, Any], started: float, exc: BaseException | None) -> None:
+def _close(record: dict[str, Any], loop: asyncio.AbstractEventLoop, started: float,
+           exc: BaseException | None) -> None:
     """Fill in an attempt's record: how long it took (its slot wait included) and how it failed."""
-    record["seconds"] = round(asyncio.get_running_loop().time() - started, 6)
+    record["seconds"] = round(loop.time() - started, 6)
     if exc is not None:
         record["error"] = {"type": type(exc).__name__, "message": str(exc)[:_MAX_MESSAGE]}
