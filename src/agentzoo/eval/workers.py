@@ -84,7 +84,7 @@ def process_backend(envs: dict[str, Any], config: Any,
                 return
             # The workers start in the background: this process runs samples while they import.
             share = -(-config.concurrency // count)  # each process's part of `concurrency`, rounded up
-            pool = _Pool(count - 1, _setup(todo, envs, config, share), share)
+            pool = _Pool(count - 1, _setup(todo, envs, config, share), share, todo)
             local = _Local(here)
             try:
                 pool.start()
@@ -128,7 +128,7 @@ def _setup(todo: list[Sample], envs: dict[str, Any], config: Any, share: int) ->
     for name, env in needed.items():
         _sendable(env, True, "environment", name)
     return pickle.dumps({
-        "envs": needed, "registered": registered, "agents": config.agents,
+        "samples": todo, "envs": needed, "registered": registered, "agents": config.agents,
         "scoring": dataclasses.replace(config.scoring, pool=None), "env_sources": config.env_sources,
         "journal": str((config.out / "journal.db").resolve()), "sandboxes": share,
     }, protocol=pickle.HIGHEST_PROTOCOL)
@@ -151,18 +151,19 @@ def _sendable(value: Any, needed: bool, what: str, name: str) -> bool:
 class _Worker:
     """One worker process as the parent sees it: what it runs, and its replies as they come."""
 
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
-        self.proc = proc
+    def __init__(self, proc: asyncio.subprocess.Process, numbers: dict[str, int]) -> None:
+        self.proc, self.numbers = proc, numbers
         self.inflight: dict[int, tuple[asyncio.Future[dict[str, Any]], Sample]] = {}
         self.dead = False
         self._ids = itertools.count()
         self._reader: asyncio.Task[None] | None = None
 
     @classmethod
-    async def start(cls, setup: bytes) -> _Worker:
+    async def start(cls, setup: bytes, numbers: dict[str, int]) -> _Worker:
+        """A ready worker; `numbers` are the samples' places in the list `setup` holds (a sample is sent as its number)."""
         proc = await asyncio.create_subprocess_exec(sys.executable, "-c", _BOOT, *sys.path,
                                                     stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
-        worker = cls(proc)
+        worker = cls(proc, numbers)
         try:
             _send(proc.stdin, setup, raw=True)
             await proc.stdin.drain()
@@ -192,7 +193,7 @@ class _Worker:
         self.inflight[key] = (future, sample)
         try:
             try:
-                _send(self.proc.stdin, ("run", key, sample))
+                _send(self.proc.stdin, ("run", key, self.numbers[sample.key]))
                 await self.proc.stdin.drain()
             except (ConnectionError, OSError):
                 pass  # it died: the reader fails the future as it sees the end of its output
@@ -262,8 +263,9 @@ class _Pool:
     Workers start in the background while this process runs its share; a sample beyond it waits
     for a worker to be ready. A dead worker is replaced as the next sample is sent."""
 
-    def __init__(self, count: int, setup: bytes, share: int) -> None:
+    def __init__(self, count: int, setup: bytes, share: int, todo: list[Sample]) -> None:
         self.count, self.setup, self.share = count, setup, share
+        self.numbers = {sample.key: i for i, sample in enumerate(todo)}
         self.slots: list[asyncio.Task[_Worker]] = []
 
     def start(self) -> None:
@@ -272,7 +274,7 @@ class _Pool:
     def _start(self) -> asyncio.Task[_Worker]:
         async def started() -> _Worker:
             try:
-                return await asyncio.wait_for(_Worker.start(self.setup), _START_SECONDS)
+                return await asyncio.wait_for(_Worker.start(self.setup, self.numbers), _START_SECONDS)
             except asyncio.TimeoutError:
                 raise WorkerError(f"an eval worker process was not ready after {_START_SECONDS:g} s") from None
 
@@ -357,7 +359,7 @@ async def _serve(out_fd: int) -> None:
             except asyncio.IncompleteReadError:  # the parent closed our input, or died
                 break
             if kind == "run":
-                tasks[key] = asyncio.create_task(state.run(key, rest[0], writer))
+                tasks[key] = asyncio.create_task(state.run(key, state.samples[rest[0]], writer))
                 tasks[key].add_done_callback(lambda _t, key=key: tasks.pop(key, None))
             elif kind == "cancel" and key in tasks:
                 tasks[key].cancel()
@@ -378,6 +380,7 @@ class _State:
         from .sample import ModelPool
 
         REGISTERED.update(setup["registered"])
+        self.samples: list[Sample] = setup["samples"]
         self.envs, self.agents, self.env_sources = setup["envs"], setup["agents"], setup["env_sources"]
         scoring = setup["scoring"]
         self.sandboxes = SandboxPool(setup["sandboxes"], tier=scoring.tier, limits=scoring.limits,
