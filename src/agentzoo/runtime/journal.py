@@ -47,6 +47,7 @@ _PUT = (f"INSERT INTO entries ({_ENTRY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?
         "output_tokens=excluded.output_tokens, cost_usd=excluded.cost_usd, "
         "started_at=excluded.started_at, ended_at=excluded.ended_at, side_effects=excluded.side_effects")
 _PUT_BLOB = "INSERT INTO blobs (hash, body) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING"
+_FINISH_RUN = "UPDATE runs SET status=?, answer=?, error=?, updated_at=? WHERE run_id=?"
 _INSERT_RUN = f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({','.join('?' * 14)})"
 _INSERT_ENTRY = f"INSERT INTO entries ({_ENTRY_COLUMNS}) VALUES ({','.join('?' * 16)})"
 
@@ -98,6 +99,8 @@ class Journal:
         self._sql = self._store.sql
         self._pending: list[tuple[Any, ...]] = []
         """Rows of entries put with `commit=False`, not yet in the database."""
+        self._pending_sql: list[tuple[str, tuple[Any, ...]]] = []
+        """Run rows added or closed with `commit=False`: written first in the next transaction."""
         self._pending_blobs: dict[str, str] = {}
         self._known_blobs: set[str] = set()
         """Blobs this instance knows are in the database (written or read), so it writes each once."""
@@ -126,27 +129,41 @@ class Journal:
 
     # --- runs -------------------------------------------------------------------------------
 
-    def create_run(self, info: RunInfo) -> None:
-        """Add a run row; an id already in the journal is a `JournalError` naming it."""
+    def create_run(self, info: RunInfo, *, commit: bool = True) -> None:
+        """Add a run row; an id already in the journal is a `JournalError` naming it. Without `commit`
+        the row goes in with the run's first commit (its first non-local effect, or its end): a run
+        pays no transaction of its own to start, and a crash before that commit loses only effects
+        that resume would compute again anyway (nothing outside the process was touched)."""
         info.updated_at = info.updated_at or info.created_at
+        row = (info.run_id, info.created_at, info.updated_at, info.status, info.task,
+               _json.dumps_str(info.config), info.config_hash, info.parent_id,
+               _opt_json(info.fork_point), info.answer, _opt_json(info.error), info.schema_version,
+               info.agentzoo_version, info.label)
+        if not commit:
+            with self._lock:
+                waiting = any(params[0] == info.run_id for sql, params in self._pending_sql if sql is _INSERT_RUN)
+            if waiting or self._store.query("SELECT 1 FROM runs WHERE run_id=?", (info.run_id,)):
+                raise JournalError(f"journal {self.path} already has a run {info.run_id!r}")
+            with self._lock:
+                self._pending_sql.append((_INSERT_RUN, row))
+            return
         try:
-            self._insert_run(info)
+            self._write(_INSERT_RUN, row)
         except DuplicateRow:
             raise JournalError(f"journal {self.path} already has a run {info.run_id!r}") from None
 
     def _insert_run(self, info: RunInfo) -> None:
-        self._write(
-            _INSERT_RUN,
-            (info.run_id, info.created_at, info.updated_at, info.status, info.task,
-             _json.dumps_str(info.config), info.config_hash, info.parent_id,
-             _opt_json(info.fork_point), info.answer, _opt_json(info.error), info.schema_version,
-             info.agentzoo_version, info.label),
-        )
+        self.create_run(info)
 
     def finish_run(self, run_id: str, *, status: str, answer: str | None = None,
-                   error: dict[str, Any] | None = None) -> None:
-        self._write("UPDATE runs SET status=?, answer=?, error=?, updated_at=? WHERE run_id=?",
-                    (status, answer, _opt_json(error), time.time(), run_id))
+                   error: dict[str, Any] | None = None, commit: bool = True) -> None:
+        """Close a run's row. Without `commit` it goes in with the next commit (`await committed()`)."""
+        params = (status, answer, _opt_json(error), time.time(), run_id)
+        if commit:
+            self._write(_FINISH_RUN, params)
+        else:
+            with self._lock:
+                self._pending_sql.append((_FINISH_RUN, params))
 
     def set_run_status(self, run_id: str, status: str) -> None:
         self._write("UPDATE runs SET status=?, updated_at=? WHERE run_id=?", (status, time.time(), run_id))
@@ -274,7 +291,7 @@ class Journal:
     def commit(self) -> None:
         """Write the entries waiting in memory, in one transaction; when this returns, every entry put
         before it is in the database (a write in flight in the worker thread included)."""
-        if self._pending or self._write_lock.locked():
+        if self._pending or self._pending_sql or self._write_lock.locked():
             with self._write_lock:
                 self._commit_locked()
 
@@ -288,7 +305,8 @@ class Journal:
         with self._lock:
             rows, self._pending = self._pending, []
             blobs, self._pending_blobs = self._pending_blobs, {}
-        ops: list[tuple[str, list[Any]]] = []
+            statements, self._pending_sql = self._pending_sql, []
+        ops: list[tuple[str, list[Any]]] = [(q, [p]) for q, p in statements]
         if blobs:  # in hash order: writers of the same blobs on a server wait for each other, never deadlock
             ops.append((_PUT_BLOB, sorted(blobs.items())))
         if rows:
@@ -298,10 +316,14 @@ class Journal:
         try:
             if ops:
                 self._store.write(ops)  # one transaction (a single row: the statement's own)
-        except BaseException:
+        except BaseException as exc:
             with self._lock:
                 self._pending[:0] = rows  # nothing is lost: a later commit tries them again
                 self._pending_blobs = {**blobs, **self._pending_blobs}
+                self._pending_sql[:0] = statements
+            if isinstance(exc, DuplicateRow) and statements:
+                raise JournalError(f"journal {self.path}: a run added to it meanwhile has the id of one "
+                                   "waiting to be written") from None
             raise
         with self._lock:
             self._known_blobs.update(blobs)

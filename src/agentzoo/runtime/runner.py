@@ -71,7 +71,7 @@ async def run(agent: Agent, task: str, *, journal: Journal | None = None, config
         spec = getattr(agent, "agentzoo_spec", None)
         config = spec.to_config() if spec is not None else None
     info = _new_info(run_id, task, config, label)
-    journal.create_run(info)
+    journal.create_run(info, commit=False)  # written with the run's first commit
     gateway = Gateway(run_id=run_id, journal=journal, mode="live", budgets=budgets, pricing=pricing,
                       listeners=listeners, max_consecutive_tool_errors=max_consecutive_tool_errors)
     return await _drive(agent, task, gateway, journal, on_delta)
@@ -109,7 +109,7 @@ async def fork(agent: Agent, parent_id: str, *, journal: Journal, task: str | No
     task = parent.task or "" if task is None else task
     info = _new_info(new_run_id(), task, config if config is not None else parent.config, label)
     info.parent_id = parent.run_id
-    journal.create_run(info)
+    journal.create_run(info, commit=False)
     gateway = Gateway(run_id=info.run_id, journal=journal, mode="fork", source_run_id=parent.run_id,
                       budgets=budgets, pricing=pricing, listeners=listeners)
     result = await _drive(agent, task, gateway, journal, on_delta)
@@ -156,8 +156,10 @@ async def _drive(agent: Agent, task: str, gateway: Gateway, journal: Journal | N
     result.model_calls, result.tool_calls, result.live_effects = gateway.model_calls, gateway.tool_calls, gateway.live_effects
     result.fork_point = gateway.fork_point
     result.wall_seconds = time.monotonic() - started
-    if journal is not None:
-        journal.finish_run(gateway.run_id, status=result.status, answer=result.answer, error=result.error)
+    if journal is not None:  # one group commit with the other runs that end in this loop turn
+        journal.finish_run(gateway.run_id, status=result.status, answer=result.answer, error=result.error,
+                           commit=False)
+        await journal.committed()
     for listener in gateway.listeners:  # e.g. OpenTelemetry ends the run's spans now, not at exit
         on_end = getattr(listener, "on_end", None)
         if on_end is not None:
