@@ -25,6 +25,7 @@ from typing import Any
 from .._files import ensure_folder
 from ..envs.base import Environment, ScoringContext
 from ..errors import AgentzooError
+from ..runtime.gc_tuning import tune_for_many_runs
 from ..runtime.journal import Journal
 from ..sandbox.pool import SandboxPool
 from ..runtime.spec import AgentSpec
@@ -82,6 +83,7 @@ async def run_eval(samples: list[Sample], envs: dict[str, Environment], config: 
                    meta: dict[str, Any] | None = None) -> Progress:
     """Run every sample that has no row yet, in this process (or in `config.workers` processes);
     rows go to `config.out / results.db`."""
+    tune_for_many_runs()  # many runs at once: keep the cyclic collector off the long-lived objects
 
     @asynccontextmanager
     async def local(todo: list[Sample]) -> AsyncIterator[Attempt]:
