@@ -305,6 +305,33 @@ async def test_server_that_never_answers_hits_the_deadline():
     assert not info.value.retryable
 
 
+@pytest.mark.parametrize("first_byte_timeout", [None, 30.0], ids=["no-first-byte-clock", "long-first-byte-clock"])
+async def test_the_idle_clock_starts_with_a_first_byte_that_comes_after_idle(first_byte_timeout):
+    # The first byte comes after longer than the idle timeout; then the stream stalls: a silence
+    # of `idle` after it ends the call (not the first-byte clock, nor the end of the stream).
+    late_then_stalled = {"sse": [_chunk({"content": "Once"})], "done": False, "chunk_delay": 5, "delay": 0.3}
+    with FakeOpenAIServer(late_then_stalled) as srv:
+        async with model(srv, first_byte_timeout=first_byte_timeout, idle_timeout=0.1,
+                         retry=RetryPolicy(max_attempts=1)) as m:
+            with pytest.raises(ProviderTimeout, match="idle timeout: .* sent nothing for 0.1 s in the middle"):
+                await m.complete(REQ)
+
+
+async def test_a_call_cancelled_mid_stream_is_cancelled_not_a_timeout_and_frees_its_slot():
+    slow = {"content": "a long reply " * 50, "chunk_delay": 0.05}
+    with FakeOpenAIServer([slow, OK]) as srv:
+        async with model(srv, idle_timeout=0.2) as m:
+            deltas: list[str] = []
+            call = asyncio.create_task(m.complete(REQ, on_delta=deltas.append))
+            while not deltas:
+                await asyncio.sleep(0.01)
+            call.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await call
+            assert m._limiter.in_flight() == 0
+            assert (await m.complete(REQ)).text == "4"
+
+
 # --- bad 200s -------------------------------------------------------------------------------
 
 

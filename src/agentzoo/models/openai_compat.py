@@ -251,7 +251,7 @@ class OpenAICompatible:
         async def attempt(_attempt: int, until: float | None) -> Any:
             clock = _Clock(self.first_byte_timeout, self.idle_timeout, until)
             try:
-                async with clock.timer:
+                async with clock:
                     request = self._client().post(url).headers(_ACCEPT_JSON).body_bytes(data)
                     async with request.build_streamed() as resp:
                         if not 200 <= resp.status < 300:
@@ -262,7 +262,7 @@ class OpenAICompatible:
             except http_errors.PyreqwestError as exc:
                 raise self._transport_error(exc) from exc
             except TimeoutError:
-                if not clock.timer.expired() or clock.at_bound():
+                if clock.expired != "silence":
                     raise  # not ours, or the policy's bound: it names it
                 raise self._silence(clock, True) from None
             try:
@@ -294,7 +294,7 @@ class OpenAICompatible:
         try:
             # Always streamed, so that the body is counted as it comes and never read past the cap;
             # leaving the block drops the connection of a body that was not read to its end.
-            async with clock.timer:
+            async with clock:
                 async with request.build_streamed() as resp:
                     if not 200 <= resp.status < 300:
                         raise self._http_error(resp.status,
@@ -312,7 +312,7 @@ class OpenAICompatible:
         except http_errors.PyreqwestError as exc:
             raise self._transport_error(exc) from exc
         except TimeoutError:
-            if not clock.timer.expired() or clock.at_bound():
+            if clock.expired != "silence":
                 raise  # not ours, or the policy's bound: it names it
             raise self._silence(clock, bounded) from None
 
@@ -488,42 +488,80 @@ class OpenAICompatible:
 
 
 class _Clock:
-    """The first-byte and idle clocks of one attempt, and the retry policy's bound over it (`until`,
-    the deadline or attempt timeout), as one asyncio timer that chunks push on; and the instants
-    its latency is read from.
+    """The clocks of one attempt (the first byte, the silence between two chunks, and the retry
+    policy's bound `until`: the deadline or attempt timeout) as one timer; and the instants its
+    latency is read from.
 
-    Rescheduling an asyncio timer makes a new timer handle, so a chunk pushes the timer on only
-    when it is due within `idle`, and then to `idle` plus an eighth: a fast stream moves it a few
-    times per `idle` instead of once per chunk, and a silence is cut after between `idle` and
-    9/8 of it, never sooner."""
+    `async with clock:` runs a block under it: when a clock runs out the block is cancelled and
+    raises TimeoutError, as under asyncio.timeout, and `expired` says which ran out ("silence" or
+    "bound"). The timer is lazy: a chunk only notes when it came, and a timer that goes off while
+    the reply is still in time sets itself again for the new instant. So a reply costs one timer
+    handle, not one per chunk (each asyncio reschedule makes a new one). Until the first byte it
+    goes off at least every `idle`, so the first byte never has to pull it in."""
 
-    __slots__ = ("timer", "idle", "until", "due", "time", "sent", "first_byte", "first_token", "received")
+    __slots__ = ("loop", "time", "first_byte_timeout", "idle", "until", "sent", "last", "first_byte",
+                 "first_token", "received", "task", "cancelling", "handle", "expired")
 
     def __init__(self, first_byte: float | None, idle: float | None, until: float | None = None) -> None:
-        self.time = time = asyncio.get_running_loop().time
-        self.sent = now = time()
-        self.idle, self.until = idle, until
-        self.due = _earlier(None if first_byte is None else now + first_byte, until)
-        self.timer = asyncio.timeout_at(self.due)
+        self.loop = loop = asyncio.get_running_loop()
+        self.time = loop.time
+        self.sent = self.last = self.time()
+        self.first_byte_timeout, self.idle, self.until = first_byte, idle, until
         self.first_byte: float | None = None
         self.first_token: float | None = None
         self.received = 0
+        self.handle: asyncio.TimerHandle | None = None
+        self.expired: str | None = None
+
+    def _due(self) -> float | None:
+        """When the attempt ends if nothing more arrives."""
+        if self.first_byte is None:
+            due = None if self.first_byte_timeout is None else self.sent + self.first_byte_timeout
+        else:
+            due = None if self.idle is None else self.last + self.idle
+        return _earlier(due, self.until)
+
+    async def __aenter__(self) -> _Clock:
+        task = asyncio.current_task()
+        assert task is not None, "a model call runs in a task"
+        self.task, self.cancelling = task, task.cancelling()
+        check = self._due()
+        if self.idle is not None:
+            check = _earlier(check, self.sent + self.idle)
+        if check is not None:
+            self.handle = self.loop.call_at(check, self._check)
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: Any) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+            self.handle = None
+        # As asyncio.timeout: our cancellation becomes a TimeoutError unless someone else also
+        # asked to cancel the task meanwhile, whose wish then goes on.
+        if self.expired is not None and self.task.uncancel() <= self.cancelling and exc_type is asyncio.CancelledError:
+            raise TimeoutError from exc
+
+    def _check(self) -> None:
+        self.handle = None
+        now = self.time()
+        due = self._due()
+        if due is None or due > now:  # still in time: look again when it may not be
+            if self.first_byte is None and self.idle is not None:
+                # Until the first byte, look at least every `idle`: the idle clock starts with
+                # it, and a timer set later than that would notice a silence after it too late.
+                due = _earlier(due, now + self.idle)
+            if due is not None:
+                self.handle = self.loop.call_at(due, self._check)
+            return
+        self.expired = "bound" if due == self.until else "silence"
+        self.task.cancel()
 
     def tick(self, size: int) -> None:
         self.received += size
-        now = self.time()
+        self.last = now = self.time()
         if self.first_byte is None:
             self.first_byte = now
-        elif self.idle is None or self.due is None or self.due - now >= self.idle or self.due == self.until:
-            return  # no idle clock, still due later than a silence could end now, or at the bound
-        due = _earlier(None if self.idle is None else now + self.idle * 1.125, self.until)
-        if due != self.due:
-            self.due = due
-            self.timer.reschedule(due)
-
-    def at_bound(self) -> bool:
-        """Whether the timer was set to the policy's bound rather than to a silence."""
-        return self.until is not None and self.due == self.until
 
     def token(self) -> None:
         """The reply's first token (content, a tool call or reasoning) arrived."""
