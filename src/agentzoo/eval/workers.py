@@ -6,9 +6,11 @@ finished samples, retries, the infrastructure-error budget, progress and the res
 the eval's own process (the parent), which alone writes `results.db`.
 
 The N processes are the parent, which runs samples too (through the in-process backend: it is on
-a core anyway, and it works while the others start), and N - 1 worker processes. Each takes at
-most its share of `concurrency` (rounded up) and a sample goes to the one with the fewest in
-flight; one beyond the parent's share waits for a worker to be ready. Each worker process:
+a core anyway, and it works while the others start), and N - 1 worker processes. `concurrency`
+is shared out: the parent takes half a share (it also reads every reply and writes every row, and
+a worker waits for that between samples: the fewer of its own the parent runs at once, the sooner
+it answers), the workers the rest; a sample goes to the ready worker with the fewest in flight,
+else to the parent if it has room, else waits for a worker to be ready. Each worker process:
 
 - is a fresh interpreter (no fork of a parent that has threads and open databases), started with
   the parent's `sys.path`, that receives once the environments (pickled, as Ray ships them: the
@@ -41,13 +43,16 @@ import pickle
 import signal
 import sys
 import traceback
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
 
 from ..errors import AgentzooError, ConfigError
 from .matrix import Sample
 from .sample import InfraError
+
+if TYPE_CHECKING:  # the harness imports this module when it needs it
+    from .harness import Attempt, Backend, EvalConfig
 
 _HEADER = 4  # bytes of a frame's length, big-endian
 _STOP_SECONDS = 10.0  # how long a closing worker may take to finish before it is killed
@@ -69,23 +74,23 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def process_backend(envs: dict[str, Any], config: Any,
-                    in_process: Callable[[list[Sample]], AbstractAsyncContextManager[Any]]) -> Any:
+def process_backend(envs: dict[str, Any], config: EvalConfig, in_process: Backend) -> Backend:
     """The `Backend` that runs samples in `config.workers` processes: this one (through `in_process`,
     the one-process backend) and `workers - 1` worker processes. No more processes than samples may
     be in flight (`concurrency`) or are left to run; with one, no worker is started."""
 
     @asynccontextmanager
-    async def backend(todo: list[Sample]) -> AsyncIterator[Any]:
+    async def backend(todo: list[Sample]) -> AsyncIterator[Attempt]:
         count = min(config.workers, config.concurrency, len(todo))
         async with in_process(todo) as here:
             if count <= 1:
                 yield here
                 return
             # The workers start in the background: this process runs samples while they import.
-            share = -(-config.concurrency // count)  # each process's part of `concurrency`, rounded up
+            mine = max(1, config.concurrency // count // 2)
+            share = -(-(config.concurrency - mine) // (count - 1))  # rounded up
             pool = _Pool(count - 1, _setup(todo, envs, config, share), share, todo)
-            local = _Local(here)
+            local = _Local(here, mine)
             try:
                 pool.start()
 
@@ -102,8 +107,8 @@ def process_backend(envs: dict[str, Any], config: Any,
 class _Local:
     """This process as one of the eval's workers: the in-process attempt, with its samples counted."""
 
-    def __init__(self, attempt: Callable[[Sample], Awaitable[dict[str, Any]]]) -> None:
-        self.attempt = attempt
+    def __init__(self, attempt: Attempt, share: int) -> None:
+        self.attempt, self.share = attempt, share
         self.inflight = 0
 
     async def run(self, sample: Sample) -> dict[str, Any]:
@@ -114,7 +119,7 @@ class _Local:
             self.inflight -= 1
 
 
-def _setup(todo: list[Sample], envs: dict[str, Any], config: Any, share: int) -> bytes:
+def _setup(todo: list[Sample], envs: dict[str, Any], config: EvalConfig, share: int) -> bytes:
     """What every worker needs, pickled once; what the samples need and cannot be sent is named."""
     from ..catalog import REGISTERED
     from .agents import template
@@ -258,7 +263,7 @@ class _Worker:
 
 
 class _Pool:
-    """This process and `count` worker processes, each running at most `share` samples at once.
+    """`count` worker processes, each running at most `share` samples at once, and this process.
 
     Workers start in the background while this process runs its share; a sample beyond it waits
     for a worker to be ready. A dead worker is replaced as the next sample is sent."""
@@ -281,10 +286,10 @@ class _Pool:
         return asyncio.create_task(started())
 
     async def pick(self, local: _Local) -> _Local | _Worker:
-        """The runner with room and the fewest samples in flight (a worker on a tie: this process
-        also reads every reply). A worker that could not start raises."""
+        """The ready worker with room and the fewest samples in flight, else this process if it has
+        room, else the first worker to be ready. A worker that could not start raises."""
         while True:
-            best: _Local | _Worker | None = local if local.inflight < self.share else None
+            best: _Worker | None = None
             starting = []
             for i, slot in enumerate(self.slots):
                 if slot.done() and slot.result().dead:  # a failed start raises here
@@ -293,10 +298,12 @@ class _Pool:
                     starting.append(slot)
                     continue
                 worker = slot.result()
-                if len(worker.inflight) < self.share and (best is None or len(worker.inflight) <= _load(best)):
+                if len(worker.inflight) < self.share and (best is None or len(worker.inflight) < len(best.inflight)):
                     best = worker
             if best is not None:
                 return best
+            if local.inflight < local.share:
+                return local
             if not starting:  # pragma: no cover - the harness admits no more than all shares together
                 return local
             await asyncio.wait(starting, return_when=asyncio.FIRST_COMPLETED)
@@ -306,10 +313,6 @@ class _Pool:
             slot.cancel()  # a start still under way: its process is killed as it is cancelled
         done = await asyncio.gather(*self.slots, return_exceptions=True)
         await asyncio.gather(*(w.close() for w in done if isinstance(w, _Worker)))
-
-
-def _load(runner: _Local | _Worker) -> int:
-    return runner.inflight if isinstance(runner, _Local) else len(runner.inflight)
 
 
 # --- the wire ---------------------------------------------------------------------------------
