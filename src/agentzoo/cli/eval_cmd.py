@@ -56,6 +56,9 @@ def eval_cmd(experiment_file: Optional[Path] = typer.Argument(None, metavar="[EX
              tier: Optional[str] = typer.Option(None, "--tier", help="sandbox tier for code and tests: auto | bwrap | landlock | unsafe"),
              unsafe: bool = typer.Option(False, "--unsafe", help="allow running code without isolation"),
              backend: Optional[str] = typer.Option(None, "--backend", help="local or ray"),
+             journal: Optional[str] = typer.Option(None, "--journal", metavar="FILE|URL",
+                                                   help="where the runs go: a journal file or a postgresql:// URL "
+                                                   "that every worker and Ray node writes to [default: OUT/journal.db]"),
              user_model: Optional[str] = typer.Option(None, "--user-model", help="tau-*: a model string for the simulated customer [default: the scripted customer]"),
              baseline: Optional[str] = typer.Option(None, "--baseline", help="the agent label the others are compared with"),
              otel: bool = typer.Option(False, "--otel", help="send the eval's runs as OpenTelemetry spans when it ends "
@@ -68,6 +71,7 @@ def eval_cmd(experiment_file: Optional[Path] = typer.Argument(None, metavar="[EX
              ) -> None:
     """Run a matrix of samples, resumably; write per-sample rows and a summary to --out."""
     from ..eval.experiment import load_experiment
+    from ..runtime.journal import journal_location
 
     if experiment_file is not None:
         given = [flag for flag, value in (("--env", env), ("--agent", agent), ("--agent-opt", agent_opt),
@@ -94,18 +98,19 @@ def eval_cmd(experiment_file: Optional[Path] = typer.Argument(None, metavar="[EX
                                     workers=workers)
     exp = the_plan.experiment
     folder = out or Path(exp.out or "results")
-    run_plan(the_plan, folder)
-    _export_spans(folder, otel)
+    run_plan(the_plan, folder, journal_location(journal) if journal else None)
+    _export_spans(folder, otel, journal)
 
 
-def _export_spans(folder: Path, flag: bool) -> None:
+def _export_spans(folder: Path, flag: bool, journal: str | None = None) -> None:
     """`--otel`: the eval's runs as spans, from its journal (each sample's run, with its recorded times)."""
     from ..viewer.otel import enabled
 
     if enabled(flag):
+        from ..runtime.journal import journal_location
         from .otel_cmd import export_cmd
 
-        export_cmd(str(folder), endpoint=None, journal_path=None)
+        export_cmd(str(folder), endpoint=None, journal_path=journal_location(journal) if journal else None)
 
 
 def _plan_from_flags(env, agent, agent_opt, model, seeds, tasks, limit, concurrency, retries, max_infra_errors,
@@ -219,7 +224,7 @@ def _override(the_plan, overrides, tier, unsafe, budgets) -> None:
                           f"({', '.join(the_plan.agents)})")
 
 
-def run_plan(the_plan: Any, out: Path) -> None:
+def run_plan(the_plan: Any, out: Path, journal: str | Path | None = None) -> None:
     """Check everything up front, run the samples with a live display, write the reports."""
     from ..envs.base import ScoringContext
     from ..eval.harness import EvalConfig, run_eval
@@ -239,7 +244,7 @@ def run_plan(the_plan: Any, out: Path) -> None:
     scoring = ScoringContext(tier=exp.scoring.tier, allow_unsafe=exp.scoring.allow_unsafe)
     config = EvalConfig(out=out, concurrency=exp.concurrency, retries=exp.retries,
                         max_infra_errors=exp.max_infra_errors, agents=dict(the_plan.agents), scoring=scoring,
-                        env_sources=env_sources, workers=exp.workers or default_workers())
+                        env_sources=env_sources, workers=exp.workers or default_workers(), journal=journal)
     meta = {"name": exp.name, "envs": list(envs), "agents": the_plan.labels, "models": exp.models, "seeds": exp.seeds,
             "limit": next((e.limit for e in the_plan.env_entries), None), "backend": exp.backend,
             "baseline": exp.baseline, "specs": {label: spec.to_config() for label, spec in the_plan.agents.items()},

@@ -31,7 +31,16 @@ def export_cmd(source: str = typer.Argument(..., help="run id, prefix or 'latest
     from ..viewer.otel import counted, export_run, otlp_exporter, tracer_provider, traces_endpoint
 
     folder = Path(source)
-    if folder.is_dir():
+    if folder.is_dir() and journal_path is not None:  # an eval whose runs went elsewhere (`eval --journal`)
+        from ..eval.store import ResultStore
+
+        store = ResultStore(folder / "results.db")
+        try:
+            run_ids = [row["run_id"] for row in store.rows() if row.get("run_id")]
+        finally:
+            store.close()
+        journal = Journal(journal_path)
+    elif folder.is_dir():
         if not (folder / "journal.db").is_file():
             raise ConfigError(f"{folder}: no journal.db here; is it the --out folder of an `agentzoo eval`?")
         journal = Journal(folder / "journal.db")

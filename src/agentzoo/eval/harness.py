@@ -72,6 +72,13 @@ class EvalConfig:
     """Processes that run samples (`eval.workers`); 1 runs them in this process, on one event loop."""
 
 
+    journal: str | Path | None = None
+    """Where the runs go: a journal file or a PostgreSQL URL (`Journal` takes either); None is
+    `out/journal.db`."""
+
+    def journal_location(self) -> str | Path:
+        return self.out / "journal.db" if self.journal is None else self.journal
+
 Attempt = Callable[[Sample], Awaitable[dict[str, Any]]]
 """Runs one sample once: its row, or `InfraError` (retried by `run_samples`)."""
 Backend = Callable[[list[Sample]], AbstractAsyncContextManager[Attempt]]
@@ -87,7 +94,7 @@ async def run_eval(samples: list[Sample], envs: dict[str, Environment], config: 
 
     @asynccontextmanager
     async def local(todo: list[Sample]) -> AsyncIterator[Attempt]:
-        journal = Journal(config.out / "journal.db")
+        journal = Journal(config.journal_location())
         models = ModelPool.empty()
         sandboxes = SandboxPool(config.concurrency, tier=config.scoring.tier, limits=config.scoring.limits,
                                 allow_unsafe=config.scoring.allow_unsafe)

@@ -84,8 +84,8 @@ async def run_eval_ray(samples: list[Sample], envs: dict[str, Environment], conf
 
 def _journal_location(config: EvalConfig) -> str | Path:
     """Where the eval's journal is: the driver opens it, and so do the tasks if it is shared (a
-    PostgreSQL URL; the eval's config has no way to name one yet, so today it is always the file)."""
-    return config.out / "journal.db"
+    PostgreSQL URL, `eval --journal`)."""
+    return config.journal_location()
 
 
 def _is_shared(location: str | Path) -> bool:

@@ -45,6 +45,7 @@ import sys
 import traceback
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import AgentzooError, ConfigError
@@ -135,7 +136,7 @@ def _setup(todo: list[Sample], envs: dict[str, Any], config: EvalConfig, share: 
     return pickle.dumps({
         "samples": todo, "envs": needed, "registered": registered, "agents": config.agents,
         "scoring": dataclasses.replace(config.scoring, pool=None), "env_sources": config.env_sources,
-        "journal": str((config.out / "journal.db").resolve()), "sandboxes": share,
+        "journal": _absolute(config.journal_location()), "sandboxes": share,
     }, protocol=pickle.HIGHEST_PROTOCOL)
 
 
@@ -433,3 +434,8 @@ def _portable(exc: BaseException) -> BaseException:
     exc.__cause__ = exc.__context__ = None
     exc.add_note(f"raised in eval worker process {os.getpid()}:\n{where}")
     return exc
+
+
+def _absolute(location: str | Path) -> str:
+    """A journal file as an absolute path (a worker may start elsewhere); a URL as it is."""
+    return str(location.resolve()) if isinstance(location, Path) else location
