@@ -48,6 +48,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._loading import file_modules, load_file_module
 from ..errors import AgentzooError, ConfigError
 from .matrix import Sample
 from .sample import InfraError
@@ -133,11 +134,14 @@ def _setup(todo: list[Sample], envs: dict[str, Any], config: EvalConfig, share: 
             registered[name] = builder
     for name, env in needed.items():
         _sendable(env, True, "environment", name)
-    return pickle.dumps({
+    payload = pickle.dumps({
         "samples": todo, "envs": needed, "registered": registered, "agents": config.agents,
         "scoring": dataclasses.replace(config.scoring, pool=None), "env_sources": config.env_sources,
         "journal": _absolute(config.journal_location()), "sandboxes": share,
     }, protocol=pickle.HIGHEST_PROTOCOL)
+    # Code loaded from files named on the command line is loaded by the worker first, under the same
+    # module names, so that the payload's references to it resolve there.
+    return pickle.dumps({"file_modules": file_modules(), "payload": payload}, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _sendable(value: Any, needed: bool, what: str, name: str) -> bool:
@@ -348,8 +352,10 @@ async def _serve(out_fd: int) -> None:
                                                         os.fdopen(out_fd, "wb", buffering=0))
     writer = asyncio.StreamWriter(transport, protocol, None, loop)
     try:
-        setup = await _receive(reader)
-        state = _State(setup)
+        outer = await _receive(reader)
+        for name, path in outer["file_modules"].items():
+            load_file_module(name, path)
+        state = _State(pickle.loads(outer["payload"]))
     except Exception as exc:
         _send(writer, ("fatal", _portable(exc)))
         await writer.drain()
