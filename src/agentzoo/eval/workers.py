@@ -356,6 +356,9 @@ async def _serve(out_fd: int) -> None:
         for name, path in outer["file_modules"].items():
             load_file_module(name, path)
         state = _State(pickle.loads(outer["payload"]))
+        from ..runtime.gc_tuning import tune_for_many_runs
+
+        tune_for_many_runs()  # as the parent does: the setup is frozen out of the collector's way
     except Exception as exc:
         _send(writer, ("fatal", _portable(exc)))
         await writer.drain()
