@@ -192,7 +192,7 @@ async def test_an_error_in_a_worker_comes_back_as_itself(tmp_path):
     (sample,) = expand({"gsm8k": env}, ["nonesuch"], ["oracle"], 1, limit=1)
     config = EvalConfig(out=tmp_path, agents={"nonesuch": AgentSpec(agent="no-such-agent", model="oracle")})
     Journal(tmp_path / "journal.db").close()
-    worker = await workers._Worker.start(workers._setup([sample], {"gsm8k": env}, config, 1), {sample.key: 0})
+    worker = await workers._Worker.start(workers._setup([sample], {"gsm8k": env}, config, 1), {id(sample): 0})
     try:
         with pytest.raises(ConfigError, match="no-such-agent") as raised:
             await worker.run(sample)
