@@ -93,8 +93,8 @@ ALL = ["agentzoo", *FLOORS, *PEER_NAMES]
 NOTES = {
     "agentzoo": "ToolCallingAgent + OpenAICompatible (pyreqwest); SQLite journal on, the pure `add` and the "
                 "in-process script declared so (their entries committed in batches; see agentzoo-commit-each); "
-                "default max_concurrency=64 "
-                "per endpoint (the `agentzoo-uncapped` row raises it).",
+                "defaults: an adaptive (AIMD) window of requests in flight per endpoint, streamed replies "
+                "(the `agentzoo-uncapped` row raises the window's ceiling to 100,000).",
     "floor": "raw asyncio streams, keep-alive pool, minimal messages, orjson; not production code.",
     "library-floor": "floor.py's loop on pyreqwest (agentzoo's HTTP client, built as agentzoo builds it), "
                      "no framework: no retry, limiter, timeouts, streaming or journal; HTTP rows only.",

@@ -3,8 +3,8 @@
 Every run writes its effects to a SQLite Journal (one file per process, in a temp dir), as
 `agentzoo.run(agent, task, journal=journal)` does. The agent is stateless configuration: one
 shared agent for all tasks. OpenAICompatible keeps its defaults (including max_concurrency,
-the per-endpoint in-flight cap) unless BENCH_AGENTZOO_MAX_CONCURRENCY is set (used by the
-orchestrator's `agentzoo-uncapped` concurrency row).
+the ceiling of the adaptive window of requests in flight per endpoint) unless
+BENCH_AGENTZOO_MAX_CONCURRENCY is set (used by the orchestrator's `agentzoo-uncapped` row).
 
 In the cpu modes the measured tasks get a journal of their own (`before_measure`), and the
 result line says how many bytes it holds once closed (`journal_bytes_per_step`): the file's
