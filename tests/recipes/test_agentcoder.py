@@ -255,13 +255,17 @@ async def test_a_run_killed_between_the_programmer_and_the_test_designer_resumes
     with Journal(journal_path) as journal:
         run = journal.get_run("latest")
         recorded = [e for e in journal.entries(run.run_id)]
-        assert run.status == "running" and [(e.scope, e.kind) for e in recorded] == [("programmer", "model")]
+        # The programmer's call, and the test designer's if it ended in the same loop turn (one group commit).
+        scopes = [(e.scope, e.kind) for e in recorded]
+        assert run.status == "running" and scopes in ([("programmer", "model")],
+                                                      [("programmer", "model"), ("test_designer", "model")])
         model = ScriptedModel(play)
         resumed = await agentzoo.resume(build_recipe("agentcoder", model), run.run_id, journal=journal)
         assert resumed.ok and resumed.answer == reference.answer
-        # Only the calls that were not recorded are made: the designer's, then the programmer's second.
-        assert [role(r) for r in model.requests] == ["test_designer", "programmer"]
-        assert "Your last version" in user_of(model.requests[1])
+        # Only the calls that were not recorded are made: the designer's (unless recorded), then the
+        # programmer's second.
+        assert [role(r) for r in model.requests] == ["test_designer", "programmer"][len(scopes) - 1:]
+        assert "Your last version" in user_of(model.requests[-1])
         keys = [e.key for e in journal.entries(run.run_id)]
         assert len(keys) == len(set(keys)) == 5 and journal.get_run(run.run_id).status == "finished"
 

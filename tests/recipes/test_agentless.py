@@ -355,7 +355,8 @@ async def test_a_run_killed_in_the_middle_of_the_repair_samples_resumes_without_
         run_id = journal.get_run("latest").run_id
         done = [e for e in journal.entries(run_id) if e.kind == "model" and e.status == "ok"]
         assert len(done) >= 20 and sum(e.scope.startswith("repair#") for e in done) >= 14  # 6 localization calls before
-        assert sum(e.scope.startswith("repair#") for e in done) < 40
+        # (all 40 samples may be in: samples that end in the same loop turn share one commit)
+        assert sum(e.scope.startswith("repair#") for e in done) <= 40
         model = ScriptedModel(agentless_script.play)
         resumed = await agentzoo.resume(build_recipe("agentless", model, episode.tools, sampling={"seed": 0}),
                                         run_id, journal=journal)

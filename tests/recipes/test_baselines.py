@@ -359,12 +359,12 @@ async def test_a_run_killed_in_a_parallel_stage_resumes_without_repeating_a_fini
         run = journal.get_run("latest")
         assert run.status == "running"
         recorded = [e for e in journal.entries(run.run_id) if e.kind == "model"]
-        assert len(recorded) == kill_after
+        assert len(recorded) >= kill_after  # branches that end in the same loop turn share a commit
         model = ScriptedModel(play)
         resumed = await agentzoo.resume(build_recipe(recipe, model, sampling={"seed": 0}, **options), run.run_id,
                                         journal=journal)
         assert resumed.ok and resumed.answer == reference.answer
-        assert model.calls == total - kill_after  # only the calls that were not recorded are made
+        assert model.calls == total - len(recorded)  # only the calls that were not recorded are made
         made = {(r.seed, len(r.messages)) for r in model.requests}  # branch (seed) and round (length)
         assert not made & {(e.request.get("seed"), len(e.request["messages"])) for e in recorded}
         keys = [e.key for e in journal.entries(run.run_id)]

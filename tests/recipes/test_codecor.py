@@ -239,11 +239,13 @@ async def test_a_run_killed_in_a_parallel_stage_resumes_without_repeating_a_fini
     with Journal(journal_path) as journal:
         run = journal.get_run("latest")
         recorded = [e for e in journal.entries(run.run_id) if e.kind == "model"]
-        assert run.status == "running" and len(recorded) == kill_after and recorded[-1].scope.startswith(stage + "#")
+        # At least the calls before the kill; branches that end in the same loop turn share a commit.
+        assert run.status == "running" and len(recorded) >= kill_after
+        assert recorded[kill_after - 1].scope.startswith(stage + "#")
         model = ScriptedModel(play)
         resumed = await agentzoo.resume(build_recipe("codecor", model), run.run_id, journal=journal)
         assert resumed.ok and resumed.answer == reference.answer
-        assert model.calls == total - kill_after  # only the calls that were not recorded are made
+        assert model.calls == total - len(recorded)  # only the calls that were not recorded are made
         entries = list(journal.entries(run.run_id))
         assert len({e.key for e in entries}) == len(entries) == total + 6  # and 6 sandbox runs
         assert journal.get_run(run.run_id).status == "finished"

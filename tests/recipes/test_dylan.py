@@ -244,11 +244,11 @@ async def test_a_run_killed_in_a_concurrent_batch_resumes_without_repeating_a_co
     with Journal(journal_path) as journal:
         run = journal.list_runs()[0]
         done = [e for e in journal.entries(run.run_id) if e.kind == "model" and e.status == "ok"]
-        assert len(done) == kill_after
+        assert len(done) >= kill_after  # calls that end in the same loop turn share a commit
         resumer = ScriptedModel(crash_dylan.disagreeing)
         result = await agentzoo.resume(build_recipe("dylan", resumer, **options), run.run_id, journal=journal)
         assert result.ok and result.answer == ref.answer
-        assert resumer.calls == 11 - kill_after  # every completed call served, the rest (in flight too) made
+        assert resumer.calls == 11 - len(done)  # every completed call served, the rest (in flight too) made
         done_keys = {(e.scope, e.seq) for e in done}
         entries = [e for e in journal.entries(run.run_id) if e.kind == "model"]
         assert len(entries) == 11 and done_keys <= {(e.scope, e.seq) for e in entries}

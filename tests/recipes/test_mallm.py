@@ -267,8 +267,8 @@ async def test_a_run_killed_while_voting_resumes_without_repeating_a_completed_c
     with Journal(journal_path) as journal:
         run = journal.list_runs()[0]
         done = [e for e in journal.entries(run.run_id) if e.kind == "model" and e.status == "ok"]
-        assert len(done) == kill_after
+        assert len(done) >= kill_after  # calls that end in the same loop turn share a commit
         resumer = ScriptedModel(mallm_script.play)
         result = await agentzoo.resume(build_recipe("mallm", resumer, **options), run.run_id, journal=journal)
         assert result.ok and result.answer == ref.answer
-        assert resumer.calls == 12 - kill_after
+        assert resumer.calls == 12 - len(done)
