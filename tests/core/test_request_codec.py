@@ -8,24 +8,14 @@ import sqlite3
 import pytest
 
 import agentzoo
-from agentzoo import Gateway, Journal, ScriptedModel, Scope, ToolCallingAgent, tool
+from agentzoo import Gateway, Journal, Scope
 from agentzoo.errors import JournalError
 from agentzoo.runtime.entry import SCHEMA_VERSION
 from agentzoo.runtime.request_codec import RequestEncoder, RequestExpander
 from agentzoo.types import ModelRequest
+from helpers.adder import adder
 
 
-@tool
-def add(a: int, b: int) -> int:
-    """Add two integers."""
-    return a + b
-
-
-def adder(steps: int, system: str = "Add.", *, silent: bool = False) -> ToolCallingAgent:
-    """`steps` model calls (a tool call each, then "done"); `silent`: a model with nothing to say, for replay."""
-    script = [{"tool_calls": [{"name": "add", "arguments": {"a": i, "b": 1}}]} for i in range(steps - 1)]
-    return ToolCallingAgent(ScriptedModel([] if silent else script + ["done"]), [add], system=system,
-                            max_steps=steps + 1)
 
 
 def stored_requests(path, run_id):

@@ -12,25 +12,15 @@ from pathlib import Path
 import pytest
 
 import agentzoo
-from agentzoo import Journal, ScriptedModel, ToolCallingAgent, tool
+from agentzoo import Journal
 from agentzoo.runtime import runner
 from agentzoo.runtime.budgets import Budget
+from helpers.adder import adder
 
 HELPERS = Path(__file__).resolve().parents[1] / "helpers"
 SRC = Path(__file__).resolve().parents[2] / "src"
 
 
-@tool
-def add(a: int, b: int) -> int:
-    """Add two integers."""
-    return a + b
-
-
-def adder(steps: int, system: str = "Add.", *, silent: bool = False) -> ToolCallingAgent:
-    """`steps` model calls (a tool call each, then "done"); `silent`: a model with nothing to say, for replay."""
-    script = [{"tool_calls": [{"name": "add", "arguments": {"a": i, "b": 1}}]} for i in range(steps - 1)]
-    return ToolCallingAgent(ScriptedModel([] if silent else script + ["done"]), [add], system=system,
-                            max_steps=steps + 1)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
