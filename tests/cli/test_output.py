@@ -379,7 +379,10 @@ def test_the_per_role_table_says_unpriced_where_the_main_table_does(counted):
 # ---------------------------------------------------------------------------- 7. Ctrl-C
 
 def _interrupt(args: list[str], srv: FakeOpenAIServer, calls_before: int, env: dict[str, str]) -> subprocess.CompletedProcess:
-    proc = subprocess.Popen([sys.executable, "-m", "agentzoo.cli.main", *args], stdout=subprocess.PIPE,
+    # Ctrl-C as a terminal sends it: the child must not inherit an ignored SIGINT (a test run started in
+    # the background by a non-interactive shell has SIGINT ignored, and children keep that).
+    proc = subprocess.Popen([sys.executable, "-m", "agentzoo.cli.main", *args],
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
     try:
         for _ in range(6000):  # until the model call is in flight (the server has it), at most 60 s

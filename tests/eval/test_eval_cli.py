@@ -66,7 +66,8 @@ def test_sigkill_half_way_then_the_same_command_finishes_only_the_rest(tmp_path)
 
 def test_ctrl_c_stops_cleanly_and_leaves_a_resumable_folder(tmp_path):
     out = tmp_path / "interrupted"
-    child = subprocess.Popen(eval_cmd(out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
+    child = subprocess.Popen(eval_cmd(out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env(),
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as from a terminal
     wait_for_rows(out, 50)
     child.send_signal(signal.SIGINT)
     stdout, stderr = child.communicate(timeout=60)

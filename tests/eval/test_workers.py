@@ -192,7 +192,7 @@ async def test_an_error_in_a_worker_comes_back_as_itself(tmp_path):
     (sample,) = expand({"gsm8k": env}, ["nonesuch"], ["oracle"], 1, limit=1)
     config = EvalConfig(out=tmp_path, agents={"nonesuch": AgentSpec(agent="no-such-agent", model="oracle")})
     Journal(tmp_path / "journal.db").close()
-    worker = await workers._Worker.start(workers._setup([sample], {"gsm8k": env}, config, 1), {id(sample): 0})
+    worker = await workers._Worker.start(workers._setup([sample], {"gsm8k": env}, config, 1), {id(sample): 0}, 1)
     try:
         with pytest.raises(ConfigError, match="no-such-agent") as raised:
             await worker.run(sample)
@@ -271,6 +271,8 @@ workers: 2
     command = [sys.executable, "-m", "agentzoo.cli.main", "eval", str(experiment), "--out", str(out)]
     # In its own process group, as a shell starts a command: Ctrl-C is SIGINT to the whole group.
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as from a terminal, even
+                             # when this test run ignores SIGINT (started in the background by a script)
                              start_new_session=True)
 
     def wait_for(condition):
