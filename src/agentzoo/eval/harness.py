@@ -80,7 +80,9 @@ class EvalConfig:
         return self.out / "journal.db" if self.journal is None else self.journal
 
 Attempt = Callable[[Sample], Awaitable[dict[str, Any]]]
-"""Runs one sample once: its row, or `InfraError` (retried by `run_samples`)."""
+"""Runs one sample once: its row, or `InfraError` (retried by `run_samples`). It may say, as its
+attribute `queued`, how many samples beyond `concurrency` it takes to hold where they will run,
+waiting, not running (a worker process's next samples: `eval.workers`)."""
 Backend = Callable[[list[Sample]], AbstractAsyncContextManager[Attempt]]
 """Given the samples to run, sets up what running them needs and gives the attempt function."""
 
@@ -128,9 +130,9 @@ async def run_samples(samples: list[Sample], config: EvalConfig, backend: Backen
         done = store.done_keys()
         todo = [s for s in samples if s.key not in done]
         progress = Progress(total=len(samples), skipped=len(samples) - len(todo))
-        limit = asyncio.Semaphore(config.concurrency)
         stop = asyncio.Event()
         async with backend(todo) as attempt_once:
+            limit = asyncio.Semaphore(config.concurrency + getattr(attempt_once, "queued", 0))
 
             async def one(sample: Sample) -> None:
                 async with limit:

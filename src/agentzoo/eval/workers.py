@@ -7,10 +7,12 @@ the eval's own process (the parent), which alone writes `results.db`.
 
 The N processes are the parent, which runs samples too (through the in-process backend: it is on
 a core anyway, and it works while the others start), and N - 1 worker processes. `concurrency`
-is shared out: the parent takes half a share (it also reads every reply and writes every row, and
-a worker waits for that between samples: the fewer of its own the parent runs at once, the sooner
-it answers), the workers the rest; a sample goes to the ready worker with the fewest in flight,
-else to the parent if it has room, else waits for a worker to be ready. Each worker process:
+is shared out: the parent takes half a share (it also reads every reply and writes every row: the
+fewer of its own it runs at once, the sooner it answers), the workers the rest. A worker also holds
+as many samples again, waiting, not running (`Attempt.queued`): its next ones are there when one
+ends, so it does not wait for the parent between samples. A sample goes to the ready worker with
+room and the fewest in flight, else to the parent if it has room, else waits for a worker to be
+ready. Each worker process:
 
 - is a fresh interpreter (no fork of a parent that has threads and open databases), started with
   the parent's `sys.path`, that receives once the environments (pickled, as Ray ships them: the
@@ -97,8 +99,13 @@ def process_backend(envs: dict[str, Any], config: EvalConfig, in_process: Backen
                 pool.start()
 
                 async def attempt(sample: Sample) -> dict[str, Any]:
-                    return await (await pool.pick(local)).run(sample)
+                    while True:
+                        try:
+                            return await (await pool.pick(local)).run(sample)
+                        except _NotStarted:  # it waited in a worker that died: it goes elsewhere
+                            continue
 
+                attempt.queued = pool.queued  # type: ignore[attr-defined]
                 yield attempt
             finally:
                 await pool.close()
@@ -137,7 +144,7 @@ def _setup(todo: list[Sample], envs: dict[str, Any], config: EvalConfig, share: 
     payload = pickle.dumps({
         "samples": todo, "envs": needed, "registered": registered, "agents": config.agents,
         "scoring": dataclasses.replace(config.scoring, pool=None), "env_sources": config.env_sources,
-        "journal": _absolute(config.journal_location()), "sandboxes": share,
+        "journal": _absolute(config.journal_location()), "share": share,
     }, protocol=pickle.HIGHEST_PROTOCOL)
     # Code loaded from files named on the command line is loaded by the worker first, under the same
     # module names, so that the payload's references to it resolve there.
@@ -158,22 +165,27 @@ def _sendable(value: Any, needed: bool, what: str, name: str) -> bool:
 # --- the parent's side ------------------------------------------------------------------------
 
 
+class _NotStarted(Exception):
+    """The sample was sent to a worker that died before it started it."""
+
+
 class _Worker:
     """One worker process as the parent sees it: what it runs, and its replies as they come."""
 
-    def __init__(self, proc: asyncio.subprocess.Process, numbers: dict[int, int]) -> None:
-        self.proc, self.numbers = proc, numbers
+    def __init__(self, proc: asyncio.subprocess.Process, numbers: dict[int, int], share: int) -> None:
+        self.proc, self.numbers, self.share = proc, numbers, share
         self.inflight: dict[int, tuple[asyncio.Future[dict[str, Any]], Sample]] = {}
         self.dead = False
         self._ids = itertools.count()
         self._reader: asyncio.Task[None] | None = None
 
     @classmethod
-    async def start(cls, setup: bytes, numbers: dict[int, int]) -> _Worker:
-        """A ready worker; `numbers` are the samples' places in the list `setup` holds (a sample is sent as its number)."""
+    async def start(cls, setup: bytes, numbers: dict[int, int], share: int) -> _Worker:
+        """A ready worker; `numbers` are the samples' places in the list `setup` holds (a sample is
+        sent as its number); it runs `share` of the samples sent at once, in the order they came."""
         proc = await asyncio.create_subprocess_exec(sys.executable, "-c", _BOOT, *sys.path,
                                                     stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
-        worker = cls(proc, numbers)
+        worker = cls(proc, numbers, share)
         try:
             _send(proc.stdin, setup, raw=True)
             await proc.stdin.drain()
@@ -197,7 +209,7 @@ class _Worker:
 
     async def run(self, sample: Sample) -> dict[str, Any]:
         if self.dead:
-            raise self._died(sample)
+            raise _NotStarted
         key = next(self._ids)
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self.inflight[key] = (future, sample)
@@ -239,9 +251,12 @@ class _Worker:
         self.dead = True
         self.proc.stdin.close()
         await self.proc.wait()
-        for future, sample in list(self.inflight.values()):
+        # Every reply it wrote has been read: of the samples left, it had started the first `share`
+        # (it starts them in the order they came); the others never ran.
+        for n, key in enumerate(sorted(self.inflight)):
+            future, sample = self.inflight[key]
             if not future.done():
-                future.set_exception(self._died(sample))
+                future.set_exception(self._died(sample) if n < self.share else _NotStarted())
 
     def _died(self, sample: Sample) -> InfraError:
         code = self.proc.returncode
@@ -268,13 +283,16 @@ class _Worker:
 
 
 class _Pool:
-    """`count` worker processes, each running at most `share` samples at once, and this process.
+    """`count` worker processes, each running at most `share` samples at once and holding as many
+    again, and this process.
 
     Workers start in the background while this process runs its share; a sample beyond it waits
     for a worker to be ready. A dead worker is replaced as the next sample is sent."""
 
     def __init__(self, count: int, setup: bytes, share: int, todo: list[Sample]) -> None:
         self.count, self.setup, self.share = count, setup, share
+        self.room = 2 * share  # running and waiting
+        self.queued = count * share
         # By identity: the harness hands over these very objects, and a sample's key costs a masking of its model.
         self.numbers = {id(sample): i for i, sample in enumerate(todo)}
         self.slots: list[asyncio.Task[_Worker]] = []
@@ -285,7 +303,7 @@ class _Pool:
     def _start(self) -> asyncio.Task[_Worker]:
         async def started() -> _Worker:
             try:
-                return await asyncio.wait_for(_Worker.start(self.setup, self.numbers), _START_SECONDS)
+                return await asyncio.wait_for(_Worker.start(self.setup, self.numbers, self.share), _START_SECONDS)
             except asyncio.TimeoutError:
                 raise WorkerError(f"an eval worker process was not ready after {_START_SECONDS:g} s") from None
 
@@ -304,7 +322,7 @@ class _Pool:
                     starting.append(slot)
                     continue
                 worker = slot.result()
-                if len(worker.inflight) < self.share and (best is None or len(worker.inflight) < len(best.inflight)):
+                if len(worker.inflight) < self.room and (best is None or len(worker.inflight) < len(best.inflight)):
                     best = worker
             if best is not None:
                 return best
@@ -365,7 +383,17 @@ async def _serve(out_fd: int) -> None:
         await writer.drain()
         raise SystemExit(1) from None
     _send(writer, ("ready", os.getpid(), None))
+    # Samples start in the order they came, `share` at a time: the parent counts on that order to
+    # tell, if this process dies, the samples that were running from those that were waiting.
     tasks: dict[int, asyncio.Task[None]] = {}
+    waiting: dict[int, Sample] = {}
+
+    def start_more(_done: object = None) -> None:
+        while waiting and len(tasks) < state.share:
+            key = next(iter(waiting))
+            task = tasks[key] = asyncio.create_task(state.run(key, waiting.pop(key), writer))
+            task.add_done_callback(lambda _t, key=key: (tasks.pop(key, None), start_more()))
+
     try:
         while True:
             try:
@@ -373,11 +401,13 @@ async def _serve(out_fd: int) -> None:
             except asyncio.IncompleteReadError:  # the parent closed our input, or died
                 break
             if kind == "run":
-                tasks[key] = asyncio.create_task(state.run(key, state.samples[rest[0]], writer))
-                tasks[key].add_done_callback(lambda _t, key=key: tasks.pop(key, None))
-            elif kind == "cancel" and key in tasks:
-                tasks[key].cancel()
+                waiting[key] = state.samples[rest[0]]
+                start_more()
+            elif kind == "cancel":
+                if waiting.pop(key, None) is None and key in tasks:
+                    tasks[key].cancel()
     finally:
+        waiting.clear()
         for task in list(tasks.values()):
             task.cancel()
         await asyncio.gather(*tasks.values(), return_exceptions=True)
@@ -397,7 +427,8 @@ class _State:
         self.samples: list[Sample] = setup["samples"]
         self.envs, self.agents, self.env_sources = setup["envs"], setup["agents"], setup["env_sources"]
         scoring = setup["scoring"]
-        self.sandboxes = SandboxPool(setup["sandboxes"], tier=scoring.tier, limits=scoring.limits,
+        self.share: int = setup["share"]
+        self.sandboxes = SandboxPool(self.share, tier=scoring.tier, limits=scoring.limits,
                                      allow_unsafe=scoring.allow_unsafe)
         self.scoring = dataclasses.replace(scoring, pool=self.sandboxes)  # started only if a scorer needs one
         self.models = ModelPool.empty()
