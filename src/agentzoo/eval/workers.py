@@ -100,8 +100,12 @@ def process_backend(envs: dict[str, Any], config: EvalConfig, in_process: Backen
 
                 async def attempt(sample: Sample) -> dict[str, Any]:
                     while True:
+                        runner = pool.pick(local)
+                        if runner is None:
+                            await pool.next_ready()
+                            continue
                         try:
-                            return await (await pool.pick(local)).run(sample)
+                            return await runner.run(sample)
                         except _NotStarted:  # it waited in a worker that died: it goes elsewhere
                             continue
 
@@ -309,28 +313,26 @@ class _Pool:
 
         return asyncio.create_task(started())
 
-    async def pick(self, local: _Local) -> _Local | _Worker:
+    def pick(self, local: _Local) -> _Local | _Worker | None:
         """The ready worker with room and the fewest samples in flight, else this process if it has
-        room, else the first worker to be ready. A worker that could not start raises."""
-        while True:
-            best: _Worker | None = None
-            starting = []
-            for i, slot in enumerate(self.slots):
-                if slot.done() and slot.result().dead:  # a failed start raises here
-                    slot = self.slots[i] = self._start()
-                if not slot.done():
-                    starting.append(slot)
-                    continue
-                worker = slot.result()
-                if len(worker.inflight) < self.room and (best is None or len(worker.inflight) < len(best.inflight)):
-                    best = worker
-            if best is not None:
-                return best
-            if local.inflight < local.share:
-                return local
-            if not starting:  # pragma: no cover - the harness admits no more than all shares together
-                return local
-            await asyncio.wait(starting, return_when=asyncio.FIRST_COMPLETED)
+        room, else None (`next_ready`). A dead worker is replaced; one that could not start raises."""
+        best: _Worker | None = None
+        for i, slot in enumerate(self.slots):
+            if not slot.done():
+                continue
+            worker = slot.result()  # a failed start raises here
+            if worker.dead:
+                self.slots[i] = self._start()
+            elif len(worker.inflight) < self.room and (best is None or len(worker.inflight) < len(best.inflight)):
+                best = worker
+        if best is None and (local.inflight < local.share or all(slot.done() for slot in self.slots)):
+            return local  # (the second: never, as the harness admits no more than all shares hold)
+        return best
+
+    async def next_ready(self) -> None:
+        """Until a worker is ready (or could not start). The harness admits no more samples than
+        all shares hold together, so one that finds no room waits for a worker being started."""
+        await asyncio.wait([slot for slot in self.slots if not slot.done()], return_when=asyncio.FIRST_COMPLETED)
 
     async def close(self) -> None:
         for slot in self.slots:
