@@ -59,6 +59,7 @@ if TYPE_CHECKING:  # the harness imports this module when it needs it
     from .harness import Attempt, Backend, EvalConfig
 
 _HEADER = 4  # bytes of a frame's length, big-endian
+_PARENT_PART = 0.5  # of an even share of `concurrency`, what the parent runs itself (it also serves the workers)
 _STOP_SECONDS = 10.0  # how long a closing worker may take to finish before it is killed
 _START_SECONDS = 300.0  # a worker not ready by then (an import that hangs) fails the eval instead of stalling it
 # The worker's first line: the parent's import path before anything is imported, then serve.
@@ -91,7 +92,7 @@ def process_backend(envs: dict[str, Any], config: EvalConfig, in_process: Backen
                 yield here
                 return
             # The workers start in the background: this process runs samples while they import.
-            mine = max(1, config.concurrency // count // 2)
+            mine = max(1, int(config.concurrency / count * _PARENT_PART))
             share = -(-(config.concurrency - mine) // (count - 1))  # rounded up
             pool = _Pool(count - 1, _setup(todo, envs, config, share), share, todo)
             local = _Local(here, mine)
