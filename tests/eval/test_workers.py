@@ -34,8 +34,9 @@ HERE = Path(__file__).resolve().parent
 
 class GatedGSM8K(GSM8K):
     """GSM8K whose scorer marks each scoring (`folder/marks/<pid>.<task number>`), then waits where
-    `wait` says: "everywhere" or "workers" (in processes other than `parent`) until `folder/open` or
-    `folder/open.<task number>` exists; "parent" (in `parent`) until a worker has scored something."""
+    `wait` says: "everywhere", or "workers" (in processes other than `parent`), until `folder/open`
+    or `folder/open.<task number>` exists; "parent" or "workers" (in `parent`) until a worker has
+    scored something, so that the parent does not run every sample while the workers start."""
 
     def __init__(self, folder: str, wait: str, parent: int, tasks_file: str | None = None) -> None:
         super().__init__(tasks_file)
@@ -49,7 +50,7 @@ class GatedGSM8K(GSM8K):
         if self.wait == "everywhere" or (self.wait == "workers" and not here):
             while not ((self.folder / "open").exists() or (self.folder / f"open.{number}").exists()):
                 await asyncio.sleep(0.01)
-        while self.wait == "parent" and here and not scorers(self.folder) - {self.parent}:
+        while self.wait in ("parent", "workers") and here and not scorers(self.folder) - {self.parent}:
             await asyncio.sleep(0.01)
         return await super().score(episode, answer, scoring)
 
@@ -65,8 +66,13 @@ def scorers(folder: Path) -> set[int]:
 
 def fails_in_workers(model, tools=(), *, system=None, sampling=None, episode=None):
     """An agent kind (registered from Python) that answers right in the process named by
-    $TEST_PARENT_PID, once a worker has run; in a worker its sandbox breaks (an infrastructure error)."""
+    $TEST_PARENT_PID, once a worker has run; in a worker its sandbox breaks (an infrastructure error),
+    or, with $TEST_WORKER_ERROR=config, it raises a `ConfigError`."""
     folder, parent = Path(os.environ["TEST_GATE"]), int(os.environ["TEST_PARENT_PID"])
+    if os.getpid() != parent and os.environ.get("TEST_WORKER_ERROR") == "config":  # raised by the build
+        (folder / "marks").mkdir(parents=True, exist_ok=True)
+        (folder / "marks" / f"{os.getpid()}.{episode.task.id.rpartition('/')[2]}").touch()
+        raise ConfigError(f"no such thing in {os.getpid()}")
 
     class Agent:
         async def run(self, task, ctx):
@@ -189,19 +195,23 @@ async def test_an_agent_registered_from_python_runs_in_the_workers_and_its_infra
             assert row["success"] and row["status"] == "finished"
 
 
-async def test_an_error_in_a_worker_comes_back_as_itself(tmp_path):
-    env = GSM8K()
-    (sample,) = expand({"gsm8k": env}, ["nonesuch"], ["oracle"], 1, limit=1)
-    config = EvalConfig(out=tmp_path, agents={"nonesuch": AgentSpec(agent="no-such-agent", model="oracle")})
-    Journal(tmp_path / "journal.db").close()
-    worker = await workers._Worker.start(workers._setup([sample], {"gsm8k": env}, config, 1), {id(sample): 0}, 1)
+async def test_an_error_in_a_worker_comes_back_as_itself(tmp_path, monkeypatch):
+    monkeypatch.setenv("TEST_GATE", str(tmp_path / "gate"))
+    monkeypatch.setenv("TEST_PARENT_PID", str(os.getpid()))
+    monkeypatch.setenv("TEST_WORKER_ERROR", "config")
+    register_agent("fails-in-workers", fails_in_workers)
     try:
-        with pytest.raises(ConfigError, match="no-such-agent") as raised:
-            await worker.run(sample)
-        assert any(f"raised in eval worker process {worker.proc.pid}" in note for note in raised.value.__notes__)
+        env = GSM8K()
+        samples = expand({"gsm8k": env}, ["fails-in-workers"], ["oracle"], 1, limit=4)
+        with pytest.raises(ConfigError, match="no such thing in") as raised:
+            await run_eval(samples, {"gsm8k": env}, EvalConfig(out=tmp_path / "out", concurrency=2, workers=2))
     finally:
-        await worker.close()
-    assert worker.proc.returncode == 0  # closing its input stops it
+        REGISTERED.pop("fails-in-workers")
+    (worker,) = scorers(tmp_path / "gate") - {os.getpid()}
+    assert str(raised.value) == f"no such thing in {worker}"
+    assert any(f"raised in eval worker process {worker}" in note for note in raised.value.__notes__)
+    with pytest.raises(ProcessLookupError):
+        os.kill(worker, 0)  # the worker stopped with the eval
 
 
 def test_an_error_that_cannot_travel_as_itself_becomes_a_worker_error():

@@ -16,8 +16,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,9 +80,7 @@ class EvalConfig:
         return self.out / "journal.db" if self.journal is None else self.journal
 
 Attempt = Callable[[Sample], Awaitable[dict[str, Any]]]
-"""Runs one sample once: its row, or `InfraError` (retried by `run_samples`). It may say, as its
-attribute `queued`, how many samples beyond `concurrency` it takes to hold where they will run,
-waiting, not running (a worker process's next samples: `eval.workers`)."""
+"""Runs one sample once: its row, or `InfraError` (retried by `run_samples`)."""
 Backend = Callable[[list[Sample]], AbstractAsyncContextManager[Attempt]]
 """Given the samples to run, sets up what running them needs and gives the attempt function."""
 
@@ -109,12 +107,11 @@ async def run_eval(samples: list[Sample], envs: dict[str, Environment], config: 
             await sandboxes.aclose()
             journal.close()
 
-    backend: Backend = local
     if config.workers > 1:
-        from .workers import process_backend
+        from .workers import run_in_processes
 
-        backend = process_backend(envs, config, local)
-    return await run_samples(samples, config, backend, on_progress, meta)
+        return await run_in_processes(samples, envs, config, local, on_progress, meta)
+    return await run_samples(samples, config, local, on_progress, meta)
 
 
 async def run_samples(samples: list[Sample], config: EvalConfig, backend: Backend,
@@ -122,6 +119,52 @@ async def run_samples(samples: list[Sample], config: EvalConfig, backend: Backen
                       meta: dict[str, Any] | None = None) -> Progress:
     """Skip samples with a row, run the rest through `backend(todo)` (an async context manager that
     gives the attempt function), retrying infrastructure errors under the budget; write the rows."""
+    with open_results(samples, config, on_progress, meta) as ledger:
+        await run_todo(ledger, config, backend)
+    return ledger.progress
+
+
+class Ledger:
+    """What one run of an eval's samples keeps: the samples left to run, the result rows (written
+    as samples end), the progress and the infrastructure-error budget. `run_todo` and the
+    processes of `eval.workers` keep it alike."""
+
+    def __init__(self, store: ResultStore, todo: list[Sample], progress: Progress, config: EvalConfig,
+                 on_progress: Callable[[Progress, dict[str, Any] | None], None] | None) -> None:
+        self.store, self.todo, self.progress, self.config, self.on_progress = store, todo, progress, config, on_progress
+
+    def failed(self, sample: Sample, exc: InfraError, attempt: int) -> dict[str, Any] | None:
+        """Count the infrastructure failure of `sample`'s attempt number `attempt` (from 0). Raises
+        `InfraErrorBudgetExceeded` past the budget; the infra-error row when out of retries (a rerun
+        runs it again), else None: run it again."""
+        self.progress.infra_errors += 1
+        if self.progress.infra_errors > self.config.max_infra_errors:
+            raise InfraErrorBudgetExceeded(
+                f"{self.progress.infra_errors} infrastructure errors (provider or sandbox failures), "
+                f"over the budget of {self.config.max_infra_errors}; the last: {exc}. Finished "
+                "samples are kept: fix the cause and run the same command again") from None
+        return _infra_row(sample, exc.error, attempt + 1) if attempt == self.config.retries else None
+
+    def finished(self, row: dict[str, Any], attempts: int) -> None:
+        """Write the row of a sample that ended (after `attempts` attempts) and count it."""
+        row["attempts"] = attempts
+        self.store.put(row, time.time())
+        self.progress.done += 1
+        self.progress.succeeded += bool(row["success"])
+        self.progress.cost_usd += row.get("cost_usd") or 0.0
+        if self.on_progress is not None:
+            self.on_progress(self.progress, row)
+
+    def started(self) -> None:
+        if self.on_progress is not None:
+            self.on_progress(self.progress, None)
+
+
+@contextmanager
+def open_results(samples: list[Sample], config: EvalConfig,
+                 on_progress: Callable[[Progress, dict[str, Any] | None], None] | None = None,
+                 meta: dict[str, Any] | None = None) -> Iterator[Ledger]:
+    """The results store of `config.out` (the eval's `meta` written), and the samples without a row."""
     ensure_folder(config.out, "results folder")  # a file there, or a read-only parent: a clear error
     store = ResultStore(config.out / "results.db")
     try:
@@ -129,51 +172,45 @@ async def run_samples(samples: list[Sample], config: EvalConfig, backend: Backen
             store.set_meta("eval", meta)
         done = store.done_keys()
         todo = [s for s in samples if s.key not in done]
-        progress = Progress(total=len(samples), skipped=len(samples) - len(todo))
-        stop = asyncio.Event()
-        async with backend(todo) as attempt_once:
-            limit = asyncio.Semaphore(config.concurrency + getattr(attempt_once, "queued", 0))
-
-            async def one(sample: Sample) -> None:
-                async with limit:
-                    if stop.is_set():
-                        return
-                    for attempt in range(config.retries + 1):
-                        try:
-                            row = await attempt_once(sample)
-                            break
-                        except InfraError as exc:
-                            progress.infra_errors += 1
-                            if progress.infra_errors > config.max_infra_errors:
-                                stop.set()
-                                raise InfraErrorBudgetExceeded(
-                                    f"{progress.infra_errors} infrastructure errors (provider or sandbox failures), "
-                                    f"over the budget of {config.max_infra_errors}; the last: {exc}. Finished "
-                                    "samples are kept: fix the cause and run the same command again") from None
-                            if attempt == config.retries:  # out of retries: recorded, and run again by a rerun
-                                row = _infra_row(sample, exc.error, attempt + 1)
-                    row["attempts"] = attempt + 1
-                    store.put(row, time.time())
-                    progress.done += 1
-                    progress.succeeded += bool(row["success"])
-                    progress.cost_usd += row.get("cost_usd") or 0.0
-                    if on_progress is not None:
-                        on_progress(progress, row)
-
-            tasks = [asyncio.create_task(one(s)) for s in todo]
-            try:
-                if on_progress is not None:
-                    on_progress(progress, None)
-                await asyncio.gather(*tasks)
-            except BaseException:
-                stop.set()
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
-                raise
+        yield Ledger(store, todo, Progress(total=len(samples), skipped=len(samples) - len(todo)), config, on_progress)
     finally:
         store.close()
-    return progress
+
+
+async def run_todo(ledger: Ledger, config: EvalConfig, backend: Backend) -> None:
+    """Run the samples left, `concurrency` at a time, through the backend's attempt function."""
+    stop = asyncio.Event()
+    async with backend(ledger.todo) as attempt_once:
+        limit = asyncio.Semaphore(config.concurrency)
+
+        async def one(sample: Sample) -> None:
+            async with limit:
+                if stop.is_set():
+                    return
+                for attempt in range(config.retries + 1):
+                    try:
+                        row = await attempt_once(sample)
+                        break
+                    except InfraError as exc:
+                        try:
+                            recorded = ledger.failed(sample, exc, attempt)
+                        except InfraErrorBudgetExceeded:
+                            stop.set()
+                            raise
+                        if recorded is not None:
+                            row = recorded
+                ledger.finished(row, attempt + 1)
+
+        tasks = [asyncio.create_task(one(s)) for s in ledger.todo]
+        try:
+            ledger.started()
+            await asyncio.gather(*tasks)
+        except BaseException:
+            stop.set()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
 
 
 def _infra_row(sample: Sample, error: dict[str, Any], attempts: int) -> dict[str, Any]:

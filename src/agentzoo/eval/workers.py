@@ -1,18 +1,17 @@
 """Run an eval's samples in several processes of this machine: `agentzoo eval --workers N`.
 
-One event loop runs on one core; a harness-bound eval (the oracle, local scorers) needs more. This
-backend plugs into `harness.run_samples` as the in-process one and the Ray one do, so skipping
-finished samples, retries, the infrastructure-error budget, progress and the result rows stay in
-the eval's own process (the parent), which alone writes `results.db`.
+One event loop runs on one core; a harness-bound eval (the oracle, local scorers) needs more.
+`run_in_processes` is `harness.run_samples` spread over N processes: the same ledger (`Ledger`:
+skip samples with a row, retry infrastructure errors under the same budget, write the rows, count
+the progress) is kept by the eval's own process (the parent), which alone writes `results.db`.
 
 The N processes are the parent, which runs samples too (through the in-process backend: it is on
-a core anyway, and it works while the others start), and N - 1 worker processes. `concurrency`
-is shared out: the parent takes half a share (it also reads every reply and writes every row: the
-fewer of its own it runs at once, the sooner it answers), the workers the rest. A worker also holds
-as many samples again, waiting, not running (`Attempt.queued`): its next ones are there when one
-ends, so it does not wait for the parent between samples. A sample goes to the ready worker with
-room and the fewest in flight, else to the parent if it has room, else waits for a worker to be
-ready. Each worker process:
+a core anyway, and it works while the others start), and N - 1 worker processes; each runs its
+share of `concurrency` at once. The parent hands the samples out in order from one queue: its own
+runners take the next when theirs ends, and a worker holds as many samples again as it runs, so
+that its next one is there when one ends and it never waits for the parent. Per sample that is one
+small message each way: the parent does no more for a worker's sample than write its row.
+Each worker process:
 
 - is a fresh interpreter (no fork of a parent that has threads and open databases), started with
   the parent's `sys.path`, that receives once the environments (pickled, as Ray ships them: the
@@ -25,11 +24,12 @@ ready. Each worker process:
   same typed error as in one process, sent back pickled; one that cannot be is a `WorkerError`).
 
 A worker that dies (killed, out of memory) fails every sample it was running with an `InfraError`
-("WorkerDied"): they are retried like a provider failure (on the parent or on a worker started in
-the dead one's place), and out of retries they get an infra-error row that a rerun runs again.
-Ctrl-C reaches the parent only (workers ignore SIGINT): it cancels the samples in flight, which
-have no row, so a rerun of the same command runs them; closing a worker's input stops it, and a
-worker whose parent died stops too (its input reaches end of file).
+("WorkerDied"): they are retried like a provider failure (first, on the parent or on a worker
+started in the dead one's place), and out of retries they get an infra-error row that a rerun
+runs again; the samples it held but had not started go back to the queue, no error. Ctrl-C
+reaches the parent only (workers ignore SIGINT): it cancels the samples in flight, which have no
+row, so a rerun of the same command runs them; closing a worker's input stops it, and a worker
+whose parent died stops too (its input reaches end of file).
 
 The wire is length-prefixed pickle over the worker's stdin and (a copy of) its stdout, between
 this process and children it started from the same installation; nothing is stored pickled.
@@ -45,8 +45,8 @@ import pickle
 import signal
 import sys
 import traceback
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,10 +56,10 @@ from .matrix import Sample
 from .sample import InfraError
 
 if TYPE_CHECKING:  # the harness imports this module when it needs it
-    from .harness import Attempt, Backend, EvalConfig
+    from .harness import Attempt, Backend, EvalConfig, Ledger, Progress
 
 _HEADER = 4  # bytes of a frame's length, big-endian
-_PARENT_PART = 0.5  # of an even share of `concurrency`, what the parent runs itself (it also serves the workers)
+_PARENT_PART = 1.0  # of an even share of `concurrency`, what the parent runs itself (it also serves the workers)
 _STOP_SECONDS = 10.0  # how long a closing worker may take to finish before it is killed
 _START_SECONDS = 300.0  # a worker not ready by then (an import that hangs) fails the eval instead of stalling it
 # The worker's first line: the parent's import path before anything is imported, then serve.
@@ -79,58 +79,26 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def process_backend(envs: dict[str, Any], config: EvalConfig, in_process: Backend) -> Backend:
-    """The `Backend` that runs samples in `config.workers` processes: this one (through `in_process`,
-    the one-process backend) and `workers - 1` worker processes. No more processes than samples may
-    be in flight (`concurrency`) or are left to run; with one, no worker is started."""
+async def run_in_processes(samples: list[Sample], envs: dict[str, Any], config: EvalConfig, in_process: Backend,
+                           on_progress: Callable[[Progress, dict[str, Any] | None], None] | None = None,
+                           meta: dict[str, Any] | None = None) -> Progress:
+    """Run every sample that has no row yet in `config.workers` processes: this one (through
+    `in_process`, the one-process backend) and `workers - 1` worker processes; the rows go to
+    `config.out / results.db` as `harness.run_samples` writes them. No more processes than samples
+    may run at once (`concurrency`) or are left to run: with one, no worker is started."""
+    from .harness import open_results, run_todo
 
-    @asynccontextmanager
-    async def backend(todo: list[Sample]) -> AsyncIterator[Attempt]:
-        count = min(config.workers, config.concurrency, len(todo))
-        async with in_process(todo) as here:
-            if count <= 1:
-                yield here
-                return
-            # The workers start in the background: this process runs samples while they import.
-            mine = max(1, int(config.concurrency / count * _PARENT_PART))
-            share = -(-(config.concurrency - mine) // (count - 1))  # rounded up
-            pool = _Pool(count - 1, _setup(todo, envs, config, share), share, todo)
-            local = _Local(here, mine)
-            try:
-                pool.start()
-
-                async def attempt(sample: Sample) -> dict[str, Any]:
-                    while True:
-                        runner = pool.pick(local)
-                        if runner is None:
-                            await pool.next_ready()
-                            continue
-                        try:
-                            return await runner.run(sample)
-                        except _NotStarted:  # it waited in a worker that died: it goes elsewhere
-                            continue
-
-                attempt.queued = pool.queued  # type: ignore[attr-defined]
-                yield attempt
-            finally:
-                await pool.close()
-
-    return backend
-
-
-class _Local:
-    """This process as one of the eval's workers: the in-process attempt, with its samples counted."""
-
-    def __init__(self, attempt: Attempt, share: int) -> None:
-        self.attempt, self.share = attempt, share
-        self.inflight = 0
-
-    async def run(self, sample: Sample) -> dict[str, Any]:
-        self.inflight += 1
-        try:
-            return await self.attempt(sample)
-        finally:
-            self.inflight -= 1
+    with open_results(samples, config, on_progress, meta) as ledger:
+        count = min(config.workers, config.concurrency, len(ledger.todo))
+        if count <= 1:
+            await run_todo(ledger, config, in_process)
+            return ledger.progress
+        mine = max(1, int(config.concurrency / count * _PARENT_PART))
+        share = -(-(config.concurrency - mine) // (count - 1))  # rounded up
+        setup = _setup(ledger.todo, envs, config, share)
+        async with in_process(ledger.todo) as here:
+            await _Scheduler(ledger, here, mine, count - 1, share, setup).run()
+    return ledger.progress
 
 
 def _setup(todo: list[Sample], envs: dict[str, Any], config: EvalConfig, share: int) -> bytes:
@@ -170,27 +138,119 @@ def _sendable(value: Any, needed: bool, what: str, name: str) -> bool:
 # --- the parent's side ------------------------------------------------------------------------
 
 
-class _NotStarted(Exception):
-    """The sample was sent to a worker that died before it started it."""
+class _Scheduler:
+    """Hands the samples left, in order, to this process's `mine` runners and to the workers, and
+    keeps the ledger as they end: one message each way per sample, no task or future per sample."""
+
+    def __init__(self, ledger: Ledger, here: Attempt, mine: int, workers: int, share: int, setup: bytes) -> None:
+        self.ledger, self.here, self.mine, self.count, self.share, self.setup = ledger, here, mine, workers, share, setup
+        self.queue: deque[tuple[int, int]] = deque((number, 0) for number in range(len(ledger.todo)))
+        """(sample's number in the todo list, attempts so far) of the samples to hand out."""
+        self.out = 0
+        """Samples handed out and not ended."""
+        self.workers: list[_Worker] = []
+        self.changed = asyncio.Event()  # a sample came back to the queue, or all ended
+        self.ended = asyncio.Event()
+
+    async def run(self) -> None:
+        tasks = [asyncio.create_task(self._run_here()) for _ in range(self.mine)]
+        tasks += [asyncio.create_task(self._run_worker()) for _ in range(self.count)]
+        ended = asyncio.create_task(self.ended.wait())
+        self.ledger.started()
+        self._check_end()
+        try:
+            alive = {*tasks, ended}
+            while not ended.done():
+                done, alive = await asyncio.wait(alive, return_when=asyncio.FIRST_COMPLETED)
+                for task in done - {ended}:
+                    task.result()  # a failure (an error, the budget, a worker that cannot start) ends the eval
+        finally:
+            for task in (*tasks, ended):
+                task.cancel()
+            await asyncio.gather(*tasks, ended, return_exceptions=True)
+            await asyncio.gather(*(worker.close() for worker in self.workers))
+
+    # This process's runners: each runs one sample at a time.
+
+    async def _run_here(self) -> None:
+        while True:
+            while not self.queue:
+                if self.ended.is_set():
+                    return
+                self.changed.clear()
+                await self.changed.wait()
+            number, attempt = self._take()
+            try:
+                row = await self.here(self.ledger.todo[number])
+            except InfraError as exc:
+                self.failed(number, attempt, exc)
+            else:
+                self.finished(row, attempt)
+
+    # The workers: each is started, fed, read and, if it dies, replaced.
+
+    async def _run_worker(self) -> None:
+        while not self.ended.is_set():
+            try:
+                worker = await asyncio.wait_for(_Worker.start(self.setup, self.share), _START_SECONDS)
+            except asyncio.TimeoutError:
+                raise WorkerError(f"an eval worker process was not ready after {_START_SECONDS:g} s") from None
+            self.workers.append(worker)
+            await worker.serve(self)  # until it dies; its samples are counted or back in the queue
+            self.workers.remove(worker)
+
+    # What the runners and the workers report.
+
+    def _take(self) -> tuple[int, int]:
+        self.out += 1
+        return self.queue.popleft()
+
+    def finished(self, row: dict[str, Any], attempt: int) -> None:
+        self.out -= 1
+        self.ledger.finished(row, attempt + 1)
+        self._check_end()
+
+    def failed(self, number: int, attempt: int, exc: InfraError) -> None:
+        """An infrastructure failure: counted under the budget, then the sample runs again (first)
+        or, out of retries, gets its infra-error row."""
+        self.out -= 1
+        recorded = self.ledger.failed(self.ledger.todo[number], exc, attempt)
+        if recorded is not None:
+            self.ledger.finished(recorded, attempt + 1)
+            self._check_end()
+        else:
+            self.give_back([(number, attempt + 1)])
+
+    def give_back(self, items: list[tuple[int, int]]) -> None:
+        """Samples to run (again), before the others."""
+        self.queue.extendleft(reversed(items))
+        for worker in self.workers:
+            worker.feed(self)
+        self.changed.set()
+
+    def _check_end(self) -> None:
+        if not self.queue and not self.out:
+            self.ended.set()
+            self.changed.set()
 
 
 class _Worker:
-    """One worker process as the parent sees it: what it runs, and its replies as they come."""
+    """One worker process as the parent sees it: the samples it holds, by the key they were sent under."""
 
-    def __init__(self, proc: asyncio.subprocess.Process, numbers: dict[int, int], share: int) -> None:
-        self.proc, self.numbers, self.share = proc, numbers, share
-        self.inflight: dict[int, tuple[asyncio.Future[dict[str, Any]], Sample]] = {}
+    def __init__(self, proc: asyncio.subprocess.Process, share: int) -> None:
+        self.proc, self.share = proc, share
+        self.room = 2 * share  # it runs `share` at once and holds as many more, so it never waits for us
+        self.holds: dict[int, tuple[int, int]] = {}
+        """key → (sample's number, attempts so far); keys grow in the order samples are sent."""
         self.dead = False
-        self._ids = itertools.count()
-        self._reader: asyncio.Task[None] | None = None
+        self._keys = itertools.count()
 
     @classmethod
-    async def start(cls, setup: bytes, numbers: dict[int, int], share: int) -> _Worker:
-        """A ready worker; `numbers` are the samples' places in the list `setup` holds (a sample is
-        sent as its number); it runs `share` of the samples sent at once, in the order they came."""
+    async def start(cls, setup: bytes, share: int) -> _Worker:
+        """A worker that is ready, having received `setup` (it runs `share` samples at once)."""
         proc = await asyncio.create_subprocess_exec(sys.executable, "-c", _BOOT, *sys.path,
                                                     stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
-        worker = cls(proc, numbers, share)
+        worker = cls(proc, share)
         try:
             _send(proc.stdin, setup, raw=True)
             await proc.stdin.drain()
@@ -209,66 +269,54 @@ class _Worker:
             raise ConfigError(f"an eval worker process could not rebuild what the samples need: {reply[1]}; what "
                               "a script defines in itself cannot be loaded in another process: move it to a module, "
                               "or run the eval in one process (--workers 1)") from reply[1]
-        worker._reader = asyncio.create_task(worker._read())
         return worker
 
-    async def run(self, sample: Sample) -> dict[str, Any]:
-        if self.dead:
-            raise _NotStarted
-        key = next(self._ids)
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self.inflight[key] = (future, sample)
-        try:
-            try:
-                _send(self.proc.stdin, ("run", key, self.numbers[id(sample)]))
-                await self.proc.stdin.drain()
-            except (ConnectionError, OSError):
-                pass  # it died: the reader fails the future as it sees the end of its output
-            return await future
-        except asyncio.CancelledError:
-            if not self.dead:
-                try:
-                    _send(self.proc.stdin, ("cancel", key))
-                except (ConnectionError, OSError):
-                    pass
-            raise
-        finally:
-            self.inflight.pop(key, None)
+    def feed(self, scheduler: _Scheduler) -> None:
+        while len(self.holds) < self.room and scheduler.queue and not self.dead:
+            key = next(self._keys)
+            self.holds[key] = number_attempt = scheduler._take()
+            _send(self.proc.stdin, ("run", key, number_attempt[0]))
 
-    async def _read(self) -> None:
+    async def serve(self, scheduler: _Scheduler) -> None:
+        """Feed it and take its replies until it ends; an error a sample raised is raised here."""
+        self.feed(scheduler)
         try:
             while True:
                 kind, key, value = await _receive(self.proc.stdout)
-                future, sample = self.inflight.get(key, (None, None))
-                if future is None or future.done():  # cancelled meanwhile
-                    continue
+                number, attempt = self.holds.pop(key)
                 if kind == "row":
-                    future.set_result(value)
+                    scheduler.finished(value, attempt)
                 elif kind == "infra":
-                    future.set_exception(InfraError(sample, value))
-                else:
-                    future.set_exception(value)
+                    scheduler.failed(number, attempt, InfraError(scheduler.ledger.todo[number], value))
+                else:  # the eval stops, as in one process
+                    raise value
+                self.feed(scheduler)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass  # it ended
-        except Exception:  # it said something that is not a reply: it is of no more use
+        except (pickle.UnpicklingError, ValueError, TypeError, KeyError):  # not a reply: it is of no more use
             traceback.print_exc()
             self.proc.kill()
         self.dead = True
         self.proc.stdin.close()
         await self.proc.wait()
-        # Every reply it wrote has been read: of the samples left, it had started the first `share`
-        # (it starts them in the order they came); the others never ran.
-        for n, key in enumerate(sorted(self.inflight)):
-            future, sample = self.inflight[key]
-            if not future.done():
-                future.set_exception(self._died(sample) if n < self.share else _NotStarted())
+        self._died(scheduler)
 
-    def _died(self, sample: Sample) -> InfraError:
+    def _died(self, scheduler: _Scheduler) -> None:
+        """Every reply it wrote has been read: of the samples it held, it had started the first
+        `share` (in the order they came) and those are infrastructure errors; the others never ran
+        and go back to the queue as they were."""
         code = self.proc.returncode
         how = (f"killed by {signal.Signals(-code).name}" if code is not None and code < 0 and -code in
                signal.valid_signals() else f"exit status {code}")
-        return InfraError(sample, {"type": "WorkerDied", "message": f"the eval worker process {self.proc.pid} "
-                                   f"running the sample died ({how})"})
+        held = [self.holds[key] for key in sorted(self.holds)]
+        self.holds.clear()
+        scheduler.out -= len(held)
+        scheduler.give_back(held[self.share:])
+        for number, attempt in held[:self.share]:
+            sample = scheduler.ledger.todo[number]
+            scheduler.out += 1  # `failed` counts it out again
+            scheduler.failed(number, attempt, InfraError(sample, {
+                "type": "WorkerDied", "message": f"the eval worker process {self.proc.pid} running the sample died ({how})"}))
 
     async def close(self) -> None:
         """Ask it to stop (end of its input); kill it if it does not within `_STOP_SECONDS`."""
@@ -278,68 +326,11 @@ class _Worker:
                 await asyncio.wait_for(self.proc.wait(), _STOP_SECONDS)
             except asyncio.TimeoutError:
                 await self.kill()
-        if self._reader is not None:
-            await asyncio.gather(self._reader, return_exceptions=True)
 
     async def kill(self) -> None:
         if self.proc.returncode is None:
             self.proc.kill()
             await self.proc.wait()
-
-
-class _Pool:
-    """`count` worker processes, each running at most `share` samples at once and holding as many
-    again, and this process.
-
-    Workers start in the background while this process runs its share; a sample beyond it waits
-    for a worker to be ready. A dead worker is replaced as the next sample is sent."""
-
-    def __init__(self, count: int, setup: bytes, share: int, todo: list[Sample]) -> None:
-        self.count, self.setup, self.share = count, setup, share
-        self.room = 2 * share  # running and waiting
-        self.queued = count * share
-        # By identity: the harness hands over these very objects, and a sample's key costs a masking of its model.
-        self.numbers = {id(sample): i for i, sample in enumerate(todo)}
-        self.slots: list[asyncio.Task[_Worker]] = []
-
-    def start(self) -> None:
-        self.slots = [self._start() for _ in range(self.count)]
-
-    def _start(self) -> asyncio.Task[_Worker]:
-        async def started() -> _Worker:
-            try:
-                return await asyncio.wait_for(_Worker.start(self.setup, self.numbers, self.share), _START_SECONDS)
-            except asyncio.TimeoutError:
-                raise WorkerError(f"an eval worker process was not ready after {_START_SECONDS:g} s") from None
-
-        return asyncio.create_task(started())
-
-    def pick(self, local: _Local) -> _Local | _Worker | None:
-        """The ready worker with room and the fewest samples in flight, else this process if it has
-        room, else None (`next_ready`). A dead worker is replaced; one that could not start raises."""
-        best: _Worker | None = None
-        for i, slot in enumerate(self.slots):
-            if not slot.done():
-                continue
-            worker = slot.result()  # a failed start raises here
-            if worker.dead:
-                self.slots[i] = self._start()
-            elif len(worker.inflight) < self.room and (best is None or len(worker.inflight) < len(best.inflight)):
-                best = worker
-        if best is None and (local.inflight < local.share or all(slot.done() for slot in self.slots)):
-            return local  # (the second: never, as the harness admits no more than all shares hold)
-        return best
-
-    async def next_ready(self) -> None:
-        """Until a worker is ready (or could not start). The harness admits no more samples than
-        all shares hold together, so one that finds no room waits for a worker being started."""
-        await asyncio.wait([slot for slot in self.slots if not slot.done()], return_when=asyncio.FIRST_COMPLETED)
-
-    async def close(self) -> None:
-        for slot in self.slots:
-            slot.cancel()  # a start still under way: its process is killed as it is cancelled
-        done = await asyncio.gather(*self.slots, return_exceptions=True)
-        await asyncio.gather(*(w.close() for w in done if isinstance(w, _Worker)))
 
 
 # --- the wire ---------------------------------------------------------------------------------
@@ -406,9 +397,6 @@ async def _serve(out_fd: int) -> None:
             if kind == "run":
                 waiting[key] = state.samples[rest[0]]
                 start_more()
-            elif kind == "cancel":
-                if waiting.pop(key, None) is None and key in tasks:
-                    tasks[key].cancel()
     finally:
         waiting.clear()
         for task in list(tasks.values()):
