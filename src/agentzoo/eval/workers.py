@@ -8,8 +8,8 @@ the progress) is kept by the eval's own process (the parent), which alone writes
 The N processes are the parent, which runs samples too (through the in-process backend: it is on
 a core anyway, and it works while the others start), and N - 1 worker processes; each runs its
 share of `concurrency` at once. The parent hands the samples out in order from one queue: its own
-runners take the next when theirs ends, and a worker holds as many samples again as it runs, so
-that its next one is there when one ends and it never waits for the parent. Per sample that is one
+runners take the next when theirs ends, and a worker holds a few more samples than it runs, so
+that its next one is there when one ends and it does not wait for the parent (busy with its own). Per sample that is one
 small message each way: the parent does no more for a worker's sample than write its row.
 Each worker process:
 
@@ -59,6 +59,7 @@ if TYPE_CHECKING:  # the harness imports this module when it needs it
     from .harness import Attempt, Backend, EvalConfig, Ledger, Progress
 
 _HEADER = 4  # bytes of a frame's length, big-endian
+_WAITING = 8  # samples a worker holds beyond those it runs: more than it ends while the parent is busy
 _PARENT_PART = 1.0  # of an even share of `concurrency`, what the parent runs itself (it also serves the workers)
 _STOP_SECONDS = 10.0  # how long a closing worker may take to finish before it is killed
 _START_SECONDS = 300.0  # a worker not ready by then (an import that hangs) fails the eval instead of stalling it
@@ -239,7 +240,7 @@ class _Worker:
 
     def __init__(self, proc: asyncio.subprocess.Process, share: int) -> None:
         self.proc, self.share = proc, share
-        self.room = 2 * share  # it runs `share` at once and holds as many more, so it never waits for us
+        self.room = share + _WAITING  # it runs `share` at once; its next ones wait there, so it never waits for us
         self.holds: dict[int, tuple[int, int]] = {}
         """key → (sample's number, attempts so far); keys grow in the order samples are sent."""
         self.dead = False
