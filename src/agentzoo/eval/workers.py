@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Any
 from .._loading import file_modules, load_file_module
 from ..errors import AgentzooError, ConfigError
 from .matrix import Sample
-from .sample import InfraError
+from .sample import InfraError, ModelPool, run_sample
 
 if TYPE_CHECKING:  # the harness imports this module when it needs it
     from .harness import Attempt, Backend, EvalConfig, Ledger, Progress
@@ -413,7 +413,6 @@ class _State:
         from ..catalog import REGISTERED
         from ..runtime.journal import Journal
         from ..sandbox.pool import SandboxPool
-        from .sample import ModelPool
 
         REGISTERED.update(setup["registered"])
         self.samples: list[Sample] = setup["samples"]
@@ -427,8 +426,6 @@ class _State:
         self.journal = Journal(setup["journal"])
 
     async def run(self, key: int, sample: Sample, writer: asyncio.StreamWriter) -> None:
-        from .sample import run_sample
-
         try:
             row = await run_sample(sample, self.envs[sample.env], self.journal, self.models, self.agents,
                                    self.scoring, self.env_sources)
