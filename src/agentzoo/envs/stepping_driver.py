@@ -178,6 +178,21 @@ class StepDriver:
             self._learn(record)
         return self.record
 
+    def twin(self) -> StepDriver:
+        """A driver of the same episode (environment, task, seed, rules) with no record and no live episode of
+        its own: a tree search steps from many states at once, one twin per concurrent branch."""
+        twin = StepDriver(self.env, self.task, seed=self.seed, rules=self.rules, name=self.name)
+        twin.start, twin._caught_up = self.start, True
+        return twin
+
+    def goto(self, record: Record) -> None:
+        """Stand at `record` (a state reached elsewhere: a search node): the next live step restores the live
+        episode from its snapshot first, and a scorer's `live()` sees that state."""
+        if record is not self.record:
+            self._in_sync = False
+            self._caught_up = True
+            self._learn(record)
+
     # --- the effects ---
 
     @classmethod

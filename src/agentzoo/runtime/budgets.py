@@ -62,6 +62,17 @@ class BudgetTracker:
         self._tallies = {scope: _Tally() for scope in self.budgets}
         self._run_started = time.monotonic()
 
+    def add(self, scope: str, budget: Budget) -> None:
+        """Limit `scope` (and what is below it) from now on: a tree search's own budget, set when it starts.
+        Effects already recorded under the scope do not count against it."""
+        self.budgets[scope] = budget
+        self._tallies[scope] = _Tally()
+
+    def used(self, scope: str) -> dict[str, float] | None:
+        """What the budget set on exactly `scope` has counted so far (None when it has none)."""
+        t = self._tallies.get(scope)
+        return None if t is None else {"tokens": t.tokens, "usd": t.usd, "model_calls": t.model_calls, "steps": t.steps}
+
     def _matching(self, scope: str):
         for budget_scope, budget in self.budgets.items():
             if is_within(scope, budget_scope):
