@@ -40,6 +40,8 @@ MAX_STEPS_OPTION: dict[str, str] = {
     "llm-debate": "rounds",
     "agentcoder": "iterations",
     "ioa": "max_turns",
+    "tree-search": "max_iterations",
+    "swe-search": "max_iterations",
 }
 
 

@@ -40,6 +40,8 @@ RECIPES: dict[str, str] = {
     "react-textgame": "agentzoo.recipes.react_textgame",      # ReAct (Yao et al. 2023), its ALFWorld setup
     "webarena-agent": "agentzoo.recipes.webarena_agent",      # #14, the paper's prompt-based agent
     "agentoccam": "agentzoo.recipes.agentoccam",              # #26
+    "tree-search": "agentzoo.recipes.tree_search",            # the search engine of agentzoo.search, its parts named
+    "swe-search": "agentzoo.recipes.swe_search",              # #51
 }
 
 

@@ -223,12 +223,12 @@ class TreeSearch:
 
 
 def best_found(tree: Tree) -> Node:
-    """The best node when none finished: the highest value, then mean, then the lower id (the root if none
-    was judged)."""
+    """The best node when none finished: the highest value, then mean, then the deepest (the most progress at
+    that value), then the lower id (the root if none was judged)."""
     judged = [n for n in tree.nodes if n.reward is not None and n.record is not None]
     if not judged:
         return tree.root
-    return min(judged, key=lambda n: (-n.reward.value, -n.mean, n.id))  # type: ignore[union-attr]
+    return min(judged, key=lambda n: (-n.reward.value, -n.mean, -n.depth, n.id))  # type: ignore[union-attr]
 
 
 def _same(a: str, b: str | None) -> bool:

@@ -176,12 +176,14 @@ class UCT:
 
 @dataclass(frozen=True)
 class BestFirst:
-    """Greedy: the expandable node with the highest value (its own reward), ties to the lower id."""
+    """Greedy: the expandable node with the highest value (its own reward); ties to the deeper node (further
+    along), then to the one with fewer children, then to the lower id."""
 
     def select(self, tree: Tree, expandable: Sequence[Node], max_expansions: int) -> list[Node]:
         if not expandable:
             return []
-        return [max(expandable, key=lambda n: (n.reward.value if n.reward else -math.inf, -n.id))]
+        return [max(expandable, key=lambda n: (n.reward.value if n.reward else -math.inf, n.depth,
+                                               -len(n.children), -n.id))]
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from .ioa import ioa
 from .ltl import ltl
 from .magentic_one import magentic_one
 from .react_textgame import react_textgame
+from .search import tree_search
 from .web_agents import agentoccam, webarena_agent
 
 ORACLE = "oracle"
@@ -51,6 +52,7 @@ PLAYERS: dict[str, Callable[[Gold], Callable[[ModelRequest], Any]]] = {
     "react-textgame": react_textgame,
     "webarena-agent": webarena_agent,
     "agentoccam": agentoccam,
+    "tree-search": tree_search,
 }
 """Recipe name -> a function of a task's `Gold` that returns the recipe's oracle (a function of the request)."""
 

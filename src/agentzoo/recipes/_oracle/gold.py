@@ -58,6 +58,9 @@ class Gold:
     """patch: the repository with the gold patch applied."""
     hidden: Mapping[str, str] = field(default_factory=dict)
     """patch: the tests that show the issue (fail before the fix, pass after)."""
+    stepper: tuple[str, ...] = ()
+    """A step environment's gold as the text loop (`stepper`) replies it, one `Action: …` reply per step: what a
+    search's policy plays."""
     play: Callable[[ModelRequest], Any] | None = None
     """An interactive environment whose oracle is a function of a tool-calling agent's request (it reads each
     observation as it comes: webworld): that function; `steps` and `reply` are then empty."""
@@ -71,6 +74,7 @@ class Gold:
         steps = tuple(oracle)
         texts = [s for s in steps if isinstance(s, str)]
         reply = texts[-1] if texts else ""
+        stepper = _stepper_replies(env, task)
         if kind == "code":
             from ...envs.code import extract_code
 
@@ -85,12 +89,21 @@ class Gold:
                                   "its hidden tests: the environment needs repository(task) and hidden_tests(task)")
             repo = env.repository(task)
             return cls(env.name, kind, reply, steps, repo=repo, fixed=apply_patch(repo, task.gold),
-                       hidden=env.hidden_tests(task))
-        return cls(env.name, kind, reply, steps)
+                       hidden=env.hidden_tests(task), stepper=stepper)
+        return cls(env.name, kind, reply, steps, stepper=stepper)
 
     def tests_reply(self) -> str:
         """A test writer's reply: the gold's asserts in a ```python block (an empty block when there are none)."""
         return "Each assert follows from the task's description.\n\n```python\n" + "\n".join(self.tests) + "\n```"
+
+
+def _stepper_replies(env: Any, task: Any) -> tuple[str, ...]:
+    """A step environment's oracle for the text loop (`Action: …` replies); none for an environment that does
+    not step or whose oracle reads each page."""
+    if not callable(getattr(env, "step_episode", None)):
+        return ()
+    replies = env.oracle(task, "stepper")
+    return () if callable(replies) else tuple(r for r in replies if isinstance(r, str))
 
 
 @dataclass(frozen=True)
