@@ -156,7 +156,11 @@ class TreeSearch:
                         await self._rollout(tree, child, task, start, search, twins)
                 else:
                     gate = asyncio.Semaphore(limits.concurrency)
-                    await gather(self._guarded(gate, child, task, start, search, twins) for child in jobs)
+                    # Proposals first, then duplicates marked in id order, then steps and values: what is a
+                    # duplicate never depends on which proposal came back first.
+                    await gather(self._gated(gate, self._propose(c, task, start, search)) for c in jobs)
+                    fresh = [c for c in jobs if self._admit(c)]
+                    await gather(self._gated(gate, self._step_and_judge(c, task, search, twins)) for c in fresh)
             except BudgetExceeded as exc:
                 stopped = f"budget: {exc}"
                 for child in jobs:
@@ -165,30 +169,49 @@ class TreeSearch:
                 break
         return iterations, stopped
 
-    async def _guarded(self, gate: asyncio.Semaphore, child: Node, task: str, start: dict[str, Any],
-                       search: Context, twins: _Twins) -> None:
+    @staticmethod
+    async def _gated(gate: asyncio.Semaphore, work: Any) -> Any:
         async with gate:
-            if await self._expand(child, task, start, search, twins):
-                await self._judge(child, child, task, search)
+            return await work
+
+    async def _propose(self, child: Node, task: str, start: dict[str, Any], search: Context) -> None:
+        parent = child.parent
+        assert parent is not None and parent.record is not None
+        ctx = search.child("node", child.id).child("policy")
+        proposal = await self.policy.propose(parent, task, start, ctx, child.feedback)
+        child.action, child.reply = proposal.action, proposal.reply
+
+    @staticmethod
+    def _admit(child: Node) -> bool:
+        """Whether the proposed action is to be taken: not empty, not one an earlier sibling took."""
+        assert child.parent is not None and child.action is not None
+        if not child.action.strip(_SPACES):
+            child.error = "the policy's reply held no action"
+            return False
+        if any(_same(child.action, s.action) for s in child.parent.children
+               if s.id < child.id and not s.duplicate and s.error is None):
+            child.duplicate = True
+            return False
+        return True
+
+    async def _take(self, child: Node, search: Context, twins: _Twins) -> None:
+        parent = child.parent
+        assert parent is not None and parent.record is not None and child.action is not None
+        async with twins.one() as twin:
+            twin.goto(parent.record)
+            await twin.step(child.action, search.child("node", child.id).child("env"))
+            child.record = twin.record
+
+    async def _step_and_judge(self, child: Node, task: str, search: Context, twins: _Twins) -> None:
+        await self._take(child, search, twins)
+        await self._judge(child, child, task, search)
 
     async def _expand(self, child: Node, task: str, start: dict[str, Any], search: Context, twins: _Twins) -> bool:
         """Propose and take the child's action; False when nothing was stepped (a duplicate, no action)."""
-        parent = child.parent
-        assert parent is not None and parent.record is not None
-        node_ctx = search.child("node", child.id)
-        proposal = await self.policy.propose(parent, task, start, node_ctx.child("policy"), child.feedback)
-        child.action, child.reply = proposal.action, proposal.reply
-        if not proposal.action.strip(_SPACES):
-            child.error = "the policy's reply held no action"
+        await self._propose(child, task, start, search)
+        if not self._admit(child):
             return False
-        if any(_same(proposal.action, s.action) for s in parent.children if s is not child and s.action is not None
-               and not s.duplicate and s.id < child.id):
-            child.duplicate = True
-            return False
-        async with twins.one() as twin:
-            twin.goto(parent.record)
-            await twin.step(proposal.action, node_ctx.child("env"))
-            child.record = twin.record
+        await self._take(child, search, twins)
         return True
 
     async def _judge(self, node: Node, leaf: Node, task: str, search: Context) -> None:
