@@ -75,6 +75,8 @@ _COLUMNS: dict[str, str] = {
     "model_latencies": "json", "scopes": "json", "attempts": "int64", "model_retries": "int64", "infra_error": "bool",
 }
 _BRANCH = re.compile(r"#\d+(?=/|$)")
+_SEARCH_NODE = re.compile(r"(?:^|/)node#\d+(?=/|$)")
+"""A tree search's node scope (`agentzoo.search`: `…/search/node#<id>/policy`): nodes are counted from the scopes."""
 _SCOPE_FIELDS = ("model_calls", "tool_calls", "other_effects", "input_tokens", "output_tokens", "cost_usd")
 
 
@@ -208,7 +210,25 @@ def summarize_group(agent: str, env: str, model: str, rows: list[dict[str, Any]]
         "infra_error_types": _error_types(r for r in rows if r.get("status") == INFRA),
         "roles": _roles(rows, n, rate.successes),
         "flexible": _flexible(scored),
+        "search": _search(scored),
     }
+
+
+def search_nodes(row: dict[str, Any]) -> int:
+    """The tree-search nodes a sample made (each has its own journal scope), 0 for an agent that does not search."""
+    nodes = set()
+    for scope in row.get("scopes") or {}:
+        if (m := _SEARCH_NODE.search(scope)) is not None:
+            nodes.add(scope[:m.end()])
+    return len(nodes)
+
+
+def _search(scored: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Search cost beside success, for groups whose agent searches: nodes per sample (and the most in one)."""
+    counts = [search_nodes(r) for r in scored]
+    if not any(counts):
+        return None
+    return {"nodes_per_sample": sum(counts) / len(counts), "max_nodes": max(counts)}
 
 
 def _flexible(scored: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -435,6 +455,8 @@ def render_markdown(summary: dict[str, Any], plots: dict[str, str] | None = None
         lines += [f"### {_md_text(env)}: tokens, cost and time", "", COST_LEGEND, "", *_cost_table(groups), ""]
         footnotes = _cost_footnotes(groups)
         lines += [*footnotes, ""] if footnotes else []
+        if any(g.get("search") for g in groups):
+            lines += [f"### {_md_text(env)}: search", "", SEARCH_LEGEND, "", *_search_table(groups), ""]
         if any(set(g["roles"]) - {ROOT} for g in groups):
             lines += [f"### {_md_text(env)}: per role", "", ROLE_LEGEND, "", *_role_table(groups), ""]
         if env in plots:
@@ -503,6 +525,23 @@ def _env_table(groups: list[dict[str, Any]]) -> list[str]:
                     + [fmt_pct(g["pass_at_k"].get(str(k))) for k in ks]
                     + [fmt_pct(g.get("pass_hat_k", {}).get(str(k))) for k in hats]
                     + [fmt_pct(flip.get("rate")), fmt_num(g["reward_mean"], 3)])
+    return _table(head, rows, right_from=2)
+
+
+SEARCH_LEGEND = ("Tree searches: nodes made per scored sample (each a proposal, most with a step and a value; "
+                 "duplicates included), beside success and what the search cost.")
+
+
+def _search_table(groups: list[dict[str, Any]]) -> list[str]:
+    head = ["agent", "model", f"success ({CONFIDENCE:.0%} CI)", "nodes / sample", "most nodes", "model calls / sample",
+            "tokens / sample", "cost / sample"]
+    rows = []
+    for g in groups:
+        search = g.get("search") or {}
+        rows.append([_md_text(g["agent"]), _md_text(g["model"]), fmt_rate(g["success"]),
+                     fmt_num(search.get("nodes_per_sample"), 1) if search else "—",
+                     str(search.get("max_nodes", "—")), fmt_num(g["calls"]["model_per_sample"], 2),
+                     fmt_num(g["tokens"]["per_sample"]), fmt_cost(g["cost"])])
     return _table(head, rows, right_from=2)
 
 
