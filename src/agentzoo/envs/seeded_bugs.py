@@ -24,10 +24,24 @@ runner of `data/seeded_bugs/_runner.py` (the suites here use plain asserts and `
 Patches are applied here on the host, by `apply_patch` (hunks must match exactly; a hunk may
 sit at another line than its header says, as GNU patch allows, but no fuzz), and the patched
 files are sent to the sandbox: only the tests run there. The oracle answers with the gold patch.
+
+It is a step environment too (`agentzoo.envs.step`), for agents that act step by step and for tree
+searches that stand at any state: `step_episode(task)` works on an in-memory copy of the repository
+with a small grammar (`list`, `view`, `search`, `edit` with a SEARCH/REPLACE block, `run_tests`,
+`run_script`, `finish`: `envs.seeded_bugs_actions`), its state the edits as JSON
+(`envs.seeded_bugs_steps`). `finish` submits the copy's diff, which the scorer takes when the final
+answer holds none. With the default `interface="tools"` an episode has the four tools and a step
+driver (`stepping.driver_of(episode)`: it starts nothing until stepped), so a tool agent and a
+stepping agent (`agentzoo.agents.stepper:build`, a tree search) run on the same episode;
+`interface="steps"` gives the grammar to tool agents too, through `act` and `observe`
+(`stepping.episode_for`). The oracle of the text loop (`oracle(task, "stepper")`) applies the gold
+patch with `edit` actions, then takes `finish`.
 """
 
 from __future__ import annotations
 
+import difflib
+import itertools
 import json
 import re
 from collections.abc import Mapping
@@ -38,13 +52,18 @@ from typing import Any
 from .. import replies
 from ..errors import ConfigError
 from ..sandbox import ExecResult, Limits, Sandbox
+from . import stepping
 from .base import Episode, Score, ScoringContext, Task
+from .step import ActionSpace, EpisodeRules, StepEpisode
 
 DATA = Path(__file__).parent / "data" / "seeded_bugs"
 RUNNER = DATA / "_runner.py"
 RESULT = "@@seeded-bugs-result@@ "  # the runner's marker before its JSON result line
 TEST_TIMEOUT = 20.0       # seconds for one run of a suite or a script (each takes well under 1 s)
 MAX_OUTPUT_CHARS = 10_000  # what run_script returns of a script's output
+INTERFACES = ("tools", "steps")
+STEPS_ANSWER = "I fixed the issue and submitted the fix with finish."
+"""The final reply of the oracle of a tool agent on `interface="steps"`: no diff, so the scorer takes finish's."""
 SYSTEM = ("You are fixing an issue in a Python repository. Use the tools to list and read its files and to "
           "run its tests or a script on a patched copy. When you are done, reply with your fix as a unified "
           "diff (the output of `git diff`, paths relative to the repository root) in one ```diff block.")
@@ -99,7 +118,7 @@ def apply_patch(files: Mapping[str, str], patch: str) -> dict[str, str]:
         else:
             if fp.old_path not in out:
                 raise PatchError(f"{fp.old_path}: no such file in the repository")
-            lines = out[fp.old_path].splitlines(keepends=True)
+            lines = _lines(out[fp.old_path])
         floor, offset = 0, 0
         for number, hunk in enumerate(fp.hunks, 1):
             at = _locate(lines, hunk, max(hunk.old_start - 1, 0) + offset, floor)
@@ -115,6 +134,35 @@ def apply_patch(files: Mapping[str, str], patch: str) -> dict[str, str]:
         if fp.new_path is not None:
             out[fp.new_path] = "".join(lines)
     return out
+
+
+def make_patch(before: Mapping[str, str | None], after: Mapping[str, str | None]) -> str:
+    """The unified diff that takes `before` to `after` (path -> text; a path missing or None: no such file), as
+    `git diff` writes it: a `diff --git a/… b/…` header per changed file, `/dev/null` for a created or deleted
+    one, 3 lines of context, and `\\ No newline at end of file` after a last line that has none.
+    `apply_patch(before, make_patch(before, after))` gives `after` (`git apply` takes it too)."""
+    out: list[str] = []
+    for path in sorted(set(before) | set(after)):
+        old, new = before.get(path), after.get(path)
+        if old == new:
+            continue
+        out.append(f"diff --git a/{path} b/{path}\n")
+        if old is None or new is None:
+            out.append(f"{'new' if old is None else 'deleted'} file mode 100644\n")
+        out.append(f"--- {'/dev/null' if old is None else 'a/' + path}\n")
+        out.append(f"+++ {'/dev/null' if new is None else 'b/' + path}\n")
+        hunks = difflib.unified_diff(_lines(old or ""), _lines(new or ""), n=3)
+        for line in itertools.islice(hunks, 2, None):  # past difflib's own --- and +++ lines
+            out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+def _lines(text: str) -> list[str]:
+    """`text` as lines that keep their newline, split at `\\n` only (as a patch's lines are: `str.splitlines`
+    would also split at a form feed or a `\\r`)."""
+    lines = [line + "\n" for line in text.split("\n")]
+    lines[-1] = lines[-1][:-1]  # the part after the last newline: "" when the text ends with one
+    return lines if lines[-1] else lines[:-1]
 
 
 def _locate(lines: list[str], hunk: _Hunk, expected: int, floor: int) -> int | None:
@@ -237,17 +285,23 @@ class SeededBugs:
     """The seeded-bugs environment. `tasks_file`: a folder of task folders (default: the shipped six).
 
     `tier`, `limits` and `allow_unsafe` choose the sandbox the agent's `run_tests` and
-    `run_script` use (the scorer takes them from the harness's `ScoringContext`).
+    `run_script` (tools and actions) use (the scorer takes them from the harness's `ScoringContext`).
+    `interface`: what `episode(task)` gives a tool agent: `tools` (the four repository tools, a diff
+    as the final reply) or `steps` (the step grammar through `act` and `observe`; `finish` submits).
     """
 
     name = "seeded-bugs"
     answer_kind = "patch"
+    rules = EpisodeRules()  # WebArena's 30 steps, 3 unparsable actions, 3 identical ones in a row
 
     def __init__(self, tasks_file: str | Path | None = None, *, tier: str = "auto", limits: Limits | None = None,
-                 allow_unsafe: bool = False) -> None:
+                 allow_unsafe: bool = False, interface: str = "tools") -> None:
         self.root = Path(tasks_file) if tasks_file else DATA
         if not self.root.is_dir():
             raise ConfigError(f"seeded-bugs tasks {self.root}: expected a folder of task folders")
+        if interface not in INTERFACES:
+            raise ConfigError(f"seeded-bugs: interface must be one of {', '.join(INTERFACES)}, got {interface!r}")
+        self.interface = interface
         self.tier, self.limits, self.allow_unsafe = tier, limits, allow_unsafe
         self._tasks: list[Task] | None = None
         self._files: dict[str, SeededTask] = {}
@@ -280,11 +334,44 @@ class SeededBugs:
         self.tasks()
         return dict(self._files[task.id].hidden)
 
+    def _sandbox(self) -> dict[str, Any]:
+        return {"tier": self.tier, "limits": self.limits, "allow_unsafe": self.allow_unsafe}
+
+    # --- the step protocol (`envs.seeded_bugs_steps`; imported when asked for: it imports this module) ---
+
+    def action_space(self, task: Task) -> ActionSpace:
+        from .seeded_bugs_steps import action_space
+
+        return action_space()
+
+    def step_episode(self, task: Task) -> StepEpisode:
+        """A fresh episode on a copy of the task's repository; cheap (files in memory, no sandbox until run)."""
+        from .seeded_bugs_steps import RepoEpisode
+
+        return RepoEpisode(self.repository(task), self._sandbox())
+
+    def gold_actions(self, task: Task) -> list[str]:
+        """The gold patch as actions: `edit`s, then `finish`."""
+        from .seeded_bugs_actions import gold_actions
+
+        repo = self.repository(task)
+        return gold_actions(repo, apply_patch(repo, task.gold))
+
+    # --- the Environment protocol ---
+
     def episode(self, task: Task) -> Episode:
+        if self.interface == "steps":
+            from .seeded_bugs_steps import first_observation
+
+            return stepping.episode_for(self, task, first_observation=first_observation(self.repository(task)))
+        return self._tools_episode(task)
+
+    def _tools_episode(self, task: Task) -> Episode:
+        """The four tools, and a step driver for an agent that steps (it starts nothing until stepped)."""
         from ..tools import tool
 
         repo = self.repository(task)
-        sandbox = {"tier": self.tier, "limits": self.limits, "allow_unsafe": self.allow_unsafe}
+        sandbox = self._sandbox()
 
         async def list_files() -> list[str]:
             """Every file of the repository, as paths relative to its root."""
@@ -335,13 +422,21 @@ class SeededBugs:
             return out
 
         tools = [tool(list_files), tool(read_file), tool(run_tests), tool(run_script)]
-        return Episode(task, tools, system=SYSTEM, prompt=task.prompt)
+        driver = stepping.StepDriver(self, task, rules=self.rules)
+        return Episode(task, tools, {stepping.DRIVER: driver}, system=SYSTEM, prompt=task.prompt)
 
     async def score(self, episode: Episode, answer: str | None, scoring: ScoringContext | None) -> Score:
         """Apply the answer's patch, lay the hidden tests over it, run the suite: resolved iff every
-        fail-to-pass and pass-to-pass test passes. A broken sandbox raises (not the answer's fault)."""
+        fail-to-pass and pass-to-pass test passes. A broken sandbox raises (not the answer's fault).
+        An answer with no diff in it is taken to be the diff the episode's `finish` submitted, if it
+        finished so (a stepping agent's, or a tool agent's on `interface="steps"`)."""
         task = episode.task
-        patch = extract_patch(answer)
+        submitted = _submitted(episode)
+        # The text loop's answer is finish's diff itself: taken whole (a file's own ``` lines do not confuse it).
+        from_finish = submitted is not None and (answer or "").strip() == submitted.strip()
+        patch = submitted if from_finish else extract_patch(answer)
+        if not patch.strip() and submitted is not None:
+            patch, from_finish = submitted, True
         if not patch.strip():
             return Score(0.0, False, {"applied": False, "error": "the answer holds no diff"})
         try:
@@ -361,13 +456,32 @@ class SeededBugs:
                                     "failed": {t: failed[t] for t in f2p if t in failed}},
                    "pass_to_pass": {"passed": sum(t not in failed for t in p2p), "total": len(p2p),
                                     "failed": {t: failed[t] for t in p2p if t in failed}}}
+        if from_finish:
+            details["answer_from"] = "finish"
         resolved = set(outcome["passed"]) >= set(f2p + p2p)
         return Score(1.0 if resolved else 0.0, resolved, details)
 
     def oracle(self, task: Task, agent: str) -> list[Any]:
-        """The gold patch in a ```diff block, as the final reply."""
+        """The gold patch in a ```diff block, as the final reply; for the text loop (`stepper`, or
+        `agentzoo.agents.stepper:build`) and for tool agents on `interface="steps"`, the gold as actions:
+        `edit`s, then `finish`. A one-line action is replied `Action: …`; an `edit` is its text alone (the
+        text loop reads one line after `Action:`, and the whole reply when it has no marker)."""
+        name = agent.partition("@")[0]
+        if name == "stepper" or name.endswith("stepper:build"):
+            return [action if "\n" in action else f"Action: {action}" for action in self.gold_actions(task)]
+        if self.interface == "steps":
+            return stepping.oracle_replies(self.gold_actions(task), name, answer=STEPS_ANSWER)
         reply = f"```diff\n{task.gold}```"
         return [f"Answer:\n{reply}" if agent == "codeact" else f"Here is the fix.\n\n{reply}"]
+
+
+def _submitted(episode: Episode) -> str | None:
+    """The diff the episode's `finish` submitted; None when it has no driver or did not end with `finish`."""
+    if not isinstance(episode.state.get(stepping.DRIVER), stepping.StepDriver):
+        return None
+    record = stepping.driver_of(episode).record
+    answer = record.outcome.info.get("answer") if record is not None else None
+    return answer if stepping.progress_of(episode).done and isinstance(answer, str) else None
 
 
 def _read_tree(folder: Path) -> dict[str, str]:
