@@ -51,10 +51,11 @@ def block(path, search, replace):
 
 def test_the_grammar_reads_each_action_and_its_normal_form():
     cases = {
-        "list": ("list", "list"), "  LIST  tests/ ": ("list", "list tests"),
+        "list": ("list", "list"), "  LIST  tests/ ": ("list", "list tests"), "view\ta.py": ("view", "view a.py"),
         "view pkg/a.py": ("view", "view pkg/a.py"), "view ./pkg/a.py  3-9": ("view", "view pkg/a.py 3-9"),
         "search  x  =  1": ("search", "search x = 1"),
-        "run_tests": ("run_tests", "run_tests"), "run_tests t.py::a  t.py::b": ("run_tests", "run_tests t.py::a t.py::b"),
+        "run_tests": ("run_tests", "run_tests"),
+        "run_tests t.py::a  t.py::b": ("run_tests", "run_tests t.py::a t.py::b"),
         "finish": ("finish", "finish"), "\n\nfinish\n": ("finish", "finish"),
     }
     for text, (verb, key) in cases.items():
@@ -106,7 +107,8 @@ async def test_list_view_and_search_read_the_working_copy():
     episode = await started(INTERVALS)
     first = await ENV.step_episode(INTERVALS).reset()
     assert first.text.startswith("The repository has 6 files:\nREADME.md\nintervals/__init__.py")
-    assert (await episode.step("list tests")).observation.text == "2 files under tests/:\ntests/test_core.py\ntests/test_ops.py"
+    listed = (await episode.step("list tests")).observation.text
+    assert listed == "2 files under tests/:\ntests/test_core.py\ntests/test_ops.py"
     view = await episode.step("view intervals/core.py 35-36")
     assert view.observation.text == ("intervals/core.py, lines 35-36 of 41:\n    35\t    for current in ordered:\n"
                                      "    36\t        if merged and current.start < merged[-1].end:")
@@ -116,12 +118,14 @@ async def test_list_view_and_search_read_the_working_copy():
     beyond = await episode.step("view intervals/core.py 50-60")
     assert beyond.observation.text == "intervals/core.py has 41 lines; there is no line 50."
     assert (await episode.step("view intervals")).observation.text == (
-        "There is no file intervals. Files under intervals/: intervals/__init__.py, intervals/core.py, intervals/ops.py.")
+        "There is no file intervals. Files under intervals/: intervals/__init__.py, intervals/core.py, "
+        "intervals/ops.py.")
     found = (await episode.step("search merged[-1]")).observation.text
     assert found.splitlines() == ["3 lines contain `merged[-1]`:",
                                   "intervals/core.py:36:         if merged and current.start < merged[-1].end:",
                                   "intervals/core.py:37:             last = merged[-1]",
-                                  "intervals/core.py:38:             merged[-1] = Interval(last.start, max(last.end, current.end))"]
+                                  "intervals/core.py:38:             merged[-1] = Interval(last.start, "
+                                  "max(last.end, current.end))"]
     assert (await episode.step("search nowhere to be found")).observation.text == (
         "No line of the repository contains `nowhere to be found`.")
 
@@ -180,6 +184,11 @@ async def test_an_edit_found_twice_names_the_lines_and_one_with_empty_search_cre
     created = await episode.step(block("pkg/new.py", "", "def f():\n    return 1"))
     assert created.observation.text == "Created pkg/new.py (2 lines)."
     assert episode.files["pkg/new.py"] == "def f():\n    return 1\n"
+    folder = await episode.step(block("pkg", "", "x"))
+    assert folder.observation.text == ("Nothing changed: pkg cannot be a file, because pkg/new.py is one under it: "
+                                       "a path cannot be both a file and a folder.")
+    inside = await episode.step(block("a.py/b.py", "", "x"))
+    assert inside.observation.text.startswith("Nothing changed: a.py/b.py cannot be a file, because a.py is one:")
     filled = await episode.step(block("empty.py", "", "z = 0"))
     assert episode.files["empty.py"] == "z = 0\n" and filled.observation.text.startswith("Edited empty.py")
     assert episode.snapshot() == {"edits": {"a.py": "x = 3\ny = 2\nx = 1\n", "empty.py": "z = 0\n",
@@ -318,7 +327,8 @@ async def test_the_snapshot_is_the_edits_and_restores_on_a_fresh_episode():
 
 async def test_snapshot_five_steps_restore_gives_the_same_observations():
     edit, _ = ENV.gold_actions(TEXTKIT)
-    probe = ["view textkit/slug.py 15-22", "search strip", "run_tests", block("textkit/slug.py", "import re", "import re  # x"),
+    probe = ["view textkit/slug.py 15-22", "search strip", "run_tests",
+             block("textkit/slug.py", "import re", "import re  # x"),
              "view textkit/slug.py 1-5", "dance"]
     await conformance.restore_gives_the_same_observations(SeededBugs(), TEXTKIT, prefix=[edit], probe=probe)
 

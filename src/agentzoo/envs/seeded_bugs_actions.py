@@ -3,13 +3,14 @@
 One action is a text: a verb and its arguments on the first line, and, for `edit` and `run_script`, more lines
 after it (`prompts/seeded_bugs/actions.md` is the grammar as the agent reads it):
 
-    list [<folder>]                view <path> [<start>-<end>]          search <text>
-    edit <path>                    run_tests [<test id> ...]            run_script
-    <<<<<<< SEARCH                                                      <python code lines>
-    <lines copied from the file>                                        finish
-    =======
-    <the lines to put in their place>
-    >>>>>>> REPLACE
+    list [<folder>]
+    view <path> [<start>-<end>]
+    search <text>
+    edit <path>                      then one block:  <<<<<<< SEARCH / lines of the file / ======= /
+                                                      the lines to put in their place / >>>>>>> REPLACE
+    run_tests [<test id> ...]
+    run_script                       then the Python code
+    finish
 
 `parse_action` reads one into an `Action`, or raises `ActionError` saying what is wrong (the episode turns it
 into an observation and `info["parse_error"]`). `Action.key` is the action as the episode rules compare it
@@ -88,8 +89,8 @@ def parse_action(action: str) -> Action:
     """The action written in `action`; raises `ActionError` saying what is wrong."""
     text = (action or "").replace("\r\n", "\n").strip("\n")
     head, _, rest = text.partition("\n")
-    verb, _, args = head.strip().partition(" ")
-    verb, args = verb.lower(), args.strip()
+    words = head.split(None, 1)
+    verb, args = (words[0].lower() if words else ""), (words[1].strip() if len(words) > 1 else "")
     lines = rest.split("\n") if rest.strip() else []
     if not verb:
         raise ActionError("the action is empty")

@@ -146,6 +146,9 @@ class RepoEpisode:
 
     async def _edit(self, action: Action) -> tuple[str, dict[str, Any]]:
         path, old = action.path, self.files.get(action.path)
+        clash = _clash(path, self.files) if old is None else None
+        if clash is not None:  # a path cannot be a file and a folder: the sandbox could not write both
+            return render(PROMPTS / "edit.j2", file=path, problem="clash", clash=clash), {}
         edit = make_edit(old, action.search, action.replace)
         if edit.text is None:
             return render(PROMPTS / "edit.j2", file=path, problem=edit.problem, found=edit.found, near=edit.near), {}
@@ -180,6 +183,13 @@ class RepoEpisode:
         text = render(PROMPTS / "finish.j2", changed=self.changed, diff=diff[:DIFF_CHARS].rstrip("\n"),
                       cut=max(len(diff) - DIFF_CHARS, 0))
         return text, {"answer": diff}
+
+
+def _clash(path: str, files: dict[str, str]) -> str | None:
+    """A file whose path makes a new file at `path` impossible: one under it (it is a folder) or one above it."""
+    parts = path.split("/")
+    above = next((prefix for prefix in ("/".join(parts[:i]) for i in range(1, len(parts))) if prefix in files), None)
+    return above or next((p for p in sorted(files) if p.startswith(path + "/")), None)
 
 
 def _numbered(lines: list[str], first: int, last: int) -> str:
