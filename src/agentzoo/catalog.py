@@ -203,6 +203,11 @@ def get_kind(name: str, *, load_user_code: Callable[[str, str], Any] | None = No
         return kind_from_builder(name, REGISTERED[name], source="registered from Python")
     if name in RECIPES:
         return _recipe_kind(name, RECIPES[name])
+    if name == "adas" or name.startswith("adas:"):  # an ADAS agent: its code runs only in the sandbox
+        from .search.adas import agent as adas
+
+        builder = adas.build if name == "adas" else adas.entry_builder(name)
+        return kind_from_builder(name, builder, module=adas, source=name if name != "adas" else adas.__name__)
     if ":" in name:
         if load_user_code is None:
             raise ConfigError(f"agent {name!r} is user code, and nothing here may load it")
@@ -212,7 +217,7 @@ def get_kind(name: str, *, load_user_code: Callable[[str, str], Any] | None = No
                               "**options) -> an agent")
         return kind_from_builder(name, builder, source=name)
     raise ConfigError(f"unknown agent {name!r}; known: {', '.join(names())}, or a builder of your own as "
-                      "module:build or file.py:build")
+                      "module:build or file.py:build, or an ADAS archive's agent as adas:ARCHIVE.json#N")
 
 
 def split_agent(text: str) -> tuple[str, str | None]:

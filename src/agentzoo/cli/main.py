@@ -17,6 +17,7 @@ from ..errors import AgentzooError, ConfigError, UserError
 from ..models.registry import HOW_TO_CONFIGURE, default_model_string
 from ..runtime.journal import Journal, default_journal, journal_location
 from . import render
+from .adas_cmd import app as adas_app
 from .compare_cmd import compare_cmd
 from .eval_cmd import eval_cmd
 from .mcp_cmd import app as mcp_app
@@ -39,6 +40,7 @@ app.command("view")(view_cmd)
 app.command("serve")(serve_cmd)
 app.add_typer(otel_app, name="otel")
 app.add_typer(mcp_app, name="mcp")
+app.add_typer(adas_app, name="adas")
 
 
 def _print_version(value: bool) -> None:
@@ -469,7 +471,8 @@ def show(run_id: str = typer.Argument(..., help="run id, a unique prefix of one,
 
 @app.command()
 def export(run_id: str = typer.Argument(..., help="run id, prefix or 'latest'; or an eval results folder"),
-           fmt: str = typer.Option("openai-jsonl", "--format", help="openai-jsonl or sharegpt"),
+           fmt: str = typer.Option("openai-jsonl", "--format", help="openai-jsonl, sharegpt, or agent-r (the revision "
+                                   "samples agent-r runs recorded)"),
            out: Optional[Path] = typer.Option(None, "--out", "-o", help="write to this new file [default: stdout]"),
            append: bool = typer.Option(False, "--append", help="add to --out if it exists (else an existing file is refused)"),
            scope: str = typer.Option("", "--scope", help="the agent scope to export [default: the root agent]"),
@@ -480,6 +483,8 @@ def export(run_id: str = typer.Argument(..., help="run id, prefix or 'latest'; o
     from ..export import FORMATS
     from .compare_cmd import check_out, export_eval_cmd, export_one_run, open_out
 
+    if fmt == "agent-r":  # a recipe's own records, not a scope's trajectory (agentzoo.recipes.agent_r.export)
+        return _export_agent_r(run_id, out, append, scope, min_reward, journal_path)
     if fmt not in FORMATS:
         raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     if append and out is None:
@@ -502,6 +507,42 @@ def export(run_id: str = typer.Argument(..., help="run id, prefix or 'latest'; o
         with open_out(out, append) as f:
             f.write(line + "\n")
         console.print(render.plain(f"wrote 1 trajectory to {out}"))
+
+
+def _export_agent_r(source: str, out: Optional[Path], append: bool, scope: str, min_reward: Optional[float],
+                    journal_path: Optional[Path]) -> None:
+    """`agentzoo export RUN_OR_EVAL_DIR --format agent-r`: one ShareGPT row per recorded sample, with provenance."""
+    from ..eval.export import is_results_dir
+    from ..recipes.agent_r.export import rows
+    from .compare_cmd import check_out, open_out
+
+    if scope or min_reward is not None:
+        raise ConfigError("--format agent-r exports every sample agent-r recorded; --scope and --min-reward do not "
+                          "apply (a revision sample comes from any search, won or not)")
+    if append and out is None:
+        raise ConfigError("--append goes with --out FILE")
+    if out is not None:
+        check_out(out, append)  # before any work
+    if is_results_dir(source):
+        journal = _journal(journal_path) if journal_path is not None else None
+        try:
+            lines = [_json.dumps_str(r) for r in rows(journal, Path(source))]
+        finally:
+            if journal is not None:
+                journal.close()
+        what = source
+    else:
+        with _Source(source, journal_path) as where:
+            found = rows(where.journal, where.results_folder if where.results_folder is not None else where.run_ids)
+            lines = [_json.dumps_str(r) for r in found]
+            what = where.name if len(where.run_ids) > 1 else f"run {where.journal.get_run(where.run_ids[0]).run_id}"
+    if out is None:
+        sys.stdout.write("".join(line + "\n" for line in lines))
+        return
+    if lines:  # the file is made only once there is a row for it
+        with open_out(out, append) as f:
+            f.write("".join(line + "\n" for line in lines))
+    console.print(render.plain(f"wrote {len(lines)} agent-r samples to {out} from {what}"))
 
 
 def main() -> None:
