@@ -79,8 +79,8 @@ def make_search(model: Model, *, system: str | None, sampling: dict[str, Any] | 
         chooser = BestFirst()
     else:
         raise ConfigError(f"tree search: unknown selector {selector!r}; known: uct, uct-classic, best-first, beam")
-    judge = EnvReward() if value == "env" else value_agent or ValueAgent(model)
-    final = Debate(model) if discriminator == "debate" else MeanReward()
+    judge = EnvReward() if value == "env" else value_agent or ValueAgent(model, sampling=sampling)
+    final = Debate(model, sampling=sampling) if discriminator == "debate" else MeanReward()
     return TreeSearch(policy or TextPolicy(model, system=system, sampling=sampling), judge, chooser, final, limits,
                       budget)
 

