@@ -20,6 +20,7 @@ from agentzoo.envs.seeded_bugs import SYSTEM, SeededBugs, apply_patch, make_patc
 from agentzoo.envs.seeded_bugs_actions import (ActionError, edit_text, gold_actions, make_edit, parse_action,
                                                read_action, split_lines)
 from agentzoo.envs.seeded_bugs_steps import VIEW_LINES, RepoEpisode
+from agentzoo.envs.step import StepEnvironment, StepEpisode
 from agentzoo.errors import ConfigError, UserError
 from agentzoo.eval.harness import EvalConfig, run_eval
 from agentzoo.eval.matrix import expand
@@ -307,6 +308,8 @@ def test_the_gold_as_actions_widens_a_block_until_it_is_found_once_and_refuses_w
 
 
 async def test_the_snapshot_is_the_edits_and_restores_on_a_fresh_episode():
+    assert isinstance(ENV, StepEnvironment) and isinstance(ENV.step_episode(TEXTKIT), StepEpisode)
+    assert ENV.action_space(TEXTKIT) == ENV.step_episode(TEXTKIT).action_space  # the prompt needs no episode
     episode = await started(TEXTKIT)
     await episode.step(ENV.gold_actions(TEXTKIT)[0])
     await episode.step(block("notes.txt", "", "a note"))
