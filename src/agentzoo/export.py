@@ -32,6 +32,20 @@ def trajectory(entries: list[Entry], scope: str = "") -> tuple[list[dict[str, An
     return list(last.request["messages"]) + [last.result["message"]], list(last.request.get("tools") or [])
 
 
+def default_scope(entries: list[Entry]) -> str:
+    """The scope a run's trajectory is read from when none is named: the root agent's; for a tree search
+    (`agentzoo.search`, whose root makes no model call), the policy call of the node the search chose, whose
+    conversation is the chosen path."""
+    if any(e.kind == "model" and e.scope == "" for e in entries):
+        return ""
+    for e in entries:
+        if e.kind == "search" and e.name == "tree" and e.status == "ok" and isinstance(e.result, dict):
+            best = e.result.get("best")
+            if isinstance(best, int) and best > 0:
+                return f"{e.scope}/node#{best}/policy"
+    return ""
+
+
 def to_openai(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {"messages": [_clean(m) for m in messages]}
     if tools:
@@ -67,7 +81,9 @@ def export_run(journal: Journal, run_id: str, fmt: str, scope: str = "") -> dict
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, not {fmt!r}")
     info = journal.get_run(run_id)
-    messages, tools = trajectory(list(journal.entries(info.run_id)), scope)
+    entries = list(journal.entries(info.run_id))
+    scope = scope or default_scope(entries)
+    messages, tools = trajectory(entries, scope)
     record = to_openai(messages, tools) if fmt == "openai-jsonl" else to_sharegpt(messages, tools)
     record["metadata"] = {"run_id": info.run_id, "scope": scope, "status": info.status}
     return record

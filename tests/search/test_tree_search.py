@@ -317,3 +317,16 @@ async def test_sigkill_mid_search_then_resume_repeats_no_finished_model_call(tmp
         assert resumed.ok, resumed.error
         assert len(policy.requests) + len(value.requests) == ref_calls - kill_after  # nothing asked twice
         assert tree_entry(journal, resumed.run_id) == ref_tree
+
+
+async def test_export_of_a_search_run_is_the_chosen_path(journal):
+    from agentzoo.export import export_run
+
+    policy, value = models()
+    agent = search_agent(policy, value)
+    result = await runner.run(agent, TASK.prompt, journal=journal)
+    record = export_run(journal, result.run_id, "sharegpt")
+    best = agent.last.best
+    assert record["metadata"]["scope"] == f"search/node#{best.id}/policy"
+    gpt = [t["value"] for t in record["conversations"] if t["from"] == "gpt"]
+    assert gpt == [n.reply for n in best.path()[1:]]  # the chosen path's replies, in order
