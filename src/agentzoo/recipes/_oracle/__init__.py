@@ -17,6 +17,7 @@ from functools import partial
 from typing import Any
 
 from ...types import ModelRequest
+from .agent_r import agent_r
 from .agentless import agentless
 from .baselines import chain_of_thought, debate, reflexion, self_refine
 from .code_teams import agentcoder, codecor, metagpt
@@ -53,6 +54,7 @@ PLAYERS: dict[str, Callable[[Gold], Callable[[ModelRequest], Any]]] = {
     "webarena-agent": webarena_agent,
     "agentoccam": agentoccam,
     "tree-search": tree_search,
+    "agent-r": agent_r,
     "swe-search": swe_search,
 }
 """Recipe name -> a function of a task's `Gold` that returns the recipe's oracle (a function of the request)."""
