@@ -117,14 +117,36 @@ def test_run_again_with_more_generations_it_goes_on_and_evaluates_nothing_twice(
     assert len(harness_runs(folder) - runs_before) == 5
 
 
-def test_a_resumed_search_refuses_other_settings(tmp_path):
+def test_without_its_journal_the_archive_file_alone_resumes_the_search(tmp_path):
     folder = tmp_path / "a"
-    search(folder, generations=0)
-    done = subprocess.run([sys.executable, "-m", "agentzoo.cli.main", "adas", "search", "--archive", "archive.json",
-                           "--model", PLAY, "--valid-size", "6", "--generations", "0"], capture_output=True, text=True,
-                          cwd=folder, env=dict(os.environ, AGENTZOO_JOURNAL=str(folder / "journal.db")))
-    assert done.returncode == 2
-    assert "archive.json is a search with valid_size=5; this command asks for valid_size=6" in done.stderr
+    search(folder, generations=1)
+    first = archive(folder)
+    runs_before = harness_runs(folder)
+    (folder / "journal.db").rename(folder / "elsewhere.db")  # as on another machine, with the archive copied
+    out = search(folder, generations=2)
+    second = archive(folder)
+    assert "is not in" in out and "starting a new run from the archive file" in out
+    assert second["search"]["run_id"] != first["search"]["run_id"]
+    assert second["entries"][:8] == first["entries"] and [e["generation"] for e in second["entries"][8:]] == [2]
+    assert model_entries(folder, second["search"]["run_id"]) == 3  # generation 2 only: nothing re-evaluated
+    assert len(harness_runs(folder) - runs_before) == 5
+
+
+def test_a_resumed_search_refuses_other_settings_and_fewer_generations(tmp_path):
+    folder = tmp_path / "a"
+    search(folder, generations=1)
+
+    def refused(*flags):
+        done = subprocess.run([sys.executable, "-m", "agentzoo.cli.main", "adas", "search", "--archive", "archive.json",
+                               "--model", PLAY, "--seed", "0", *flags], capture_output=True, text=True, cwd=folder,
+                              env=dict(os.environ, COLUMNS="300", AGENTZOO_JOURNAL=str(folder / "journal.db")))
+        assert done.returncode == 2, done.stdout
+        return " ".join(done.stderr.split())
+
+    assert "archive.json is a search with valid_size=5; this command asks for valid_size=6" in refused(
+        "--valid-size", "6", "--generations", "1")
+    assert "archive.json has 1 generations already; --generations 0 would end the search before them" in refused(
+        "--valid-size", "5", "--generations", "0")
 
 
 def test_an_archive_entry_runs_with_agentzoo_eval_like_any_agent(tmp_path):

@@ -105,6 +105,9 @@ def _search(path: Path, kept: dict[str, Any], model: str, meta_model: str, gener
             now = ", ".join(f"{k}={kept[k]!r}" for k in changed)
             raise ConfigError(f"{path} is a search with {was}; this command asks for {now}. Give the same settings "
                               "to resume it, or name a new --archive")
+    if existing is not None and generations < existing.generations_done:
+        raise ConfigError(f"{path} has {existing.generations_done} generations already; --generations "
+                          f"{generations} would end the search before them: give at least {existing.generations_done}")
     environment = load_env(kept["env"], kept["tasks_file"])
     every = list(environment.tasks())
     random.Random(kept["seed"]).shuffle(every)  # ADAS: random.seed(shuffle_seed); random.shuffle(examples)

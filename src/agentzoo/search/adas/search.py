@@ -158,12 +158,18 @@ class AdasSearch:
 
     def prompt(self, archive: Archive) -> dict[str, Any]:
         """The variables of `meta_propose.j2`: the benchmark, the API, the archive with fitness, the example."""
-        view = [{"thought": e.thought, "name": e.name, "code": e.code,
-                 "fitness": e.fitness.text if e.fitness else "none: its evaluation failed"} for e in archive.entries]
+        view = [{"thought": e.thought, "name": e.name, "code": e.code, "fitness": fitness_text(e)}
+                for e in archive.entries]
         return {"env": self.brief.env, "answer_kind": self.brief.answer_kind, "example_task": self.brief.example_task,
                 "example_answer": self.brief.example_answer, "api": self.api_source.strip(),
                 "archive": "[" + ",\n".join(_json.dumps_str(v) for v in view) + "]",
                 "output_example": _json.dumps_str(OUTPUT_EXAMPLE)}
+
+
+def fitness_text(entry: Entry) -> str:
+    if entry.fitness is not None:
+        return entry.fitness.text
+    return "not measured yet" if entry.evaluation is None else "none: its evaluation failed"
 
 
 def previous_agent(archive: Archive) -> str | None:
@@ -174,7 +180,7 @@ def previous_agent(archive: Archive) -> str | None:
         return None
     last = found[-1]
     return _json.dumps_str({"thought": last.thought, "name": last.name, "code": last.code,
-                            "fitness": last.fitness.text if last.fitness else None})
+                            "fitness": fitness_text(last)})
 
 
 def summary(evaluation: Evaluation, error: str | None) -> dict[str, Any]:
