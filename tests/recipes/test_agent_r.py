@@ -341,6 +341,16 @@ async def test_a_run_in_the_harness_exports_its_samples_with_provenance_and_repl
             export_samples(journal, run.run_id, tmp_path / "one.jsonl")
         assert export_samples(journal, [run.run_id], tmp_path / "one.jsonl", append=True) == len(exported)
     assert len((tmp_path / "one.jsonl").read_text().splitlines()) == 2 * len(exported)
+    # What does not apply is refused by name; a run of another agent has no samples to export.
+    done = subprocess.run([*cli, "export", str(out), "--format", "agent-r", "--scope", "search", "--journal",
+                           str(journal_path)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 2 and "--scope and --min-reward do not apply" in done.stderr
+    with Journal(tmp_path / "other.db") as journal:
+        other = await runner.run(build_recipe("react-textgame", ScriptedModel(["look"]), episode=TW.episode(
+            GAMES[GAME]), max_steps=1), "x", journal=journal)
+        with pytest.raises(ConfigError, match="none of its 1 run.s. recorded agent-r samples"):
+            export_samples(journal, other.run_id, tmp_path / "none.jsonl")
+    assert not (tmp_path / "none.jsonl").exists()
 
 
 @pytest.mark.parametrize("kill_after", [5, 14])

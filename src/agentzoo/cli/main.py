@@ -513,7 +513,7 @@ def _export_agent_r(source: str, out: Optional[Path], append: bool, scope: str, 
                     journal_path: Optional[Path]) -> None:
     """`agentzoo export RUN_OR_EVAL_DIR --format agent-r`: one ShareGPT row per recorded sample, with provenance."""
     from ..eval.export import is_results_dir
-    from ..recipes.agent_r.export import rows
+    from ..recipes.agent_r.export import Counts, check_recorded, rows
     from .compare_cmd import check_out, open_out
 
     if scope or min_reward is not None:
@@ -523,19 +523,22 @@ def _export_agent_r(source: str, out: Optional[Path], append: bool, scope: str, 
         raise ConfigError("--append goes with --out FILE")
     if out is not None:
         check_out(out, append)  # before any work
+    counts = Counts()
     if is_results_dir(source):
         journal = _journal(journal_path) if journal_path is not None else None
         try:
-            lines = [_json.dumps_str(r) for r in rows(journal, Path(source))]
+            lines = [_json.dumps_str(r) for r in rows(journal, Path(source), counts)]
         finally:
             if journal is not None:
                 journal.close()
         what = source
     else:
         with _Source(source, journal_path) as where:
-            found = rows(where.journal, where.results_folder if where.results_folder is not None else where.run_ids)
+            found = rows(where.journal, where.results_folder if where.results_folder is not None else where.run_ids,
+                         counts)
             lines = [_json.dumps_str(r) for r in found]
             what = where.name if len(where.run_ids) > 1 else f"run {where.journal.get_run(where.run_ids[0]).run_id}"
+    check_recorded(counts, what)
     if out is None:
         sys.stdout.write("".join(line + "\n" for line in lines))
         return

@@ -81,6 +81,8 @@ DEVIATIONS: list[str] = [
     "root, so a Bad on a shared step would splice a good path that repeats it)",
     "a step that lost the episode ends the bad prefix without a verifier call (path_collection.py asks the "
     "verifier there too and sets a flag it never reads)",
+    "a negative step reward marks a disaster only where it ends the episode (mcts_*.py ends the rollout at any "
+    "negative reward; our search goes on until the environment or its rules end the episode)",
     "pairs are ordered best good leaf first, worst bad leaf first (path_collection.py shuffles them with seed 123); "
     "each step is judged once per run however many pairs it is in",
     "the revision thought is one of ten of our own, chosen by a hash of the seed and the pair's leaves",

@@ -21,6 +21,7 @@ agent-r --env textworld --model openai-compatible:<name>@http://localhost:8000/v
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,37 +53,52 @@ def to_row(sample: dict[str, Any], provenance: dict[str, Any]) -> dict[str, Any]
     return row
 
 
-def run_rows(journal: Journal, run_id: str, sample: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+@dataclass
+class Counts:
+    runs: int = 0
+    recorded: int = 0
+    """Runs that recorded samples (agent-r runs that got that far), none or some."""
+    rows: int = 0
+
+
+def run_rows(journal: Journal, run_id: str, sample: dict[str, Any] | None = None,
+             counts: Counts | None = None) -> Iterator[dict[str, Any]]:
     """The rows of the samples one run recorded (none if it recorded none: not an agent-r run, or it failed before).
     `sample`: the eval sample's row, for its key, reward and seed."""
+    counts = counts if counts is not None else Counts()
     info = journal.get_run(run_id)
+    counts.runs += 1
     for entry in journal.entries(info.run_id):
         if entry.kind != KIND or entry.name != SAMPLES or entry.status != "ok":
             continue
+        counts.recorded += 1
         recorded = entry.result
         base = {"run_id": info.run_id, "scope": entry.scope, "env": recorded.get("env"), "task": recorded.get("task"),
                 "model": recorded.get("model"), "seed": recorded.get("seed"), "beta": recorded.get("beta"),
                 "alpha": recorded.get("alpha"),
                 "eval": {k: sample.get(k) for k in EVAL_KEYS} if sample is not None else None}
         for index, item in enumerate(recorded.get("samples") or ()):
+            counts.rows += 1
             yield to_row(item, {**base, "sample": index})
 
 
-def rows(journal: Journal | None, source: str | Path | Iterable[str]) -> Iterator[dict[str, Any]]:
+def rows(journal: Journal | None, source: str | Path | Iterable[str],
+         counts: Counts | None = None) -> Iterator[dict[str, Any]]:
     """The rows of a run id (or several), or of every run of an eval results folder (its own journal unless
-    `journal` is given), in the folder's sample-key order."""
+    `journal` is given), in the folder's sample-key order. `counts` learns how many runs were read and recorded."""
     from ...eval.export import is_results_dir
 
+    counts = counts if counts is not None else Counts()
     if isinstance(source, Path) or (isinstance(source, str) and is_results_dir(source)):
-        yield from _folder_rows(journal, Path(source))
+        yield from _folder_rows(journal, Path(source), counts)
         return
     if journal is None:
         raise ConfigError("agent-r export: a run id needs the journal that holds it")
     for run_id in [source] if isinstance(source, str) else list(source):
-        yield from run_rows(journal, run_id)
+        yield from run_rows(journal, run_id, counts=counts)
 
 
-def _folder_rows(journal: Journal | None, folder: Path) -> Iterator[dict[str, Any]]:
+def _folder_rows(journal: Journal | None, folder: Path, counts: Counts) -> Iterator[dict[str, Any]]:
     from ...eval.export import is_results_dir
     from ...eval.report import INFRA, load_rows
 
@@ -100,7 +116,7 @@ def _folder_rows(journal: Journal | None, folder: Path) -> Iterator[dict[str, An
         for sample in sorted(samples, key=lambda r: r["key"]):
             if sample.get("status") == INFRA or not sample.get("run_id"):
                 continue
-            yield from run_rows(journal, sample["run_id"], sample)
+            yield from run_rows(journal, sample["run_id"], sample, counts)
     finally:
         if own:
             journal.close()
@@ -109,13 +125,22 @@ def _folder_rows(journal: Journal | None, folder: Path) -> Iterator[dict[str, An
 def export_samples(journal: Journal | None, source: str | Path | Iterable[str], out_path: str | Path, *,
                    append: bool = False) -> int:
     """Write the rows of `source` (a run id, run ids, or an eval results folder) to `out_path`, one JSON line each;
-    the number written. An existing file is refused unless `append`."""
+    the number written. An existing file is refused unless `append`; a source with no agent-r run is an error."""
     out = Path(out_path)
     if out.exists() and not append:
         raise ConfigError(f"{out} exists: pass append=True to add to it, or name a new file")
-    count = 0
+    counts = Counts()
+    lines = [_json.dumps_str(row) + "\n" for row in rows(journal, source, counts)]
+    check_recorded(counts, source)
     with out.open("a" if append else "x", encoding="utf-8") as f:
-        for row in rows(journal, source):
-            f.write(_json.dumps_str(row) + "\n")
-            count += 1
-    return count
+        f.writelines(lines)
+    return len(lines)
+
+
+def check_recorded(counts: Counts, source: object) -> None:
+    """Runs read but none recorded samples: not agent-r runs (or none got past its search), so say so rather than
+    write an empty file."""
+    if counts.runs and not counts.recorded:
+        raise ConfigError(f"{source}: none of its {counts.runs} run(s) recorded agent-r samples (the `{SAMPLES}` "
+                          "entry an agent-r run writes at its end); --format agent-r exports runs of the agent-r "
+                          "recipe")
