@@ -401,6 +401,22 @@ async def test_the_same_seed_gives_the_same_tree_and_samples_and_another_seed_an
     assert seen[0][0] != seen[2][0]
 
 
+async def test_a_search_budget_stops_the_search_cleanly_and_the_run_still_records_its_samples(journal):
+    game = GAMES[GAME]
+    model = ScriptedModel(hashed_actor, name="actor")
+    agent = build_recipe("agent-r", model, episode=TW.episode(game), iterations=4, children=2, max_depth=6,
+                         budget_model_calls=8)
+    run = await runner.run(agent, game.prompt, journal=journal)
+    assert run.ok, run.error
+    assert agent.last.search.stopped.startswith("budget:") and "model_calls" in agent.last.search.stopped
+    assert sum(1 for e in journal.entries(run.run_id) if e.kind == "model" and e.scope.startswith("search/")) == 8
+    # The first rollout (6 actions) was judged; the two expansions after it repeated actions (duplicates).
+    assert [leaf.node.depth for leaf in agent.last.leaves] == [6]
+    assert samples_entry(journal, run.run_id)["leaves"] == [
+        {"node": leaf.id, "value": leaf.value, "finished": leaf.node.finished, "disaster": False,
+         "depth": leaf.node.depth} for leaf in agent.last.leaves]
+
+
 # --- the shipped local model ---------------------------------------------------------------------------------
 
 

@@ -59,7 +59,8 @@ DEFAULT_PRESET = "agent-r"
 OPTION_SOURCES: dict[str, str] = {
     "c": "mcts_*.py MCTSConfig.coef = 0.25 (UCT: mean + c·√(ln N_parent / n))",
     "iterations": "mcts_raw.py MCTSConfig.iterations = 4; one iteration of ours is one rollout from the node UCT "
-                  "descends to",
+                  "descends to (as in mcts_raw.py, where an unvisited child comes first, the first rollouts all "
+                  "start at the root until it has its children)",
     "children": "mcts_raw.py MCTSConfig.n_generate_samples = 4 (N_GEN): children per node at most",
     "max_depth": "ours: 25, room for every shipped game's walkthrough; mcts_raw.py MCTSConfig.max_depth = 10",
     "beta": "path_collection.py pair_leaf_paths: value(good) − value(bad) > $BETA; 0.2 is ours [unverified]",
@@ -72,6 +73,10 @@ OPTION_SOURCES: dict[str, str] = {
     "max_tokens": "llm_server.py FuncCallOffline: max_tokens=500",
     "seed": "ours: the base of the per-node sampling seeds (default: the eval sample's seed, else 0)",
     "window": "ours: past exchanges the policy sees (None: all; Agent-R drops the oldest past its token limit)",
+    "budget_model_calls": "ours: the search's own budget; it stops cleanly and keeps the best path found (the "
+                          "judgements after it are bounded only by the run's budget)",
+    "budget_usd": "ours: as budget_model_calls, in dollars",
+    "budget_seconds": "ours: as budget_model_calls, in wall-clock seconds (read as a journaled clock)",
 }
 DEVIATIONS: list[str] = [
     "an iteration is one rollout: UCT descends from the root to a node with room for a child, adds one and plays it "
