@@ -129,6 +129,14 @@ async def test_role_assignment_routes_to_the_chosen_expert(choice, role):
     assert requests[1].messages[0]["content"].startswith(f"You are a {role}.")
 
 
+async def test_schema_replies_ask_for_exactly_the_fields_with_a_json_schema():
+    result, requests = await run_seed("Step-back Abstraction", answering(), schema_replies=True)
+    assert result.ok and [r.response_format for r in requests] == [
+        {"type": "json_schema", "json_schema": {"name": "reply", "strict": True, "schema": {
+            "type": "object", "properties": {"thinking": {"type": "string"}, field: {"type": "string"}},
+            "required": ["thinking", field], "additionalProperties": False}}} for field in ("principle", "answer")]
+
+
 async def test_a_reply_that_is_not_json_gives_empty_fields_and_other_values_become_text():
     assert reply_fields("no JSON here", ["thinking", "answer"]) == {"thinking": "", "answer": ""}
     assert reply_fields('```json\n{"answer": 7, "extra": 1}\n```', ["thinking", "answer"]) == {"thinking": "", "answer": "7"}
@@ -200,7 +208,7 @@ def test_an_archive_entry_is_an_agent_kind_by_index_or_name(tmp_path):
     assert isinstance(by_index.agent, AdasAgent) and by_index.agent.name == by_name.agent.name == "Found"
     assert by_index.agent.code == SEEDS["Chain-of-Thought"].code
     kind = get_kind(f"adas:{path}#0")
-    assert kind.runs_code and set(kind.options) == {"max_model_calls", "task_seconds"}
+    assert kind.runs_code and set(kind.options) == {"max_model_calls", "task_seconds", "schema_replies"}
 
 
 @pytest.mark.parametrize(("ref", "content", "message"), [

@@ -98,6 +98,18 @@ async def test_a_proposal_is_three_calls_at_temperature_0_8_asking_for_json(tmp_
     assert "reflection" not in json.dumps(new.to_json())
 
 
+async def test_with_schema_each_turn_asks_for_its_keys(tmp_path):
+    meta_model = ScriptedModel([reply()] * 3 + [reply(code="def forward(self, task):\n    return 'v2'\n")])
+    program = AdasSearch(MetaAgent(meta_model, schema=True), StubEvaluator("boom", [1, 1, 1, 1]), BRIEF,
+                         Archive([evaluated()]), settings=Settings(1, 3), api_source=API_SOURCE)
+    with Journal(tmp_path / "journal.db") as journal:
+        assert (await runner.run(program, "search", journal=journal)).ok
+    keys = [r.response_format["json_schema"]["schema"]["required"] for r in meta_model.requests]
+    assert keys == [["thought", "name", "code"], ["reflection", "thought", "name", "code"],
+                    ["reflection", "thought", "name", "code"], ["thought", "name", "debug_thought", "code"]]
+    assert {r.temperature for r in meta_model.requests} == {0.8}
+
+
 async def test_the_first_review_shows_the_last_agent_designed(tmp_path):
     earlier = Entry("Earlier", SEED_CODE, "its idea", 1, Fitness(0.5, 0.25, 0.75, 2, 4))
     start = Archive([evaluated(), earlier], generations_done=1)

@@ -40,7 +40,7 @@ ArchiveOpt = typer.Option(..., "--archive", help="the archive file (JSON): creat
 JournalOpt = typer.Option(None, "--journal", parser=journal_location, metavar="FILE|URL",
                           help="journal file, or a postgresql:// URL [default: $AGENTZOO_JOURNAL or .agentzoo/journal.db]")
 KEPT = ("env", "tasks_file", "model", "meta_model", "seed", "valid_size", "debug_max", "options", "max_tokens",
-        "meta_max_tokens")
+        "meta_max_tokens", "json_schema")
 """The settings a search keeps for its whole life: a resumed search must be given the same."""
 
 
@@ -59,6 +59,7 @@ def search_cmd(archive: Path = ArchiveOpt,
                task_seconds: Optional[float] = typer.Option(None, "--task-seconds", min=1, help="wall-clock seconds one agent may take on one task [default: 1800]"),
                max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, help="cap on each agent call's reply [default: the model's]"),
                meta_max_tokens: int = typer.Option(4096, "--meta-max-tokens", min=1, help="cap on each meta-agent reply (ADAS: 4096)"),
+               json_schema: bool = typer.Option(False, "--json-schema", help="ask every model call for its keys with a JSON schema, not any JSON object (ADAS's): for small local models"),
                work: Optional[Path] = typer.Option(None, "--work", help="where candidates' evals go [default: ARCHIVE.adas/ beside the archive]"),
                tier: Optional[str] = typer.Option(None, "--tier", help="sandbox tier for the agents' code: auto | bwrap | landlock"),
                journal_path: Optional[Path] = JournalOpt) -> None:
@@ -70,10 +71,12 @@ def search_cmd(archive: Path = ArchiveOpt,
         raise ConfigError("no model: give --model (or set AGENTZOO_MODEL)")
     if tier == "unsafe":
         raise ConfigError("--tier unsafe: generated agents run only in an isolating sandbox tier")
-    options = {k: v for k, v in (("max_model_calls", max_model_calls), ("task_seconds", task_seconds)) if v is not None}
+    options = {k: v for k, v in (("max_model_calls", max_model_calls), ("task_seconds", task_seconds),
+                                 ("schema_replies", json_schema or None)) if v is not None}
     kept = {"env": env, "tasks_file": str(tasks_file) if tasks_file else None, "model": mask_text(model),
             "meta_model": mask_text(meta_model or model), "seed": seed, "valid_size": valid_size,
-            "debug_max": debug_max, "options": options, "max_tokens": max_tokens, "meta_max_tokens": meta_max_tokens}
+            "debug_max": debug_max, "options": options, "max_tokens": max_tokens, "meta_max_tokens": meta_max_tokens,
+            "json_schema": json_schema}
     with Journal(journal_path or default_journal()) as journal:
         result, search = _search(archive, kept, model, meta_model or model, generations, concurrency,
                                  work or archive.with_suffix(".adas"), tier, journal)
@@ -129,7 +132,8 @@ def _search(path: Path, kept: dict[str, Any], model: str, meta_model: str, gener
     def note(text: str) -> None:
         console.print(Text(text))
 
-    meta = MetaAgent(parse_model(meta_model), seed=kept["seed"], max_tokens=kept["meta_max_tokens"])
+    meta = MetaAgent(parse_model(meta_model), seed=kept["seed"], max_tokens=kept["meta_max_tokens"],
+                     schema=kept["json_schema"])
     settings = Settings(generations=generations, debug_max=kept["debug_max"])
 
     async def go() -> Any:
@@ -206,7 +210,7 @@ def replay_cmd(archive: Path = ArchiveOpt, journal_path: Optional[Path] = Journa
             raise ConfigError(f"run {run_id} in {journal.path} is not an ADAS search")
         kept = config["settings"]
         meta = MetaAgent(RecordedOnlyModel(model_name_of(kept["meta_model"])), seed=kept["seed"],
-                         max_tokens=kept["meta_max_tokens"])
+                         max_tokens=kept["meta_max_tokens"], schema=kept["json_schema"])
         # As far as the file goes: a search cut in the middle of a generation replays up to its last whole one.
         search = AdasSearch(meta, None, Brief(**config["brief"]), Archive.from_json(config["start"], "run config"),
                             settings=Settings(recorded.generations_done, kept["debug_max"]),

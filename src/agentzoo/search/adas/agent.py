@@ -41,6 +41,8 @@ TASK_SECONDS = 1800.0    # ours: wall clock of one forward on one task (its mode
 OPTION_SOURCES: dict[str, str] = {
     "max_model_calls": "agentzoo: LLM calls one forward may make on one task (ADAS has no bound)",
     "task_seconds": "agentzoo: wall-clock seconds one forward may take on one task, its model calls included",
+    "schema_replies": "agentzoo: ask for the fields with a JSON schema (ADAS asks for any JSON object); for small "
+                      "local models, which then always give every field",
 }
 DEVIATIONS: list[str] = [
     "the code runs in an isolated sandbox and its LLM calls are journaled host tools (ADAS exec()s it in-process)",
@@ -55,7 +57,7 @@ class AdasAgent:
     def __init__(self, model: Model, code: str, *, name: str = "adas-agent", task_kind: str | None = None,
                  sampling: dict[str, Any] | None = None, tier: str = "auto", allow_unsafe: bool = False,
                  limits: Limits | None = None, max_model_calls: int = MAX_MODEL_CALLS,
-                 task_seconds: float = TASK_SECONDS) -> None:
+                 task_seconds: float = TASK_SECONDS, schema_replies: bool = False) -> None:
         if not code.strip():
             raise ConfigError(f"ADAS agent {name!r} has no code")
         if max_model_calls < 1:
@@ -70,7 +72,7 @@ class AdasAgent:
         if limits.wall_seconds == Limits().wall_seconds:
             limits = dataclasses.replace(limits, wall_seconds=task_seconds)
         self.limits = limits
-        self.max_model_calls = max_model_calls
+        self.max_model_calls, self.schema_replies = max_model_calls, schema_replies
 
     async def run(self, task: str, ctx: Context) -> AgentResult:
         result = await self.forward(ctx, task)
@@ -85,7 +87,7 @@ class AdasAgent:
         """The code on `task`, as one `sandbox/exec` effect whose model calls are in `…/forward`."""
         calls_ctx = ctx.child("forward")
         calls = LLMCalls(self.model, task_kind=self.task_kind, seed=self.seed, max_tokens=self.max_tokens,
-                         max_calls=self.max_model_calls)
+                         max_calls=self.max_model_calls, schema=self.schema_replies)
 
         async def serve(name: str, arguments: dict[str, Any]) -> Any:
             if name != LLM_TOOL["name"]:
@@ -101,6 +103,8 @@ class AdasAgent:
 
         request = {"agent": self.name, "code": self.code, "task": task, "api": API_DIGEST, "seed": self.seed,
                    "max_model_calls": self.max_model_calls}
+        if self.schema_replies:
+            request["schema_replies"] = True
         data = await ctx.gateway.effect(ctx.scope, "sandbox", "exec", request, perform,
                                         on_served=lambda _: ctx.gateway.serve_recorded(calls_ctx.scope))
         return ExecResult.from_json(data)
@@ -127,7 +131,7 @@ def describe_failure(error: dict[str, Any], name: str) -> str:
 def build(model: Model, tools: Sequence[Any] = (), *, code: str, name: str = "adas-agent", system: str | None = None,
           sampling: dict[str, Any] | None = None, task_kind: str | None = None, tier: str = "auto",
           allow_unsafe: bool = False, limits: Limits | None = None, max_model_calls: int = MAX_MODEL_CALLS,
-          task_seconds: float = TASK_SECONDS) -> AdasAgent:
+          task_seconds: float = TASK_SECONDS, schema_replies: bool = False) -> AdasAgent:
     """An ADAS agent of `code` (`--agent adas --agent-opt code=...`; the search evaluates candidates so)."""
     if list(tools):
         raise ConfigError(f"ADAS agent {name!r} answers from text alone; this environment gives it tools "
@@ -139,7 +143,7 @@ def build(model: Model, tools: Sequence[Any] = (), *, code: str, name: str = "ad
             raise ConfigError(f"ADAS agent {name!r} sets each call's sampling in its code: {key} cannot be set for it")
     return AdasAgent(model, code, name=name, task_kind=task_kind, sampling=sampling, tier=tier,
                      allow_unsafe=allow_unsafe, limits=limits, max_model_calls=max_model_calls,
-                     task_seconds=task_seconds)
+                     task_seconds=task_seconds, schema_replies=schema_replies)
 
 
 def entry_builder(ref: str) -> Any:
@@ -150,10 +154,11 @@ def entry_builder(ref: str) -> Any:
     def build_entry(model: Model, tools: Sequence[Any] = (), *, system: str | None = None,
                     sampling: dict[str, Any] | None = None, task_kind: str | None = None, tier: str = "auto",
                     allow_unsafe: bool = False, limits: Limits | None = None,
-                    max_model_calls: int = MAX_MODEL_CALLS, task_seconds: float = TASK_SECONDS) -> AdasAgent:
+                    max_model_calls: int = MAX_MODEL_CALLS, task_seconds: float = TASK_SECONDS,
+                    schema_replies: bool = False) -> AdasAgent:
         return build(model, tools, code=entry.code, name=entry.name, system=system, sampling=sampling,
                      task_kind=task_kind, tier=tier, allow_unsafe=allow_unsafe, limits=limits,
-                     max_model_calls=max_model_calls, task_seconds=task_seconds)
+                     max_model_calls=max_model_calls, task_seconds=task_seconds, schema_replies=schema_replies)
 
     build_entry.__doc__ = f"Entry #{index} of the ADAS archive {path}: {entry.name!r}."
     return build_entry

@@ -41,11 +41,14 @@ LLM_TOOL: dict[str, Any] = {
 class LLMCalls:
     """Serves one task's `llm_call`s with `model`: at most `max_calls` of them (a runaway loop in generated
     code stops there). `seed`, when given, is sent with call k as `seed + k`, so that samples at the same
-    temperature differ from each other and are the same on every run; `max_tokens` caps each reply."""
+    temperature differ from each other and are the same on every run; `max_tokens` caps each reply.
+    `schema=True` asks for the fields with a JSON schema instead of any JSON object (ADAS asks for an
+    object only): a small local model, decoding under the schema, then always gives every field."""
 
     def __init__(self, model: Model, *, task_kind: str | None = None, seed: int | None = None,
-                 max_tokens: int | None = None, max_calls: int = 100) -> None:
+                 max_tokens: int | None = None, max_calls: int = 100, schema: bool = False) -> None:
         self.model, self.task_kind, self.seed, self.max_tokens, self.max_calls = model, task_kind, seed, max_tokens, max_calls
+        self.schema = schema
         self.made = 0
 
     async def __call__(self, ctx: Context, arguments: dict[str, Any]) -> dict[str, str]:
@@ -70,8 +73,16 @@ class LLMCalls:
             raise ToolError(f"the prompt of {call['agent']} is {len(system) + len(user):,} characters, over "
                             f"{MAX_PROMPT_CHARS:,}: design the agent to send shorter context")
         return ModelRequest(messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
-                            response_format=JSON_REPLY, temperature=call["temperature"],
+                            response_format=fields_schema(call["fields"]) if self.schema else JSON_REPLY,
+                            temperature=call["temperature"],
                             seed=None if self.seed is None else self.seed + index, max_tokens=self.max_tokens)
+
+
+def fields_schema(fields: list[str], name: str = "reply") -> dict[str, Any]:
+    """A JSON-schema response format: an object with exactly these string fields, in this order."""
+    return {"type": "json_schema", "json_schema": {"name": name, "strict": True, "schema": {
+        "type": "object", "properties": {f: {"type": "string"} for f in fields}, "required": list(fields),
+        "additionalProperties": False}}}
 
 
 def reply_fields(text: str, fields: list[str]) -> dict[str, str]:

@@ -21,11 +21,16 @@ from ...prompts import render
 from ...protocols import Model
 from ...runtime.context import Context
 from ...types import ModelRequest
+from .calls import fields_schema
 
 PROMPTS = Path(__file__).parent / "prompts"
 TEMPERATURE = 0.8             # ADAS get_json_response_from_gpt_reflect(temperature=0.8)
 MAX_TOKENS = 4096             # ADAS get_json_response_from_gpt_reflect(max_tokens=4096)
 JSON_REPLY = {"type": "json_object"}  # ADAS: response_format={"type": "json_object"}
+# The keys each turn asks for, for `schema=True` (a small local model then writes every one of them).
+PROPOSAL_KEYS = ("thought", "name", "code")
+REVIEW_KEYS = ("reflection", "thought", "name", "code")
+DEBUG_KEYS = ("thought", "name", "debug_thought", "code")
 
 
 class ProposalFailed(Exception):
@@ -53,32 +58,36 @@ class Conversation:
 
 
 class MetaAgent:
-    """Proposes agents with `model`, reviews them twice, and debugs them on request."""
+    """Proposes agents with `model`, reviews them twice, and debugs them on request. `schema=True` asks for
+    each turn's keys with a JSON schema instead of any JSON object (ADAS's), for small local models."""
 
     def __init__(self, model: Model, *, temperature: float = TEMPERATURE, max_tokens: int | None = MAX_TOKENS,
-                 seed: int | None = None) -> None:
+                 seed: int | None = None, schema: bool = False) -> None:
         self.model, self.temperature, self.max_tokens, self.seed = model, temperature, max_tokens, seed
+        self.schema = schema
 
     async def propose(self, ctx: Context, prompt: dict[str, Any], previous: str | None) -> Conversation:
         """The proposal and its two reviews (three calls). `prompt` fills `meta_propose.j2`; `previous` is the
         last agent designed (JSON text), shown in the first review, or None before there is one."""
         messages = [{"role": "system", "content": render(PROMPTS / "meta_system.j2")},
                     {"role": "user", "content": render(PROMPTS / "meta_propose.j2", **prompt)}]
-        proposal = await self._ask(ctx, messages, strict=True)
+        proposal = await self._ask(ctx, messages, PROPOSAL_KEYS, strict=True)
         for template, variables in (("meta_reflect_first.j2", {"previous": previous}), ("meta_reflect_second.j2", {})):
             messages.append({"role": "user", "content": render(PROMPTS / template, **variables)})
-            proposal = await self._ask(ctx, messages, strict=True)
+            proposal = await self._ask(ctx, messages, REVIEW_KEYS, strict=True)
         return Conversation(messages, proposal)
 
     async def debug(self, ctx: Context, conversation: Conversation, error: str) -> Proposal:
         """Send the error with the debug instruction in the same conversation; the fixed proposal (a reply
         that is no agent comes back with its `problem` set, to be fed back in turn)."""
         conversation.messages.append({"role": "user", "content": render(PROMPTS / "meta_debug.j2", error=error)})
-        conversation.proposal = await self._ask(ctx, conversation.messages, strict=False)
+        conversation.proposal = await self._ask(ctx, conversation.messages, DEBUG_KEYS, strict=False)
         return conversation.proposal
 
-    async def _ask(self, ctx: Context, messages: list[dict[str, Any]], *, strict: bool) -> Proposal:
-        request = ModelRequest(messages=list(messages), response_format=JSON_REPLY, temperature=self.temperature,
+    async def _ask(self, ctx: Context, messages: list[dict[str, Any]], keys: tuple[str, ...], *,
+                   strict: bool) -> Proposal:
+        response_format = fields_schema(list(keys), "agent_design") if self.schema else JSON_REPLY
+        request = ModelRequest(messages=list(messages), response_format=response_format, temperature=self.temperature,
                                max_tokens=self.max_tokens, seed=self.seed)
         try:
             response = await ctx.model(self.model, request)
