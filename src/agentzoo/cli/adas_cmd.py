@@ -42,6 +42,8 @@ JournalOpt = typer.Option(None, "--journal", parser=journal_location, metavar="F
 KEPT = ("env", "tasks_file", "model", "meta_model", "seed", "valid_size", "debug_max", "options", "max_tokens",
         "meta_max_tokens", "json_schema")
 """The settings a search keeps for its whole life: a resumed search must be given the same."""
+KEPT_DEFAULTS = {"json_schema": False}
+"""What a setting added after an archive was written means for that archive."""
 
 
 @app.command("search")
@@ -102,7 +104,7 @@ def _search(path: Path, kept: dict[str, Any], model: str, meta_model: str, gener
 
     existing = read(path) if check_file_path(path, "ADAS archive") else None
     if existing is not None and existing.search:
-        changed = [k for k in KEPT if existing.search.get(k) != kept[k]]
+        changed = [k for k in KEPT if existing.search.get(k, KEPT_DEFAULTS.get(k)) != kept[k]]
         if changed:
             was = ", ".join(f"{k}={existing.search.get(k)!r}" for k in changed)
             now = ", ".join(f"{k}={kept[k]!r}" for k in changed)
@@ -210,7 +212,7 @@ def replay_cmd(archive: Path = ArchiveOpt, journal_path: Optional[Path] = Journa
             raise ConfigError(f"run {run_id} in {journal.path} is not an ADAS search")
         kept = config["settings"]
         meta = MetaAgent(RecordedOnlyModel(model_name_of(kept["meta_model"])), seed=kept["seed"],
-                         max_tokens=kept["meta_max_tokens"], schema=kept["json_schema"])
+                         max_tokens=kept["meta_max_tokens"], schema=kept.get("json_schema", False))
         # As far as the file goes: a search cut in the middle of a generation replays up to its last whole one.
         search = AdasSearch(meta, None, Brief(**config["brief"]), Archive.from_json(config["start"], "run config"),
                             settings=Settings(recorded.generations_done, kept["debug_max"]),
