@@ -169,6 +169,13 @@ async def test_mistakes_in_generated_code_are_errors_that_say_what_to_fix(code, 
     assert result.error["type"] == "GeneratedCodeError" and expected in result.error["message"]
 
 
+async def test_a_forward_that_runs_past_task_seconds_is_stopped_and_reported():
+    code = "def forward(self, task):\n    import time\n    time.sleep(30)\n    return '1'\n"
+    result = await runner.run(AdasAgent(ScriptedModel([]), code, name="Slow", task_seconds=1), TASK)
+    assert result.error["type"] == "GeneratedCodeError"
+    assert result.error["message"].startswith("Slow: TimeoutError: the action ran longer than 1")
+
+
 async def test_the_host_refuses_malformed_calls_the_code_makes_itself():
     # The code can reach the host tool directly: whatever it sends is checked before any model call.
     code = ("def forward(self, task):\n    call = LLMAgent.__call__.__globals__['llm_call']\n"
