@@ -173,6 +173,15 @@ async def test_a_reply_without_code_is_fed_back_without_an_evaluation(tmp_path):
     assert archive.entries[-1].attempts == 1
 
 
+def test_a_proposal_is_read_leniently_and_a_long_name_is_cut():
+    from agentzoo.search.adas.meta import read_proposal
+
+    long = read_proposal("Here it is: " + json.dumps({"thought": "t", "name": "word " * 50, "code": "def forward"}))
+    assert long.problem is None and long.name == ("word " * 16).strip() and len(long.name) <= 80
+    assert read_proposal(json.dumps({"name": "A", "code": "   "})).problem.startswith('your reply has no "code"')
+    assert read_proposal("[1, 2]").problem.startswith("your reply is not a JSON object")
+
+
 async def test_a_proposal_that_is_not_json_drops_the_generation(tmp_path):
     evaluator = StubEvaluator()
     archive, meta = await search(tmp_path, [reply(), "I would rather write prose."], evaluator, generations=1)

@@ -27,6 +27,7 @@ PROMPTS = Path(__file__).parent / "prompts"
 TEMPERATURE = 0.8             # ADAS get_json_response_from_gpt_reflect(temperature=0.8)
 MAX_TOKENS = 4096             # ADAS get_json_response_from_gpt_reflect(max_tokens=4096)
 JSON_REPLY = {"type": "json_object"}  # ADAS: response_format={"type": "json_object"}
+MAX_NAME_CHARS = 80
 # The keys each turn asks for, for `schema=True` (a small local model then writes every one of them).
 PROPOSAL_KEYS = ("thought", "name", "code")
 REVIEW_KEYS = ("reflection", "thought", "name", "code")
@@ -107,7 +108,8 @@ def read_proposal(text: str) -> Proposal:
     except FormatError as exc:
         return Proposal("", "", "", f"your reply is not a JSON object ({exc}); reply with one JSON object")
     thought, name, code = (data.get(k) for k in ("thought", "name", "code"))
-    name = name.strip() if isinstance(name, str) and name.strip() else "unnamed agent"
+    # A name is a label: a model that writes a paragraph there gets it cut (it shows in tables and errors).
+    name = " ".join(name.split())[:MAX_NAME_CHARS].strip() if isinstance(name, str) and name.strip() else "unnamed agent"
     thought = thought if isinstance(thought, str) else ""
     if not isinstance(code, str) or not code.strip():
         return Proposal(thought, name, "", "your reply has no \"code\": give the complete forward(self, task) "
