@@ -31,7 +31,7 @@ from agentzoo.models.scripted import ScriptedModel  # noqa: E402
 from agentzoo.recipes import build_recipe  # noqa: E402
 from agentzoo.recipes.agent_r import build  # noqa: E402
 from agentzoo.recipes.agent_r.agent import SAMPLES  # noqa: E402
-from agentzoo.recipes.agent_r.export import export_samples, rows  # noqa: E402
+from agentzoo.synth.agent_r import export_samples, rows  # noqa: E402
 from agentzoo.recipes.agent_r.paths import Leaf, Pair, divergence, is_disaster, leaves, pairs  # noqa: E402
 from agentzoo.recipes.agent_r.revise import (Verifier, first_bad, pick_thought, read_verdict,  # noqa: E402
                                              revision_thoughts)

@@ -483,7 +483,7 @@ def export(run_id: str = typer.Argument(..., help="run id, prefix or 'latest'; o
     from ..export import FORMATS
     from .compare_cmd import check_out, export_eval_cmd, export_one_run, open_out
 
-    if fmt == "agent-r":  # a recipe's own records, not a scope's trajectory (agentzoo.recipes.agent_r.export)
+    if fmt == "agent-r":  # a recipe's own records, not a scope's trajectory (agentzoo.synth.agent_r)
         return _export_agent_r(run_id, out, append, scope, min_reward, journal_path)
     if fmt not in FORMATS:
         raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
@@ -513,7 +513,7 @@ def _export_agent_r(source: str, out: Optional[Path], append: bool, scope: str, 
                     journal_path: Optional[Path]) -> None:
     """`agentzoo export RUN_OR_EVAL_DIR --format agent-r`: one ShareGPT row per recorded sample, with provenance."""
     from ..eval.export import is_results_dir
-    from ..recipes.agent_r.export import Counts, check_recorded, rows
+    from ..synth.agent_r import Counts, check_recorded, rows
     from .compare_cmd import check_out, open_out
 
     if scope or min_reward is not None:

@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ... import _json
-from ...errors import ConfigError
-from ...export import to_sharegpt
-from ...runtime.journal import Journal
-from .agent import KIND, SAMPLES
+from .. import _json
+from ..errors import ConfigError
+from ..export import to_sharegpt
+from ..runtime.journal import Journal
+from ..recipes.agent_r.agent import KIND, SAMPLES
 
 FORMAT = "agent-r"
 SAMPLE_KEYS = ("kind", "good_leaf", "good_value", "bad_leaf", "bad_value", "divergence", "shared_steps", "first_bad",
@@ -86,7 +86,7 @@ def rows(journal: Journal | None, source: str | Path | Iterable[str],
          counts: Counts | None = None) -> Iterator[dict[str, Any]]:
     """The rows of a run id (or several), or of every run of an eval results folder (its own journal unless
     `journal` is given), in the folder's sample-key order. `counts` learns how many runs were read and recorded."""
-    from ...eval.export import is_results_dir
+    from ..eval.export import is_results_dir
 
     counts = counts if counts is not None else Counts()
     if isinstance(source, Path) or (isinstance(source, str) and is_results_dir(source)):
@@ -99,8 +99,8 @@ def rows(journal: Journal | None, source: str | Path | Iterable[str],
 
 
 def _folder_rows(journal: Journal | None, folder: Path, counts: Counts) -> Iterator[dict[str, Any]]:
-    from ...eval.export import is_results_dir
-    from ...eval.report import INFRA, load_rows
+    from ..eval.export import is_results_dir
+    from ..eval.report import INFRA, load_rows
 
     if not is_results_dir(folder):
         raise ConfigError(f"{folder}: not an eval results folder (no results.db)")
