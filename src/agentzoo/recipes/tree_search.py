@@ -41,7 +41,15 @@ OPTION_SOURCES: dict[str, str] = {
     "max_depth": "SWE-Search README example: 25",
     "c": "exploration weight: 1.0 for uct (moatless Selector), 0.25 for uct-classic (Agent-R)",
 }
-DEVIATIONS: list[str] = []
+DEVIATIONS: list[str] = [
+    "not one paper's system: the selectors, value functions and discriminators of SWE-Search and Agent-R, offered "
+    "on any step environment with our own policy and value prompts (swe-search and agent-r keep their papers' "
+    "settings)",
+    "the value agent runs on the policy's model unless the spec names a `value` role model (its calls run in the "
+    "node's `value` scope)",
+    "mcts: a rollout plays the policy to the end and scores the state with the environment's reward, with no "
+    "value agent (Agent-R's setting), where SWE-Search judges every node",
+]
 
 
 def build(model: Model, tools: Sequence[Any] = (), *, system: str | None = None,
