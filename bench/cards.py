@@ -85,6 +85,15 @@ REPORTED: dict[str, dict[str, str]] = {
                        "headline": "71% success on ALFWorld's 134 unseen games (best of 6 prompts), 34 points over "
                                    "the imitation-learned BUTLER (37%); Act 45% [unverified]",
                        "model": "PaLM-540B (text-davinci-002 in the released code)", "benchmark": "textworld"},
+    "tree-search": {"paper": "(agentzoo's tree search on any step environment: the engine SWE-Search and Agent-R share)",
+                    "headline": "—", "model": "—", "benchmark": "gridworld"},
+    "swe-search": {"paper": "Antoniades et al. 2024, SWE-Search (#51)",
+                   "headline": "23% relative improvement on SWE-bench Lite across five models over the same agents "
+                               "without tree search", "model": "five open and closed models [unverified]",
+                   "benchmark": "seeded-bugs"},
+    "agent-r": {"paper": "Yuan et al. 2025, Agent-R (#8)",
+                "headline": "+5.59% over baselines on three interactive environments after iterative self-training on "
+                            "the revision trajectories", "model": "Llama-3.1-8B [unverified]", "benchmark": "textworld"},
     "tool-calling": {"paper": "(agentzoo's single agent; the matched single-agent anchor of team comparisons)",
                      "headline": "—", "model": "—", "benchmark": "gsm8k"},
 }
