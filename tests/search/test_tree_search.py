@@ -117,6 +117,21 @@ async def test_feedback_on_the_siblings_reaches_the_second_and_third_expansions(
     assert tree.root.children[1].feedback is not None and tree.root.children[0].feedback is None
 
 
+async def test_the_policy_is_told_the_environments_task_not_the_tool_agents_prompt(journal):
+    policy = ScriptedModel(lambda r: "Action: south", name="policy")
+    value = ScriptedModel(lambda r: json.dumps({"explanation": "e", "feedback": "f", "value": 1}), name="value")
+    agent = search_agent(policy, value, limits=Limits(max_iterations=1, max_expansions=1, max_depth=2))
+    harness_prompt = TASK.prompt + "\n\nYou act with the tool `act`: pass it one action."
+    result = await runner.run(agent, harness_prompt, journal=journal)
+    assert result.ok, result.error
+    first = policy.requests[0].messages[1]["content"]
+    assert first.startswith(TASK.prompt) and "`act`" not in first
+    again = search_agent(policy, value, limits=Limits(max_iterations=1, max_expansions=1, max_depth=2), episode=False)
+    replayed = await runner.replay(again, result.run_id, journal=journal)  # no episode: the stated task is journaled
+    assert replayed.ok and replayed.live_effects == 0 and replayed.answer == result.answer
+    assert again.last.tree.to_json() == tree_entry(journal, result.run_id)["nodes"]
+
+
 async def test_the_search_stops_at_max_iterations_and_records_its_tree(journal):
     policy, value = models()
     agent = search_agent(policy, value, limits=Limits(max_iterations=7, max_expansions=3, max_depth=10))

@@ -20,6 +20,7 @@ from ...errors import BudgetExceeded
 from ...protocols import Model
 from ...runtime.context import Context
 from ...search import Node, Proposal, SearchResult, TextPolicy, Tree, TreeSearch, best_found
+from ...search.agent import stated_task
 from ...types import AgentResult, ModelRequest
 from .paths import Leaf, Pair, is_disaster, leaves, pairs
 from .revise import Judgement, Verifier, first_bad, good_conversation, pick_thought, revision_conversation, \
@@ -112,14 +113,8 @@ class AgentR:
         return AgentResult(result.answer, messages, steps)
 
     async def _task(self, given: str, ctx: Context) -> str:
-        """The task as the environment states it. The harness gives an agent its episode's prompt for tool-calling
-        agents (the `act` tool, the action space, the first observation), which the policy's own first message
-        already covers in its way; the environment's task text is journaled, so a replay (no episode) reads it."""
-        driver = self.driver
-
-        async def perform() -> str:
-            return driver.task.prompt if driver.task is not None else given
-        return await ctx.child(TASK_SCOPE).effect(KIND, TASK, {}, perform, local=True)
+        """The task as the environment states it (see `agentzoo.search.agent`), journaled as Agent-R's own effect."""
+        return await stated_task(self.driver, given, ctx, kind=KIND, name=TASK, scope=TASK_SCOPE)
 
     async def _samples(self, revision: Revision, task: str, start: dict[str, Any],
                        ctx: Context) -> list[dict[str, Any]]:
