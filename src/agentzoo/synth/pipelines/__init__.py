@@ -1,0 +1,48 @@
+"""The synthesis pipelines by name, each a module with the same surface:
+
+    NAME, PAPER, SUMMARY           its name, the paper (PAPERS.md number) and one line on what it makes
+    ENVS                           the environments it runs on (names of `agentzoo.envs.registry`)
+    OPTIONS: dict[str, object]     its options and their defaults (the paper's constants, where it has them)
+    OPTION_SOURCES: dict[str, str] where each default comes from (a paper section, a file of the released code, ours)
+    DEVIATIONS: list[str]          where it departs from the paper, and why
+    build(model, env, *, limit, seed, **options) -> Pipeline
+    rows(items, run_id) -> list[dict]   the dataset rows (`agentzoo.synth.rows`), each with its provenance
+
+Modules load on first use, so `agentzoo synth --help` does not import every pipeline.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from ...errors import ConfigError
+
+PIPELINES: dict[str, str] = {
+    "learn-by-interact": "agentzoo.synth.pipelines.learn_by_interact",
+    "os-genesis": "agentzoo.synth.pipelines.os_genesis",
+    "agentinstruct": "agentzoo.synth.pipelines.agentinstruct",
+    "agentrefine": "agentzoo.synth.pipelines.agentrefine",
+    "mag-v": "agentzoo.synth.pipelines.mag_v",
+    "agentgen": "agentzoo.synth.pipelines.agentgen",
+    "dataenvgym": "agentzoo.synth.pipelines.dataenvgym",
+    "pae": "agentzoo.synth.pipelines.pae",
+    "malt": "agentzoo.synth.pipelines.malt",
+    "agenttuning": "agentzoo.synth.pipelines.agenttuning",
+}
+
+
+def available() -> list[str]:
+    """The pipelines whose module exists in this installation."""
+    return [name for name, module in PIPELINES.items() if importlib.util.find_spec(module) is not None]
+
+
+def get_pipeline(name: str) -> ModuleType:
+    if name not in PIPELINES:
+        raise ConfigError(f"unknown pipeline {name!r}; known: {', '.join(available())}")
+    try:
+        return importlib.import_module(PIPELINES[name])
+    except ModuleNotFoundError as exc:
+        if exc.name == PIPELINES[name]:
+            raise ConfigError(f"pipeline {name!r} is not built yet; built: {', '.join(available())}") from None
+        raise
