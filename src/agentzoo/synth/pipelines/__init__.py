@@ -14,6 +14,7 @@ Modules load on first use, so `agentzoo synth --help` does not import every pipe
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from types import ModuleType
 
 from ...errors import ConfigError
