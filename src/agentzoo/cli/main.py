@@ -25,6 +25,8 @@ from .otel_cmd import app as otel_app
 from .recipes_cmd import app as recipes_app
 from .sandbox_cmd import app as sandbox_app
 from .serve_cmd import serve_cmd
+from .synth_cmd import HELP as SYNTH_HELP
+from .synth_cmd import synth as synth_cmd
 from .view_cmd import view_cmd
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False,
@@ -41,6 +43,7 @@ app.command("serve")(serve_cmd)
 app.add_typer(otel_app, name="otel")
 app.add_typer(mcp_app, name="mcp")
 app.add_typer(adas_app, name="adas")
+app.command("synth", help=SYNTH_HELP)(synth_cmd)
 
 
 def _print_version(value: bool) -> None:

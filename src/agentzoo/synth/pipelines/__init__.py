@@ -33,6 +33,21 @@ PIPELINES: dict[str, str] = {
 }
 
 
+TITLES: dict[str, str] = {
+    "learn-by-interact": "Learn-by-interact (#12): tasks from docs, trajectories, backward construction, retrieval",
+    "os-genesis": "OS-Genesis (#3): GUI exploration, reverse task synthesis, a trajectory reward model",
+    "agentinstruct": "AgentInstruct (#35): content transformation, seed instructions, refinement flows",
+    "agentrefine": "AgentRefine (#38): agent data with self-correction turns",
+    "mag-v": "MAG-V (#44): multi-agent questions and trajectories on tool domains, verified",
+    "agentgen": "AgentGen (#63): environment synthesis checked by execution, Bi-Evol task variants",
+    "dataenvgym": "DataEnvGym (#30): a teacher making data for a student's errors, round by round",
+    "pae": "PAE (#22): task proposer, agent, evaluator; outcome-based reward",
+    "malt": "MALT (#52): generator, verifier, refiner trees; value iteration; SFT and DPO per role",
+    "agenttuning": "AgentTuning (#19): agent trajectories mixed with general instructions at a ratio",
+}
+"""One line per pipeline for `agentzoo synth --help` (which must not import them all)."""
+
+
 def available() -> list[str]:
     """The pipelines whose module exists in this installation."""
     return [name for name, module in PIPELINES.items() if importlib.util.find_spec(module) is not None]

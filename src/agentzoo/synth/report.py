@@ -1,0 +1,133 @@
+"""A synthesis run's report: counts in and out per stage with the reasons items were dropped, what each stage
+spent (model calls, tokens, cost: the journal's entries summed under the stage's scope), judge scores, and the
+rows written after deduplication and decontamination.
+
+Everything comes from the journal and the rows, so the report of a finished run can be made again at any time
+with no model call (`agentzoo synth ... ` on a finished folder).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..runtime.journal import Journal
+from .pipeline import KIND, StageRecord, stage_records
+
+
+@dataclass
+class StageCost:
+    model_calls: int = 0
+    other_effects: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    unpriced: int = 0
+    """Model calls whose price is unknown (a local or scripted model): cost says $0 for them."""
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def stage_costs(journal: Journal, run_id: str) -> dict[str, StageCost]:
+    """What each stage spent: every entry under the stage's scope (its first segment), by stage."""
+    costs: dict[str, StageCost] = defaultdict(StageCost)
+    for entry in journal.entries(run_id):
+        stage = entry.scope.split("/", 1)[0].partition("#")[0]
+        cost = costs[stage]
+        if entry.kind == "model":
+            cost.model_calls += 1
+            cost.input_tokens += entry.usage.input_tokens
+            cost.output_tokens += entry.usage.output_tokens
+            if entry.cost_usd is None:
+                cost.unpriced += 1
+            else:
+                cost.cost_usd += entry.cost_usd
+        elif entry.kind != KIND:
+            cost.other_effects += 1
+    return dict(costs)
+
+
+def judge_scores(records: list[StageRecord]) -> dict[str, dict[str, Any]]:
+    """Per stage that noted verdicts (`{score, passed}` under a key of its note): how many, their mean, and the
+    share that passed, over the items it passed on (the dropped ones count in the stage's drop reasons)."""
+    out: dict[str, dict[str, Any]] = {}
+    for record in records:
+        scores: list[float] = []
+        for item in record.items:
+            for entry in item.get("provenance") or ():
+                if entry.get("stage") != record.stage or not isinstance(entry.get("note"), dict):
+                    continue
+                for verdict in entry["note"].values():
+                    if isinstance(verdict, dict) and isinstance(verdict.get("score"), int | float):
+                        scores.append(float(verdict["score"]))
+        if scores:
+            out[record.stage] = {"judged": len(scores), "mean": sum(scores) / len(scores),
+                                 "min": min(scores), "max": max(scores)}
+    return out
+
+
+@dataclass
+class SynthReport:
+    pipeline: str
+    meta: dict[str, Any]
+    records: list[StageRecord]
+    costs: dict[str, StageCost]
+    rows: dict[str, Any] = field(default_factory=dict)
+    """kinds, count and the files written by format"""
+    dedup: Any = None
+    decontam: Any = None
+
+    @classmethod
+    def of(cls, journal: Journal, run_id: str, pipeline: str, meta: dict[str, Any]) -> SynthReport:
+        return cls(pipeline, {**meta, "run_id": run_id, "status": journal.get_run(run_id).status},
+                   stage_records(journal, run_id), stage_costs(journal, run_id))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"pipeline": self.pipeline, "meta": self.meta,
+                "stages": [{"stage": r.stage, "in": r.items_in, "out": r.items_out, "dropped": r.dropped,
+                            "cost": self.costs.get(r.stage, StageCost()).to_json()} for r in self.records],
+                "judges": judge_scores(self.records), "rows": self.rows,
+                "dedup": _json_of(self.dedup), "decontamination": _json_of(self.decontam)}
+
+    def to_markdown(self) -> str:
+        m = self.meta
+        lines = [f"# Synthesis: {self.pipeline}", "",
+                 " · ".join(f"{k} {m[k]}" for k in ("paper", "env", "model", "limit", "seed", "run_id", "status")
+                            if m.get(k) is not None), "",
+                 "## Stages", "",
+                 "Items in and out of each stage, why the others were dropped, and what the stage spent (the "
+                 "journal's entries under its scope).", "",
+                 "| stage | in | out | dropped | model calls | tokens in / out | cost |",
+                 "| --- | ---: | ---: | --- | ---: | ---: | ---: |"]
+        for r in self.records:
+            c = self.costs.get(r.stage, StageCost())
+            why = ", ".join(f"{n} {reason}" for reason, n in r.dropped.items()) or "—"
+            cost = f"${c.cost_usd:.4f}" + (" (unpriced calls)" if c.unpriced else "")
+            lines.append(f"| {r.stage} | {r.items_in} | {r.items_out} | {_cell(why)} | {c.model_calls} | "
+                         f"{c.input_tokens:,} / {c.output_tokens:,} | {cost} |")
+        judges = judge_scores(self.records)
+        if judges:
+            lines += ["", "## Judge scores", "", "Over the items each judging stage passed on.", "",
+                      "| stage | judged | mean | min | max |", "| --- | ---: | ---: | ---: | ---: |"]
+            lines += [f"| {s} | {j['judged']} | {j['mean']:.2f} | {j['min']:g} | {j['max']:g} |"
+                      for s, j in judges.items()]
+        if self.rows:
+            lines += ["", "## Rows", "", f"{self.rows.get('count', 0)} rows "
+                      f"({', '.join(f'{n} {k}' for k, n in sorted((self.rows.get('kinds') or {}).items())) or 'none'})"
+                      " after deduplication and decontamination.", ""]
+            lines += [f"- {fmt}: `{path}`" for fmt, path in sorted((self.rows.get("files") or {}).items())]
+        for title, part in (("Deduplication", self.dedup), ("Decontamination", self.decontam)):
+            if part is not None:
+                lines += ["", f"## {title}", "", part.to_markdown().strip()]
+        return "\n".join(lines) + "\n"
+
+
+def _json_of(part: Any) -> Any:
+    return part.to_json() if part is not None and hasattr(part, "to_json") else part
+
+
+def _cell(text: str) -> str:
+    """A table cell's text: a drop reason may come from a model's words, so no pipe or newline breaks the table."""
+    return text.replace("|", "\\|").replace("\n", " ")
