@@ -117,3 +117,26 @@ def test_unknown_options_and_environments_are_refused_by_name():
 def test_the_surface_the_registry_promises():
     assert pae.NAME == "pae" and set(pae.OPTIONS) == set(pae.OPTION_SOURCES) and pae.DEVIATIONS
     assert pae.ENVS == ("screens", "webworld")
+
+
+async def test_on_the_web_world_the_proposer_is_told_the_site_and_the_agent_browses_it(journal):
+    from agentzoo.envs.browser import available
+    from agentzoo.envs.webworld import WebWorld
+
+    if not available():
+        pytest.skip("chromium, chromedriver or selenium is not installed (scripts/install-system-packages)")
+
+    def web(request):
+        who = role(request)
+        if who == "proposer":
+            return json.dumps({"tasks": ["Find the cheapest kettle."]})
+        if who == "evaluator":
+            return json.dumps({"reasons": "scripted", "success": True})
+        return "Action: stop [none]"
+    m = ScriptedModel(web, name="web")
+    result = await runner.run(pae.build(m, WebWorld(), limit=1, tasks_per_context=1), "pae", journal=journal)
+    assert result.ok, result.error
+    assert "practise on shop (http://shop.test/)" in m.requests[0].messages[-1]["content"]
+    [row] = pae.rows(final_items(journal, result.run_id), result.run_id)
+    assert "The browser starts at http://shop.test/" in row["messages"][1]["content"]
+    assert "RootWebArea 'Corner Shop'" in row["messages"][1]["content"]  # the page it saw, from the browser
