@@ -14,6 +14,7 @@ from agentzoo.runtime import runner
 from agentzoo.runtime.budgets import Budget
 from agentzoo.synth.pipeline import final_items, stage_records
 from agentzoo.synth.pipelines import get_pipeline
+from agentzoo.synth.rows import validate_rows
 from agentzoo.synth.pipelines.malt import _request_seed, build, rows, tree
 
 # Leaf grades per (generation, critique): g0's critiques score [1,0,0], [1,1,0], [0,0,0]; g1 all right; g2 all wrong.
@@ -87,13 +88,16 @@ async def test_a_full_tree_grades_27_leaves_and_makes_the_protocols_rows(journal
     assert len(grades) == 27 and all(e.scope.rsplit("/", 1)[1].startswith("refiner#") for e in grades)
 
     dataset = rows(final_items(journal, result.run_id), result.run_id)
-    pref = {(r["role"], r["chosen_node"], r["rejected_node"]): r for r in dataset if r["kind"] == "preference"}
-    critique = pref[("verifier", "g0.v1", "g0.v0")]  # the protocol's critique, 0.33, against its 0.67 sibling
+    assert validate_rows(dataset) == dataset
+    pref = {(r["provenance"]["role"], r["provenance"]["chosen_node"], r["provenance"]["rejected_node"]): r
+            for r in dataset if r["kind"] == "preference"}
+    critique = pref[("verifier", "g0.v1", "g0.v0")]["provenance"]  # the protocol's 0.33 critique and its 0.67 sibling
     assert critique["rejected_value"] == pytest.approx(1 / 3) and critique["chosen_value"] == pytest.approx(2 / 3)
+    critique = pref[("verifier", "g0.v1", "g0.v0")]
     assert critique["chosen"] == [{"role": "assistant", "content": "reply of g0.v1"}]
     assert ("generator", "g1", "g0") in pref and ("generator", "g1", "g2") in pref
     assert ("refiner", "g0.v0.r0", "g0.v0.r1") in pref and not any(k[1].startswith("g2") for k in pref)
-    sft = {(r["role"], r["node"]) for r in dataset if r["kind"] == "sft"}
+    sft = {(r["provenance"]["role"], r["provenance"]["node"]) for r in dataset if r["kind"] == "sft"}
     assert ("verifier", "g0.v1") in sft and ("verifier", "g0.v0") not in sft and ("generator", "g1") in sft
     assert {role for role, _ in sft} == {"generator", "verifier", "refiner"}
     # positives: g1; g0.v1 and g1's 3 critiques; 1 + 2 + 9 right refinements
@@ -108,14 +112,14 @@ async def test_every_row_points_at_the_model_call_that_wrote_it(journal):
         assert prov["pipeline"] == "malt" and prov["run_id"] == result.run_id
         assert prov["stages"] == ["expand", "credit", "examples"]
         if row["kind"] == "sft":
-            scopes = [(row["call_scope"], row["messages"][-1]["content"])]
-            assert calls[row["call_scope"]].request["messages"][-1] == row["messages"][0]
+            scopes = [(prov["scope"], row["messages"][-1]["content"])]
+            assert calls[prov["scope"]].request["messages"][-1] == row["messages"][0]
         else:
-            scopes = [(row["chosen_scope"], row["chosen"][0]["content"]),
-                      (row["rejected_scope"], row["rejected"][0]["content"])]
+            scopes = [(prov["scope"], row["chosen"][0]["content"]),
+                      (prov["rejected_scope"], row["rejected"][0]["content"])]
         for scope, text in scopes:
             assert scope.startswith(prov["scopes"][0] + "/")  # under the question's expand scope
-            assert scope.rsplit("/", 1)[1].partition("#")[0] == row["role"]
+            assert scope.rsplit("/", 1)[1].partition("#")[0] == prov["role"]
             assert calls[scope].result["message"]["content"] == text
 
 
@@ -166,6 +170,7 @@ def test_bad_settings_are_refused_by_name():
         build(ScriptedModel(["x"]), env, depth=2)
     with pytest.raises(ConfigError, match="critiques"):
         build(ScriptedModel(["x"]), env, critiques=0)
+    assert build(ScriptedModel(["x"]), env, critiques="2").meta["options"]["critiques"] == 2  # --opt text
     with pytest.raises(ConfigError, match="threshold"):
         build(ScriptedModel(["x"]), env, threshold=2)
     with pytest.raises(ConfigError, match="gsm8k, mbpp, humaneval"):
@@ -194,8 +199,8 @@ async def test_with_the_shipped_local_model(journal):
     assert records["expand"].items_out == 1 and len(records["expand"].items[0]["nodes"]) == 1 + 1 + 2
     assert sum(e.kind == "model" for e in journal.entries(result.run_id)) == 4
     assert records["examples"].items_in == 1
-    for row in rows(final_items(journal, result.run_id) if records["examples"].items_out else [], result.run_id):
-        assert row["provenance"]["run_id"] == result.run_id
+    made = rows(final_items(journal, result.run_id), result.run_id)
+    assert validate_rows(made) == made and all(r["provenance"]["run_id"] == result.run_id for r in made)
 
 
 async def test_code_leaves_are_graded_by_running_the_benchmarks_tests(journal):

@@ -29,6 +29,7 @@ from ....protocols import Model
 from ....runtime.context import Context
 from ....types import ModelRequest
 from ...pipeline import Drop, Item, Pipeline, Stage, provenance
+from .._options import read_options
 from . import tree
 
 NAME = "malt"
@@ -68,10 +69,7 @@ PROMPTS = Path(__file__).parent / "prompts"
 
 
 def build(model: Model, env: Environment | None, *, limit: int = 4, seed: int = 0, **options: Any) -> Pipeline:
-    unknown = sorted(set(options) - set(OPTIONS))
-    if unknown:
-        raise ConfigError(f"malt: unknown option(s) {', '.join(unknown)}; known: {', '.join(OPTIONS)}")
-    opts = {**OPTIONS, **options}
+    opts = read_options(NAME, OPTIONS, options, {"threshold": float, "temperature": float})
     for key in ("generations", "critiques", "refinements", "max_tokens", "concurrency"):
         if not isinstance(opts[key], int) or isinstance(opts[key], bool) or opts[key] < 1:
             raise ConfigError(f"malt: option {key} must be a whole number ≥ 1, got {opts[key]!r}")
@@ -194,22 +192,21 @@ def _examples(item: Item) -> list[Item]:
 
 
 def rows(items: list[Item], run_id: str) -> list[dict[str, Any]]:
-    """The dataset rows: `sft` (prompt + the positive reply) and `preference` (prompt, chosen, rejected), each
-    with its role, question, node(s), value(s), the scope(s) holding the model call(s), and its provenance."""
+    """The dataset rows: `sft` (prompt + the positive reply) and `preference` (prompt, chosen, rejected). The
+    provenance names the role, the question, the node(s) and value(s), and `scope`: the scope of the model call
+    that wrote the reply (for a pair, the chosen one's; `rejected_scope` the other's)."""
     out = []
     for item in items:
-        prov = provenance(item, NAME, run_id)
-        common = {"role": item["role"], "task_id": item["task_id"]}
+        prov = {**provenance(item, NAME, run_id), "role": item["role"], "task_id": item["task_id"]}
         if item["kind"] == "sft":
+            prov.update(scope=item["scope"], node=item["node"], value=item["value"])
             out.append({"kind": "sft", "messages": [*item["prompt"], {"role": "assistant", "content": item["reply"]}],
-                        "provenance": prov, **common, "node": item["node"], "value": item["value"],
-                        "call_scope": item["scope"]})
+                        "provenance": prov})
         else:
+            prov.update(scope=item["chosen_scope"], rejected_scope=item["rejected_scope"],
+                        chosen_node=item["chosen_node"], rejected_node=item["rejected_node"],
+                        chosen_value=item["chosen_value"], rejected_value=item["rejected_value"])
             out.append({"kind": "preference", "prompt": item["prompt"],
                         "chosen": [{"role": "assistant", "content": item["chosen"]}],
-                        "rejected": [{"role": "assistant", "content": item["rejected"]}],
-                        "provenance": prov, **common, "chosen_node": item["chosen_node"],
-                        "rejected_node": item["rejected_node"], "chosen_value": item["chosen_value"],
-                        "rejected_value": item["rejected_value"], "chosen_scope": item["chosen_scope"],
-                        "rejected_scope": item["rejected_scope"]})
+                        "rejected": [{"role": "assistant", "content": item["rejected"]}], "provenance": prov})
     return out
