@@ -22,10 +22,13 @@ T = TypeVar("T")
 
 
 async def ask_json(model: Model, messages: list[dict[str, Any]], ctx: Context, read: Callable[[dict[str, Any]], T],
-                   *, retry: str | Path, sampling: dict[str, Any] | None = None) -> tuple[T | None, str]:
-    """`(read(reply's object), "")`, else `(None, the problem)` after one retry (a second call in `ctx`)."""
+                   *, retry: str | Path, schema: dict[str, Any] | None = None,
+                   sampling: dict[str, Any] | None = None) -> tuple[T | None, str]:
+    """`(read(reply's object), "")`, else `(None, the problem)` after one retry (a second call in `ctx`).
+    `schema`: the reply's JSON schema, sent as the response format (servers that constrain decoding, as
+    llama.cpp's does, then make even a small model write the keys asked for); else any JSON object."""
     messages = list(messages)
-    fields = {"response_format": {"type": "json_object"}, **(sampling or {})}
+    fields = {"response_format": response_format(schema), **(sampling or {})}
     problem = ""
     for attempt in range(2):
         response = await ctx.model(model, ModelRequest(messages=messages, **fields))
@@ -38,6 +41,23 @@ async def ask_json(model: Model, messages: list[dict[str, Any]], ctx: Context, r
             messages += [{"role": "assistant", "content": text},
                          {"role": "user", "content": render(retry, problem=problem)}]
     return None, problem
+
+
+def response_format(schema: dict[str, Any] | None, name: str = "reply") -> dict[str, Any]:
+    if schema is None:
+        return {"type": "json_object"}
+    return {"type": "json_schema", "json_schema": {"name": name, "strict": True, "schema": schema}}
+
+
+def object_schema(**properties: dict[str, Any]) -> dict[str, Any]:
+    """An object with exactly these properties, all required, in this order."""
+    return {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": False}
+
+
+STRING = {"type": "string", "maxLength": 300}
+"""A string field of a reply schema; the length cap keeps a looping small model from filling `max_tokens`."""
+SENTENCE = {"type": "string", "minLength": 8, "maxLength": 120}
+"""One sentence: a task or an instruction."""
 
 
 def text_field(data: dict[str, Any], key: str, *, limit: int = 400) -> str:

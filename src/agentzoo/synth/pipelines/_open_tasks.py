@@ -18,7 +18,7 @@ import hashlib
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ...agents.stepper import Stepper
+from ...agents.stepper import Stepper, read_action
 from ...envs.base import Task
 from ...envs.step import ActionSpace, EpisodeRules, Observation, StepOutcome
 from ...envs.stepping import Record, StepDriver
@@ -151,7 +151,7 @@ async def attempt(model: Model, world: OpenTasks, task: Task, ctx: Context, *, s
     messages = list(result.messages)
     while messages and messages[-1]["role"] != "assistant":  # the observation after the last action
         messages.pop()
-    actions = [str(r.outcome.info.get("action", "")) for r in seen[1:]]
+    actions = [read_action(m["content"] or "") for m in messages if m["role"] == "assistant"]  # as sent
     answer = seen[-1].outcome.info.get("answer") if len(seen) > 1 else None
     progress = driver.progress
     return Attempt(messages, [r.outcome.observation.text for r in seen], actions,

@@ -33,7 +33,7 @@ from ....protocols import Model
 from ....runtime.context import Context
 from ...judges import RubricJudge
 from ...pipeline import Drop, Item, Pipeline, Stage, provenance
-from .._asking import ask_json, text_field
+from .._asking import SENTENCE, STRING, ask_json, object_schema, response_format, text_field
 from .._open_tasks import OpenTasks, attempt
 from .explore import random_walk, walk_seed
 
@@ -94,7 +94,7 @@ def build(model: Model, env: Any, *, limit: int = 4, seed: int = 0, **options: A
         raise ConfigError(f"os-genesis: sample_size must be ≥ 0 or None, got {s['sample_size']}")
     threshold = float(s["threshold"])
     trm = RubricJudge(model, render(PROMPTS / "trm_rubric.j2"), scale=SCALE, threshold=threshold,
-                      sampling={"temperature": float(s["trm_temperature"])})
+                      sampling={"temperature": float(s["trm_temperature"]), "response_format": TRM_FORMAT})
     rules = env.rules
     world = OpenTasks(env, EpisodeRules(min(int(s["max_steps"]), rules.max_steps), rules.max_parse_failures,
                                         rules.max_repeated_actions))
@@ -112,7 +112,7 @@ def build(model: Model, env: Any, *, limit: int = 4, seed: int = 0, **options: A
                                                        action=item["action"], element=item["element"],
                                                        s_post=item["s_post"])}]
         text, _ = await ask_json(model, messages, ctx.child("synthesizer"), lambda d: text_field(d, "instruction"),
-                                 retry=PROMPTS / "retry.j2")
+                                 retry=PROMPTS / "retry.j2", schema=object_schema(instruction=SENTENCE))
         return Drop("low-level: unreadable") if text is None else [{**item, "low_level": text}]
 
     async def high_level(item: Item, ctx: Context) -> list[Item] | Drop:
@@ -120,7 +120,7 @@ def build(model: Model, env: Any, *, limit: int = 4, seed: int = 0, **options: A
                     {"role": "user", "content": render(PROMPTS / "high_level.j2", low_level=item["low_level"],
                                                        app=item["app"], s_pre=item["s_pre"], s_post=item["s_post"])}]
         text, _ = await ask_json(model, messages, ctx.child("synthesizer"), lambda d: text_field(d, "task"),
-                                 retry=PROMPTS / "retry.j2")
+                                 retry=PROMPTS / "retry.j2", schema=object_schema(task=SENTENCE))
         return Drop("high-level: unreadable") if text is None else [{**item, "task": text}]
 
     async def execute(item: Item, ctx: Context) -> list[Item]:
@@ -150,6 +150,11 @@ def build(model: Model, env: Any, *, limit: int = 4, seed: int = 0, **options: A
               Stage("sample", sample, batch=True)]
     meta = {"env": env.name, "limit": limit, "seed": seed, **s}
     return Pipeline(NAME, stages, seeds=[{"walk": i} for i in range(limit)], meta=meta)
+
+
+TRM_FORMAT = response_format(object_schema(reasons=STRING,
+                                          score={"type": "integer", "enum": list(range(SCALE[0], SCALE[1] + 1))}))
+"""The reward model's reply as a JSON schema (a score on the scale), so a small model writes both keys."""
 
 
 def weighted_sample(items: list[Item], k: int, rng: random.Random) -> list[Item]:

@@ -29,7 +29,7 @@ from ....prompts import render
 from ....protocols import Model
 from ....runtime.context import Context
 from ...pipeline import Drop, Item, Pipeline, Stage, provenance
-from .._asking import ask_json, text_field
+from .._asking import SENTENCE, STRING, ask_json, object_schema, text_field
 from .._open_tasks import OpenTasks, attempt, contexts
 
 NAME = "pae"
@@ -96,8 +96,9 @@ def build(model: Model, env: Any, *, limit: int = 4, seed: int = 0, **options: A
                     {"role": "user", "content": render(PROMPTS / "proposer.j2", count=count, site=item["site"],
                                                        start=item["start"], actions=actions, batch=item["batch"],
                                                        start_observation=item["start_observation"])}]
+        schema = object_schema(tasks={"type": "array", "items": SENTENCE, "minItems": 1, "maxItems": count})
         tasks, problem = await ask_json(model, messages, ctx.child("proposer"), _read_tasks,
-                                        retry=PROMPTS / "proposer_retry.j2")
+                                        retry=PROMPTS / "proposer_retry.j2", schema=schema)
         if tasks is None:
             return Drop("proposer: unreadable")
         return [{"task": text, "site": item["site"], "start": item["start"], "env": item["env"]}
@@ -114,7 +115,7 @@ def build(model: Model, env: Any, *, limit: int = 4, seed: int = 0, **options: A
                                                        actions=item["actions"], answer=item["answer"],
                                                        observations=item["observations"][-last:])}]
         verdict, problem = await ask_json(model, messages, ctx.child("evaluator"), _read_verdict,
-                                          retry=PROMPTS / "evaluator_retry.j2")
+                                          retry=PROMPTS / "evaluator_retry.j2", schema=VERDICT)
         success, reasons = verdict if verdict is not None else (False, f"unreadable evaluator reply: {problem}")
         reward = 1.0 if success else 0.0
         return [{**item, "reward": reward, "reasons": reasons, "note": {"reward": reward, "reasons": reasons}}]
@@ -128,6 +129,9 @@ def build(model: Model, env: Any, *, limit: int = 4, seed: int = 0, **options: A
               Stage("filter", keep_successes, batch=True)]
     meta = {"env": env.name, "limit": limit, "seed": seed, **settings}
     return Pipeline(NAME, stages, seeds=seeds, meta=meta)
+
+
+VERDICT = object_schema(reasons=STRING, success={"type": "boolean"})
 
 
 def _read_tasks(data: dict[str, Any]) -> list[str]:
