@@ -4,6 +4,7 @@ trajectories become SFT rows that trace back to the calls that made them."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 
@@ -33,9 +34,13 @@ def step(state, action):
 BROKEN = "def actions(state):\n    return [1, 2]\n\ndef step(state, action):\n    return state, 'ok'\n"
 
 
-def world(marker: str = "/nonexistent", overrides: dict[str, str] | None = None):
+def world(marker: str = "/nonexistent", overrides: dict[str, str] | None = None) -> ScriptedModel:
     """A scripted model playing every AgentGen role, as a function of the request; `overrides`: a reply for
     prompts holding a given text."""
+    return ScriptedModel(script(marker, overrides), name="agentgen-script")
+
+
+def script(marker: str = "/nonexistent", overrides: dict[str, str] | None = None):
     def reply(request) -> str:
         last = request.messages[-1]["content"]
         for text, answer in (overrides or {}).items():
@@ -67,7 +72,7 @@ def world(marker: str = "/nonexistent", overrides: dict[str, str] | None = None)
         if goal == 5:
             return "I jump.\nAction: jump"
         return f"Closer.\nAction: {'right' if goal > pos else 'left'}"
-    return ScriptedModel(reply, name="agentgen-script")
+    return reply
 
 
 async def test_every_library_environment_passed_its_check_in_the_sandbox(journal, tmp_path):
@@ -168,3 +173,35 @@ async def test_with_the_shipped_local_model(journal):
     assert [r.stage for r in records] == ["specify", "implement", "tasks", "bi-evol", "solve"]
     assert records[0].items_in == 1 and all(r.items_in == p.items_out for p, r in zip(records, records[1:]))
     assert sum(e.kind == "model" for e in journal.entries(result.run_id)) >= 1
+
+
+async def test_a_run_that_died_mid_stage_resumes_without_repeating_a_finished_call_or_sandbox_run(journal):
+    reference = await runner.run(agentgen.build(world(), limit=2, seed=1), "agentgen", journal=journal)
+    ref_calls = sum(e.kind == "model" for e in journal.entries(reference.run_id))
+    ref_runs = sum(e.kind == "sandbox" for e in journal.entries(reference.run_id))
+    answer, seen = script(), []
+
+    def dies_in_solve(request):  # the provider goes away at the third solver call, for good
+        if request.messages[0]["role"] == "system":
+            seen.append(1)
+            if len(seen) >= 3:
+                raise RuntimeError("provider gone")
+        return answer(request)
+    with pytest.raises(RuntimeError, match="provider gone"):
+        await runner.run(agentgen.build(ScriptedModel(dies_in_solve, name="agentgen-script"), limit=2, seed=1,
+                                        concurrency=1), "agentgen", journal=journal)
+    [broken] = [r for r in journal.list_runs() if r.run_id != reference.run_id]
+    for _ in range(200):  # items of the stage still running when the first one failed end, failing too
+        if len(asyncio.all_tasks()) == 1:
+            break
+        await asyncio.sleep(0.05)
+    recorded = sum(e.kind == "model" and e.status == "ok" for e in journal.entries(broken.run_id))
+    runs = sum(e.kind == "sandbox" for e in journal.entries(broken.run_id))
+    assert 0 < runs < ref_runs
+    again = world()
+    resumed = await runner.resume(agentgen.build(again, limit=2, seed=1, concurrency=1), broken.run_id,
+                                  journal=journal)
+    assert resumed.ok, resumed.error
+    assert len(again.requests) == ref_calls - recorded  # nothing that answered is asked twice
+    assert sum(e.kind == "sandbox" for e in journal.entries(broken.run_id)) == ref_runs  # none run twice
+    assert final_items(journal, broken.run_id) == final_items(journal, reference.run_id)
