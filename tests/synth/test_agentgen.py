@@ -15,6 +15,7 @@ from agentzoo.models.scripted import ScriptedModel
 from agentzoo.runtime import runner
 from agentzoo.synth.pipeline import final_items, stage_records
 from agentzoo.synth.pipelines import get_pipeline
+from agentzoo.synth.rows import validate_rows
 
 agentgen = get_pipeline("agentgen")
 
@@ -122,13 +123,19 @@ async def test_a_variant_that_is_not_easier_or_harder_is_dropped_by_the_order_ch
     assert kept == {True: ["harder", "seed"], False: ["easier", "harder", "seed"]}
 
 
-async def test_solved_trajectories_become_sft_rows_that_trace_back_to_their_calls(journal):
+async def test_solved_trajectories_become_sft_rows_that_trace_back_to_their_calls(journal, tmp_path):
     result = await runner.run(agentgen.build(world(), limit=2, seed=1), "agentgen", journal=journal)
     records = {r.stage: r for r in stage_records(journal, result.run_id)}
     solve = records["solve"]
     assert solve.items_in == 6 and solve.items_out == 4 and solve.dropped == {"not solved": 2}  # the harder ones
     rows = agentgen.rows(final_items(journal, result.run_id), result.run_id)
-    assert len(rows) == 4 and {r["difficulty"] for r in rows} == {"seed", "easier"}
+    assert validate_rows(rows) == rows and len(rows) == 4
+    datasets = pytest.importorskip("datasets")
+    from agentzoo.synth.formats import write_dataset
+    written = write_dataset(rows, tmp_path / "out", ["jsonl", "openai"])
+    loaded = datasets.load_dataset("json", data_files=str(written["jsonl"]), split="train")
+    assert loaded.num_rows == 4 and loaded[0]["provenance"]["run_id"] == result.run_id
+    assert {r["provenance"]["difficulty"] for r in rows} == {"seed", "easier"}
     calls = {}
     for e in journal.entries(result.run_id):
         if e.kind == "model":
@@ -140,7 +147,7 @@ async def test_solved_trajectories_become_sft_rows_that_trace_back_to_their_call
         solver = calls[p["scope"] + "/solver"]
         replies = [m["content"] for m in row["messages"] if m["role"] == "assistant"]
         assert replies == [e.result["message"]["content"] for e in solver]
-        assert len(replies) == row["steps"] == row["plan_length"]
+        assert len(replies) == p["steps"] == p["plan_length"]
         assert row["messages"][0]["role"] == "system" and all(r.endswith(("right", "left")) for r in replies)
 
 

@@ -14,6 +14,7 @@ from agentzoo.models.scripted import ScriptedModel
 from agentzoo.runtime import runner
 from agentzoo.synth.pipeline import final_items, stage_records
 from agentzoo.synth.pipelines import get_pipeline
+from agentzoo.synth.rows import validate_rows
 
 dataenvgym = get_pipeline("dataenvgym")
 ENV = GSM8K()
@@ -75,20 +76,26 @@ async def test_without_an_update_the_student_stays_as_it_was(journal):
     assert [r["accuracy"] for r in dataenvgym.round_reports(journal, result.run_id)] == [0.0, 0.0, 0.0]
 
 
-async def test_rows_hold_each_rounds_data_and_trace_back_to_the_engine_call_that_made_it(journal):
+async def test_rows_hold_each_rounds_data_and_trace_back_to_the_engine_call_that_made_it(journal, tmp_path):
     result = await runner.run(dataenvgym.build(gym(), ENV, limit=3, **SMALL), "gym", journal=journal)
     items = final_items(journal, result.run_id)
     rows = dataenvgym.rows(items, result.run_id)
-    assert [r["round"] for r in rows] == [1, 1, 2, 2, 3]
+    assert validate_rows(rows) == rows
+    assert [r["provenance"]["round"] for r in rows] == [1, 1, 2, 2, 3]
     calls = {e.scope: e for e in journal.entries(result.run_id) if e.kind == "model"}
     for row in rows:
         p = row["provenance"]
-        assert p["pipeline"] == "dataenvgym" and p["stages"][-1] == f"round-{row['round']}"
-        assert re.fullmatch(rf"round-{row['round']}/item#0/engine#\d", p["scope"])
+        assert p["pipeline"] == "dataenvgym" and p["stages"][-1] == f"round-{p['round']}"
+        assert re.fullmatch(rf"round-{p['round']}/item#0/engine#\d", p["scope"])
         made = json.loads(calls[p["scope"]].result["message"]["content"])
         assert row["messages"] == [{"role": "user", "content": made["instruction"]},
                                    {"role": "assistant", "content": made["response"]}]
-        assert p["scores"][f"round-{row['round']}"]["round"] == row["round"]
+        assert p["scores"][f"round-{p['round']}"]["round"] == p["round"]
+    datasets = pytest.importorskip("datasets")
+    from agentzoo.synth.formats import write_dataset
+    written = write_dataset(rows, tmp_path / "out", ["jsonl", "sharegpt"])
+    loaded = datasets.load_dataset("json", data_files=str(written["jsonl"]), split="train")
+    assert loaded.num_rows == 5 and loaded[0]["provenance"]["scope"] == rows[0]["provenance"]["scope"]
     students = [s for s in calls if "/student#" in s]
     assert len({s.split("/")[0] for s in students}) == 3 and len(students) == 9  # 3 tasks in each of 3 rounds
 

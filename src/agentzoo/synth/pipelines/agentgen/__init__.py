@@ -254,16 +254,16 @@ class _Gen:
 
 
 def rows(items: list[Item], run_id: str) -> list[dict[str, Any]]:
-    """One SFT row per solved trajectory, with the environment, the task, its difficulty and its parent."""
+    """One SFT row per solved trajectory; its provenance adds the environment, the task, its difficulty (seed,
+    easier, harder), its parent task, its shortest plan's length and the steps taken."""
     out = []
     for item in items:
         if "messages" not in item:
             continue
-        out.append({"kind": "sft", "messages": item["messages"],
-                    "provenance": provenance(item, NAME, run_id),
-                    "env_name": item["env"]["name"], "task_id": item["task_id"], "difficulty": item["difficulty"],
-                    "parent": item.get("parent"), "plan_length": item["task"]["plan_length"],
-                    "steps": item["steps"]})
+        out.append({"kind": "sft", "messages": item["messages"], "provenance": {
+            **provenance(item, NAME, run_id), "env_name": item["env"]["name"], "task_id": item["task_id"],
+            "difficulty": item["difficulty"], "parent": item.get("parent"),
+            "plan_length": item["task"]["plan_length"], "steps": item["steps"]}})
     return out
 
 

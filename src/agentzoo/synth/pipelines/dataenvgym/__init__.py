@@ -246,11 +246,12 @@ class _Gym:
 
 
 def rows(items: list[Item], run_id: str) -> list[dict[str, Any]]:
-    """One SFT row per example: the task as the user's message, the answer as the assistant's."""
+    """One SFT row per example: the task as the user's message, the answer as the assistant's; its provenance
+    adds the round that made it, the skill and the focus of its spec."""
     return [{"kind": "sft", "messages": [{"role": "user", "content": i["instruction"]},
                                          {"role": "assistant", "content": i["response"]}],
-             "provenance": provenance(i, NAME, run_id), "round": i["round"], "skill": i["skill"],
-             "focus": i["focus"]} for i in items]
+             "provenance": {**provenance(i, NAME, run_id), "round": i["round"], "skill": i["skill"],
+                            "focus": i["focus"]}} for i in items]
 
 
 def round_reports(journal: Journal, run_id: str) -> list[dict[str, Any]]:
