@@ -223,3 +223,10 @@ async def test_the_shipped_local_model_runs_the_whole_loop(tmp_path):
         replayed = await runner.replay(og.build(again, Screens(), limit=1, explore_steps=1, max_steps=1),
                                        result.run_id, journal=journal)
         assert replayed.ok and replayed.live_effects == 0
+
+
+def test_options_as_the_command_line_gives_them_are_read_and_bad_ones_named():
+    pipeline = og.build(model(), Screens(), explore_steps="3", threshold="4", sample_size="2")
+    assert pipeline.meta["explore_steps"] == 3 and pipeline.meta["sample_size"] == 2
+    with pytest.raises(ConfigError, match="explore_steps must be a whole number, got 'many'"):
+        og.build(model(), Screens(), explore_steps="many")

@@ -88,17 +88,21 @@ def build(model: Model, env: Any, *, limit: int = 4, seed: int = 0, **options: A
     if env is None or getattr(env, "name", None) not in ENVS:
         raise ConfigError(f"os-genesis explores the GUI world (screens), not "
                           f"{getattr(env, 'name', None) or type(env).__name__!r}")
-    if limit < 1 or int(s["explore_steps"]) < 1 or int(s["max_steps"]) < 1 or int(s["trm_observations"]) < 1:
-        raise ConfigError("os-genesis: limit, explore_steps, max_steps and trm_observations must each be at least 1")
-    if s["sample_size"] is not None and int(s["sample_size"]) < 0:
-        raise ConfigError(f"os-genesis: sample_size must be ≥ 0 or None, got {s['sample_size']}")
-    threshold = float(s["threshold"])
+    for key in ("explore_steps", "max_steps", "trm_observations", "concurrency"):
+        s[key] = _whole(s[key], key)
+    if limit < 1 or min(s["explore_steps"], s["max_steps"], s["trm_observations"], s["concurrency"]) < 1:
+        raise ConfigError("os-genesis: limit, explore_steps, max_steps, trm_observations and concurrency must each "
+                          "be at least 1")
+    if s["sample_size"] is not None:
+        s["sample_size"] = _whole(s["sample_size"], "sample_size")
+    threshold = _number(s["threshold"], "threshold")
     trm = RubricJudge(model, render(PROMPTS / "trm_rubric.j2"), scale=SCALE, threshold=threshold,
-                      sampling={"temperature": float(s["trm_temperature"]), "response_format": TRM_FORMAT})
+                      sampling={"temperature": _number(s["trm_temperature"], "trm_temperature"),
+                                "response_format": TRM_FORMAT})
     rules = env.rules
-    world = OpenTasks(env, EpisodeRules(min(int(s["max_steps"]), rules.max_steps), rules.max_parse_failures,
+    world = OpenTasks(env, EpisodeRules(min(s["max_steps"], rules.max_steps), rules.max_parse_failures,
                                         rules.max_repeated_actions))
-    steps, last, concurrency = int(s["explore_steps"]), int(s["trm_observations"]), int(s["concurrency"])
+    steps, last, concurrency = s["explore_steps"], s["trm_observations"], s["concurrency"]
 
     async def explore(item: Item, ctx: Context) -> list[Item] | Drop:
         triples = await random_walk(world, steps, walk_seed(seed, item["walk"]), ctx.child("env"))
@@ -138,9 +142,9 @@ def build(model: Model, env: Any, *, limit: int = 4, seed: int = 0, **options: A
     async def sample(items: list[Item], ctx: Context) -> list[Item]:
         kept = [i for i in items if i["trm"]["score"] is not None and i["trm"]["score"] >= threshold]
         size = s["sample_size"]
-        if size is None or int(size) >= len(kept):
+        if size is None or size >= len(kept):
             return kept
-        return weighted_sample(kept, int(size), random.Random(walk_seed(seed, -1)))
+        return weighted_sample(kept, size, random.Random(walk_seed(seed, -1)))
 
     stages = [Stage("explore", explore, concurrency=concurrency),
               Stage("low_level", low_level, concurrency=concurrency),
@@ -150,6 +154,19 @@ def build(model: Model, env: Any, *, limit: int = 4, seed: int = 0, **options: A
               Stage("sample", sample, batch=True)]
     meta = {"env": env.name, "limit": limit, "seed": seed, **s}
     return Pipeline(NAME, stages, seeds=[{"walk": i} for i in range(limit)], meta=meta)
+
+
+def _whole(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit():
+        raise ConfigError(f"os-genesis: option {name} must be a whole number, got {value!r}")
+    return int(value)
+
+
+def _number(value: Any, name: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"os-genesis: option {name} must be a number, got {value!r}") from None
 
 
 TRM_FORMAT = response_format(object_schema(reasons=STRING,
