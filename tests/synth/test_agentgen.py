@@ -100,8 +100,15 @@ async def test_each_seed_task_gets_one_easier_and_one_harder_variant_ordered_by_
     result = await runner.run(agentgen.build(world(), limit=2, seed=1), "agentgen", journal=journal)
     records = {r.stage: r for r in stage_records(journal, result.run_id)}
     tasks = records["tasks"]
-    assert (tasks.items_in, tasks.items_out) == (2, 2)  # of 3 proposed per env, 2 fail their check
+    assert (tasks.items_in, tasks.items_out) == (2, 2)  # of the first 2 proposed per env, 1 fails its check
     assert [i["task"]["plan"] for i in tasks.items] == [["right", "right"]] * 2
+    why = [r["why"] for r in tasks.items[0]["provenance"][-1]["note"]["rejected"]]
+    assert why == ["Broken: the goal already holds in the initial state"]
+    with_third = await runner.run(agentgen.build(world(), limit=1, seed=1, tasks_per_env=3), "agentgen",
+                                  journal=journal)
+    third = {r.stage: r for r in stage_records(journal, with_third.run_id)}["tasks"].items
+    assert [r["why"] for r in third[0]["provenance"][-1]["note"]["rejected"]] == [
+        "Broken: the goal already holds in the initial state", "Broken: no plan reaches the goal (searched 6 states)"]
     evolved = records["bi-evol"]
     assert evolved.items_out == 3 * tasks.items_out
     for seed in tasks.items:
@@ -120,6 +127,9 @@ async def test_a_variant_that_is_not_easier_or_harder_is_dropped_by_the_order_ch
         result = await runner.run(pipeline, "agentgen", journal=journal)
         evolved = {r.stage: r for r in stage_records(journal, result.run_id)}["bi-evol"]
         kept[order_check] = sorted(i["difficulty"] for i in evolved.items)
+        [seed] = [i for i in evolved.items if i["difficulty"] == "seed"]
+        why = seed["provenance"][-1]["note"]["rejected"]
+        assert why == ([{"variant": "easier", "why": "not easier: 2 actions, the seed 2"}] if order_check else [])
     assert kept == {True: ["harder", "seed"], False: ["easier", "harder", "seed"]}
 
 

@@ -168,12 +168,13 @@ class _Gen:
             for j, task in enumerate(proposed):
                 checked = await self.check_task(world, ctx, env, task)
                 if isinstance(checked, str):
-                    rejected.append(checked)
+                    rejected.append({"task": j, "why": checked})
                     continue
-                out.append({"env": env, "task": checked, "task_id": f"{env['name']}/{j}", "difficulty": "seed",
-                            "note": {"plan_length": checked["plan_length"]}})
+                out.append({"env": env, "task": checked, "task_id": f"{env['name']}/{j}", "difficulty": "seed"})
         finally:
             await world.close()
+        for task in out:  # each kept task notes why its siblings were not kept
+            task["note"] = {"plan_length": task["task"]["plan_length"], "rejected": rejected}
         return out or Drop("no task passed its check")
 
     async def check_task(self, world: World, ctx: Context, env: dict[str, Any], task: Any) -> dict[str, Any] | str:
@@ -191,7 +192,9 @@ class _Gen:
         """Bi-Evol: the seed task, and one easier and one harder variant of it (each checked)."""
         env, seed_task = item["env"], item["task"]
         evolver, world = ctx.child("evolver"), World(self.settings)
-        out: list[Item] = [{**item, "note": {"variant": "seed", "plan_length": seed_task["plan_length"]}}]
+        rejected: list[dict[str, str]] = []
+        out: list[Item] = [{**item, "note": {"variant": "seed", "plan_length": seed_task["plan_length"],
+                                             "rejected": rejected}}]
         try:
             for direction in DIRECTIONS:
                 text = await self.ask(evolver, [{"role": "user", "content": render(
@@ -203,8 +206,11 @@ class _Gen:
                 except FormatError as exc:
                     checked = f"unreadable: {_first_words(exc)}"
                 if isinstance(checked, str):
+                    rejected.append({"variant": direction, "why": checked})
                     continue
                 if self.o["order_check"] and not _in_order(direction, checked["plan_length"], seed_task["plan_length"]):
+                    rejected.append({"variant": direction, "why": f"not {direction}: {checked['plan_length']} "
+                                                                  f"actions, the seed {seed_task['plan_length']}"})
                     continue
                 out.append({"env": env, "task": checked, "task_id": f"{item['task_id']}/{direction}",
                             "difficulty": direction, "parent": item["task_id"],

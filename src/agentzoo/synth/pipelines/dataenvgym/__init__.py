@@ -14,6 +14,9 @@ report of what the student got wrong.
                        rows of each round outside agentzoo and serve the student for the next round.
     collect  one item per example made, with the round and the scope whose calls made it.
 
+Roles (scope names, so a spec can give each its model): `teacher` (skill discovery and the data specs),
+`engine` (the examples), `student` (the agent evaluated).
+
 `round_reports(journal, run_id)` gives the report of every round (accuracy per skill, errors, data made).
 """
 
@@ -122,7 +125,7 @@ class _Gym:
     async def skills(self, state: Item, ctx: Context) -> list[Item]:
         """A skill per task: the task's own label, else one the teacher names (skill discovery)."""
         ids = state["tasks"]
-        scopes = [ctx.child("skill", i) for i in range(len(ids))]
+        scopes = [ctx.child("teacher", i) for i in range(len(ids))]
 
         async def one(task_id: str, scope: Context) -> str:
             task = self.tasks[task_id]
