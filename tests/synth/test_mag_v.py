@@ -94,6 +94,8 @@ async def test_protocol_on_tau_retail_agreeing_alternates_kept_divergent_dropped
     reverse_prompts = [r.messages[0]["content"] for r in m.requests if r.messages[0]["content"].startswith("A cust")]
     assert all("where is my order" not in p for p in reverse_prompts)
     assert any(EMAIL in p and "GOOD: order #W7678072" in p for p in reverse_prompts)
+    asked = [r for r in m.requests if not r.messages[0]["content"].startswith("You are a customer service agent")]
+    assert len(asked) == 4 and all(r.response_format["type"] == "json_schema" for r in asked)  # lists, by schema
     # every assistant ran on its own fresh data: the observations are the real tools'
     tool_results = [msg["content"] for msg in kept["base"]["messages"] if msg["role"] == "tool"]
     assert tool_results[0] == "noah_brown_6181" and '"order_id": "#W7678072"' in tool_results[2]

@@ -33,6 +33,7 @@ from ....replies import json_object
 from ....runtime.context import Context
 from ....types import ModelRequest
 from ...pipeline import Drop, Item, Pipeline, Stage, provenance
+from .._asking import object_schema, response_format
 from . import features as F
 
 NAME = "mag-v"
@@ -160,6 +161,12 @@ def parse_questions(text: str | None, n: int) -> list[str]:
     return out[:n]
 
 
+def questions_schema(n: int) -> dict[str, Any]:
+    """The reply's JSON schema: 1 to n questions, each one or two sentences."""
+    question = {"type": "string", "minLength": 8, "maxLength": 300}
+    return object_schema(questions={"type": "array", "items": question, "minItems": 1, "maxItems": n})
+
+
 _IDS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"      # an email
                   r"|#W\d+|\b[a-z]+_[a-z]+_\d{4}\b"        # a retail order id, a user id
                   r"|\b(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z])[A-Z0-9]{6}\b")  # a reservation code (or flight number)
@@ -202,9 +209,12 @@ def build(model: Model, env: Any = None, *, limit: int = 4, seed: int = 0, **opt
 
         embedder = parse_embedder(opts["embedder"])
 
-    async def ask(ctx: Context, prompt: str) -> str:
-        response = await ctx.model(model, ModelRequest(messages=[{"role": "user", "content": prompt}]))
-        return response.text or ""
+    async def ask_questions(ctx: Context, prompt: str, n: int) -> list[str]:
+        # A JSON schema as the response format: a server that constrains decoding (llama.cpp) then makes even a
+        # small model write the list asked for; `parse_questions` still reads a reply that ignores it.
+        request = ModelRequest(messages=[{"role": "user", "content": prompt}],
+                               response_format=response_format(questions_schema(n), "questions"))
+        return parse_questions((await ctx.model(model, request)).text, n)
 
     async def assist(question: str, ctx: Context) -> dict[str, Any] | None:
         """One assistant run on a fresh copy of the domain's data: its conversation, calls and reply."""
@@ -221,10 +231,10 @@ def build(model: Model, env: Any = None, *, limit: int = 4, seed: int = 0, **opt
 
     async def investigate(item: Item, ctx: Context) -> list[Item] | Drop:
         ex, target = item["example"], item["target"]
-        text = await ask(ctx.child("investigator"), render(
+        questions = await ask_questions(ctx.child("investigator"), render(
             PROMPTS / "investigate.j2", domain=item["domain"], example_question=ex["question"],
-            example_trajectory=ex["trajectory"], target_trajectory=target["trajectory"], n=opts["questions"]))
-        questions = parse_questions(text, opts["questions"])
+            example_trajectory=ex["trajectory"], target_trajectory=target["trajectory"], n=opts["questions"]),
+            opts["questions"])
         return [{"domain": item["domain"], "seed_id": ex["id"], "target_id": target["id"], "question": q,
                  "tools": offered}
                 for q in questions] or Drop("no question")
@@ -247,9 +257,9 @@ def build(model: Model, env: Any = None, *, limit: int = 4, seed: int = 0, **opt
 
     async def reverse(item: Item, ctx: Context) -> list[Item] | Drop:
         ids = identifiers(item["question"]) if opts["identity"] else []
-        text = await ask(ctx.child("reverse_engineer"), render(
-            PROMPTS / "reverse.j2", response=item["base"]["response"], identifiers=ids, n=opts["alternates"]))
-        alternates = parse_questions(text, opts["alternates"])
+        alternates = await ask_questions(ctx.child("reverse_engineer"), render(
+            PROMPTS / "reverse.j2", response=item["base"]["response"], identifiers=ids, n=opts["alternates"]),
+            opts["alternates"])
         return [{**item, "alternate_questions": alternates}] if alternates else Drop("no alternate question")
 
     async def alternate(item: Item, ctx: Context) -> list[Item] | Drop:
