@@ -36,3 +36,38 @@ def reply(request) -> str:
 
 def model() -> ScriptedModel:
     return ScriptedModel(reply, name="lbi")
+
+
+def pipeline(m):
+    from agentzoo.envs.registry import get_env
+    from agentzoo.synth.pipelines.learn_by_interact import build
+
+    return build(m, get_env("gridworld"), limit=1, seed=0, max_steps=3, committee=3)
+
+
+def main() -> None:
+    """usage: python lbi_scripted.py JOURNAL [KILL_AFTER_MODEL_CALL_N]   → prints the run id"""
+    import asyncio
+    import os
+    import signal
+    import sys
+
+    from agentzoo import Journal
+    from agentzoo.runtime import runner
+
+    kill_after = int(sys.argv[2]) if len(sys.argv) > 2 else None
+    seen = 0
+
+    def killer(entry, served):
+        nonlocal seen
+        if entry.kind == "model":
+            seen += 1
+            if seen == kill_after:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    result = asyncio.run(runner.run(pipeline(model()), "lbi", journal=Journal(sys.argv[1]), listeners=[killer]))
+    print(result.run_id, result.status, flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -184,3 +184,28 @@ def test_options_are_checked_by_name():
     with pytest.raises(ConfigError, match="below min_turns"):
         build(ScriptedModel(["x"]), None, min_turns=5, max_turns=4)
     assert build(ScriptedModel(["x"]), None, mask_errors="false").meta["options"]["mask_errors"] is False
+
+
+async def test_the_shipped_local_model_runs_the_pipeline_and_the_run_replays(tmp_path):
+    """SmolLM2-135M rarely writes a script the verifier accepts: what is checked is the mechanics (each stage
+    counted with its drop reasons, the calls journaled, a replay makes none); the dataset may be empty."""
+    pytest.importorskip("xllamacpp", reason="the local extra is not installed (pip install 'agentzoo[local]')")
+    from agentzoo import Journal
+    from agentzoo.models.local import LocalModel
+    from agentzoo.models.registry import RecordedOnlyModel
+
+    options = dict(max_retries=0, max_tokens=96)
+    async with LocalModel() as m:
+        with Journal(tmp_path / "j.db") as journal:
+            result = await runner.run(build(m, None, limit=1, **options), "synth", journal=journal)
+            assert result.ok, result.error
+            records = stage_records(journal, result.run_id)
+            assert [r.stage for r in records] == ["script", "simulate", "dedup"]
+            script = records[0]
+            assert script.items_in == 1 and script.items_out + sum(script.dropped.values()) == 1
+            calls = [e for e in journal.entries(result.run_id) if e.kind == "model"]
+            assert 1 <= len(calls) <= 2 and calls[0].request["response_format"] == {"type": "json_object"}
+            again = build(RecordedOnlyModel(m.name), None, limit=1, **options)
+            replayed = await runner.replay(again, result.run_id, journal=journal)
+            assert replayed.ok and replayed.live_effects == 0
+            assert len(rows(final_items(journal, result.run_id), result.run_id)) == records[-1].items_out

@@ -96,7 +96,8 @@ async def test_rows_trace_back_to_the_calls_that_made_them(journal):
             e.request.get("action") for e in steps}
         assistant = [msg["content"] for msg in row["messages"] if msg["role"] == "assistant"]
         assert assistant == [f"Action: {s['action']}" for s in row["trajectory"]["steps"]]
-        assert row["messages"][0]["content"].startswith(row["trajectory"]["instruction"])
+        assert row["messages"][0]["role"] == "system" and "Action:" in row["messages"][0]["content"]
+        assert row["messages"][1]["content"].startswith(row["trajectory"]["instruction"])
         assert len(row["loss"]) == len(assistant) and row["kind"] == "sft"
 
 
@@ -107,6 +108,36 @@ async def test_a_replay_makes_no_model_call_and_no_env_step(journal):
     replayed = await runner.replay(again, first.run_id, journal=journal)
     assert replayed.ok and replayed.live_effects == 0 and again_model.requests == []
     assert again.records[-1].items == final_items(journal, first.run_id)
+
+
+@pytest.mark.parametrize("kill_after", [5, 20])  # in the attempts; in backward construction
+async def test_sigkill_mid_stage_then_resume_repeats_no_finished_call_or_step(tmp_path, kill_after):
+    import signal
+    import subprocess
+
+    from agentzoo import Journal
+    from lbi_scripted import pipeline
+
+    script = Path(__file__).parent / "lbi_scripted.py"
+    ref = subprocess.run([sys.executable, script, tmp_path / "ref.db"], capture_output=True, text=True, timeout=120)
+    assert ref.returncode == 0, ref.stderr
+    with Journal(tmp_path / "ref.db") as journal:
+        ref_run = ref.stdout.split()[0]
+        ref_items = final_items(journal, ref_run)
+        ref_calls = sum(e.kind == "model" for e in journal.entries(ref_run))
+    out = subprocess.run([sys.executable, script, tmp_path / "j.db", str(kill_after)], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == -signal.SIGKILL, out.stderr
+    with Journal(tmp_path / "j.db") as journal:
+        [run] = journal.list_runs()
+        recorded = sum(e.kind == "model" for e in journal.entries(run.run_id))
+        m = model()
+        resumed = await runner.resume(pipeline(m), run.run_id, journal=journal)
+        assert resumed.ok, resumed.error
+        assert len(m.requests) == ref_calls - recorded  # nothing asked twice
+        assert final_items(journal, run.run_id) == ref_items
+        steps = [(e.scope, e.seq) for e in journal.entries(run.run_id) if e.kind == "env"]
+        assert len(steps) == len(set(steps)) == 1 + 2 * 4  # the reset to instruct, then a reset and 3 steps each
 
 
 def test_options_are_checked_by_name():
@@ -173,3 +204,32 @@ async def test_the_retriever_reads_the_pipelines_rows(journal):
     assert demos and second in demos[0].observations and demos[0].source["run_id"] == result.run_id
     with pytest.raises(ConfigError, match="trajectory"):
         Retriever.from_rows([{"kind": "sft"}])
+
+
+# --- the shipped local model ---------------------------------------------------------------------------------
+
+async def test_the_shipped_local_model_drives_every_stage_and_the_run_replays(tmp_path):
+    """SmolLM2-135M writes poor tasks and labels: what is checked is the mechanics (every stage runs and is
+    counted, every call is journaled, a replay makes none); the number of rows may be zero."""
+    pytest.importorskip("xllamacpp", reason="the local extra is not installed (pip install 'agentzoo[local]')")
+    from agentzoo import Journal
+    from agentzoo.models.local import LocalModel
+    from agentzoo.models.registry import RecordedOnlyModel
+
+    env = get_env("gridworld")
+    options = dict(tasks_per_doc=1, max_steps=1, max_window=1, committee=1, threshold=1, max_tokens=32)
+    async with LocalModel() as m:
+        with Journal(tmp_path / "j.db") as journal:
+            result = await runner.run(build(m, env, limit=1, **options), "synth", journal=journal)
+            assert result.ok, result.error
+            records = stage_records(journal, result.run_id)
+            assert [r.stage for r in records] == ["instruct", "attempt", "relabel", "filter", "dedup"]
+            for before, after in zip(records, records[1:]):
+                assert after.items_in == before.items_out
+            calls = [e for e in journal.entries(result.run_id) if e.kind == "model"]
+            assert calls and result.model_calls == len(calls)
+            made = rows(final_items(journal, result.run_id), result.run_id)
+            assert all(r["provenance"]["run_id"] == result.run_id for r in made)
+            again = build(RecordedOnlyModel(m.name), env, limit=1, **options)
+            replayed = await runner.replay(again, result.run_id, journal=journal)
+            assert replayed.ok and replayed.live_effects == 0

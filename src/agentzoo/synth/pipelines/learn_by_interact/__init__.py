@@ -10,7 +10,7 @@
     filter    → a committee of `committee` judges (`synth.judges.Committee`) votes on each relabelled example
     dedup     → the same instruction with the same actions from the same start once
 
-The rows are SFT conversations (instruction + actions + first observation, then `Action: …` / observation
+The rows are SFT conversations in the text loop's shapes (its system prompt; instruction + actions + first observation, then `Action: …` / observation
 turns); each keeps its `trajectory` so that `Retriever.from_rows(rows)` serves them back to an agent at
 inference (observation match first, then a model-written BM25 query: `retrieval.py`).
 """
@@ -23,6 +23,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ....agents.stepper import PROMPTS as STEPPER_PROMPTS
 from ....agents.stepper import Stepper, read_action
 from ....envs.step import EpisodeRules
 from ....envs.stepping import StepDriver
@@ -192,8 +193,11 @@ def example_text(item: Item) -> str:
 def rows(items: list[dict[str, Any]], run_id: str) -> list[dict[str, Any]]:
     out = []
     for item in items:
-        messages: list[dict[str, Any]] = [{"role": "user", "content": render(
-            PROMPTS / "user.j2", instruction=item["instruction"], actions=item["actions"], start=item["start"])}]
+        # the text loop's own system prompt and turn shapes, so a model tuned on the rows acts as it was shown
+        messages: list[dict[str, Any]] = [
+            {"role": "system", "content": render(STEPPER_PROMPTS / "system.j2")},
+            {"role": "user", "content": render(PROMPTS / "user.j2", instruction=item["instruction"],
+                                               actions=item["actions"], start=item["start"])}]
         for k, step in enumerate(item["steps"]):
             if k:
                 messages.append({"role": "user", "content": render(PROMPTS / "observation.j2",
