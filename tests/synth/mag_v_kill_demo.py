@@ -1,0 +1,42 @@
+"""MAG-V on tau-retail with the scripted roles of test_mag_v.py, in its own process, killed (SIGKILL) after
+the N-th model call when N is given.
+
+usage: python mag_v_kill_demo.py JOURNAL [KILL_AFTER_MODEL_CALL_N]   → prints the run id and status
+"""
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from test_mag_v import magv, model  # noqa: E402
+
+from agentzoo import Journal  # noqa: E402
+from agentzoo.envs.tau_env import TauRetail  # noqa: E402
+from agentzoo.runtime import runner  # noqa: E402
+
+
+def pipeline(m):
+    return magv.build(m, TauRetail(), limit=2, questions=1, alternates=2, concurrency=1)
+
+
+def main() -> None:
+    kill_after = int(sys.argv[2]) if len(sys.argv) > 2 else None
+    seen = 0
+
+    def killer(entry, served):
+        nonlocal seen
+        if entry.kind == "model":
+            seen += 1
+            if seen == kill_after:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    result = asyncio.run(runner.run(pipeline(model()), "mag-v", journal=Journal(sys.argv[1]), listeners=[killer]))
+    print(result.run_id, result.status, flush=True)
+
+
+if __name__ == "__main__":
+    main()
