@@ -294,9 +294,7 @@ def build(model: Model, env: Any = None, *, limit: int = 4, seed: int = 0, **opt
 
 def tool_names(domain: str, wanted: str = "") -> list[str]:
     """The domain's tool names (all, or the comma-separated `wanted`, checked), in tool_schemas.json order."""
-    from ....envs.tau import load_domain
-
-    names = [t["function"]["name"] for t in load_domain(domain).tool_schemas]  # type: ignore[arg-type]
+    names = [t["function"]["name"] for t in _schemas(domain)]
     if not wanted.strip():
         return names
     asked = [w.strip() for w in wanted.split(",") if w.strip()]
@@ -309,10 +307,14 @@ def tool_names(domain: str, wanted: str = "") -> list[str]:
 
 def tools_of(domain: str, names: list[str]) -> list[dict[str, Any]]:
     """The OpenAI tool schemas of `names` (what the assistant was offered)."""
+    return [dict(t) for t in _schemas(domain) if t["function"]["name"] in names]
+
+
+@cache
+def _schemas(domain: str) -> tuple[dict[str, Any], ...]:
     from ....envs.tau import load_domain
 
-    schemas = load_domain(domain).tool_schemas  # type: ignore[arg-type]
-    return [dict(t) for t in schemas if t["function"]["name"] in names]
+    return load_domain(domain).tool_schemas  # type: ignore[arg-type]
 
 
 def rows(items: list[dict], run_id: str) -> list[dict]:
