@@ -32,7 +32,9 @@ def role(request) -> str:
 
 
 def trm_score(example: str) -> int:
-    return 1 + int(hashlib.sha256(example.encode()).hexdigest(), 16) % 5
+    """1–5 by a hash of the task the trajectory was for (what the example shows first)."""
+    task = example.split("Task: ", 1)[1].split("\n", 1)[0]
+    return 1 + int(hashlib.sha256(task.encode()).hexdigest(), 16) % 5
 
 
 def reply(request) -> str:
