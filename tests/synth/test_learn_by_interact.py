@@ -156,6 +156,9 @@ def test_read_tasks_takes_json_or_lines():
     assert read_tasks('{"tasks": ["Open the door now", "x", "open the door NOW", "Take the key"]}', 5) == [
         "Open the door now", "Take the key"]
     assert read_tasks("1. Walk to the exit\n- Go north twice\n\n", 1) == ["Walk to the exit"]
+    # a small model's JSON cut off mid-way is not a task (seen with SmolLM2-135M at 64 tokens)
+    assert read_tasks('{"tasks":[{"tasks":[{"tasks":[{"tasks":[', 3) == []
+    assert read_tasks('Sure:\n  "tasks": ["Go north"\n2) Go south to the wall', 3) == ["Go south to the wall"]
 
 
 # --- retrieval ---------------------------------------------------------------------------------------------

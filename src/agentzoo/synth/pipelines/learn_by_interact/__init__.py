@@ -214,6 +214,7 @@ def rows(items: list[dict[str, Any]], run_id: str) -> list[dict[str, Any]]:
 _NUMBERING = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s*")
 _LABEL = re.compile(r"^\s*(?:instruction|task)\s*:\s*", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
+_FRAGMENT = re.compile(r'^\s*[{\[`]|"\s*:')
 
 
 def _norm(text: str) -> str:
@@ -222,13 +223,14 @@ def _norm(text: str) -> str:
 
 def read_tasks(text: str, limit: int) -> list[str]:
     """The instructor's tasks: the `tasks` list of its JSON object; a reply that is not one is read as one task a
-    line (a small model often writes a list). Distinct, non-trivial, at most `limit`."""
+    line (a small model often writes a list), skipping lines that are pieces of JSON. Distinct, non-trivial, at
+    most `limit`."""
     try:
         data = json_object(text)
         raw = data.get("tasks")
         found = [t for t in raw if isinstance(t, str)] if isinstance(raw, list) else []
-    except FormatError:
-        found = [_NUMBERING.sub("", line) for line in text.splitlines()]
+    except FormatError:  # not JSON: one task a line, but not the fragments of a JSON object cut off mid-way
+        found = [_NUMBERING.sub("", line) for line in text.splitlines() if not _FRAGMENT.search(line)]
     out: list[str] = []
     for task in found:
         task = _norm(task)[:300]
