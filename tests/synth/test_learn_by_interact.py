@@ -211,7 +211,7 @@ async def test_the_retriever_reads_the_pipelines_rows(journal):
 
 # --- the shipped local model ---------------------------------------------------------------------------------
 
-async def test_the_shipped_local_model_drives_every_stage_and_the_run_replays(tmp_path):
+async def test_the_shipped_local_model_runs_every_stage_and_the_run_replays(tmp_path):
     """SmolLM2-135M writes poor tasks and labels: what is checked is the mechanics (every stage runs and is
     counted, every call is journaled, a replay makes none); the number of rows may be zero."""
     pytest.importorskip("xllamacpp", reason="the local extra is not installed (pip install 'agentzoo[local]')")
