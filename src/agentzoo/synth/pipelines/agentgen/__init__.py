@@ -83,7 +83,8 @@ def inspiration(limit: int, seed: int) -> list[Item]:
     texts = [json.loads(line) for line in INSPIRATION.read_text().splitlines() if line.strip()]
     start = seed % len(texts)
     ordered = texts[start:] + texts[:start]
-    return [{"inspiration_id": t["id"], "inspiration": t["text"]} for t in (ordered * (limit // len(texts) + 1))[:limit]]
+    chosen = (ordered * (limit // len(texts) + 1))[:limit]
+    return [{"inspiration_id": t["id"], "inspiration": t["text"]} for t in chosen]
 
 
 def build(model, env=None, *, limit: int = 4, seed: int = 0, **options) -> Pipeline:

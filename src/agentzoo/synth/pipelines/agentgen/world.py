@@ -35,7 +35,9 @@ class World:
 
     async def run(self, ctx: Context, payload: dict[str, Any]) -> dict[str, Any]:
         """The driver's report for `payload` (`ok` False with `error` when the environment failed)."""
-        program = f"{DRIVER}\nPAYLOAD = {json.dumps(payload, sort_keys=True)!r}\nPAYLOAD = __import__('json').loads(PAYLOAD)\nmain()\n"
+        # The payload goes in as a string literal of its JSON, read back with json.loads: data, never code.
+        text = json.dumps(payload, sort_keys=True)
+        program = f"{DRIVER}\nPAYLOAD = json.loads({text!r})\nmain()\n"
         timeout = self.settings.wall_seconds
 
         async def perform() -> dict[str, Any]:

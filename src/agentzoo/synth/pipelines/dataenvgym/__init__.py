@@ -103,7 +103,8 @@ def build(model, env, *, limit: int = 4, seed: int = 0, **options) -> Pipeline:
         raise ConfigError(f"dataenvgym: environment {env.name} has no tasks")
     gym = _Gym(model, env, {t.id: t for t in tasks}, o)
     stages = [Stage("skills", gym.skills)]
-    stages += [Stage(f"round-{r}", gym.round_stage(r)) for r in range(1, int(o["rounds"]) + 1)]  # type: ignore[call-overload]
+    rounds = int(o["rounds"])  # type: ignore[call-overload]
+    stages += [Stage(f"round-{r}", gym.round_stage(r)) for r in range(1, rounds + 1)]
     stages.append(Stage("collect", gym.collect, batch=True))
     state = {"tasks": [t.id for t in tasks], "data": [], "reports": [], "stopped": False}
     meta = {"pipeline": NAME, "env": env.name, "limit": limit, "seed": seed, "options": o}
