@@ -177,7 +177,8 @@ async def test_protocol_an_example_holding_the_current_observation_is_retrieved_
     retriever = Retriever(EXAMPLES)
     # the task's words favour example 0, but example 2 and 1 hold the observation: they come first, shortest first
     demos = await retriever.retrieve("row 2 col 0", "exit of the maze walking east", k=3)
-    assert [d.instruction for d in demos] == ["Go north", "Walk south twice", "Find the exit of the maze by walking east"]
+    assert [d.instruction for d in demos] == ["Go north", "Walk south twice",
+                                              "Find the exit of the maze by walking east"]
     assert retriever.by_observation("row 9 col 9") == [] and retriever.by_query("unrelated words", 3) == []
     assert "Instruction: Go north" in render_demos(demos[:1]) and "Action 1: north" in render_demos(demos[:1])
 

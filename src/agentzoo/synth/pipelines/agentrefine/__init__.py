@@ -20,8 +20,9 @@ from __future__ import annotations
 import json
 import random
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ....envs.stepping import StepDriver
 from ....errors import ConfigError, FormatError
@@ -137,12 +138,14 @@ def build(model: Model, env: Any, *, limit: int = 4, seed: int = 0, **options: A
 
         def check(data: dict[str, Any]) -> dict[str, Any]:
             return check_trajectory(data, item["actions"], min_turns=int(opts["min_turns"]),
-                                    max_turns=int(opts["max_turns"]), require_correction=bool(opts["require_correction"]))
+                                    max_turns=int(opts["max_turns"]),
+                                    require_correction=bool(opts["require_correction"]))
         made, rejections = await _generate(model, prompt, ctx.child("simulator"), sampling, opts, check)
         if made is None:
             return Drop(rejections[-1]["category"])
-        return [{**item, **made, "mask_errors": bool(opts["mask_errors"]), "note": {"attempts": len(rejections) + 1, "rejected": rejections,
-                                          "errors": sum(t["error"] for t in made["turns"])}}]
+        note = {"attempts": len(rejections) + 1, "rejected": rejections,
+                "errors": sum(t["error"] for t in made["turns"])}
+        return [{**item, **made, "mask_errors": bool(opts["mask_errors"]), "note": note}]
 
     async def dedup(items: list[Item], ctx: Context) -> list[Item]:
         seen: set[tuple[Any, ...]] = set()
@@ -161,7 +164,8 @@ def build(model: Model, env: Any, *, limit: int = 4, seed: int = 0, **options: A
 
 
 async def _generate(model: Model, prompt: str, ctx: Context, sampling: dict[str, Any], opts: dict[str, Any],
-                    check: Callable[[dict[str, Any]], dict[str, Any]]) -> tuple[dict[str, Any] | None, list[dict[str, str]]]:
+                    check: Callable[[dict[str, Any]], dict[str, Any]],
+                    ) -> tuple[dict[str, Any] | None, list[dict[str, str]]]:
     """Ask, verify, and ask again on a rejection (up to `max_retries` more calls, all in `ctx`): the checked
     result (or None) and every rejection's category and problem, in order."""
     messages: list[dict[str, Any]] = [{"role": "user", "content": prompt}]

@@ -10,8 +10,8 @@
     filter    → a committee of `committee` judges (`synth.judges.Committee`) votes on each relabelled example
     dedup     → the same instruction with the same actions from the same start once
 
-The rows are SFT conversations in the text loop's shapes (its system prompt; instruction + actions + first observation, then `Action: …` / observation
-turns); each keeps its `trajectory` so that `Retriever.from_rows(rows)` serves them back to an agent at
+The rows are SFT conversations in the text loop's shapes (its system prompt; instruction + actions + first
+observation, then `Action: …` / observation turns); each keeps its `trajectory` so that `Retriever.from_rows(rows)` serves them back to an agent at
 inference (observation match first, then a model-written BM25 query: `retrieval.py`).
 """
 

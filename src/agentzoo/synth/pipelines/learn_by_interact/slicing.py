@@ -27,7 +27,8 @@ def expected_count(steps: int, window: int | None = None) -> int:
     return sum(steps - length + 1 for length in range(1, w + 1))
 
 
-def slice_trajectory(start: str, steps: list[dict[str, Any]], span: tuple[int, int]) -> tuple[str, list[dict[str, Any]]]:
+def slice_trajectory(start: str, steps: list[dict[str, Any]],
+                    span: tuple[int, int]) -> tuple[str, list[dict[str, Any]]]:
     """The stretch `span` of a trajectory: the observation it starts from and its steps."""
     i, j = span
     first = start if i == 0 else steps[i - 1]["result"]
