@@ -3,6 +3,7 @@ loop stops once the data budget is reached; data and report per round, traced to
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 
@@ -26,6 +27,10 @@ SMALL = {"rounds": 4, "stop_at": 5, "data_per_round": 2, "specs_per_call": 2}
 def gym() -> ScriptedModel:
     """Teacher, engine and student as a function of the request. The student answers a task right only when
     its prompt shows an example taught for the task's skill."""
+    return ScriptedModel(script(), name="gym-script")
+
+
+def script():
     def reply(request) -> str:
         last = request.messages[-1]["content"]
         if last.startswith("Name the one skill"):
@@ -42,7 +47,7 @@ def gym() -> ScriptedModel:
         task = next(t for t in TASKS if t.prompt == last)
         taught = f"about {SKILLS[task.prompt]}." in system
         return f"Reasoning.\n#### {task.gold if taught else 0}"
-    return ScriptedModel(reply, name="gym-script")
+    return reply
 
 
 async def test_each_round_the_teacher_is_shown_the_students_per_skill_accuracy_and_the_budget_stops_it(journal):
@@ -107,6 +112,35 @@ async def test_a_replay_makes_no_model_call(journal):
     replayed = await runner.replay(again, first.run_id, journal=journal)
     assert replayed.ok and replayed.live_effects == 0 and again_model.requests == []
     assert again.records[-1].items == final_items(journal, first.run_id)
+
+
+async def test_a_run_that_died_in_round_two_resumes_without_asking_a_finished_call_again(journal):
+    reference = await runner.run(dataenvgym.build(gym(), ENV, limit=3, **SMALL), "gym", journal=journal)
+    ref_calls = sum(e.kind == "model" for e in journal.entries(reference.run_id))
+    answer, engine_calls = script(), []
+
+    def dies_in_round_two(request):  # the provider goes away for good at the third engine call
+        if request.messages[-1]["content"].startswith("Write one training example"):
+            engine_calls.append(1)
+            if len(engine_calls) >= 3:
+                raise RuntimeError("provider gone")
+        return answer(request)
+    with pytest.raises(RuntimeError, match="provider gone"):
+        await runner.run(dataenvgym.build(ScriptedModel(dies_in_round_two, name="gym-script"), ENV, limit=3,
+                                          **SMALL), "gym", journal=journal)
+    [broken] = [r for r in journal.list_runs() if r.run_id != reference.run_id]
+    for _ in range(200):  # calls still running when the first failed end, failing too
+        if len(asyncio.all_tasks()) == 1:
+            break
+        await asyncio.sleep(0.05)
+    recorded = sum(e.kind == "model" and e.status == "ok" for e in journal.entries(broken.run_id))
+    assert any(e.scope.startswith("round-2/") for e in journal.entries(broken.run_id) if e.kind == "model")
+    again = gym()
+    resumed = await runner.resume(dataenvgym.build(again, ENV, limit=3, **SMALL), broken.run_id, journal=journal)
+    assert resumed.ok, resumed.error
+    assert len(again.requests) == ref_calls - recorded
+    assert final_items(journal, broken.run_id) == final_items(journal, reference.run_id)
+    assert dataenvgym.round_reports(journal, broken.run_id) == dataenvgym.round_reports(journal, reference.run_id)
 
 
 def test_bad_settings_are_refused_by_name():
