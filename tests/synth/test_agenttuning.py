@@ -177,3 +177,20 @@ def test_the_shipped_corpus_and_its_source_note():
     assert GENERAL.name in note
     module = get_pipeline("agenttuning")
     assert set(module.OPTIONS) == set(module.OPTION_SOURCES) and module.OPTIONS["eta"] == 0.2
+
+
+async def test_with_the_shipped_local_model(journal, tmp_path):
+    """An eval of SmolLM2-135M on two GSM8K tasks is the source: a 135M model is rarely right, so the filter is
+    opened (min_reward 0) to check the mechanics: both trajectories are mixed with 8 general rows."""
+    pytest.importorskip("xllamacpp", reason="the local extra is not installed (pip install 'agentzoo[local]')")
+    env, out = GSM8K(), tmp_path / "eval"
+    samples = expand({"gsm8k": env}, ["tool-calling"], ["local:smollm2-135m?max_tokens=32"], 1, limit=2)
+    await run_eval(samples, {"gsm8k": env}, EvalConfig(out=out, retries=0, concurrency=1))
+    strict = await run(journal, out)
+    records = {r.stage: r for r in stage_records(journal, strict.run_id)}
+    assert records["collect"].items_out == 2
+    assert records["filter"].items_out + records["filter"].dropped.get("reward below 1", 0) == 2
+    opened = await run(journal, out, min_reward=0.0)
+    dataset = rows(final_items(journal, opened.run_id), opened.run_id)
+    assert validate_rows(dataset) == dataset and len(dataset) == 2 + 8
+    assert [r["provenance"]["source"] for r in dataset].count("agent") == 2
