@@ -33,6 +33,10 @@ def node_ids(n=3, m=3, l=3):
 
 
 def tree_model(gold: dict[str, str], seed: int = 0, name: str = "scripted") -> ScriptedModel:
+    return ScriptedModel(tree_reply(gold, seed), name=name)
+
+
+def tree_reply(gold: dict[str, str], seed: int = 0):
     """Replies named after the node; a refinement ends in the gold number or a wrong one as GRADES says."""
     by_seed = {_request_seed(seed, node): node for node in node_ids()}
 
@@ -43,7 +47,7 @@ def tree_model(gold: dict[str, str], seed: int = 0, name: str = "scripted") -> S
         i, j, k = (int(p[1:]) for p in node.split("."))
         task = next(t for t in gold if t in request.messages[0]["content"])
         return f"refined {node}\n#### {gold[task] if GRADES[(i, j)][k] else '-1'}"
-    return ScriptedModel(reply, name=name)
+    return reply
 
 
 def golds(env, pipeline):
@@ -216,3 +220,48 @@ async def test_code_leaves_are_graded_by_running_the_benchmarks_tests(journal):
     assert [n["grade"] for n in graded["nodes"] if "grade" in n] == [1, 1]
     assert {n["id"]: n["positive"] for n in graded["nodes"]} == {"g0": True, "g0.v0": True, "g0.v0.r0": True,
                                                                  "g0.v0.r1": True}
+
+
+async def test_the_rows_load_as_datasets_and_gsm8k_test_questions_are_caught(journal, tmp_path):
+    """The rows are trainer files (`datasets` loads them); and since the shipped GSM8K tasks are its test set, the
+    decontamination of `agentzoo synth` catches every row made from them (use a train split for real data)."""
+    datasets = pytest.importorskip("datasets")
+    from agentzoo.synth.decontam import decontaminate
+    from agentzoo.synth.formats import write_dataset
+    result, _ = await run_one(journal)
+    dataset = rows(final_items(journal, result.run_id), result.run_id)
+    files = write_dataset(dataset, tmp_path, ["jsonl", "dpo", "hf"])
+    loaded = datasets.load_dataset("json", data_files=str(files["jsonl"]), split="train")
+    assert len(loaded) == len(dataset)
+    pairs = datasets.load_dataset("json", data_files=str(files["dpo"]), split="train")
+    assert len(pairs) == sum(r["kind"] == "preference" for r in dataset)
+    kept, report = decontaminate(dataset, benchmarks=["gsm8k"])
+    assert kept == []
+
+
+async def test_a_run_that_died_mid_tree_resumes_without_asking_a_finished_call_again(journal):
+    env = GSM8K()
+    gold = golds(env, build(ScriptedModel(["x"]), env, limit=2))
+    whole = tree_reply(gold)
+    asked = 0
+
+    class Died(BaseException):
+        """The process stops here, as under a kill: nothing catches it."""
+
+    def dies_after_50(request):
+        nonlocal asked
+        asked += 1
+        if asked > 50:
+            raise Died()
+        return whole(request)
+    broken = ScriptedModel(dies_after_50)
+    with pytest.raises(Died):
+        await runner.run(build(broken, env, limit=2, concurrency=1), "malt", journal=journal)
+    [info] = journal.list_runs()
+    recorded = sum(e.kind == "model" and e.status == "ok" for e in journal.entries(info.run_id))
+    assert recorded == 50
+    fresh = tree_model(gold)
+    resumed = await runner.resume(build(fresh, env, limit=2, concurrency=1), info.run_id, journal=journal)
+    assert resumed.ok, resumed.error
+    assert len(fresh.requests) == 2 * 39 - 50
+    assert len(rows(final_items(journal, info.run_id), info.run_id)) > 0
