@@ -99,7 +99,7 @@ def build(model: Model, env: Any, *, limit: int = 4, seed: int = 0, **options: A
                                                        start=item["start"], actions=actions, batch=item["batch"],
                                                        start_observation=item["start_observation"])}]
         schema = object_schema(tasks={"type": "array", "items": SENTENCE, "minItems": 1, "maxItems": count})
-        tasks, problem = await ask_json(model, messages, ctx.child("proposer"), _read_tasks,
+        tasks, _ = await ask_json(model, messages, ctx.child("proposer"), _read_tasks,
                                         retry=PROMPTS / "proposer_retry.j2", schema=schema)
         if tasks is None:
             return Drop("proposer: unreadable")
