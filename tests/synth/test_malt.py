@@ -4,6 +4,8 @@ seed), so a test decides every leaf's grade."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from agentzoo.envs.gsm8k import GSM8K
@@ -265,3 +267,18 @@ async def test_a_run_that_died_mid_tree_resumes_without_asking_a_finished_call_a
     assert resumed.ok, resumed.error
     assert len(fresh.requests) == 2 * 39 - 50
     assert len(rows(final_items(journal, info.run_id), info.run_id)) > 0
+
+
+async def test_a_tasks_file_of_our_own_makes_rows_decontamination_keeps(journal, tmp_path):
+    from agentzoo.synth.decontam import decontaminate
+    own = tmp_path / "train.jsonl"
+    own.write_text(json.dumps({"question": "A jar holds 7 red marbles and twice as many blue ones. How many marbles "
+                                           "are in the jar?", "answer": "7 + 14 = 21\n#### 21"}) + "\n")
+    model = ScriptedModel(lambda r: "7 red and 14 blue make 21.\n#### 21")
+    result = await runner.run(build(model, GSM8K(), limit=3, generations=2, critiques=1, refinements=1,
+                                    tasks=str(own)), "malt", journal=journal)
+    dataset = rows(final_items(journal, result.run_id), result.run_id)
+    assert len(model.requests) == 2 * 3 and len(dataset) == 2 * 3  # one question; every node right
+    assert {r["provenance"]["task_id"] for r in dataset} == {"gsm8k/0"}
+    kept, _ = decontaminate(dataset, benchmarks=["gsm8k"])
+    assert kept == dataset

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ....envs.base import Environment, ScoringContext
+from ....envs.registry import get_env
 from ....errors import ConfigError
 from ....prompts import render
 from ....protocols import Model
@@ -45,6 +46,7 @@ OPTIONS: dict[str, object] = {
     "temperature": 0.7,
     "max_tokens": 512,
     "concurrency": 2,
+    "tasks": None,
 }
 OPTION_SOURCES: dict[str, str] = {
     "generations": "PAPERS.md #52: n = 3 generations per question [paper; unverified]",
@@ -54,6 +56,8 @@ OPTION_SOURCES: dict[str, str] = {
     "temperature": "ours: siblings must differ for their values to differ; the paper's sampling settings unread",
     "max_tokens": "ours: room for a worked grade-school solution",
     "concurrency": "ours: questions expanded at once (each tree also fans out its siblings)",
+    "tasks": "ours: a tasks file in the environment's format (e.g. GSM8K's train split); default its shipped tasks, "
+             "a test set, whose rows `agentzoo synth` then drops as contaminated",
 }
 DEVIATIONS: list[str] = [
     "One model plays all three roles unless the spec gives role models (the paper trains three copies of one base "
@@ -69,7 +73,7 @@ PROMPTS = Path(__file__).parent / "prompts"
 
 
 def build(model: Model, env: Environment | None, *, limit: int = 4, seed: int = 0, **options: Any) -> Pipeline:
-    opts = read_options(NAME, OPTIONS, options, {"threshold": float, "temperature": float})
+    opts = read_options(NAME, OPTIONS, options, {"threshold": float, "temperature": float, "tasks": str})
     for key in ("generations", "critiques", "refinements", "max_tokens", "concurrency"):
         if not isinstance(opts[key], int) or isinstance(opts[key], bool) or opts[key] < 1:
             raise ConfigError(f"malt: option {key} must be a whole number ≥ 1, got {opts[key]!r}")
@@ -79,6 +83,8 @@ def build(model: Model, env: Environment | None, *, limit: int = 4, seed: int = 
         named = getattr(env, "name", None)
         raise ConfigError(f"malt grades answers with an environment's scorer: give one of {', '.join(ENVS)}"
                           + (f", not {named}" if named else ""))
+    if opts["tasks"]:
+        env = get_env(env.name, opts["tasks"])
     tasks = env.tasks()
     if limit < 1:
         raise ConfigError(f"malt: limit must be at least 1, got {limit}")
