@@ -22,8 +22,7 @@ def reply(request) -> str:
     if "Write the instruction that this stretch" in last:
         actions = re.findall(r"^Action \d+: (.+)$", last, re.M)
         found = re.search(r"Start:\n.*?(row \d+, column \d+)", last)
-        assert found, last
-        start = found.group(1)
+        start = found.group(1) if found else "the start"
         return f"Instruction: Walk {' then '.join(actions)} from {start}"
     if "# Rubric" in last:
         steps = len(re.findall(r"^Action \d+:", last, re.M))

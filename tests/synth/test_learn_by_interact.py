@@ -140,6 +140,19 @@ async def test_sigkill_mid_stage_then_resume_repeats_no_finished_call_or_step(tm
         assert len(steps) == len(set(steps)) == 1 + 2 * 4  # the reset to instruct, then a reset and 3 steps each
 
 
+@pytest.mark.parametrize("name", LBI.ENVS)
+async def test_it_runs_on_each_interactive_environment_it_names(journal, name):
+    env = get_env(name)
+    result = await runner.run(build(model(), env, limit=1, max_steps=2, committee=1), "synth", journal=journal)
+    assert result.ok, result.error
+    records = {r.stage: r for r in stage_records(journal, result.run_id)}
+    assert records["attempt"].items_out == 2 and records["relabel"].items_out == 2 * 3
+    for trajectory in records["attempt"].items:
+        assert trajectory["start"] and all(step["result"] for step in trajectory["steps"])
+    resets = [e for e in journal.entries(result.run_id) if e.kind == "env" and e.request["op"] == "reset"]
+    assert resets[0].result["start"]["actions"] in records["instruct"].items[0]["documentation"]
+
+
 def test_options_are_checked_by_name():
     env = get_env("gridworld")
     with pytest.raises(ConfigError, match="unknown option.*bogus"):
