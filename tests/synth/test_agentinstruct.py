@@ -161,10 +161,10 @@ async def test_the_shipped_local_model_runs_every_flow_once(tmp_path):
         model_file("smollm2-135m")
     except ConfigError as exc:
         pytest.skip(f"the shipped local model is not installed: {exc}")
-    local = parse_model("local:smollm2-135m?ctx=4096&max_tokens=96")
+    local = parse_model("local:smollm2-135m?ctx=4096&max_tokens=64")
     try:
         with Journal(tmp_path / "j.db") as journal:
-            result = await runner.run(ai.build(local, None, limit=1, transformations=1, instructions=1, words=120),
+            result = await runner.run(ai.build(local, None, limit=1, transformations=1, instructions=1, words=80),
                                       "x", journal=journal)
             assert result.ok, result.error
             records = stage_records(journal, result.run_id)
