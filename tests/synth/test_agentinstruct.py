@@ -177,3 +177,16 @@ async def test_the_shipped_local_model_runs_every_flow_once(tmp_path):
         close = getattr(local, "aclose", None)
         if close is not None:
             await close()
+
+
+async def test_the_dataset_loads_with_datasets_with_its_lineage(journal, tmp_path):
+    datasets = pytest.importorskip("datasets")
+    from agentzoo.synth.formats import write_dataset
+
+    result = await runner.run(ai.build(model(), None, limit=2), "x", journal=journal)
+    rows = ai.rows(final_items(journal, result.run_id), result.run_id)
+    files = write_dataset(rows, tmp_path, ["jsonl", "sharegpt"])
+    loaded = datasets.load_dataset("json", data_files=str(files["jsonl"]), split="train")
+    assert loaded.num_rows == 8
+    assert {r["provenance"]["seed_id"] for r in loaded} == {r["provenance"]["seed_id"] for r in rows}
+    assert all(r["provenance"]["run_id"] == result.run_id and r["provenance"]["flow"] for r in loaded)

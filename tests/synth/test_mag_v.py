@@ -250,3 +250,17 @@ async def test_killed_mid_stage_it_resumes_without_asking_a_finished_call_again(
         assert resumed.ok, resumed.error
         assert len(m.requests) == ref_calls - recorded
         assert final_items(journal, run.run_id) == ref_items and len(ref_items) == 1
+
+
+async def test_the_dataset_loads_with_datasets_and_keeps_tools_and_provenance(journal, retail, tmp_path):
+    datasets = pytest.importorskip("datasets")
+    from agentzoo.synth.formats import write_dataset
+
+    result = await runner.run(magv.build(model(), retail, limit=2, questions=1, alternates=2), "x", journal=journal)
+    rows = magv.rows(final_items(journal, result.run_id), result.run_id)
+    files = write_dataset(rows, tmp_path, ["jsonl", "openai"])
+    loaded = datasets.load_dataset("json", data_files=str(files["jsonl"]), split="train")
+    assert loaded.num_rows == 1 and loaded[0]["provenance"]["run_id"] == result.run_id
+    assert loaded[0]["provenance"]["verdict"]["likely_correct"] is True
+    openai_row = json.loads(files["openai"].read_text().splitlines()[0])
+    assert [m["role"] for m in openai_row["messages"]][:3] == ["system", "user", "assistant"] and openai_row["tools"]
