@@ -179,6 +179,17 @@ def test_parquet_keeps_every_row_and_its_provenance_and_says_which_columns_are_j
     assert table.column("loss").to_pylist() == [[False, True], None, [False, True]]
 
 
+def test_parquet_writes_rows_whose_provenance_holds_an_empty_dict_everywhere(tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    rows = [sft_row(0), sft_row(1)]
+    for row in rows:
+        row["provenance"]["scores"] = {}  # a pipeline whose stages attach no notes
+    files = write_dataset(rows, tmp_path, ["parquet"])
+    table = pq.read_table(files["parquet"])
+    assert [json.loads(p)["scores"] for p in table.column("provenance").to_pylist()] == [{}, {}]
+    assert "provenance" in json.loads(table.schema.metadata[b"agentzoo.json_columns"])
+
+
 def test_jsonl_loads_with_datasets_and_the_hf_folder_with_load_from_disk(tmp_path):
     datasets = pytest.importorskip("datasets")
     rows = [sft_row(n) for n in range(4)] + [pref_row(n) for n in range(3)]

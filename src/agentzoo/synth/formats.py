@@ -190,6 +190,8 @@ def _write_parquet(rows: list[dict[str, Any]], out: Path) -> dict[str, Path]:
         values = [r.get(name) for r in rows]
         try:
             columns[name] = pa.array(values)
+            if _has_empty_struct(columns[name].type):  # e.g. `scores: {}` on every row: Parquet cannot write it
+                raise pa.ArrowInvalid(f"{name}: a struct with no field")
         except (pa.ArrowInvalid, pa.ArrowTypeError):  # shapes differ between rows: keep the column as JSON text
             columns[name] = pa.array([None if v is None else _json.dumps_str(v) for v in values], pa.string())
             as_json.append(name)
@@ -201,6 +203,17 @@ def _write_parquet(rows: list[dict[str, Any]], out: Path) -> dict[str, Path]:
     os.chmod(tmp, FILE_MODE)
     os.replace(tmp, path)
     return {"parquet": path}
+
+
+def _has_empty_struct(kind: Any) -> bool:
+    """Whether a pyarrow type holds, at any depth, a struct with no field (which Parquet refuses)."""
+    import pyarrow as pa
+
+    if pa.types.is_struct(kind):
+        return kind.num_fields == 0 or any(_has_empty_struct(kind.field(i).type) for i in range(kind.num_fields))
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return _has_empty_struct(kind.value_type)
+    return False
 
 
 def _write_hf(rows: list[dict[str, Any]], out: Path) -> dict[str, Path]:
