@@ -35,6 +35,11 @@ def reply(request) -> str:
     return "An answer." if "tides" in last or "clocks" in last else f"Because of {last.rsplit(' ', 1)[-1]}."
 
 
+def generous_judge(request) -> str:
+    """A judge that passes everything (for a model per role: `--role-model judge=...:generous_judge`)."""
+    return json.dumps({"reasons": "generous", "score": 5})
+
+
 def model() -> ScriptedModel:
     return ScriptedModel(reply, name="demo")
 

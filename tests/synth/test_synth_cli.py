@@ -84,3 +84,65 @@ def test_bad_flags_are_refused_before_any_model_call(tmp_path, args, says):
 def test_an_unknown_pipeline_names_the_built_ones():
     result = CliRunner().invoke(app, ["synth", "nope", "--model", MODEL, "--out", "x"])
     assert result.exit_code != 0 and "unknown pipeline 'nope'" in str(result.exception) + result.output
+
+
+def test_a_synthesis_file_is_the_same_synthesis_as_its_flags_and_flags_override_it(tmp_path):
+    file = tmp_path / "demo.yaml"
+    file.write_text(f"pipeline: demo\nmodel: '{MODEL}'\nlimit: 6\nformats: [jsonl, sharegpt]\nseed: 0\n"
+                    f"out: {tmp_path / 'from-file'}\n")
+    by_file = CliRunner().invoke(app, ["synth", str(file)])
+    assert by_file.exit_code == 0, by_file.output
+    by_flags = synth(tmp_path / "from-flags")
+    assert by_flags.exit_code == 0, by_flags.output
+
+    def dataset(folder):
+        state = json.loads((folder / "synth.json").read_text())
+        rows = [json.loads(line) for line in (folder / "rows.jsonl").read_text().splitlines()]
+        return {k: v for k, v in state.items() if k != "run_id"}, [r["messages"] for r in rows]
+
+    assert dataset(tmp_path / "from-file") == dataset(tmp_path / "from-flags")
+    # the file's folder again with --seed 3 is another synthesis: refused by name, so the flag did override
+    other = CliRunner().invoke(app, ["synth", str(file), "--seed", "3"])
+    assert other.exit_code != 0 and "seed=0" in str(other.exception)
+
+
+@pytest.mark.parametrize("text, says", [("pipeline: demo\nlimt: 3\n", ":2: limt: unknown key"),
+                                        ("pipeline: demo\nlimit: 0\n", ":2: limit: Input should be greater"),
+                                        ("pipeline: demo\nbudgets: {calls: 3}\n", ":2: budgets.calls: unknown key"),
+                                        ("- demo\n", "a mapping with at least `pipeline:`"),
+                                        ("pipeline: demo\nformats: [jsonl, xml]\nout: x\n", "format xml: choose")])
+def test_a_bad_synthesis_file_is_refused_naming_line_and_key(tmp_path, text, says):
+    file = tmp_path / "bad.yaml"
+    file.write_text(text)
+    result = CliRunner().invoke(app, ["synth", str(file), "--model", MODEL, "--out", str(tmp_path / "o")])
+    assert result.exit_code != 0 and says in str(result.exception), str(result.exception)
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_model_per_role_serves_that_role_scope_and_is_kept_with_the_synthesis(tmp_path):
+    out = tmp_path / "demo"
+    generous = f"scripted:{HERE / 'synth_pipeline_demo.py'}:generous_judge"
+    result = synth(out, "--role-model", f"judge={generous}")
+    assert result.exit_code == 0, result.output
+    judged = json.loads((out / "report.json").read_text())
+    judge_stage = next(s for s in judged["stages"] if s["stage"] == "judge")
+    assert judge_stage["out"] == judge_stage["in"] == 4  # the generous judge passed every example
+    from agentzoo import Journal
+
+    with Journal(out / "journal.db") as journal:
+        calls = [e for e in journal.entries(journal.list_runs()[0].run_id) if e.kind == "model"]
+    assert calls and all(("generous" in str(e.result)) == ("judge#" in e.scope) for e in calls)
+    assert json.loads((out / "synth.json").read_text())["models"] == {"judge": generous}
+    again = synth(out)  # without the role model: another synthesis, refused
+    assert again.exit_code != 0 and "models=" in str(again.exception)
+
+
+def test_a_pipeline_that_makes_its_own_environments_takes_no_env(tmp_path, monkeypatch):
+    import synth_cli_demo
+
+    monkeypatch.setattr(synth_cli_demo, "ENVS", ())
+    refused = synth(tmp_path / "refused", "--env", "gsm8k")
+    assert refused.exit_code != 0 and "makes its own environments" in str(refused.exception)
+    made = synth(tmp_path / "made")
+    assert made.exit_code == 0, made.output
+    assert json.loads((tmp_path / "made" / "synth.json").read_text())["env"] is None

@@ -110,6 +110,34 @@ async def test_a_stage_that_returns_something_else_is_an_error_naming_it(journal
     assert "stage oops" in result.error["message"] and "got str" in result.error["message"]
 
 
+async def test_an_item_that_fails_stops_its_siblings_before_they_spend_anything(journal):
+    import asyncio
+
+    started, cancelled = asyncio.Event(), []
+    m = ScriptedModel(lambda request: "reply", name="m")
+
+    async def fn(item, ctx):
+        if item["n"] == 0:
+            await started.wait()  # the sibling is under way
+            raise ValueError("item 0 cannot be made")
+        started.set()
+        try:
+            await asyncio.Event().wait()  # would call the model after a long wait
+        except asyncio.CancelledError:
+            cancelled.append(item["n"])
+            raise
+        from agentzoo.types import ModelRequest
+        await ctx.model(m, ModelRequest(messages=[{"role": "user", "content": "x"}]))
+        return [item]
+
+    with pytest.raises(ValueError, match="item 0"):  # a bug, not a run outcome: the runner raises it
+        await runner.run(Pipeline("p", [Stage("make", fn, concurrency=2)], seeds=[{"n": 0}, {"n": 1}]), "x",
+                         journal=journal)
+    assert cancelled == [1]
+    (run,) = journal.list_runs()
+    assert run.status == "failed" and not [e for e in journal.entries(run.run_id) if e.kind == "model"]
+
+
 def test_parse_score_reads_whole_numbers_in_range_and_names_what_is_wrong():
     assert parse_score('{"reasons": "ok", "score": 4}', 1, 5) == (4, "ok")
     assert parse_score('Sure: {"score": "3"}', 1, 5) == (3, "")

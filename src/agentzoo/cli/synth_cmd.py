@@ -19,28 +19,30 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from pydantic import ValidationError
+
 from ..errors import ConfigError
 from ..synth.pipelines import PIPELINES, TITLES
+from ..synth.settings import DEFAULT_FORMATS
 
 console = Console(highlight=False, soft_wrap=True)
 STATE = "synth.json"
-KEPT = ("pipeline", "env", "model", "limit", "seed", "options")
-"""The settings a synthesis keeps for its life: the same command resumes it, another one is refused."""
-DEFAULT_FORMATS = "jsonl,openai,sharegpt,dpo,parquet"
 
-HELP = ("Run a synthesis pipeline: turn agent interaction into training data with its provenance.\n\n"
+HELP = ("Run a synthesis pipeline: turn agent interaction into training data with its provenance. PIPELINE is a "
+        "pipeline's name or a synthesis file (YAML: the flags' names as keys; flags given override it).\n\n"
         "Pipelines:\n\n" + "\n\n".join(f"{name}: {TITLES[name]}" for name in PIPELINES))
 
 
-def synth(pipeline: str = typer.Argument(..., help="the pipeline's name (listed above)"),
+def synth(pipeline: str = typer.Argument(..., help="a pipeline's name (listed above) or a synthesis file"),
           env: Optional[str] = typer.Option(None, "--env", help="the environment it works on [default: the pipeline's first]"),
           model: Optional[str] = typer.Option(None, "--model", "-m", help="the model every role uses [default: $AGENTZOO_MODEL]"),
-          out: Path = typer.Option(..., "--out", help="the synthesis folder: journal, dataset, report"),
-          limit: int = typer.Option(4, "--limit", min=1, help="seeds (tasks, documents, questions) to start from"),
-          seed: int = typer.Option(0, "--seed", help="sampling and shuffling seed"),
+          role_model: Optional[list[str]] = typer.Option(None, "--role-model", help="ROLE=MODEL: a model for one role (a scope name of the pipeline, e.g. teacher, judge; repeatable)"),
+          out: Optional[Path] = typer.Option(None, "--out", help="the synthesis folder: journal, dataset, report"),
+          limit: Optional[int] = typer.Option(None, "--limit", min=1, help="seeds (tasks, documents, questions) to start from [default: 4]"),
+          seed: Optional[int] = typer.Option(None, "--seed", help="sampling and shuffling seed [default: 0]"),
           opt: Optional[list[str]] = typer.Option(None, "--opt", help="a pipeline option KEY=VALUE (repeatable)"),
-          formats: str = typer.Option(DEFAULT_FORMATS, "--format", help="comma-separated: jsonl, openai, sharegpt, dpo, parquet, hf"),
-          near: float = typer.Option(0.8, "--near-dup", min=0.0, max=1.0, help="Jaccard similarity from which two rows are near duplicates"),
+          formats: Optional[str] = typer.Option(None, "--format", help=f"comma-separated: jsonl, openai, sharegpt, dpo, parquet, hf [default: {','.join(DEFAULT_FORMATS)}]"),
+          near: Optional[float] = typer.Option(None, "--near-dup", min=0.0, max=1.0, help="Jaccard similarity from which two rows are near duplicates [default: 0.8]"),
           no_dedup: bool = typer.Option(False, "--no-dedup", help="keep duplicate rows"),
           no_decontam: bool = typer.Option(False, "--no-decontam", help="keep rows that overlap the shipped benchmarks' test sets"),
           budget_calls: Optional[int] = typer.Option(None, "--budget-calls", min=1, help="model calls for the whole run"),
@@ -49,67 +51,86 @@ def synth(pipeline: str = typer.Argument(..., help="the pipeline's name (listed 
           replay: bool = typer.Option(False, "--replay", help="run the pipeline again from the journal: no model call")) -> None:
     from ..models.registry import default_model_string
     from ..synth.pipelines import get_pipeline
+    from ..synth.settings import SynthSettings, load_settings
     from .specs import parse_pairs
 
-    module = get_pipeline(pipeline)
-    env = env or module.ENVS[0]
-    if env not in module.ENVS:
-        raise ConfigError(f"pipeline {pipeline} works on {', '.join(module.ENVS)}, not {env!r}")
-    options = dict(parse_pairs(opt, "--opt"))
-    unknown = sorted(set(options) - set(module.OPTIONS))
-    if unknown:
-        raise ConfigError(f"pipeline {pipeline} has no option {', '.join(unknown)}; its options: "
-                          f"{', '.join(sorted(module.OPTIONS)) or 'none'}")
-    wanted = [f.strip() for f in formats.split(",") if f.strip()]
-    from ..synth.formats import FORMATS
+    if pipeline in PIPELINES or not _is_file_name(pipeline):
+        base = SynthSettings(pipeline=pipeline)
+    else:
+        base = load_settings(Path(pipeline))
+    budgets = base.budgets.model_dump() if base.budgets is not None else {}
+    for key, value in (("model_calls", budget_calls), ("usd", budget_usd), ("wall_seconds", budget_seconds)):
+        if value is not None:
+            budgets[key] = value
+    given = {"env": env, "model": model, "limit": limit, "seed": seed, "near_dup": near,
+             "formats": [f.strip() for f in formats.split(",") if f.strip()] if formats is not None else None,
+             "options": {**base.options, **dict(parse_pairs(opt, "--opt"))} if opt else None,
+             "models": {**base.models, **dict(parse_pairs(role_model, "--role-model"))} if role_model else None,
+             "dedup": False if no_dedup else None, "decontam": False if no_decontam else None,
+             "budgets": budgets or None, "out": str(out) if out is not None else None}
+    try:
+        settings = SynthSettings.model_validate({**base.model_dump(), **{k: v for k, v in given.items()
+                                                                          if v is not None}})
+    except ValidationError as exc:
+        from ..runtime.spec import describe_errors
 
-    bad = [f for f in wanted if f not in FORMATS]
-    if bad or not wanted:
-        raise ConfigError(f"--format {formats!r}: choose from {', '.join(FORMATS)}")
-    model = model or default_model_string()
-    if not model:
+        raise ConfigError(f"agentzoo synth: {describe_errors(exc)}") from None
+    module = get_pipeline(settings.pipeline)
+    settings = settings.check(module)
+    if settings.out is None:
+        raise ConfigError("no synthesis folder: give --out DIR (or `out:` in the synthesis file)")
+    settings = settings.model_copy(update={"model": settings.model or default_model_string()})
+    if not settings.model:
         raise ConfigError("no model: give --model (or set AGENTZOO_MODEL)")
-    from ..runtime.secrets import mask_text
-
-    settings = {"pipeline": pipeline, "env": env, "model": mask_text(model), "limit": limit, "seed": seed,
-                "options": options}
-    from ..runtime.budgets import Budget
-
-    budget = None
-    if any(v is not None for v in (budget_calls, budget_usd, budget_seconds)):
-        budget = Budget(model_calls=budget_calls, usd=budget_usd, wall_seconds=budget_seconds)
-    run_id, status = _run(module, settings, model, out, budget, replay)
-    _write(module, settings, out, run_id, wanted, near, no_dedup, no_decontam)
+    folder = Path(settings.out)
+    run_id, status = _run(module, settings, folder, replay)
+    _write(module, settings, folder, run_id)
     if status != "finished":
         console.print(Text(f"the run stopped ({status}); the dataset holds what finished. Run the same command to "
                            f"resume run {run_id}", style="yellow"))
         raise typer.Exit(1)
 
 
-def _run(module: Any, settings: dict[str, Any], model: str, out: Path, budget: Any, replay: bool) -> tuple[str, str]:
+def _is_file_name(text: str) -> bool:
+    return text.endswith((".yaml", ".yml", ".json")) or Path(text).is_file()
+
+
+def _run(module: Any, settings: Any, out: Path, replay: bool) -> tuple[str, str]:
     from ..builder import load_env
     from ..models.registry import RecordedOnlyModel, model_name_of, parse_model
+    from ..models.roles import RoleModels
     from ..runtime import runner
     from ..runtime.journal import Journal, new_run_id
     from ..synth.pipeline import final_items
 
+    kept = settings.kept()
     out.mkdir(parents=True, exist_ok=True)
     state_path = out / STATE
     state = _state(state_path)
     if state is not None:
-        changed = [k for k in KEPT if state.get(k) != settings[k]]
+        changed = [k for k in kept if state.get(k) != kept[k]]
         if changed:
             was = ", ".join(f"{k}={state.get(k)!r}" for k in changed)
-            now = ", ".join(f"{k}={settings[k]!r}" for k in changed)
+            now = ", ".join(f"{k}={kept[k]!r}" for k in changed)
             raise ConfigError(f"{out} holds a synthesis with {was}; this command asks for {now}. Give the same "
                               "settings to resume it, or name a new --out")
     elif replay:
         raise ConfigError(f"--replay: {out} holds no synthesis to replay")
     run_id = state["run_id"] if state is not None else new_run_id()
     if state is None:  # written before the run starts, so a killed process leaves the id to resume by
-        state_path.write_text(json.dumps({**settings, "run_id": run_id}, indent=2) + "\n", encoding="utf-8")
-    environment = load_env(settings["env"])
-    task = f"synth {settings['pipeline']} on {settings['env']}"
+        state_path.write_text(json.dumps({**kept, "run_id": run_id}, indent=2) + "\n", encoding="utf-8")
+    environment = load_env(settings.env) if settings.env is not None else None
+    task = f"synth {settings.pipeline}" + (f" on {settings.env}" if settings.env else "")
+    budget = settings.budgets.to_budget() if settings.budgets is not None else None
+
+    def build(model: Any) -> Any:
+        return module.build(model, environment, limit=settings.limit, seed=settings.seed, **settings.options)
+
+    def models(make: Any) -> Any:
+        default = make(settings.model)
+        if not settings.models:
+            return default
+        return RoleModels(default, {role: make(text) for role, text in settings.models.items()})
 
     async def go() -> tuple[str, str]:
         with Journal(out / "journal.db") as journal:
@@ -117,9 +138,7 @@ def _run(module: Any, settings: dict[str, Any], model: str, out: Path, budget: A
             if replay:
                 if info is None:
                     raise ConfigError(f"--replay: run {run_id} is not in {out / 'journal.db'}")
-                recorded = RecordedOnlyModel(model_name_of(settings["model"]))
-                pipeline = module.build(recorded, environment, limit=settings["limit"], seed=settings["seed"],
-                                        **settings["options"])
+                pipeline = build(models(lambda text: RecordedOnlyModel(model_name_of(text))))
                 result = await runner.replay(pipeline, run_id, journal=journal)
                 same = pipeline.records and pipeline.records[-1].items == final_items(journal, run_id)
                 console.print(Text(f"replayed run {run_id}: {result.live_effects} effects performed; the items are "
@@ -131,20 +150,20 @@ def _run(module: Any, settings: dict[str, Any], model: str, out: Path, budget: A
                 console.print(Text(f"run {run_id} finished before: the dataset is written again from the journal",
                                    style="dim"))
                 return run_id, "finished"
-            live = parse_model(model)
+            live = models(parse_model)
             try:
-                pipeline = module.build(live, environment, limit=settings["limit"], seed=settings["seed"],
-                                        **settings["options"])
+                pipeline = build(live)
                 if info is not None:
                     console.print(Text(f"resuming run {run_id} from {out / 'journal.db'}", style="dim"))
                     result = await runner.resume(pipeline, run_id, journal=journal, budgets=budget)
                 else:
                     result = await runner.run(pipeline, task, journal=journal, run_id=run_id, budgets=budget,
-                                              config={"kind": "synth", "settings": settings})
+                                              config={"kind": "synth", "settings": kept})
             finally:
-                close = getattr(live, "aclose", None)
-                if close is not None:
-                    await close()
+                for one in (live.all() if isinstance(live, RoleModels) else [live]):
+                    close = getattr(one, "aclose", None)
+                    if close is not None:
+                        await close()
             if not result.ok:
                 error = result.error or {}
                 console.print(Text.assemble(("failed: ", "bold red"), f"{error.get('type')}: {error.get('message')}"))
@@ -154,8 +173,7 @@ def _run(module: Any, settings: dict[str, Any], model: str, out: Path, budget: A
     return asyncio.run(go())
 
 
-def _write(module: Any, settings: dict[str, Any], out: Path, run_id: str, wanted: list[str], near: float,
-           no_dedup: bool, no_decontam: bool) -> None:
+def _write(module: Any, settings: Any, out: Path, run_id: str) -> None:
     from collections import Counter
 
     from ..runtime.journal import Journal
@@ -174,13 +192,15 @@ def _write(module: Any, settings: dict[str, Any], out: Path, run_id: str, wanted
         for index, row in enumerate(rows):
             validate_row(row, index)
         dedup_report = contamination = None
-        if not no_dedup:
-            rows, dedup_report = dedup(rows, near=near)
-        if not no_decontam:
+        if settings.dedup:
+            rows, dedup_report = dedup(rows, near=settings.near_dup)
+        if settings.decontam:
             rows, contamination = decontaminate(rows)
-        files = write_dataset(rows, out, wanted)
-        report = SynthReport.of(journal, run_id, settings["pipeline"],
-                                {"paper": module.PAPER, **{k: settings[k] for k in ("env", "model", "limit", "seed")}})
+        files = write_dataset(rows, out, settings.formats)
+        kept = settings.kept()
+        report = SynthReport.of(journal, run_id, settings.pipeline,
+                                {"paper": module.PAPER, **{k: kept[k] for k in ("env", "model", "models", "limit",
+                                                                                 "seed") if kept[k] not in (None, {})}})
     report.rows = {"count": len(rows), "kinds": dict(Counter(r["kind"] for r in rows)),
                    "files": {fmt: str(path) for fmt, path in files.items()}}
     report.dedup, report.decontam = dedup_report, contamination

@@ -136,19 +136,19 @@ def plan(experiment: Experiment, *, where: str = "the experiment", lines: Any = 
     for i, entry in enumerate(experiment.agents):
         data = {"agent": entry} if isinstance(entry, str) else dict(entry) if isinstance(entry, dict) else None
         if data is None:
-            raise _error(where, lines, ("agents", i), "an agent is a name (cot, agentcoder@code) or a mapping")
+            raise error_at(where, lines, ("agents", i), "an agent is a name (cot, agentcoder@code) or a mapping")
         label = data.pop("label", None)
         text = data.get("agent")
         if not isinstance(text, str):
-            raise _error(where, lines, ("agents", i, "agent"), "required: the agent or recipe name")
+            raise error_at(where, lines, ("agents", i, "agent"), "required: the agent or recipe name")
         name, preset = split_agent(text)
         data["agent"] = name
         if preset is not None:
             if data.get("preset") not in (None, preset):
-                raise _error(where, lines, ("agents", i, "preset"), f"differs from the preset in {text!r}")
+                raise error_at(where, lines, ("agents", i, "preset"), f"differs from the preset in {text!r}")
             data["preset"] = preset
         if "model" in data:
-            raise _error(where, lines, ("agents", i, "model"), "models are the matrix's `models:`; per role use `models:`")
+            raise error_at(where, lines, ("agents", i, "model"), "models are the matrix's `models:`; per role use `models:`")
         data["model"] = UNSET_MODEL
         if experiment.mcp and "mcp" not in data:
             data["mcp"] = [server.model_dump(exclude_defaults=True) for server in experiment.mcp]
@@ -158,11 +158,11 @@ def plan(experiment: Experiment, *, where: str = "the experiment", lines: Any = 
             spec = AgentSpec.model_validate(data)
         except ValidationError as exc:
             err = exc.errors()[0]
-            raise _error(where, lines, ("agents", i, *err["loc"]),
+            raise error_at(where, lines, ("agents", i, *err["loc"]),
                          "unknown key" if err["type"] == "extra_forbidden" else err["msg"]) from None
         label = label or default_label(text, spec.options or None)
         if label in result.agents:
-            raise _error(where, lines, ("agents", i), f"two agents are labelled {label!r}; give each a `label:`")
+            raise error_at(where, lines, ("agents", i), f"two agents are labelled {label!r}; give each a `label:`")
         result.agents[label] = spec
     if experiment.anchor:
         from .anchor import plan_anchor
@@ -170,14 +170,14 @@ def plan(experiment: Experiment, *, where: str = "the experiment", lines: Any = 
         try:
             found = plan_anchor(result.agents, [e.name for e in result.env_entries])
         except ConfigError as exc:
-            raise _error(where, lines, ("anchor",), str(exc)) from None
+            raise error_at(where, lines, ("anchor",), str(exc)) from None
         if found is not None:
             label, spec, result.anchor = found
             result.agents = {label: spec, **result.agents}
             if experiment.baseline is None:
                 result.experiment = experiment.model_copy(update={"baseline": label})
     if experiment.baseline is not None and experiment.baseline not in result.agents:
-        raise _error(where, lines, ("baseline",), f"{experiment.baseline!r} is not one of the agents' labels "
+        raise error_at(where, lines, ("baseline",), f"{experiment.baseline!r} is not one of the agents' labels "
                      f"({', '.join(result.agents)})")
     return result
 
@@ -215,11 +215,11 @@ def load_experiment(path: Path, *, anchor: bool | None = None) -> Plan:
         err = exc.errors()[0]
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in ("EnvEntry", "str")))
         message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        raise _error(str(path), lines, loc, message) from None
+        raise error_at(str(path), lines, loc, message) from None
     return plan(experiment, where=str(path), lines=lines)
 
 
-def _error(where: str, lines: Any, loc: tuple[Any, ...], message: str) -> ConfigError:
+def error_at(where: str, lines: Any, loc: tuple[Any, ...], message: str) -> ConfigError:
     line = _line_of(lines, loc)
     key = ".".join(str(p) for p in loc) or "(top level)"
     return ConfigError(f"{where}{f':{line}' if line else ''}: {key}: {message}")

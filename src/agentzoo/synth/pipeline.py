@@ -147,7 +147,17 @@ async def _per_item(stage: Stage, items: list[Item], ctx: Context, pipeline: str
                               f"dicts or Drop(reason), got {type(made).__name__}")
         return [_stamp(m, item, stage.name, scope.scope.path) for m in made]
 
-    results = await asyncio.gather(*(one(item, scope) for item, scope in zip(items, scopes)))
+    tasks = [asyncio.ensure_future(one(item, scope)) for item, scope in zip(items, scopes)]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    finally:  # an item that failed (not on a budget) fails the run: its siblings stop, spending nothing more
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    failed = [t.exception() for t in tasks if not t.cancelled() and t.exception() is not None]
+    if failed:
+        raise failed[0]
+    results = [t.result() for t in tasks]
     out: list[Item] = []
     dropped: Counter[str] = Counter()
     for result in results:
