@@ -186,3 +186,19 @@ def test_judges_refuse_bad_settings():
         RubricJudge(m, "r", threshold=9)
     with pytest.raises(ConfigError, match="rule"):
         Committee([RubricJudge(m, "r")], "most")  # type: ignore[arg-type]
+
+
+async def test_a_stage_that_gets_no_items_records_zero_and_the_pipeline_ends(journal):
+    from agentzoo.synth.pipeline import Drop
+
+    async def none(item, ctx):
+        return Drop("nothing")
+
+    async def never(item, ctx):
+        raise AssertionError("no item reaches this stage")
+
+    result = await runner.run(Pipeline("p", [Stage("first", none), Stage("second", never)], seeds=[{}, {}]), "x",
+                              journal=journal)
+    assert result.ok
+    assert [(r.stage, r.items_in, r.items_out) for r in stage_records(journal, result.run_id)] == \
+        [("first", 2, 0), ("second", 0, 0)]

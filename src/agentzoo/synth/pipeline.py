@@ -149,7 +149,8 @@ async def _per_item(stage: Stage, items: list[Item], ctx: Context, pipeline: str
 
     tasks = [asyncio.ensure_future(one(item, scope)) for item, scope in zip(items, scopes)]
     try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        if tasks:  # a stage may get no items (all dropped before it)
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
     finally:  # an item that failed (not on a budget) fails the run: its siblings stop, spending nothing more
         for task in tasks:
             task.cancel()

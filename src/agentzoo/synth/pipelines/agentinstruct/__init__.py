@@ -23,7 +23,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ....envs.registry import ENVIRONMENTS
 from ....errors import ConfigError
 from ....prompts import render
 from ....protocols import Model
@@ -34,8 +33,8 @@ from ...pipeline import Drop, Item, Pipeline, Stage, provenance
 NAME = "agentinstruct"
 PAPER = "Mitra et al. 2024, AgentInstruct: Toward Generative Teaching with Agentic Flows (Orca-3) (#35)"
 SUMMARY = "reading-comprehension SFT data: seed texts transformed, questions by taxonomy type, refined, answered"
-ENVS = ("gsm8k", *(name for name in ENVIRONMENTS if name != "gsm8k"))
-"""Any: it reads a text corpus, not an environment (`build` ignores `env`; gsm8k, first, is the cheapest to load)."""
+ENVS: tuple[str, ...] = ()
+"""None: it reads a text corpus (`corpus=FILE`, or the shipped one), not an environment; `build` ignores `env`."""
 
 HERE = Path(__file__).parent
 PROMPTS = HERE / "prompts"
