@@ -68,3 +68,28 @@ def sanitize(value: Any, path: str = "$") -> Any:
     if isinstance(value, (list, tuple)):
         return [sanitize(v, f"{path}[{i}]") for i, v in enumerate(value)]
     raise SerializationError(f"{path}: {type(value).__name__} is not plain JSON (str, number, bool, null, list, dict)")
+
+
+def read_lines(path: Any, what: str) -> list[tuple[int, Any]]:
+    """The rows of a JSON Lines file with their 1-based line numbers, blank lines skipped. A file that cannot be
+    read, or a line that is not JSON, is a `ConfigError` naming `what` (e.g. "BFCL file"), the path and the line."""
+    from pathlib import Path
+
+    from .errors import ConfigError
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"no such {what}: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{what} {path}: cannot read it ({exc})") from None
+    rows = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            rows.append((number, orjson.loads(line)))
+        except orjson.JSONDecodeError as exc:
+            raise ConfigError(f"{path}:{number}: not JSON ({exc}); a {what} is JSON Lines") from None
+    return rows

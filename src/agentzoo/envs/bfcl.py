@@ -73,6 +73,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import _json
 from ..errors import ConfigError
 
 __all__ = [
@@ -220,19 +221,7 @@ def load_tasks(path: str | Path, *, skip: dict[str, str] | None = None) -> list[
 
 def read_jsonl(path: Path) -> list[Any]:
     """A BFCL file's rows (JSON Lines, blank lines skipped); a missing file or a bad line is a `ConfigError`."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"no such BFCL file: {path}") from None
-    rows = []
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as e:
-            raise ConfigError(f"{path}:{lineno}: not JSON ({e.msg}); BFCL files are JSON Lines") from None
-    return rows
+    return [row for _, row in _json.read_lines(path, "BFCL file")]
 
 
 def _validate_answer(possible: Any, functions: list[dict[str, Any]], where: str) -> None:

@@ -119,20 +119,13 @@ def build(model: Model, env: Any, *, limit: int = 4, seed: int = 0, **options: A
 
 def load_general(path: Path) -> list[dict[str, Any]]:
     """The general instruction examples of a JSONL file: `{"id", "messages"}` a line, each with an assistant turn."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise ConfigError(f"agenttuning: general corpus {path}: {exc}") from None
     out = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+    for number, row in _json.read_lines(path, "agenttuning general corpus"):
         try:
-            row = _json.loads(line)
             messages = row["messages"]
             ok = isinstance(messages, list) and any(isinstance(m, dict) and m.get("role") == "assistant"
                                                     and m.get("content") for m in messages)
-        except (ValueError, KeyError, TypeError):
+        except (KeyError, TypeError):
             ok = False
         if not ok:
             raise ConfigError(f"agenttuning: general corpus {path} line {number}: expected JSON with `messages`, "

@@ -23,6 +23,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from .... import _json
 from ....errors import ConfigError
 from ....prompts import render
 from ....protocols import Model
@@ -76,18 +77,8 @@ def flows() -> dict[str, Any]:
 def load_corpus(path: str | Path = "") -> list[dict[str, str]]:
     """The seed documents: the shipped corpus, or a JSONL file of {id, text[, title]}."""
     source = Path(path) if path else CORPUS
-    try:
-        lines = source.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise ConfigError(f"agentinstruct corpus {source}: {exc.strerror}") from None
     docs = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            doc = json.loads(line)
-        except ValueError:
-            raise ConfigError(f"agentinstruct corpus {source}, line {number}: not JSON") from None
+    for number, doc in _json.read_lines(source, "agentinstruct corpus"):
         if not isinstance(doc, dict) or not isinstance(doc.get("id"), str) or not isinstance(doc.get("text"), str):
             raise ConfigError(f"agentinstruct corpus {source}, line {number}: needs text fields `id` and `text`")
         docs.append({"id": doc["id"], "title": str(doc.get("title", doc["id"])), "text": doc["text"]})

@@ -18,13 +18,13 @@ calls and results, reply) with the domain's tools, and the verifier's features a
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from .... import _json
 from ....agents.tool_calling import ToolCallingAgent
 from ....errors import ConfigError, FormatError, StepLimitExceeded
 from ....prompts import render
@@ -123,19 +123,12 @@ def check_options(options: dict[str, Any]) -> dict[str, Any]:
 def load_seeds(path: str | Path = "", domain: str | None = None) -> list[dict[str, Any]]:
     """Seed (question, trajectory) pairs, those of `domain` when given."""
     source = Path(path) if path else SEEDS
-    try:
-        lines = source.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise ConfigError(f"MAG-V seeds {source}: {exc.strerror}") from None
     seeds = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+    for number, seed in _json.read_lines(source, "MAG-V seeds file"):
         try:
-            seed = json.loads(line)
             ok = isinstance(seed["question"], str) and all(isinstance(c["name"], str) and isinstance(
                 c["arguments"], dict) for c in seed["trajectory"])
-        except (ValueError, KeyError, TypeError):
+        except (KeyError, TypeError):
             ok = False
         if not ok:
             raise ConfigError(f"MAG-V seeds {source}, line {number}: needs `id`, `domain`, `question` and "
