@@ -5,15 +5,17 @@ usage: python crash_agent.py JOURNAL BASE_URL TASK_FILE [KILL_AFTER_TOOL_N]
 """
 
 import asyncio
-import os
-import signal
 import sys
 from pathlib import Path
 
-from agentzoo import Journal
-from agentzoo.builder import build
-from agentzoo.runtime import runner
-from agentzoo.runtime.spec import AgentSpec
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: its helpers package
+
+from helpers import kill  # noqa: E402
+
+from agentzoo import Journal  # noqa: E402
+from agentzoo.builder import build  # noqa: E402
+from agentzoo.runtime import runner  # noqa: E402
+from agentzoo.runtime.spec import AgentSpec  # noqa: E402
 
 TOOLS = f"{Path(__file__).with_name('crash_tools.py')}:add"
 
@@ -26,14 +28,7 @@ def spec(base_url: str) -> AgentSpec:
 def main() -> None:
     journal_path, base_url, task_file = sys.argv[1:4]
     kill_after = int(sys.argv[4]) if len(sys.argv) > 4 else None
-    tools_seen = 0
-
-    def killer(entry, served):
-        nonlocal tools_seen
-        if entry.kind == "tool":
-            tools_seen += 1
-            if tools_seen == kill_after:
-                os.kill(os.getpid(), signal.SIGKILL)
+    killer = kill.killer(kill_after, "tool")
 
     built = build(spec(base_url))
     journal = Journal(journal_path)

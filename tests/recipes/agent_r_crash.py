@@ -6,14 +6,15 @@ usage: python agent_r_crash.py JOURNAL [KILL_AFTER_MODEL_CALL_N]
 """
 
 import asyncio
-import os
-import signal
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: its helpers package
 
 from agent_r_script import play  # noqa: E402
+
+from helpers import kill  # noqa: E402
 
 from agentzoo import Journal  # noqa: E402
 from agentzoo.envs.textworld_env import TextWorld  # noqa: E402
@@ -37,14 +38,7 @@ def agent(episode, model):
 def main() -> None:
     journal_path = sys.argv[1]
     kill_after = int(sys.argv[2]) if len(sys.argv) > 2 else None
-    seen = 0
-
-    def killer(entry, served):
-        nonlocal seen
-        if entry.kind == "model":
-            seen += 1
-            if seen == kill_after:
-                os.kill(os.getpid(), signal.SIGKILL)
+    killer = kill.killer(kill_after, "model")
 
     env, task = game()
     result = asyncio.run(runner.run(agent(env.episode(task), ScriptedModel(play, name="actor")), task.prompt,

@@ -47,22 +47,17 @@ def pipeline(m):
 def main() -> None:
     """usage: python lbi_scripted.py JOURNAL [KILL_AFTER_MODEL_CALL_N]   → prints the run id"""
     import asyncio
-    import os
-    import signal
     import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: its helpers package
+    from helpers import kill
 
     from agentzoo import Journal
     from agentzoo.runtime import runner
 
     kill_after = int(sys.argv[2]) if len(sys.argv) > 2 else None
-    seen = 0
-
-    def killer(entry, served):
-        nonlocal seen
-        if entry.kind == "model":
-            seen += 1
-            if seen == kill_after:
-                os.kill(os.getpid(), signal.SIGKILL)
+    killer = kill.killer(kill_after, "model")
 
     result = asyncio.run(runner.run(pipeline(model()), "lbi", journal=Journal(sys.argv[1]), listeners=[killer]))
     print(result.run_id, result.status, flush=True)

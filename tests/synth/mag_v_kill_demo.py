@@ -5,14 +5,15 @@ usage: python mag_v_kill_demo.py JOURNAL [KILL_AFTER_MODEL_CALL_N]   → prints 
 """
 
 import asyncio
-import os
-import signal
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: its helpers package
 
 from test_mag_v import magv, model  # noqa: E402
+
+from helpers import kill  # noqa: E402
 
 from agentzoo import Journal  # noqa: E402
 from agentzoo.envs.tau_env import TauRetail  # noqa: E402
@@ -25,14 +26,7 @@ def pipeline(m):
 
 def main() -> None:
     kill_after = int(sys.argv[2]) if len(sys.argv) > 2 else None
-    seen = 0
-
-    def killer(entry, served):
-        nonlocal seen
-        if entry.kind == "model":
-            seen += 1
-            if seen == kill_after:
-                os.kill(os.getpid(), signal.SIGKILL)
+    killer = kill.killer(kill_after, "model")
 
     result = asyncio.run(runner.run(pipeline(model()), "mag-v", journal=Journal(sys.argv[1]), listeners=[killer]))
     print(result.run_id, result.status, flush=True)

@@ -10,17 +10,20 @@ usage: python synth_pipeline_demo.py JOURNAL [KILL_AFTER_MODEL_CALL_N]   → pri
 import asyncio
 import hashlib
 import json
-import os
-import signal
 import sys
+from pathlib import Path
 
-from agentzoo import Journal
-from agentzoo.models.scripted import ScriptedModel
-from agentzoo.runtime import runner
-from agentzoo.runtime.context import Context
-from agentzoo.synth.judges import Committee, RubricJudge, judge_stage
-from agentzoo.synth.pipeline import Drop, Pipeline, Stage
-from agentzoo.types import ModelRequest
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: its helpers package
+
+from helpers import kill  # noqa: E402
+
+from agentzoo import Journal  # noqa: E402
+from agentzoo.models.scripted import ScriptedModel  # noqa: E402
+from agentzoo.runtime import runner  # noqa: E402
+from agentzoo.runtime.context import Context  # noqa: E402
+from agentzoo.synth.judges import Committee, RubricJudge, judge_stage  # noqa: E402
+from agentzoo.synth.pipeline import Drop, Pipeline, Stage  # noqa: E402
+from agentzoo.types import ModelRequest  # noqa: E402
 
 SEEDS = [{"topic": t} for t in ("rivers", "bridges", "maps", "tides", "clocks", "bells")]
 
@@ -73,14 +76,7 @@ def pipeline(m) -> Pipeline:
 
 def main() -> None:
     kill_after = int(sys.argv[2]) if len(sys.argv) > 2 else None
-    seen = 0
-
-    def killer(entry, served):
-        nonlocal seen
-        if entry.kind == "model":
-            seen += 1
-            if seen == kill_after:
-                os.kill(os.getpid(), signal.SIGKILL)
+    killer = kill.killer(kill_after, "model")
 
     result = asyncio.run(runner.run(pipeline(model()), "demo", journal=Journal(sys.argv[1]), listeners=[killer]))
     print(result.run_id, result.status, flush=True)

@@ -5,12 +5,13 @@ usage: python synth_screens_kill.py pae|os-genesis JOURNAL [KILL_AFTER_MODEL_CAL
 """
 
 import asyncio
-import os
-import signal
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: its helpers package
+
+from helpers import kill  # noqa: E402
 
 from agentzoo import Journal  # noqa: E402
 from agentzoo.envs.screens import Screens  # noqa: E402
@@ -33,14 +34,7 @@ def setup(name: str):
 def main() -> None:
     name, path = sys.argv[1], sys.argv[2]
     kill_after = int(sys.argv[3]) if len(sys.argv) > 3 else None
-    seen = 0
-
-    def killer(entry, served):
-        nonlocal seen
-        if entry.kind == "model":
-            seen += 1
-            if seen == kill_after:
-                os.kill(os.getpid(), signal.SIGKILL)
+    killer = kill.killer(kill_after, "model")
 
     pipeline, _ = setup(name)
     result = asyncio.run(runner.run(pipeline, name, journal=Journal(path), listeners=[killer]))
