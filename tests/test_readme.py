@@ -17,7 +17,7 @@ How a block runs, by its fence's language:
 - A `python` or `yaml` block whose first line is `# NAME.py` / `# NAME.yaml` is a file the reader
   saves: it is written into the folder (later blocks use it). Python files are compiled; YAML files are
   validated: an experiment file loads with `agentzoo.eval.experiment`, an agent spec file is a valid
-  `AgentSpec`, a list is a `ScriptedModel` script.
+  `AgentSpec`, a synthesis file (`pipeline:`) loads and its pipeline takes it, a list is a `ScriptedModel` script.
 
 The first two blocks are the install command and the test command. They are not run again here (they
 install system packages and a virtual environment: that is what `.ci/run` does). Instead: the test
@@ -26,7 +26,7 @@ executable and its pip extras must exist in pyproject.toml; and its last step, `
 main job, is run (with no model configured, as on a fresh machine).
 
 Besides the blocks: every `agentzoo ...` command the README names in inline code exists with the
-flags it shows, every `experiments/*.yaml` it names loads, and every relative link resolves.
+flags it shows, every `experiments/*.yaml` it names loads (an experiment or a synthesis file), and every relative link resolves.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ EXTRAS_USED = {  # an extra, and what in a README block needs it: the first comm
     "otel": r"--otel\b|agentzoo otel ",
     "testing": r"agentzoo\.testing",
     "local": r"\blocal:",
+    "synth": r"agentzoo synth ",
 }
 
 
@@ -257,8 +258,25 @@ def validate_yaml(text: str, where: str) -> None:
             load_experiment(path)  # raises ConfigError naming line and key
     elif isinstance(data, dict) and "agent" in data:
         AgentSpec.model_validate({"model": "-", **data})  # the model may come from --model
+    elif isinstance(data, dict) and "pipeline" in data:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "synth.yaml"
+            path.write_text(text, encoding="utf-8")
+            load_synthesis(path)
     else:
-        raise AssertionError(f"{where}: a YAML block that is neither an experiment, an agent spec nor a script")
+        raise AssertionError(f"{where}: a YAML block that is neither an experiment, an agent spec, a synthesis "
+                             "file nor a script")
+
+
+def load_synthesis(path: Path) -> None:
+    """A synthesis file loads and its pipeline takes its settings (errors name the file, line and key)."""
+    from agentzoo.synth.pipelines import get_pipeline
+    from agentzoo.synth.settings import load_settings
+
+    settings = load_settings(path)
+    settings.check(get_pipeline(settings.pipeline))
 
 
 def base_env(**extra: str) -> dict[str, str]:
@@ -396,7 +414,10 @@ def test_every_shipped_experiment_the_readme_names_loads():
     assert named, "the README names the shipped experiment files"
     for name in sorted(named):
         assert (ROOT / name).is_file(), name
-        load_experiment(ROOT / name)
+        if "pipeline" in yaml.safe_load((ROOT / name).read_text(encoding="utf-8")):
+            load_synthesis(ROOT / name)  # a synthesis file (`agentzoo synth FILE`)
+        else:
+            load_experiment(ROOT / name)
     assert {f"experiments/{p.name}" for p in (ROOT / "experiments").glob("*.yaml")} <= named, \
         "every shipped experiment file is in the README"
 

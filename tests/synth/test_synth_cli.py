@@ -146,3 +146,14 @@ def test_a_pipeline_that_makes_its_own_environments_takes_no_env(tmp_path, monke
     made = synth(tmp_path / "made")
     assert made.exit_code == 0, made.output
     assert json.loads((tmp_path / "made" / "synth.json").read_text())["env"] is None
+
+
+def test_the_report_names_the_roles_that_called_models_and_the_model_each_used(tmp_path):
+    out = tmp_path / "demo"
+    generous = f"scripted:{HERE / 'synth_pipeline_demo.py'}:generous_judge"
+    assert synth(out, "--role-model", f"judge={generous}").exit_code == 0
+    roles = json.loads((out / "report.json").read_text())["roles"]
+    assert set(roles) == {"item", "judge"}  # the demo's write/answer calls are made in the item scopes
+    assert roles["judge"]["model_calls"] == 12 and roles["judge"]["models"] == ["generous_judge"]
+    assert roles["item"]["models"] == ["reply"]
+    assert "## Roles" in (out / "report.md").read_text()

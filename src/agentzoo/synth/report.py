@@ -49,6 +49,23 @@ def stage_costs(journal: Journal, run_id: str) -> dict[str, StageCost]:
     return dict(costs)
 
 
+def role_costs(journal: Journal, run_id: str) -> dict[str, dict[str, Any]]:
+    """Model calls by role: the name of the scope that made each call (its last segment, without `#i`), with the
+    models that served it. These are the names `--role-model ROLE=MODEL` takes."""
+    roles: dict[str, dict[str, Any]] = {}
+    for entry in journal.entries(run_id):
+        if entry.kind != "model":
+            continue
+        role = entry.scope.rsplit("/", 1)[-1].partition("#")[0] or "(run)"
+        row = roles.setdefault(role, {"model_calls": 0, "input_tokens": 0, "output_tokens": 0, "models": []})
+        row["model_calls"] += 1
+        row["input_tokens"] += entry.usage.input_tokens
+        row["output_tokens"] += entry.usage.output_tokens
+        if entry.name and entry.name not in row["models"]:
+            row["models"].append(entry.name)
+    return dict(sorted(roles.items()))
+
+
 def judge_scores(records: list[StageRecord]) -> dict[str, dict[str, Any]]:
     """Per stage that noted verdicts (`{score, passed}` under a key of its note): how many, their mean, and the
     share that passed, over the items it passed on (the dropped ones count in the stage's drop reasons)."""
@@ -78,23 +95,25 @@ class SynthReport:
     """kinds, count and the files written by format"""
     dedup: Any = None
     decontam: Any = None
+    roles: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, journal: Journal, run_id: str, pipeline: str, meta: dict[str, Any]) -> SynthReport:
         return cls(pipeline, {**meta, "run_id": run_id, "status": journal.get_run(run_id).status},
-                   stage_records(journal, run_id), stage_costs(journal, run_id))
+                   stage_records(journal, run_id), stage_costs(journal, run_id), roles=role_costs(journal, run_id))
 
     def to_json(self) -> dict[str, Any]:
         return {"pipeline": self.pipeline, "meta": self.meta,
                 "stages": [{"stage": r.stage, "in": r.items_in, "out": r.items_out, "dropped": r.dropped,
                             "cost": self.costs.get(r.stage, StageCost()).to_json()} for r in self.records],
-                "judges": judge_scores(self.records), "rows": self.rows,
+                "roles": self.roles, "judges": judge_scores(self.records), "rows": self.rows,
                 "dedup": _json_of(self.dedup), "decontamination": _json_of(self.decontam)}
 
     def to_markdown(self) -> str:
         m = self.meta
         lines = [f"# Synthesis: {self.pipeline}", "",
-                 " · ".join(f"{k} {m[k]}" for k in ("paper", "env", "model", "limit", "seed", "run_id", "status")
+                 " · ".join(f"{k} {m[k]}" for k in ("paper", "env", "model", "models", "limit", "seed", "run_id",
+                                                                 "status")
                             if m.get(k) is not None), "",
                  "## Stages", "",
                  "Items in and out of each stage, why the others were dropped, and what the stage spent (the "
@@ -107,6 +126,12 @@ class SynthReport:
             cost = f"${c.cost_usd:.4f}" + (" (unpriced calls)" if c.unpriced else "")
             lines.append(f"| {r.stage} | {r.items_in} | {r.items_out} | {_cell(why)} | {c.model_calls} | "
                          f"{c.input_tokens:,} / {c.output_tokens:,} | {cost} |")
+        if self.roles:
+            lines += ["", "## Roles", "", "Model calls by the scope that made them: `--role-model ROLE=MODEL` gives a "
+                      "role its own model.", "", "| role | model calls | tokens in / out | models |",
+                      "| --- | ---: | ---: | --- |"]
+            lines += [f"| {role} | {r['model_calls']} | {r['input_tokens']:,} / {r['output_tokens']:,} | "
+                      f"{_cell(', '.join(r['models'])) or '—'} |" for role, r in self.roles.items()]
         judges = judge_scores(self.records)
         if judges:
             lines += ["", "## Judge scores", "", "Over the items each judging stage passed on.", "",

@@ -32,8 +32,8 @@ class SynthSettings(BaseModel):
     model: str | None = None
     """The model every role uses unless `models` names another; default $AGENTZOO_MODEL."""
     models: dict[str, str] = Field(default_factory=dict)
-    """A model per role: the role is a scope name of the pipeline (`teacher`, `judge`, ...), as in the report's
-    cost table; the deepest scope segment naming a role wins."""
+    """A model per role: the role is the name of a scope that calls a model (`teacher`, `judge`, ...), as the
+    report's Roles table lists them; the deepest scope segment naming a role wins."""
     limit: int = Field(4, ge=1)
     """Seeds (tasks, documents, questions) to start from."""
     seed: int = 0
