@@ -157,3 +157,11 @@ def test_the_report_names_the_roles_that_called_models_and_the_model_each_used(t
     assert roles["judge"]["model_calls"] == 12 and roles["judge"]["models"] == ["generous_judge"]
     assert roles["item"]["models"] == ["reply"]
     assert "## Roles" in (out / "report.md").read_text()
+
+
+def test_a_synthesis_file_given_to_eval_says_to_run_it_with_synth(tmp_path):
+    file = tmp_path / "s.yaml"
+    file.write_text("pipeline: demo\nlimit: 2\n")
+    result = CliRunner().invoke(app, ["eval", str(file), "--out", str(tmp_path / "o")])
+    assert result.exit_code != 0 and "is a synthesis file" in str(result.exception) + result.output
+    assert "agentzoo synth" in str(result.exception) + result.output

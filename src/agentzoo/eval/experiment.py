@@ -207,6 +207,8 @@ def load_experiment(path: Path, *, anchor: bool | None = None) -> Plan:
     data, lines = read_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: an experiment is a mapping with agents, envs and models")
+    if "pipeline" in data and "agents" not in data:
+        raise ConfigError(f"{path} is a synthesis file (it names a pipeline): run it with `agentzoo synth {path}`")
     if anchor is not None:
         data = {**data, "anchor": anchor}
     try:
