@@ -33,3 +33,18 @@ def _coerce(pipeline: str, key: str, value: Any, kind: type) -> Any:
         return kind(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{pipeline}: option {key} must be {kind.__name__}, got {value!r}") from None
+
+
+def whole(pipeline: str, name: str, value: Any) -> int:
+    """An option that must be a whole number (≥ 0), as a number or as the command line's text."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit():
+        raise ConfigError(f"{pipeline}: option {name} must be a whole number, got {value!r}")
+    return int(value)
+
+
+def number(pipeline: str, name: str, value: Any) -> float:
+    """An option that must be a number, as a number or as the command line's text."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{pipeline}: option {name} must be a number, got {value!r}") from None

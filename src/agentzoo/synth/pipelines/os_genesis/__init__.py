@@ -34,6 +34,7 @@ from ....runtime.context import Context
 from ...judges import RubricJudge
 from ...pipeline import Drop, Item, Pipeline, Stage, provenance
 from .._asking import SENTENCE, STRING, ask_json, object_schema, response_format, text_field
+from .._options import number, whole
 from .._open_tasks import OpenTasks, attempt
 from .explore import random_walk, walk_seed
 
@@ -89,15 +90,15 @@ def build(model: Model, env: Any, *, limit: int = 4, seed: int = 0, **options: A
         raise ConfigError(f"os-genesis explores the GUI world (screens), not "
                           f"{getattr(env, 'name', None) or type(env).__name__!r}")
     for key in ("explore_steps", "max_steps", "trm_observations", "concurrency"):
-        s[key] = _whole(s[key], key)
+        s[key] = whole(NAME, key, s[key])
     if limit < 1 or min(s["explore_steps"], s["max_steps"], s["trm_observations"], s["concurrency"]) < 1:
         raise ConfigError("os-genesis: limit, explore_steps, max_steps, trm_observations and concurrency must each "
                           "be at least 1")
     if s["sample_size"] is not None:
-        s["sample_size"] = _whole(s["sample_size"], "sample_size")
-    threshold = _number(s["threshold"], "threshold")
+        s["sample_size"] = whole(NAME, "sample_size", s["sample_size"])
+    threshold = number(NAME, "threshold", s["threshold"])
     trm = RubricJudge(model, render(PROMPTS / "trm_rubric.j2"), scale=SCALE, threshold=threshold,
-                      sampling={"temperature": _number(s["trm_temperature"], "trm_temperature"),
+                      sampling={"temperature": number(NAME, "trm_temperature", s["trm_temperature"]),
                                 "response_format": TRM_FORMAT})
     rules = env.rules
     world = OpenTasks(env, EpisodeRules(min(s["max_steps"], rules.max_steps), rules.max_parse_failures,
@@ -154,19 +155,6 @@ def build(model: Model, env: Any, *, limit: int = 4, seed: int = 0, **options: A
               Stage("sample", sample, batch=True)]
     meta = {"env": env.name, "limit": limit, "seed": seed, **s}
     return Pipeline(NAME, stages, seeds=[{"walk": i} for i in range(limit)], meta=meta)
-
-
-def _whole(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit():
-        raise ConfigError(f"os-genesis: option {name} must be a whole number, got {value!r}")
-    return int(value)
-
-
-def _number(value: Any, name: str) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"os-genesis: option {name} must be a number, got {value!r}") from None
 
 
 TRM_FORMAT = response_format(object_schema(reasons=STRING,

@@ -30,6 +30,7 @@ from ....protocols import Model
 from ....runtime.context import Context
 from ...pipeline import Drop, Item, Pipeline, Stage, provenance
 from .._asking import SENTENCE, STRING, ask_json, object_schema, text_field
+from .._options import number, whole
 from .._open_tasks import OpenTasks, attempt, contexts
 
 NAME = "pae"
@@ -76,9 +77,9 @@ def build(model: Model, env: Any, *, limit: int = 4, seed: int = 0, **options: A
         raise ConfigError("pae: give an environment (screens or webworld): its tasks are played in it")
     if limit < 1:
         raise ConfigError(f"pae: limit (proposer calls) must be at least 1, got {limit}")
-    count, max_steps, last = (_whole(settings["tasks_per_context"], "tasks_per_context"),
-                              _whole(settings["max_steps"], "max_steps"),
-                              _whole(settings["last_observations"], "last_observations"))
+    count, max_steps, last = (whole(NAME, "tasks_per_context", settings["tasks_per_context"]),
+                              whole(NAME, "max_steps", settings["max_steps"]),
+                              whole(NAME, "last_observations", settings["last_observations"]))
     if count < 1 or max_steps < 1 or last < 1:
         raise ConfigError("pae: tasks_per_context, max_steps and last_observations must each be at least 1")
     rules = env.rules
@@ -89,8 +90,8 @@ def build(model: Model, env: Any, *, limit: int = 4, seed: int = 0, **options: A
     seeds = [{**place, "batch": i + 1} for i, place in enumerate(rotation)]
     actions = action_space_of(world, world.task("", places[0]["start"])).description.strip()
     temperature = settings["agent_temperature"]
-    sampling = {"temperature": _number(temperature, "agent_temperature")} if temperature is not None else {}
-    concurrency = _whole(settings["concurrency"], "concurrency")
+    sampling = {"temperature": number(NAME, "agent_temperature", temperature)} if temperature is not None else {}
+    concurrency = whole(NAME, "concurrency", settings["concurrency"])
 
     async def propose(item: Item, ctx: Context) -> list[Item] | Drop:
         kind = "a phone and its apps" if item["env"] == "screens" else "web sites"
@@ -131,19 +132,6 @@ def build(model: Model, env: Any, *, limit: int = 4, seed: int = 0, **options: A
               Stage("filter", keep_successes, batch=True)]
     meta = {"env": env.name, "limit": limit, "seed": seed, **settings}
     return Pipeline(NAME, stages, seeds=seeds, meta=meta)
-
-
-def _whole(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit():
-        raise ConfigError(f"pae: option {name} must be a whole number, got {value!r}")
-    return int(value)
-
-
-def _number(value: Any, name: str) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"pae: option {name} must be a number, got {value!r}") from None
 
 
 VERDICT = object_schema(reasons=STRING, success={"type": "boolean"})
