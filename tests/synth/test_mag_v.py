@@ -164,7 +164,7 @@ def test_identifiers_questions_and_options():
     assert magv.parse_questions('{"questions": ["a?", "A?", "b?"]}', 5) == ["a?", "b?"]
     assert magv.parse_questions("1. first?\n- second?\n\n", 1) == ["first?"]
     m = model()
-    with pytest.raises(ConfigError, match="no option color"):
+    with pytest.raises(ConfigError, match="unknown option.*color"):
         magv.build(m, TauAirline(), color=1)
     with pytest.raises(ConfigError, match="needs labels=FILE"):
         magv.build(m, TauAirline(), verifier="knn")

@@ -8,11 +8,16 @@ from typing import Any
 from ...errors import ConfigError
 
 
-def read_options(pipeline: str, defaults: dict[str, Any], given: dict[str, Any],
-                 types: dict[str, type] | None = None) -> dict[str, Any]:
+def refuse_unknown(pipeline: str, defaults: dict[str, Any], given: dict[str, Any]) -> None:
+    """A `ConfigError` naming the options `given` that the pipeline does not have, and the ones it has."""
     unknown = sorted(set(given) - set(defaults))
     if unknown:
         raise ConfigError(f"{pipeline}: unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(defaults))}")
+
+
+def read_options(pipeline: str, defaults: dict[str, Any], given: dict[str, Any],
+                 types: dict[str, type] | None = None) -> dict[str, Any]:
+    refuse_unknown(pipeline, defaults, given)
     out = dict(defaults)
     for key, value in given.items():
         kind = (types or {}).get(key) or type(defaults[key])

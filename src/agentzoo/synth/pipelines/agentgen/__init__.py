@@ -26,6 +26,7 @@ from ....runtime.context import Context
 from ....types import ModelRequest
 from ...pipeline import Drop, Item, Pipeline, Stage, provenance
 from .world import SandboxSettings, World
+from .._options import refuse_unknown
 
 NAME = "agentgen"
 PAPER = "Hu et al. 2024, AgentGen: environment and task generation for planning agents (#63)"
@@ -88,9 +89,7 @@ def inspiration(limit: int, seed: int) -> list[Item]:
 
 
 def build(model, env=None, *, limit: int = 4, seed: int = 0, **options) -> Pipeline:
-    unknown = sorted(set(options) - set(OPTIONS))
-    if unknown:
-        raise ConfigError(f"agentgen: unknown option(s) {', '.join(unknown)}; known: {', '.join(OPTIONS)}")
+    refuse_unknown(NAME, OPTIONS, options)
     o = {**OPTIONS, **options}
     if limit < 1:
         raise ConfigError(f"agentgen: limit must be at least 1, not {limit}")

@@ -30,6 +30,7 @@ from ....protocols import Model
 from ....runtime.context import Context
 from ....types import ModelRequest
 from ...pipeline import Drop, Item, Pipeline, Stage, provenance
+from .._options import refuse_unknown
 
 NAME = "agentinstruct"
 PAPER = "Mitra et al. 2024, AgentInstruct: Toward Generative Teaching with Agentic Flows (Orca-3) (#35)"
@@ -88,9 +89,7 @@ def load_corpus(path: str | Path = "") -> list[dict[str, str]]:
 
 
 def check_options(options: dict[str, Any]) -> dict[str, Any]:
-    unknown = sorted(set(options) - set(OPTIONS))
-    if unknown:
-        raise ConfigError(f"pipeline {NAME} has no option {', '.join(unknown)}; its options: {', '.join(OPTIONS)}")
+    refuse_unknown(NAME, OPTIONS, options)
     merged = {**OPTIONS, **options}
     for key, default in OPTIONS.items():
         value = merged[key]

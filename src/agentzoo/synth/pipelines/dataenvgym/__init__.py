@@ -36,6 +36,7 @@ from ....runtime.context import Context
 from ....runtime.journal import Journal
 from ....types import ModelRequest
 from ...pipeline import Drop, Item, Pipeline, Stage, provenance, stage_records
+from .._options import refuse_unknown
 
 NAME = "dataenvgym"
 PAPER = "Khan et al. 2024, DataEnvGym: data generation agents in teacher environments with student feedback (#30)"
@@ -86,9 +87,7 @@ DEVIATIONS: list[str] = [
 
 
 def build(model, env, *, limit: int = 4, seed: int = 0, **options) -> Pipeline:
-    unknown = sorted(set(options) - set(OPTIONS))
-    if unknown:
-        raise ConfigError(f"dataenvgym: unknown option(s) {', '.join(unknown)}; known: {', '.join(OPTIONS)}")
+    refuse_unknown(NAME, OPTIONS, options)
     o = {**OPTIONS, **options}
     if env is None:
         raise ConfigError(f"dataenvgym needs an environment whose tasks the student is evaluated on: "

@@ -35,6 +35,7 @@ from ....types import ModelRequest
 from ...pipeline import Drop, Item, Pipeline, Stage, provenance
 from .._asking import object_schema, response_format
 from . import features as F
+from .._options import refuse_unknown
 
 NAME = "mag-v"
 PAPER = "Sengupta et al. 2024, MAG-V: A Multi-Agent Framework for Synthetic Data Generation and Verification (#44)"
@@ -96,9 +97,7 @@ DEVIATIONS: list[str] = [
 
 
 def check_options(options: dict[str, Any]) -> dict[str, Any]:
-    unknown = sorted(set(options) - set(OPTIONS))
-    if unknown:
-        raise ConfigError(f"pipeline {NAME} has no option {', '.join(unknown)}; its options: {', '.join(OPTIONS)}")
+    refuse_unknown(NAME, OPTIONS, options)
     merged = {**OPTIONS, **options}
     for key, default in OPTIONS.items():
         value = merged[key]

@@ -34,7 +34,7 @@ from ....runtime.context import Context
 from ...judges import RubricJudge
 from ...pipeline import Drop, Item, Pipeline, Stage, provenance
 from .._asking import SENTENCE, STRING, ask_json, object_schema, response_format, text_field
-from .._options import number, whole
+from .._options import number, refuse_unknown, whole
 from .._open_tasks import OpenTasks, attempt
 from .explore import random_walk, walk_seed
 
@@ -82,9 +82,7 @@ DEVIATIONS: list[str] = [
 
 def build(model: Model, env: Any, *, limit: int = 4, seed: int = 0, **options: Any) -> Pipeline:
     """OS-Genesis on `env` (a screens world): `limit` random walks of `explore_steps` actions each."""
-    unknown = sorted(set(options) - set(OPTIONS))
-    if unknown:
-        raise ConfigError(f"os-genesis: unknown option(s) {', '.join(unknown)}; known: {', '.join(OPTIONS)}")
+    refuse_unknown(NAME, OPTIONS, options)
     s = {**OPTIONS, **options}
     if env is None or getattr(env, "name", None) not in ENVS:
         raise ConfigError(f"os-genesis explores the GUI world (screens), not "

@@ -30,7 +30,7 @@ from ....protocols import Model
 from ....runtime.context import Context
 from ...pipeline import Drop, Item, Pipeline, Stage, provenance
 from .._asking import SENTENCE, STRING, ask_json, object_schema, text_field
-from .._options import number, whole
+from .._options import number, refuse_unknown, whole
 from .._open_tasks import OpenTasks, attempt, contexts
 
 NAME = "pae"
@@ -69,9 +69,7 @@ DEVIATIONS: list[str] = [
 def build(model: Model, env: Any, *, limit: int = 4, seed: int = 0, **options: Any) -> Pipeline:
     """The PAE pipeline on `env` (a screens or webworld instance): `limit` proposer calls, one per site or app
     in turn, each writing `tasks_per_context` tasks."""
-    unknown = sorted(set(options) - set(OPTIONS))
-    if unknown:
-        raise ConfigError(f"pae: unknown option(s) {', '.join(unknown)}; known: {', '.join(OPTIONS)}")
+    refuse_unknown(NAME, OPTIONS, options)
     settings = {**OPTIONS, **options}
     if env is None:
         raise ConfigError("pae: give an environment (screens or webworld): its tasks are played in it")
