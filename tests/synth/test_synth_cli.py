@@ -165,3 +165,10 @@ def test_a_synthesis_file_given_to_eval_says_to_run_it_with_synth(tmp_path):
     result = CliRunner().invoke(app, ["eval", str(file), "--out", str(tmp_path / "o")])
     assert result.exit_code != 0 and "is a synthesis file" in str(result.exception) + result.output
     assert "agentzoo synth" in str(result.exception) + result.output
+
+
+def test_info_shows_a_pipeline_s_options_with_their_sources_and_runs_nothing(tmp_path):
+    result = CliRunner().invoke(app, ["synth", "malt", "--info"])
+    assert result.exit_code == 0, result.output
+    assert "Motwani" in result.output and "gsm8k" in result.output
+    assert "generations = 3" in result.output and "where it departs from the paper" in result.output

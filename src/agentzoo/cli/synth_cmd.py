@@ -48,12 +48,17 @@ def synth(pipeline: str = typer.Argument(..., help="a pipeline's name (listed ab
           budget_calls: Optional[int] = typer.Option(None, "--budget-calls", min=1, help="model calls for the whole run"),
           budget_usd: Optional[float] = typer.Option(None, "--budget-usd", min=0, help="US dollars for the whole run"),
           budget_seconds: Optional[float] = typer.Option(None, "--budget-seconds", min=1, help="wall-clock seconds for the whole run"),
-          replay: bool = typer.Option(False, "--replay", help="run the pipeline again from the journal: no model call")) -> None:
+          replay: bool = typer.Option(False, "--replay", help="run the pipeline again from the journal: no model call"),
+          info: bool = typer.Option(False, "--info", help="show the pipeline's paper, environments, options (defaults and their sources) and deviations, and stop")) -> None:
     from ..models.registry import default_model_string
     from ..synth.pipelines import get_pipeline
     from ..synth.settings import SynthSettings, load_settings
     from .specs import parse_pairs
 
+    if info:
+        _show(get_pipeline(pipeline if pipeline in PIPELINES or not _is_file_name(pipeline)
+                           else load_settings(Path(pipeline)).pipeline))
+        return
     if pipeline in PIPELINES or not _is_file_name(pipeline):
         base = SynthSettings(pipeline=pipeline)
     else:
@@ -89,6 +94,20 @@ def synth(pipeline: str = typer.Argument(..., help="a pipeline's name (listed ab
         console.print(Text(f"the run stopped ({status}); the dataset holds what finished. Run the same command to "
                            f"resume run {run_id}", style="yellow"))
         raise typer.Exit(1)
+
+
+def _show(module: Any) -> None:
+    """A pipeline described from its module: what `--opt` takes and where each default comes from."""
+    console.print(Text(f"{module.NAME}: {module.PAPER}", style="bold"))
+    console.print(Text(module.SUMMARY))
+    console.print(Text(f"environments: {', '.join(module.ENVS) or 'none (it makes or reads its own)'}"))
+    console.print(Text("options (--opt KEY=VALUE):", style="bold"))
+    for key, default in module.OPTIONS.items():
+        console.print(Text(f"  {key} = {default!r}  ({module.OPTION_SOURCES.get(key, 'ours')})"))
+    if module.DEVIATIONS:
+        console.print(Text("where it departs from the paper:", style="bold"))
+        for line in module.DEVIATIONS:
+            console.print(Text(f"  - {line}"))
 
 
 def _is_file_name(text: str) -> bool:
