@@ -13,6 +13,7 @@ from agentzoo.synth.pipeline import final_items, stage_records
 from agentzoo.synth.pipelines import get_pipeline
 from agentzoo.synth.pipelines.agentrefine import build, personas, rows
 from agentzoo.synth.pipelines.agentrefine.verify import Rejected, check_script, check_trajectory
+from agentzoo.synth.rows import validate_row
 
 AR = get_pipeline("agentrefine")
 ACTIONS = [{"name": "look", "description": "look around", "parameters": {}},
@@ -101,6 +102,7 @@ async def test_rows_carry_tools_masked_mistakes_and_provenance_to_the_calls(jour
     items = final_items(journal, result.run_id)
     made = rows(items, result.run_id)
     assert len(made) == 3 and all(r["kind"] == "sft" for r in made)
+    assert [validate_row(r, i) for i, r in enumerate(made)] == made  # extras under provenance, as exports need
     calls = {}
     for e in journal.entries(result.run_id):
         if e.kind == "model":
@@ -110,7 +112,8 @@ async def test_rows_carry_tools_masked_mistakes_and_provenance_to_the_calls(jour
         assert row["tools"][2]["function"]["parameters"]["properties"]["shelf"] == {"type": "integer"}
         assistant = [msg for msg in row["messages"] if msg["role"] == "assistant"]
         assert len(row["loss"]) == len(assistant) == 5  # four turns and the final reply
-        assert row["loss"] == [True, False, True, True, True] and row["error_turns"] == [1] and row["corrected"]
+        assert row["loss"] == [True, False, True, True, True]
+        assert row["provenance"]["error_turns"] == [1] and row["provenance"]["corrected"]
         call = assistant[1]["tool_calls"][0]
         assert call["function"]["name"] == "place" and json.loads(call["function"]["arguments"]) == {
             "item": "atlas", "shelf": 2}

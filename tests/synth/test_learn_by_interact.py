@@ -15,6 +15,7 @@ from agentzoo.errors import ConfigError  # noqa: E402
 from agentzoo.runtime import runner  # noqa: E402
 from agentzoo.synth.pipeline import Pipeline, Stage, final_items, stage_records  # noqa: E402
 from agentzoo.synth.pipelines import get_pipeline  # noqa: E402
+from agentzoo.synth.rows import validate_row  # noqa: E402
 from agentzoo.synth.pipelines.learn_by_interact import (Retriever, build, expected_count, read_tasks,  # noqa: E402
                                                         render_demos, rows, spans)
 
@@ -76,7 +77,7 @@ async def test_windowed_backward_construction(journal):
 async def test_rows_trace_back_to_the_calls_that_made_them(journal):
     _, _, result = await run_pipeline(journal)
     made = rows(final_items(journal, result.run_id), result.run_id)
-    assert len(made) == 5
+    assert len(made) == 5 and [validate_row(r, i) for i, r in enumerate(made)] == made  # extras under provenance
     calls = {}
     for e in journal.entries(result.run_id):
         calls.setdefault(e.scope, []).append(e)
@@ -85,19 +86,19 @@ async def test_rows_trace_back_to_the_calls_that_made_them(journal):
         assert p["pipeline"] == "learn-by-interact" and p["run_id"] == result.run_id
         assert p["stages"] == ["instruct", "attempt", "relabel", "filter"]
         relabel_scope = p["scopes"][2]
-        assert p["scores"]["filter"]["committee"]["passed"] and p["scores"]["relabel"]["span"] == row["span"]
+        assert p["scores"]["filter"]["committee"]["passed"] and p["scores"]["relabel"]["span"] == p["span"]
         # the relabel item's scope holds the call that wrote this row's instruction
         written = [e.result["message"]["content"] for s, es in calls.items() if s.startswith(relabel_scope + "/")
                    for e in es if e.kind == "model"]
-        assert f"Instruction: {row['trajectory']['instruction']}" in written
+        assert f"Instruction: {row['provenance']['trajectory']['instruction']}" in written
         # the attempt's scope holds the env steps the row's actions were taken in
         steps = [e for s, es in calls.items() if s.startswith(p["scopes"][1] + "/") for e in es if e.kind == "env"]
-        assert steps and {s["action"] for s in row["trajectory"]["steps"]} <= {
+        assert steps and {s["action"] for s in row["provenance"]["trajectory"]["steps"]} <= {
             e.request.get("action") for e in steps}
         assistant = [msg["content"] for msg in row["messages"] if msg["role"] == "assistant"]
-        assert assistant == [f"Action: {s['action']}" for s in row["trajectory"]["steps"]]
+        assert assistant == [f"Action: {s['action']}" for s in row["provenance"]["trajectory"]["steps"]]
         assert row["messages"][0]["role"] == "system" and "Action:" in row["messages"][0]["content"]
-        assert row["messages"][1]["content"].startswith(row["trajectory"]["instruction"])
+        assert row["messages"][1]["content"].startswith(row["provenance"]["trajectory"]["instruction"])
         assert len(row["loss"]) == len(assistant) and row["kind"] == "sft"
 
 
@@ -216,7 +217,7 @@ async def test_the_retriever_reads_the_pipelines_rows(journal):
     _, _, result = await run_pipeline(journal)
     made = rows(final_items(journal, result.run_id), result.run_id)
     retriever = Retriever.from_rows(made)
-    second = made[0]["trajectory"]["steps"][0]["result"]
+    second = made[0]["provenance"]["trajectory"]["steps"][0]["result"]
     demos = await retriever.retrieve(second, "walk", k=2)
     assert demos and second in demos[0].observations and demos[0].source["run_id"] == result.run_id
     with pytest.raises(ConfigError, match="trajectory"):

@@ -208,11 +208,11 @@ def rows(items: list[dict[str, Any]], run_id: str, *, mask_errors: bool | None =
         if item.get("final"):
             messages.append({"role": "assistant", "content": item["final"]})
             loss.append(True)
+        lineage = {"persona": item["persona"], "task_id": item.get("task_id"), "env": item.get("env"),
+                   "error_turns": [k for k, t in enumerate(item["turns"]) if t["error"]],
+                   "corrected": has_correction(item["turns"])}
         out.append({"kind": "sft", "messages": messages, "tools": [a.tool() for a in actions], "loss": loss,
-                    "provenance": provenance(item, NAME, run_id), "persona": item["persona"],
-                    "task_id": item.get("task_id"), "env": item.get("env"),
-                    "error_turns": [k for k, t in enumerate(item["turns"]) if t["error"]],
-                    "corrected": has_correction(item["turns"])})
+                    "provenance": {**provenance(item, NAME, run_id), **lineage}})
     return out
 
 

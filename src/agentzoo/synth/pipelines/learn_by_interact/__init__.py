@@ -203,11 +203,11 @@ def rows(items: list[dict[str, Any]], run_id: str) -> list[dict[str, Any]]:
                 messages.append({"role": "user", "content": render(PROMPTS / "observation.j2",
                                                                    observation=item["steps"][k - 1]["result"])})
             messages.append({"role": "assistant", "content": f"Action: {step['action']}"})
+        lineage = {"task_id": item["task_id"], "env": item["env"], "span": item["span"],
+                   "original_instruction": item["original_instruction"],
+                   "trajectory": {"instruction": item["instruction"], "start": item["start"], "steps": item["steps"]}}
         out.append({"kind": "sft", "messages": messages, "loss": [True] * len(item["steps"]),
-                    "provenance": provenance(item, NAME, run_id), "task_id": item["task_id"], "env": item["env"],
-                    "span": item["span"], "original_instruction": item["original_instruction"],
-                    "trajectory": {"instruction": item["instruction"], "start": item["start"],
-                                   "steps": item["steps"]}})
+                    "provenance": {**provenance(item, NAME, run_id), **lineage}})
     return out
 
 

@@ -72,13 +72,16 @@ class Retriever:
 
     @classmethod
     def from_rows(cls, rows: Sequence[dict[str, Any]]) -> Retriever:
-        """From the pipeline's dataset rows (`rows(items, run_id)`): each row keeps its `trajectory`."""
+        """From the pipeline's dataset rows (`rows(items, run_id)`, or its written `rows.jsonl`): each row keeps
+        its trajectory in its provenance."""
         items = []
         for row in rows:
-            if "trajectory" not in row:
-                raise ConfigError("learn-by-interact retriever: a row without `trajectory` (not a "
+            provenance = row.get("provenance") if isinstance(row, dict) else None
+            if not isinstance(provenance, dict) or "trajectory" not in provenance:
+                raise ConfigError("learn-by-interact retriever: a row without `provenance.trajectory` (not a "
                                   "learn-by-interact row)")
-            items.append({**row["trajectory"], "source": row.get("provenance")})
+            source = {k: v for k, v in provenance.items() if k != "trajectory"}
+            items.append({**provenance["trajectory"], "source": source})
         return cls(items)
 
     def by_observation(self, observation: str) -> list[int]:
