@@ -22,6 +22,9 @@ is read the same way everywhere and the edge cases are handled (and tested) once
 - `numbers(text)`, `lone_number(text)`, `final_number(text)`: the numbers of a text, a text that
   is one number, and a reasoning text's final number (`\\boxed{}`, then an answer marker, then
   the last number), each number in one canonical form (`1,234.50` → `1234.5`).
+- `json_format(schema)`, `object_schema(**properties)`: the other side, a request's `response_format` asking
+  for a JSON object (of a strict schema when given: servers that constrain decoding, as llama.cpp's does, then
+  make even a small model write exactly the keys asked for).
 - `regex_blocks(text, label)`: blocks as a plain pattern `` ```label\\n(.*?)\\n``` `` finds them,
   for recipes that follow a paper's own parser exactly (Agentless); prefer `code_blocks`.
 
@@ -157,6 +160,19 @@ def regex_blocks(text: str, label: str = "", *, newlines: bool = True) -> list[s
 
 
 # --- JSON ---------------------------------------------------------------------------------
+
+
+def json_format(schema: dict[str, Any] | None, name: str = "reply") -> dict[str, Any]:
+    """A request's `response_format` for a JSON reply: of `schema` (strict) when given, else any object."""
+    if schema is None:
+        return {"type": "json_object"}
+    return {"type": "json_schema", "json_schema": {"name": name, "strict": True, "schema": schema}}
+
+
+def object_schema(properties: dict[str, Any] | None = None, **more: Any) -> dict[str, Any]:
+    """A JSON schema: an object with exactly these properties, all required, in this order."""
+    properties = {**(properties or {}), **more}
+    return {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": False}
 
 
 def _no_constant(name: str) -> Any:

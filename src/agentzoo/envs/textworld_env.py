@@ -44,7 +44,7 @@ from ..errors import ConfigError
 from . import stepping
 from .base import Episode, Score, ScoringContext, Task
 from .step import ActionSpace, EpisodeRules, Observation, StepOutcome
-from .textworld_games import GAMES_FILE, compiled_game, read_games
+from .textworld_games import GAMES_FILE, compiled_game, engine_lock, read_games
 
 # Jericho treats seed 0 as "no seed: use the clock", so the interpreter gets 1 + the episode's seed.
 DEFAULT_SEED = 0
@@ -151,11 +151,11 @@ class TextWorldEpisode:
         self._close()
         infos = textworld.EnvInfos(admissible_commands=True, score=True, max_score=True, won=True, lost=True,
                                    moves=True)
-        with warnings.catch_warnings():  # Jericho's "not fully supported": TextWorld tracks the score itself
+        with engine_lock, warnings.catch_warnings():  # Jericho's "not fully supported": TextWorld tracks the score
             warnings.simplefilter("ignore")
             self._env = textworld.start(str(compiled_game(self.game)), request_infos=infos)
-        self._env.seed(seed + 1)
-        state = self._env.reset()
+            self._env.seed(seed + 1)
+            state = self._env.reset()
         self.seed, self.commands, self._done = seed, [], False
         self._score, self.intro = int(state["score"] or 0), state.feedback
         self._last = self._observe(state)
@@ -175,7 +175,8 @@ class TextWorldEpisode:
         if word in REFUSED or word.startswith("tw-"):
             return self._unchanged(REFUSED_MESSAGE, {**info, "refused": True})
         info["admissible"] = command in self._last.data["admissible_commands"]
-        state, score, done = self._env.step(command)
+        with engine_lock:  # a step parses too (see engine_lock)
+            state, score, done = self._env.step(command)
         reward, self._score, self._done = int(score) - self._score, int(score), bool(done)
         self._last = self._observe(state)
         if self._last.text.startswith(PARSER_ERRORS):

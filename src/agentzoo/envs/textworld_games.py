@@ -135,7 +135,10 @@ def read_games(path: Path = GAMES_FILE) -> Iterator[dict[str, Any]]:
 
 
 _compiled: dict[str, Path] = {}
-_compile_lock = threading.Lock()
+engine_lock = threading.RLock()
+"""Held while TextWorld compiles a game or starts one: both parse with its grammar library (tatsu), whose parsers
+are not safe to run in two threads at once (a compile in a worker thread beside a start in the event loop's
+thread failed with a TypeError inside tatsu, or a Jericho env without its game)."""
 _folder: Path | None = None
 
 
@@ -144,7 +147,7 @@ def compiled_game(game: dict[str, Any]) -> Path:
     process: the path of the .z8 in a temporary folder removed at exit. Blocking (~1 s the first time)."""
     blob = json.dumps(game, sort_keys=True).encode()
     digest = hashlib.sha256(blob).hexdigest()[:24]
-    with _compile_lock:
+    with engine_lock:
         if digest not in _compiled:
             _compiled[digest] = _compile(game, _cache_folder() / digest)
         return _compiled[digest]

@@ -22,7 +22,7 @@ from typing import Any, Literal
 from ..errors import ConfigError, FormatError
 from ..prompts import render
 from ..protocols import Model
-from ..replies import json_object
+from ..replies import json_format, json_object, object_schema
 from ..runtime.context import Context
 from ..types import ModelRequest
 from .pipeline import Drop, Item
@@ -86,7 +86,11 @@ class RubricJudge:
         messages: list[dict[str, Any]] = [
             {"role": "system", "content": render(self.system, low=low, high=high)},
             {"role": "user", "content": render(self.prompt, rubric=self.rubric, example=example, low=low, high=high)}]
-        sampling = {"response_format": {"type": "json_object"}, **self.sampling}
+        # the verdict's shape as a strict schema: a server that constrains decoding (llama.cpp) then makes even a
+        # small model give a readable {reasons, score} on the scale, reasons first (they come before the score)
+        verdict = object_schema(reasons={"type": "string", "maxLength": 600},
+                                score={"type": "integer", "enum": list(range(low, high + 1))})
+        sampling = {"response_format": json_format(verdict, "verdict"), **self.sampling}
         problem = ""
         for attempt in range(2):
             response = await ctx.model(self.model, ModelRequest(messages=messages, **sampling))

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ...errors import ConfigError
+from ...replies import json_format, object_schema
 from .protocol import Protocol
 
 # A JSON object on one line (segments are lines), spaces and tabs only between tokens.
@@ -110,16 +111,12 @@ def json_schema(protocol: Protocol, automaton: Any, state: int, tools: Sequence[
     for label in automaton.allowed(state):
         kind = protocol.kind(label)
         if kind in ("text", "final"):
-            options.append(_object({"segment": {"type": "string", "enum": [label]}, "content": {"type": "string"}}))
+            options.append(object_schema({"segment": {"type": "string", "enum": [label]}, "content": {"type": "string"}}))
         elif kind == "action" and tools:
-            options.append(_object({"segment": {"type": "string", "enum": [label]},
+            options.append(object_schema({"segment": {"type": "string", "enum": [label]},
                                     "tool": {"type": "string", "enum": list(tools)},
                                     "arguments": {"type": "string", "description": "the arguments as a JSON object"}}))
         elif kind == "observation" and pending:
-            options.append(_object({"segment": {"type": "string", "enum": [label]}}))
-    schema = _object({"next": options[0] if len(options) == 1 else {"anyOf": options}})
-    return {"type": "json_schema", "json_schema": {"name": "next_segment", "strict": True, "schema": schema}}
-
-
-def _object(properties: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": False}
+            options.append(object_schema({"segment": {"type": "string", "enum": [label]}}))
+    schema = object_schema({"next": options[0] if len(options) == 1 else {"anyOf": options}})
+    return json_format(schema, "next_segment")

@@ -80,9 +80,7 @@ class LLMCalls:
 
 def fields_schema(fields: list[str], name: str = "reply") -> dict[str, Any]:
     """A JSON-schema response format: an object with exactly these string fields, in this order."""
-    return {"type": "json_schema", "json_schema": {"name": name, "strict": True, "schema": {
-        "type": "object", "properties": {f: {"type": "string"} for f in fields}, "required": list(fields),
-        "additionalProperties": False}}}
+    return replies.json_format(replies.object_schema({f: {"type": "string"} for f in fields}), name)
 
 
 def reply_fields(text: str, fields: list[str]) -> dict[str, str]:

@@ -14,7 +14,8 @@ from typing import Any, TypeVar
 from ...errors import FormatError
 from ...prompts import render
 from ...protocols import Model
-from ...replies import json_object
+from ...replies import json_format as response_format  # noqa: F401 (the pipelines' name for it)
+from ...replies import json_object, object_schema  # noqa: F401
 from ...runtime.context import Context
 from ...types import ModelRequest
 
@@ -41,17 +42,6 @@ async def ask_json(model: Model, messages: list[dict[str, Any]], ctx: Context, r
             messages += [{"role": "assistant", "content": text},
                          {"role": "user", "content": render(retry, problem=problem)}]
     return None, problem
-
-
-def response_format(schema: dict[str, Any] | None, name: str = "reply") -> dict[str, Any]:
-    if schema is None:
-        return {"type": "json_object"}
-    return {"type": "json_schema", "json_schema": {"name": name, "strict": True, "schema": schema}}
-
-
-def object_schema(**properties: dict[str, Any]) -> dict[str, Any]:
-    """An object with exactly these properties, all required, in this order."""
-    return {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": False}
 
 
 STRING = {"type": "string", "maxLength": 300}
