@@ -43,6 +43,15 @@ def generous_judge(request) -> str:
     return json.dumps({"reasons": "generous", "score": 5})
 
 
+def refuses_tides(request) -> str:
+    """`reply`, except that a request about tides is refused by the endpoint (a 400 that fails the run)."""
+    from agentzoo.errors import BadRequestError
+
+    if "tides" in request.messages[-1]["content"]:
+        raise BadRequestError("HTTP 400: the endpoint refused the request")
+    return reply(request)
+
+
 def model() -> ScriptedModel:
     return ScriptedModel(reply, name="demo")
 

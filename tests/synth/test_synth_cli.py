@@ -172,3 +172,12 @@ def test_info_shows_a_pipeline_s_options_with_their_sources_and_runs_nothing(tmp
     assert result.exit_code == 0, result.output
     assert "Motwani" in result.output and "gsm8k" in result.output
     assert "generations = 3" in result.output and "where it departs from the paper" in result.output
+
+
+def test_a_run_that_fails_mid_pipeline_writes_no_dataset_and_says_where_it_stopped(tmp_path):
+    out = tmp_path / "demo"
+    failing = f"scripted:{HERE / 'synth_pipeline_demo.py'}:refuses_tides"
+    result = CliRunner().invoke(app, ["synth", "demo", "--model", failing, "--out", str(out), "--limit", "6"])
+    assert result.exit_code != 0
+    assert "BadRequestError" in result.output and "no dataset: the run stopped in stage write" in result.output
+    assert not (out / "rows.jsonl").exists() and (out / "journal.db").exists()

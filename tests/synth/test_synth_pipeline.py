@@ -202,3 +202,27 @@ async def test_a_stage_that_gets_no_items_records_zero_and_the_pipeline_ends(jou
     assert result.ok
     assert [(r.stage, r.items_in, r.items_out) for r in stage_records(journal, result.run_id)] == \
         [("first", 2, 0), ("second", 0, 0)]
+
+
+async def test_an_item_that_outgrows_the_context_is_dropped_with_that_reason_and_replays(journal):
+    from agentzoo.errors import ContextLengthError
+    from agentzoo.models.registry import RecordedOnlyModel
+    from agentzoo.types import ModelRequest
+
+    def reply(request):
+        if "long" in request.messages[-1]["content"]:
+            raise ContextLengthError("request (5000 tokens) exceeds the context (4096)")
+        return "fine"
+
+    def made(m):
+        async def fn(item, ctx):
+            r = await ctx.model(m, ModelRequest(messages=[{"role": "user", "content": item["text"]}]))
+            return [{**item, "reply": r.text}]
+        return Pipeline("p", [Stage("ask", fn)], seeds=[{"text": "short"}, {"text": "long"}, {"text": "short too"}])
+
+    result = await runner.run(made(ScriptedModel(reply, name="m")), "x", journal=journal)
+    assert result.ok
+    [record] = stage_records(journal, result.run_id)
+    assert (record.items_in, record.items_out, record.dropped) == (3, 2, {"context too long": 1})
+    replayed = await runner.replay(made(RecordedOnlyModel("m")), result.run_id, journal=journal)
+    assert replayed.ok and replayed.live_effects == 0

@@ -88,8 +88,11 @@ def synth(pipeline: str = typer.Argument(..., help="a pipeline's name (listed ab
     if not settings.model:
         raise ConfigError("no model: give --model (or set AGENTZOO_MODEL)")
     folder = Path(settings.out)
-    run_id, status = _run(module, settings, folder, replay)
-    _write(module, settings, folder, run_id)
+    run_id, status, stopped_in = _run(module, settings, folder, replay)
+    if stopped_in is None:
+        _write(module, settings, folder, run_id)
+    else:  # the items of a stage in the middle are not rows yet
+        console.print(Text(f"no dataset: the run stopped in stage {stopped_in}", style="yellow"))
     if status != "finished":
         console.print(Text(f"the run stopped ({status}); the dataset holds what finished. Run the same command to "
                            f"resume run {run_id}", style="yellow"))
@@ -114,13 +117,15 @@ def _is_file_name(text: str) -> bool:
     return text.endswith((".yaml", ".yml", ".json")) or Path(text).is_file()
 
 
-def _run(module: Any, settings: Any, out: Path, replay: bool) -> tuple[str, str]:
+def _run(module: Any, settings: Any, out: Path, replay: bool) -> tuple[str, str, str | None]:
+    """Run (or resume, or replay) the synthesis: its run id, its status, and the stage it stopped in when it did
+    not get through them all (None when the last stage finished)."""
     from ..builder import load_env
     from ..models.registry import RecordedOnlyModel, model_name_of, parse_model
     from ..models.roles import RoleModels
     from ..runtime import runner
     from ..runtime.journal import Journal, new_run_id
-    from ..synth.pipeline import final_items
+    from ..synth.pipeline import final_items, stage_records
 
     kept = settings.kept()
     out.mkdir(parents=True, exist_ok=True)
@@ -151,7 +156,7 @@ def _run(module: Any, settings: Any, out: Path, replay: bool) -> tuple[str, str]
             return default
         return RoleModels(default, {role: make(text) for role, text in settings.models.items()})
 
-    async def go() -> tuple[str, str]:
+    async def go() -> tuple[str, str, str | None]:
         with Journal(out / "journal.db") as journal:
             info = journal.get_run(run_id) if state is not None and _has_run(journal, run_id) else None
             if replay:
@@ -164,11 +169,11 @@ def _run(module: Any, settings: Any, out: Path, replay: bool) -> tuple[str, str]
                                    f"{'the same as' if same else 'NOT the same as'} the journal's", style="dim"))
                 if not result.ok or not same:
                     raise typer.Exit(1)
-                return run_id, info.status
+                return run_id, info.status, None
             if info is not None and info.status == "finished":
                 console.print(Text(f"run {run_id} finished before: the dataset is written again from the journal",
                                    style="dim"))
-                return run_id, "finished"
+                return run_id, "finished", None
             live = models(parse_model)
             try:
                 pipeline = build(live)
@@ -183,12 +188,16 @@ def _run(module: Any, settings: Any, out: Path, replay: bool) -> tuple[str, str]
                     close = getattr(one, "aclose", None)
                     if close is not None:
                         await close()
-            if not result.ok:
-                error = result.error or {}
-                console.print(Text.assemble(("failed: ", "bold red"), f"{error.get('type')}: {error.get('message')}"))
-            else:
+            if result.ok:
                 console.print(Text(str(result.answer)))
-            return run_id, "finished" if result.ok else result.status
+                return run_id, "finished", None
+            error = result.error or {}
+            console.print(Text.assemble(("failed: ", "bold red"), f"{error.get('type')}: {error.get('message')}"))
+            done = [r.stage for r in stage_records(journal, run_id)]
+            last = pipeline.stages[-1].name
+            stopped_in = None if done and done[-1] == last else next(
+                (st.name for st in pipeline.stages if st.name not in done), last)
+            return run_id, result.status, stopped_in
     return asyncio.run(go())
 
 

@@ -17,7 +17,9 @@ not made again), the report reads counts per stage without re-running anything, 
 are the dataset (`final_items`). Every item out of a per-item stage gets a `provenance` entry for that stage:
 its scope (where the calls that made it are) and any `note` the stage attached (judge scores, the parent's id).
 A budget (the run's) that runs out inside an item drops that item with reason `budget` and stops the stage
-from starting more; later stages still run on what was made, so a budgeted pipeline ends with a dataset.
+from starting more; later stages still run on what was made, so a budgeted pipeline ends with a dataset. An
+item whose request outgrows the model's context is dropped with reason `context too long` (it would fail the
+same way again); any other error fails the run, cancels the item's siblings, and the run resumes from there.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import _json
-from ..errors import BudgetExceeded, ConfigError, JournalError
+from ..errors import BudgetExceeded, ConfigError, ContextLengthError, JournalError
 from ..runtime.context import Context
 from ..runtime.journal import Journal
 from ..types import AgentResult
@@ -37,6 +39,7 @@ from ..types import AgentResult
 KIND = "synth"
 STAGE = "stage"
 BUDGET = "budget"
+CONTEXT = "context too long"
 Item = dict[str, Any]
 
 
@@ -140,6 +143,8 @@ async def _per_item(stage: Stage, items: list[Item], ctx: Context, pipeline: str
             except BudgetExceeded:
                 stopped = True
                 return Drop(BUDGET)
+            except ContextLengthError:  # this item's prompt outgrew the model: its own failure, not the run's
+                return Drop(CONTEXT)
         if isinstance(made, Drop):
             return made
         if not isinstance(made, list) or not all(isinstance(m, dict) for m in made):
