@@ -48,6 +48,22 @@ async def test_a_memory_persisted_in_sqlite_reopens_with_the_same_records_state_
     assert await ranked(again, now=13 * HOUR) == before
 
 
+async def test_a_graph_index_is_saved_beside_the_database_and_loaded_not_rebuilt(tmp_path):
+    pytest.importorskip("usearch")
+    path = tmp_path / "isabella.db"
+    stream = MemoryStream(MemoryStore(path, index="usearch", pool=4))
+    await run_fn(lambda ctx: fill(ctx, stream))
+    before, graph = await ranked(stream), stream.store._index.to_bytes()
+    stream.store.close()
+    assert (tmp_path / "isabella.db.usearch").read_bytes() == graph
+
+    again = MemoryStream(MemoryStore(path, index="usearch", pool=4))
+    assert again.store._index.to_bytes() == graph and await ranked(again) == before
+    await run_fn(lambda ctx: again.add(ctx, "plan", "Isabella plans the party", time=20 * HOUR, importance=4))
+    stale = MemoryStore(path, index="usearch", pool=4)  # the saved graph lacks the new record: rebuilt, not trusted
+    assert len(stale._index) == len(EVENTS) + 1
+
+
 @pytest.mark.parametrize("index", ["numpy", "usearch"])
 async def test_a_restored_snapshot_retrieves_the_same_records_in_the_same_order_and_is_independent(index):
     if index == "usearch":

@@ -71,6 +71,8 @@ class MemoryStore:
             self._vec[i] = np.frombuffer(blob, np.float32)
         self._index: NumpyIndex | USearchIndex | None = None
         if self.dimensions is not None:
+            if _index_bytes is None:
+                _index_bytes = self._saved_index()
             self._index = make_index(index, self.dimensions, _index_bytes)
             if _index_bytes is None and self._n:
                 self._index.add(self._ids[: self._n], self._vec[: self._n])
@@ -252,7 +254,23 @@ class MemoryStore:
         conn.deserialize(snapshot.database)
         return cls(":memory:", index=snapshot.index_kind, pool=snapshot.pool, _conn=conn, _index_bytes=snapshot.index)
 
+    def _saved_index(self) -> bytes | None:
+        """The graph `close()` saved beside the database, if it holds exactly the records the database holds
+        (after a crash it may not: then it is rebuilt, which at a million records takes minutes)."""
+        if self.path == ":memory:" or self._index_kind == "numpy":
+            return None
+        saved = Path(self.path + ".usearch")
+        if not saved.is_file() or self.get_meta("index_records") != str(self._n):
+            return None
+        return saved.read_bytes()
+
     def close(self) -> None:
+        """Close the database; a file-backed store with a graph index saves the graph beside it first."""
+        if isinstance(self._index, USearchIndex) and self.path != ":memory:":
+            data = self._index.to_bytes()
+            assert data is not None
+            Path(self.path + ".usearch").write_bytes(data)
+            self.set_meta("index_records", str(self._n))
         self._conn.close()
 
 
