@@ -53,7 +53,9 @@ def model_seconds(folder: Path) -> float:
 
 
 def traced(folder: Path) -> dict[str, Any]:
-    """Load the rows with `datasets`; check each row's run id and scopes against the journal."""
+    """Load the rows with `datasets`; check that each row names the synthesis run and that what it names holds
+    what made it: journaled effects under the scope that made it, or (AgentTuning) the source eval's run in that
+    eval's journal, or a line of the general corpus it was copied from."""
     from agentzoo import Journal
 
     run_id = json.loads((folder / "synth.json").read_text())["run_id"]
@@ -67,15 +69,24 @@ def traced(folder: Path) -> dict[str, Any]:
     loaded = load_dataset("json", data_files=str(rows_file), split="train")
     result["loads"] = loaded.num_rows == len(lines)
     with Journal(folder / "journal.db") as journal:
-        scopes = {e.scope for e in journal.entries(run_id)}
-    ok = 0
+        scopes = {e.scope for e in journal.entries(run_id) if e.kind != "synth"}
+    made = elsewhere = copied = 0
     for row in loaded:
         p = row["provenance"]
-        named = [s for s in (p.get("scopes") or [p.get("scope")]) if s]
-        if p["run_id"] == run_id and named and all(any(x == s or x.startswith(s + "/") for x in scopes)
-                                                   for s in named):
-            ok += 1
-    result["traced"] = f"{ok}/{len(lines)}"
+        if p["run_id"] != run_id:
+            continue
+        where = p.get("scope") or ""
+        source = p.get("trajectory") if isinstance(p.get("trajectory"), dict) else None
+        if any(x == where or x.startswith(where + "/") for x in scopes):
+            made += 1
+        elif source and source.get("results") and source.get("run_id"):
+            with Journal(Path(source["results"]) / "journal.db") as theirs:
+                elsewhere += any(r.run_id == source["run_id"] for r in theirs.list_runs())
+        elif p.get("general_id"):
+            copied += 1
+    parts = [f"{n} {what}" for n, what in ((elsewhere, "from the source eval's runs"),
+                                             (copied, "copied from the general corpus")) if n]
+    result["traced"] = f"{made + elsewhere + copied}/{len(lines)}" + (f" ({', '.join(parts)})" if parts else "")
     return result
 
 
