@@ -181,3 +181,15 @@ def test_a_run_that_fails_mid_pipeline_writes_no_dataset_and_says_where_it_stopp
     assert result.exit_code != 0
     assert "BadRequestError" in result.output and "no dataset: the run stopped in stage write" in result.output
     assert not (out / "rows.jsonl").exists() and (out / "journal.db").exists()
+
+
+@pytest.mark.parametrize("example", sorted((Path(__file__).resolve().parents[2] / "experiments").glob("synth-*.yaml")),
+                         ids=lambda p: p.name)
+def test_the_shipped_synthesis_files_load_and_their_pipelines_take_them(example):
+    from agentzoo.synth.pipelines import get_pipeline
+    from agentzoo.synth.settings import load_settings
+
+    settings = load_settings(example)
+    checked = settings.check(get_pipeline(settings.pipeline))
+    assert example.name == f"synth-{settings.pipeline}.yaml" and checked.model.startswith("local:smollm2-135m")
+    assert checked.budgets is not None or settings.pipeline == "agenttuning"  # small budgets: the local model's
