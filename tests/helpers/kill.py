@@ -17,3 +17,16 @@ def killer(kill_after: int | None, kind: str = "model"):
                 os.kill(os.getpid(), signal.SIGKILL)
 
     return listen
+
+
+def run_to_the_end_or_killed(agent, task: str, journal_path, kill_after: int | None, kind: str = "model") -> None:
+    """A crash script's whole run: `agent` on `task` into the journal at `journal_path`, killed after the
+    `kill_after`-th entry of `kind` (None: to the end); prints the run id and status for the test to read."""
+    import asyncio
+
+    from agentzoo import Journal
+    from agentzoo.runtime import runner
+
+    result = asyncio.run(runner.run(agent, task, journal=Journal(journal_path),
+                                    listeners=[killer(kill_after, kind)]))
+    print(result.run_id, result.status, flush=True)

@@ -46,21 +46,14 @@ def pipeline(m):
 
 def main() -> None:
     """usage: python lbi_scripted.py JOURNAL [KILL_AFTER_MODEL_CALL_N]   → prints the run id"""
-    import asyncio
     import sys
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: its helpers package
     from helpers import kill
 
-    from agentzoo import Journal
-    from agentzoo.runtime import runner
-
     kill_after = int(sys.argv[2]) if len(sys.argv) > 2 else None
-    killer = kill.killer(kill_after, "model")
-
-    result = asyncio.run(runner.run(pipeline(model()), "lbi", journal=Journal(sys.argv[1]), listeners=[killer]))
-    print(result.run_id, result.status, flush=True)
+    kill.run_to_the_end_or_killed(pipeline(model()), "lbi", sys.argv[1], kill_after)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,6 @@ the N-th model call when N is given.
 usage: python mag_v_kill_demo.py JOURNAL [KILL_AFTER_MODEL_CALL_N]   → prints the run id and status
 """
 
-import asyncio
 import sys
 from pathlib import Path
 
@@ -15,9 +14,7 @@ from test_mag_v import magv, model  # noqa: E402
 
 from helpers import kill  # noqa: E402
 
-from agentzoo import Journal  # noqa: E402
 from agentzoo.envs.tau_env import TauRetail  # noqa: E402
-from agentzoo.runtime import runner  # noqa: E402
 
 
 def pipeline(m):
@@ -26,10 +23,7 @@ def pipeline(m):
 
 def main() -> None:
     kill_after = int(sys.argv[2]) if len(sys.argv) > 2 else None
-    killer = kill.killer(kill_after, "model")
-
-    result = asyncio.run(runner.run(pipeline(model()), "mag-v", journal=Journal(sys.argv[1]), listeners=[killer]))
-    print(result.run_id, result.status, flush=True)
+    kill.run_to_the_end_or_killed(pipeline(model()), "mag-v", sys.argv[1], kill_after)
 
 
 if __name__ == "__main__":

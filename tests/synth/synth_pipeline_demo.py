@@ -7,7 +7,6 @@ Stages: `write` (one model call per seed: a question), `answer` (one call per qu
 usage: python synth_pipeline_demo.py JOURNAL [KILL_AFTER_MODEL_CALL_N]   → prints the run id
 """
 
-import asyncio
 import hashlib
 import json
 import sys
@@ -17,9 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: its help
 
 from helpers import kill  # noqa: E402
 
-from agentzoo import Journal  # noqa: E402
 from agentzoo.models.scripted import ScriptedModel  # noqa: E402
-from agentzoo.runtime import runner  # noqa: E402
 from agentzoo.runtime.context import Context  # noqa: E402
 from agentzoo.synth.judges import Committee, RubricJudge, judge_stage  # noqa: E402
 from agentzoo.synth.pipeline import Drop, Pipeline, Stage  # noqa: E402
@@ -85,10 +82,7 @@ def pipeline(m) -> Pipeline:
 
 def main() -> None:
     kill_after = int(sys.argv[2]) if len(sys.argv) > 2 else None
-    killer = kill.killer(kill_after, "model")
-
-    result = asyncio.run(runner.run(pipeline(model()), "demo", journal=Journal(sys.argv[1]), listeners=[killer]))
-    print(result.run_id, result.status, flush=True)
+    kill.run_to_the_end_or_killed(pipeline(model()), "demo", sys.argv[1], kill_after)
 
 
 if __name__ == "__main__":

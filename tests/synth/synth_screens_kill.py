@@ -4,7 +4,6 @@ SIGKILLed after the N-th journaled model call (in the middle of a stage that als
 usage: python synth_screens_kill.py pae|os-genesis JOURNAL [KILL_AFTER_MODEL_CALL_N]   → prints the run id
 """
 
-import asyncio
 import sys
 from pathlib import Path
 
@@ -13,9 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: its help
 
 from helpers import kill  # noqa: E402
 
-from agentzoo import Journal  # noqa: E402
 from agentzoo.envs.screens import Screens  # noqa: E402
-from agentzoo.runtime import runner  # noqa: E402
 from agentzoo.synth.pipelines import get_pipeline  # noqa: E402
 
 OPTIONS = {"pae": {"limit": 3}, "os-genesis": {"limit": 2, "explore_steps": 3}}
@@ -33,12 +30,9 @@ def setup(name: str):
 
 def main() -> None:
     name, path = sys.argv[1], sys.argv[2]
-    kill_after = int(sys.argv[3]) if len(sys.argv) > 3 else None
-    killer = kill.killer(kill_after, "model")
-
     pipeline, _ = setup(name)
-    result = asyncio.run(runner.run(pipeline, name, journal=Journal(path), listeners=[killer]))
-    print(result.run_id, result.status, flush=True)
+    kill_after = int(sys.argv[3]) if len(sys.argv) > 3 else None
+    kill.run_to_the_end_or_killed(pipeline, name, path, kill_after)
 
 
 if __name__ == "__main__":

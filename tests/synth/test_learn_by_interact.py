@@ -113,30 +113,18 @@ async def test_a_replay_makes_no_model_call_and_no_env_step(journal):
 
 @pytest.mark.parametrize("kill_after", [5, 20])  # in the attempts; in backward construction
 async def test_sigkill_mid_stage_then_resume_repeats_no_finished_call_or_step(tmp_path, kill_after):
-    import signal
-    import subprocess
-
     from agentzoo import Journal
     from lbi_scripted import pipeline
+    from synth_crash import killed_run, reference_then_killed
 
-    script = Path(__file__).parent / "lbi_scripted.py"
-    ref = subprocess.run([sys.executable, script, tmp_path / "ref.db"], capture_output=True, text=True, timeout=120)
-    assert ref.returncode == 0, ref.stderr
-    with Journal(tmp_path / "ref.db") as journal:
-        ref_run = ref.stdout.split()[0]
-        ref_items = final_items(journal, ref_run)
-        ref_calls = sum(e.kind == "model" for e in journal.entries(ref_run))
-    out = subprocess.run([sys.executable, script, tmp_path / "j.db", str(kill_after)], capture_output=True, text=True,
-                         timeout=120)
-    assert out.returncode == -signal.SIGKILL, out.stderr
-    with Journal(tmp_path / "j.db") as journal:
-        [run] = journal.list_runs()
-        recorded = sum(e.kind == "model" for e in journal.entries(run.run_id))
+    ref, killed = reference_then_killed(Path(__file__).parent / "lbi_scripted.py", tmp_path, kill_after)
+    with Journal(killed) as journal:
+        run, recorded = killed_run(journal)
         m = model()
         resumed = await runner.resume(pipeline(m), run.run_id, journal=journal)
         assert resumed.ok, resumed.error
-        assert len(m.requests) == ref_calls - recorded  # nothing asked twice
-        assert final_items(journal, run.run_id) == ref_items
+        assert len(m.requests) == ref.model_calls - recorded  # nothing asked twice
+        assert final_items(journal, run.run_id) == ref.items
         steps = [(e.scope, e.seq) for e in journal.entries(run.run_id) if e.kind == "env"]
         assert len(steps) == len(set(steps)) == 1 + 2 * 4  # the reset to instruct, then a reset and 3 steps each
 

@@ -221,35 +221,25 @@ def test_seed_ids_exist_in_questions_of_the_shipped_seeds():
 async def test_killed_mid_stage_it_resumes_without_asking_a_finished_call_again(tmp_path, kill_after):
     """Killed in the investigator's stage (2) or inside an assistant's tool-calling run, two tool calls in (9):
     the resumed run asks only the calls the journal does not hold and makes the items of an uninterrupted run."""
-    import signal
-    import subprocess
     import sys
     from pathlib import Path
 
     from agentzoo import Journal
 
     demo = Path(__file__).parent / "mag_v_kill_demo.py"
-    ref = subprocess.run([sys.executable, demo, tmp_path / "ref.db"], capture_output=True, text=True, timeout=300)
-    assert ref.returncode == 0, ref.stderr
-    with Journal(tmp_path / "ref.db") as journal:
-        ref_run = ref.stdout.split()[0]
-        ref_items = final_items(journal, ref_run)
-        ref_calls = sum(e.kind == "model" for e in journal.entries(ref_run))
-    out = subprocess.run([sys.executable, demo, tmp_path / "j.db", str(kill_after)], capture_output=True, text=True,
-                         timeout=300)
-    assert out.returncode == -signal.SIGKILL, out.stderr
     sys.path.insert(0, str(demo.parent))
     from mag_v_kill_demo import pipeline
+    from synth_crash import killed_run, reference_then_killed
 
-    with Journal(tmp_path / "j.db") as journal:
-        [run] = journal.list_runs()
-        recorded = sum(e.kind == "model" for e in journal.entries(run.run_id))
+    ref, killed = reference_then_killed(demo, tmp_path, kill_after, timeout=300)
+    with Journal(killed) as journal:
+        run, recorded = killed_run(journal)
         assert recorded >= kill_after
         m = model()
         resumed = await runner.resume(pipeline(m), run.run_id, journal=journal)
         assert resumed.ok, resumed.error
-        assert len(m.requests) == ref_calls - recorded
-        assert final_items(journal, run.run_id) == ref_items and len(ref_items) == 1
+        assert len(m.requests) == ref.model_calls - recorded
+        assert final_items(journal, run.run_id) == ref.items and len(ref.items) == 1
 
 
 async def test_the_dataset_loads_with_datasets_and_keeps_tools_and_provenance(journal, retail, tmp_path):

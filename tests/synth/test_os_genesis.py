@@ -164,8 +164,6 @@ def test_bad_options_and_other_environments_are_refused_by_name():
 
 @pytest.mark.parametrize("kill_after", [14, 27])  # in the middle of the executions, of the reward model
 async def test_sigkill_mid_stage_then_resume_repeats_no_finished_call_or_step(tmp_path, kill_after):
-    import signal
-    import subprocess
     import sys
     from pathlib import Path
 
@@ -173,30 +171,20 @@ async def test_sigkill_mid_stage_then_resume_repeats_no_finished_call_or_step(tm
 
     script = Path(__file__).parent / "synth_screens_kill.py"
     sys.path.insert(0, str(script.parent))
+    from synth_crash import killed_run, reference_then_killed
     from synth_screens_kill import setup
 
-    ref = subprocess.run([sys.executable, script, "os-genesis", tmp_path / "ref.db"], capture_output=True,
-                         text=True, timeout=120)
-    assert ref.returncode == 0, ref.stderr
-    with Journal(tmp_path / "ref.db") as journal:
-        ref_run = ref.stdout.split()[0]
-        ref_items = final_items(journal, ref_run)
-        ref_calls = sum(e.kind == "model" for e in journal.entries(ref_run))
-        ref_steps = sum(e.kind == "env" for e in journal.entries(ref_run))
-    assert ref_calls == 30  # 6 triples: 6 low-level + 6 high-level + 6 × 2 agent + 6 reward-model calls
-    out = subprocess.run([sys.executable, script, "os-genesis", tmp_path / "j.db", str(kill_after)],
-                         capture_output=True, text=True, timeout=120)
-    assert out.returncode == -signal.SIGKILL, out.stderr
-    with Journal(tmp_path / "j.db") as journal:
-        [run] = journal.list_runs()
-        recorded = sum(e.kind == "model" for e in journal.entries(run.run_id))
+    ref, killed = reference_then_killed(script, tmp_path, kill_after, "os-genesis")
+    assert ref.model_calls == 30  # 6 triples: 6 low-level + 6 high-level + 6 × 2 agent + 6 reward-model calls
+    with Journal(killed) as journal:
+        run, recorded = killed_run(journal)
         assert recorded >= kill_after
         pipeline, m = setup("os-genesis")
         resumed = await runner.resume(pipeline, run.run_id, journal=journal)
         assert resumed.ok, resumed.error
-        assert len(m.requests) == ref_calls - recorded  # no finished call asked again
-        assert sum(e.kind == "env" for e in journal.entries(run.run_id)) == ref_steps
-        assert final_items(journal, run.run_id) == ref_items
+        assert len(m.requests) == ref.model_calls - recorded  # no finished call asked again
+        assert sum(e.kind == "env" for e in journal.entries(run.run_id)) == ref.env_steps
+        assert final_items(journal, run.run_id) == ref.items
 
 
 async def test_the_shipped_local_model_runs_the_whole_loop(tmp_path):

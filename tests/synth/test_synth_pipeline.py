@@ -1,8 +1,6 @@
 """Synthesis pipelines: stages journaled, counted, resumable and replayable; judges and committees."""
 
 import json
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -10,6 +8,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from synth_crash import killed_run, reference_then_killed  # noqa: E402
 from synth_pipeline_demo import SEEDS, model, pipeline  # noqa: E402
 
 from agentzoo import Journal  # noqa: E402
@@ -62,25 +61,15 @@ async def test_a_replay_makes_no_model_call_and_gives_the_same_dataset(journal):
 
 @pytest.mark.parametrize("kill_after", [3, 9])
 async def test_sigkill_mid_stage_then_resume_repeats_no_finished_call(tmp_path, kill_after):
-    ref = subprocess.run([sys.executable, HERE / "synth_pipeline_demo.py", tmp_path / "ref.db"],
-                         capture_output=True, text=True, timeout=120)
-    assert ref.returncode == 0, ref.stderr
-    ref_run = ref.stdout.split()[0]
-    with Journal(tmp_path / "ref.db") as journal:
-        ref_items = final_items(journal, ref_run)
-        ref_calls = sum(e.kind == "model" for e in journal.entries(ref_run))
-    out = subprocess.run([sys.executable, HERE / "synth_pipeline_demo.py", tmp_path / "j.db", str(kill_after)],
-                         capture_output=True, text=True, timeout=120)
-    assert out.returncode == -signal.SIGKILL, out.stderr
-    with Journal(tmp_path / "j.db") as journal:
-        [run] = journal.list_runs()
-        recorded = sum(e.kind == "model" for e in journal.entries(run.run_id))
+    ref, killed = reference_then_killed(HERE / "synth_pipeline_demo.py", tmp_path, kill_after)
+    with Journal(killed) as journal:
+        run, recorded = killed_run(journal)
         assert recorded >= kill_after  # calls that finished together commit together
         m = model()
         resumed = await runner.resume(pipeline(m), run.run_id, journal=journal)
         assert resumed.ok, resumed.error
-        assert len(m.requests) == ref_calls - recorded  # nothing asked twice
-        assert final_items(journal, run.run_id) == ref_items
+        assert len(m.requests) == ref.model_calls - recorded  # nothing asked twice
+        assert final_items(journal, run.run_id) == ref.items
 
 
 async def test_a_budget_stops_a_stage_cleanly_and_the_pipeline_still_ends_with_a_dataset(journal):
