@@ -14,8 +14,7 @@ from typing import Any, TypeVar
 from ...errors import FormatError
 from ...prompts import render
 from ...protocols import Model
-from ...replies import json_format as response_format  # noqa: F401 (the pipelines' name for it)
-from ...replies import json_object, object_schema  # noqa: F401
+from ...replies import json_format, json_object
 from ...runtime.context import Context
 from ...types import ModelRequest
 
@@ -29,7 +28,7 @@ async def ask_json(model: Model, messages: list[dict[str, Any]], ctx: Context, r
     `schema`: the reply's JSON schema, sent as the response format (servers that constrain decoding, as
     llama.cpp's does, then make even a small model write the keys asked for); else any JSON object."""
     messages = list(messages)
-    fields = {"response_format": response_format(schema), **(sampling or {})}
+    fields = {"response_format": json_format(schema), **(sampling or {})}
     problem = ""
     for attempt in range(2):
         response = await ctx.model(model, ModelRequest(messages=messages, **fields))

@@ -29,11 +29,10 @@ from ....agents.tool_calling import ToolCallingAgent
 from ....errors import ConfigError, FormatError, StepLimitExceeded
 from ....prompts import render
 from ....protocols import Model
-from ....replies import json_object
+from ....replies import json_format, json_object, object_schema
 from ....runtime.context import Context
 from ....types import ModelRequest
 from ...pipeline import Drop, Item, Pipeline, Stage, provenance
-from .._asking import object_schema, response_format
 from . import features as F
 from .._options import refuse_unknown
 
@@ -205,7 +204,7 @@ def build(model: Model, env: Any = None, *, limit: int = 4, seed: int = 0, **opt
         # A JSON schema as the response format: a server that constrains decoding (llama.cpp) then makes even a
         # small model write the list asked for; `parse_questions` still reads a reply that ignores it.
         request = ModelRequest(messages=[{"role": "user", "content": prompt}],
-                               response_format=response_format(questions_schema(n), "questions"))
+                               response_format=json_format(questions_schema(n), "questions"))
         return parse_questions((await ctx.model(model, request)).text, n)
 
     async def assist(question: str, ctx: Context) -> dict[str, Any] | None:

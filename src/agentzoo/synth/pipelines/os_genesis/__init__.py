@@ -29,11 +29,12 @@ from typing import Any
 from ....envs.step import EpisodeRules
 from ....errors import ConfigError
 from ....prompts import render
+from ....replies import json_format, object_schema
 from ....protocols import Model
 from ....runtime.context import Context
 from ...judges import RubricJudge
 from ...pipeline import Drop, Item, Pipeline, Stage, provenance
-from .._asking import SENTENCE, STRING, ask_json, object_schema, response_format, text_field
+from .._asking import SENTENCE, STRING, ask_json, text_field
 from .._options import number, refuse_unknown, whole
 from .._open_tasks import OpenTasks, attempt
 from .explore import random_walk, walk_seed
@@ -155,7 +156,7 @@ def build(model: Model, env: Any, *, limit: int = 4, seed: int = 0, **options: A
     return Pipeline(NAME, stages, seeds=[{"walk": i} for i in range(limit)], meta=meta)
 
 
-TRM_FORMAT = response_format(object_schema(reasons=STRING,
+TRM_FORMAT = json_format(object_schema(reasons=STRING,
                                           score={"type": "integer", "enum": list(range(SCALE[0], SCALE[1] + 1))}))
 """The reward model's reply as a JSON schema (a score on the scale), so a small model writes both keys."""
 

@@ -26,10 +26,11 @@ from ....envs.step import EpisodeRules
 from ....envs.stepping import action_space_of
 from ....errors import ConfigError, FormatError
 from ....prompts import render
+from ....replies import object_schema
 from ....protocols import Model
 from ....runtime.context import Context
 from ...pipeline import Drop, Item, Pipeline, Stage, provenance
-from .._asking import SENTENCE, STRING, ask_json, object_schema, text_field
+from .._asking import SENTENCE, STRING, ask_json, text_field
 from .._options import number, refuse_unknown, whole
 from .._open_tasks import OpenTasks, attempt, contexts
 
