@@ -30,12 +30,14 @@ class StageCost:
         return dict(self.__dict__)
 
 
-def stage_costs(journal: Journal, run_id: str) -> dict[str, StageCost]:
-    """What each stage spent: every entry under the stage's scope (its first segment), by stage."""
+def spending(journal: Journal, run_id: str) -> tuple[dict[str, StageCost], dict[str, dict[str, Any]]]:
+    """What the run spent, in one pass over its journal: by stage (every entry under the stage's scope, its
+    first segment), and model calls by role (the name of the scope that made each call, its last segment without
+    `#i`, with the models that served it: the names `--role-model ROLE=MODEL` takes)."""
     costs: dict[str, StageCost] = defaultdict(StageCost)
+    roles: dict[str, dict[str, Any]] = {}
     for entry in journal.entries(run_id):
-        stage = entry.scope.split("/", 1)[0].partition("#")[0]
-        cost = costs[stage]
+        cost = costs[entry.scope.split("/", 1)[0].partition("#")[0]]
         if entry.kind == "model":
             cost.model_calls += 1
             cost.input_tokens += entry.usage.input_tokens
@@ -44,26 +46,16 @@ def stage_costs(journal: Journal, run_id: str) -> dict[str, StageCost]:
                 cost.unpriced += 1
             else:
                 cost.cost_usd += entry.cost_usd
+            role = entry.scope.rsplit("/", 1)[-1].partition("#")[0] or "(run)"
+            row = roles.setdefault(role, {"model_calls": 0, "input_tokens": 0, "output_tokens": 0, "models": []})
+            row["model_calls"] += 1
+            row["input_tokens"] += entry.usage.input_tokens
+            row["output_tokens"] += entry.usage.output_tokens
+            if entry.name and entry.name not in row["models"]:
+                row["models"].append(entry.name)
         elif entry.kind != KIND:
             cost.other_effects += 1
-    return dict(costs)
-
-
-def role_costs(journal: Journal, run_id: str) -> dict[str, dict[str, Any]]:
-    """Model calls by role: the name of the scope that made each call (its last segment, without `#i`), with the
-    models that served it. These are the names `--role-model ROLE=MODEL` takes."""
-    roles: dict[str, dict[str, Any]] = {}
-    for entry in journal.entries(run_id):
-        if entry.kind != "model":
-            continue
-        role = entry.scope.rsplit("/", 1)[-1].partition("#")[0] or "(run)"
-        row = roles.setdefault(role, {"model_calls": 0, "input_tokens": 0, "output_tokens": 0, "models": []})
-        row["model_calls"] += 1
-        row["input_tokens"] += entry.usage.input_tokens
-        row["output_tokens"] += entry.usage.output_tokens
-        if entry.name and entry.name not in row["models"]:
-            row["models"].append(entry.name)
-    return dict(sorted(roles.items()))
+    return dict(costs), dict(sorted(roles.items()))
 
 
 def judge_scores(records: list[StageRecord]) -> dict[str, dict[str, Any]]:
@@ -99,8 +91,9 @@ class SynthReport:
 
     @classmethod
     def of(cls, journal: Journal, run_id: str, pipeline: str, meta: dict[str, Any]) -> SynthReport:
+        costs, roles = spending(journal, run_id)
         return cls(pipeline, {**meta, "run_id": run_id, "status": journal.get_run(run_id).status},
-                   stage_records(journal, run_id), stage_costs(journal, run_id), roles=role_costs(journal, run_id))
+                   stage_records(journal, run_id), costs, roles=roles)
 
     def to_json(self) -> dict[str, Any]:
         return {"pipeline": self.pipeline, "meta": self.meta,
