@@ -55,14 +55,11 @@ def synth(pipeline: str = typer.Argument(..., help="a pipeline's name (listed ab
     from ..synth.settings import SynthSettings, load_settings
     from .specs import parse_pairs
 
+    is_file = pipeline not in PIPELINES and _is_file_name(pipeline)
+    base = load_settings(Path(pipeline)) if is_file else SynthSettings(pipeline=pipeline)
     if info:
-        _show(get_pipeline(pipeline if pipeline in PIPELINES or not _is_file_name(pipeline)
-                           else load_settings(Path(pipeline)).pipeline))
+        _show(get_pipeline(base.pipeline))
         return
-    if pipeline in PIPELINES or not _is_file_name(pipeline):
-        base = SynthSettings(pipeline=pipeline)
-    else:
-        base = load_settings(Path(pipeline))
     budgets = base.budgets.model_dump() if base.budgets is not None else {}
     for key, value in (("model_calls", budget_calls), ("usd", budget_usd), ("wall_seconds", budget_seconds)):
         if value is not None:
@@ -120,10 +117,9 @@ def _is_file_name(text: str) -> bool:
 def _run(module: Any, settings: Any, out: Path, replay: bool) -> tuple[str, str, str | None]:
     """Run (or resume, or replay) the synthesis: its run id, its status, and the stage it stopped in when it did
     not get through them all (None when the last stage finished)."""
-    from ..builder import load_env
-    from ..models.registry import RecordedOnlyModel, model_name_of, parse_model
-    from ..models.roles import RoleModels
+    from ..builder import load_env, make_model
     from ..runtime import runner
+    from ..runtime.spec import AgentSpec
     from ..runtime.journal import Journal, new_run_id
     from ..synth.pipeline import final_items, stage_records
 
@@ -150,11 +146,9 @@ def _run(module: Any, settings: Any, out: Path, replay: bool) -> tuple[str, str,
     def build(model: Any) -> Any:
         return module.build(model, environment, limit=settings.limit, seed=settings.seed, **settings.options)
 
-    def models(make: Any) -> Any:
-        default = make(settings.model)
-        if not settings.models:
-            return default
-        return RoleModels(default, {role: make(text) for role, text in settings.models.items()})
+    # the builder makes the models (and their models per role) as for any agent: consent for a model script,
+    # credentials never taken from a journal, the same tool mode live and in a replay
+    spec = AgentSpec(agent=f"synth:{settings.pipeline}", model=settings.model, models=settings.models)
 
     async def go() -> tuple[str, str, str | None]:
         with Journal(out / "journal.db") as journal:
@@ -162,7 +156,7 @@ def _run(module: Any, settings: Any, out: Path, replay: bool) -> tuple[str, str,
             if replay:
                 if info is None:
                     raise ConfigError(f"--replay: run {run_id} is not in {out / 'journal.db'}")
-                pipeline = build(models(lambda text: RecordedOnlyModel(model_name_of(text))))
+                pipeline = build(make_model(spec, replay=True))
                 result = await runner.replay(pipeline, run_id, journal=journal)
                 same = pipeline.records and pipeline.records[-1].items == final_items(journal, run_id)
                 console.print(Text(f"replayed run {run_id}: {result.live_effects} effects performed; the items are "
@@ -174,9 +168,9 @@ def _run(module: Any, settings: Any, out: Path, replay: bool) -> tuple[str, str,
                 console.print(Text(f"run {run_id} finished before: the dataset is written again from the journal",
                                    style="dim"))
                 return run_id, "finished", None
-            live = models(parse_model)
+            made: list[Any] = []
             try:
-                pipeline = build(live)
+                pipeline = build(make_model(spec, models=made))
                 if info is not None:
                     console.print(Text(f"resuming run {run_id} from {out / 'journal.db'}", style="dim"))
                     result = await runner.resume(pipeline, run_id, journal=journal, budgets=budget)
@@ -184,7 +178,7 @@ def _run(module: Any, settings: Any, out: Path, replay: bool) -> tuple[str, str,
                     result = await runner.run(pipeline, task, journal=journal, run_id=run_id, budgets=budget,
                                               config={"kind": "synth", "settings": kept})
             finally:
-                for one in (live.all() if isinstance(live, RoleModels) else [live]):
+                for one in made:
                     close = getattr(one, "aclose", None)
                     if close is not None:
                         await close()
