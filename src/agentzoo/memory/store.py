@@ -66,9 +66,11 @@ class MemoryStore:
         self._last = np.zeros(capacity, np.float64)
         self._ids = np.arange(capacity, dtype=np.int64)
         self._vec = np.zeros((capacity, self.dimensions or 0), np.float32)
-        for i, (imp, last, blob, kind) in enumerate(rows):
-            self._imp[i], self._last[i], self._kind[i] = imp, last, KINDS.index(kind)
-            self._vec[i] = np.frombuffer(blob, np.float32)
+        if rows:  # whole columns at once: a million-record memory opens without a Python loop per vector
+            imp, last, blobs, kinds = zip(*rows)
+            self._imp[: self._n], self._last[: self._n] = imp, last
+            self._kind[: self._n] = [KINDS.index(k) for k in kinds]
+            self._vec[: self._n] = np.frombuffer(b"".join(blobs), np.float32).reshape(self._n, self.dimensions)
         self._index: NumpyIndex | USearchIndex | None = None
         if self.dimensions is not None:
             if _index_bytes is None:
