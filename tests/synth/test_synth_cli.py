@@ -193,3 +193,12 @@ def test_the_shipped_synthesis_files_load_and_their_pipelines_take_them(example)
     checked = settings.check(get_pipeline(settings.pipeline))
     assert example.name == f"synth-{settings.pipeline}.yaml" and checked.model.startswith("local:smollm2-135m")
     assert checked.budgets is not None or settings.pipeline == "agenttuning"  # small budgets: the local model's
+
+
+def test_a_model_that_cannot_be_made_leaves_no_synthesis_behind(tmp_path):
+    out = tmp_path / "demo"
+    bad = CliRunner().invoke(app, ["synth", "demo", "--model", "scripted:/no/such/script.yaml", "--out", str(out)])
+    assert bad.exit_code != 0 and "script" in str(bad.exception) + bad.output
+    assert not (out / "synth.json").exists()
+    fixed = synth(out)  # the same folder with the model given right is a new synthesis, not "other settings"
+    assert fixed.exit_code == 0, fixed.output

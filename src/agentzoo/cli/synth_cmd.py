@@ -137,8 +137,6 @@ def _run(module: Any, settings: Any, out: Path, replay: bool) -> tuple[str, str,
     elif replay:
         raise ConfigError(f"--replay: {out} holds no synthesis to replay")
     run_id = state["run_id"] if state is not None else new_run_id()
-    if state is None:  # written before the run starts, so a killed process leaves the id to resume by
-        state_path.write_text(json.dumps({**kept, "run_id": run_id}, indent=2) + "\n", encoding="utf-8")
     environment = load_env(settings.env) if settings.env is not None else None
     task = f"synth {settings.pipeline}" + (f" on {settings.env}" if settings.env else "")
     budget = settings.budgets.to_budget() if settings.budgets is not None else None
@@ -175,6 +173,10 @@ def _run(module: Any, settings: Any, out: Path, replay: bool) -> tuple[str, str,
                     console.print(Text(f"resuming run {run_id} from {out / 'journal.db'}", style="dim"))
                     result = await runner.resume(pipeline, run_id, journal=journal, budgets=budget)
                 else:
+                    if state is None:  # once its models are made (a bad model string leaves no synthesis behind),
+                        # and before the run starts, so a killed process leaves the id to resume by
+                        state_path.write_text(json.dumps({**kept, "run_id": run_id}, indent=2) + "\n",
+                                              encoding="utf-8")
                     result = await runner.run(pipeline, task, journal=journal, run_id=run_id, budgets=budget,
                                               config={"kind": "synth", "settings": kept})
             finally:
