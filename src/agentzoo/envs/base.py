@@ -84,6 +84,8 @@ ANSWER_KINDS: dict[str, str] = {
     "code": "a Python function in a ```python block, run against the benchmark's tests",
     "tool-calls": "calls to the episode's tools; the calls or the state they leave are scored",
     "patch": "a unified diff of the episode's repository, found by reading it with the episode's tools",
+    "simulation": "the closing record of a simulation the agent ran (a recipe's own JSON: the world at the end, "
+                  "`simulated_hours`), scored by the scenario's measure",
 }
 
 

@@ -17,7 +17,9 @@ from typing import Any
 from ..envs.base import ANSWER_KINDS
 from ..errors import ConfigError
 
-EVERY_KIND = tuple(ANSWER_KINDS)
+EVERY_KIND = tuple(kind for kind in ANSWER_KINDS if kind != "simulation")
+"""What a general agent (tool calling, CodeAct) can hand in: anything but a simulation, which only a simulation
+recipe runs."""
 BUILTIN_KINDS: dict[str, tuple[str, ...]] = {"tool-calling": EVERY_KIND, "codeact": EVERY_KIND}
 
 
