@@ -351,3 +351,24 @@ def test_without_the_eval_extra_parquet_and_plots_are_skipped_with_a_note(folder
     assert "samples.parquet skipped: pyarrow is not installed (pip install 'agentzoo[eval]')" in md
     assert "plots skipped: matplotlib" in md and "![" not in md
     assert not (out / "samples.parquet").exists() and not (out / "plot_gsm8k.png").exists()
+
+
+def test_a_simulation_group_reports_what_one_simulated_hour_costs():
+    def row(task, hours, calls, tokens, wall):
+        return {"key": task, "env": "town", "task": task, "agent": "generative-agents", "model": "scripted", "seed": 0,
+                "run_id": task, "reward": 0.5, "success": True, "status": "finished", "model_calls": calls,
+                "tool_calls": 0, "input_tokens": tokens, "output_tokens": 0, "cost_usd": 0.0, "unpriced_calls": calls,
+                "wall_seconds": wall, "model_latencies": [], "scopes": {},
+                "score": {"simulated_hours": hours, "knew": 2}}
+
+    summary = summarize([row("town/a", 2.0, 30, 3000, 60.0), row("town/b", 6.0, 50, 5000, 100.0)])
+    [group] = summary["groups"]
+    assert group["simulation"] == {"simulated_hours": 8.0, "hours_per_sample": 4.0, "model_calls_per_hour": 10.0,
+                                   "tokens_per_hour": 1000.0, "cost_usd_per_hour": 0.0, "wall_seconds_per_hour": 20.0}
+    text = render_markdown(summary)
+    assert "## town" in text and "### town: simulated time" in text
+    section = text.split("### town: simulated time")[1]
+    line = next(x for x in section.splitlines() if x.startswith("| generative-agents"))
+    assert "| 4.00 |" in line and "| 10.0 |" in line
+    plain = summarize([{**row("gsm8k/1", 0.0, 3, 10, 1.0), "env": "gsm8k", "score": {}}])
+    assert plain["groups"][0]["simulation"] is None and "simulated time" not in render_markdown(plain)

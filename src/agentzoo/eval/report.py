@@ -211,6 +211,7 @@ def summarize_group(agent: str, env: str, model: str, rows: list[dict[str, Any]]
         "roles": _roles(rows, n, rate.successes),
         "flexible": _flexible(scored),
         "search": _search(scored),
+        "simulation": _simulation(scored),
     }
 
 
@@ -229,6 +230,24 @@ def _search(scored: list[dict[str, Any]]) -> dict[str, Any] | None:
     if not any(counts):
         return None
     return {"nodes_per_sample": sum(counts) / len(counts), "max_nodes": max(counts)}
+
+
+def _simulation(scored: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """What a simulated hour costs, for groups whose environment scores simulations (their score details carry
+    `simulated_hours`): model calls, tokens, cost and wall time over the simulated hours of the scored samples."""
+    hours = [float(r["score"]["simulated_hours"]) for r in scored
+             if isinstance(r.get("score"), dict) and isinstance(r["score"].get("simulated_hours"), (int, float))]
+    simulated = sum(hours)
+    if not hours or simulated <= 0:
+        return None
+
+    def per_hour(field: str) -> float:
+        return sum(float(r.get(field) or 0.0) for r in scored) / simulated
+
+    return {"simulated_hours": simulated, "hours_per_sample": simulated / len(hours),
+            "model_calls_per_hour": per_hour("model_calls"),
+            "tokens_per_hour": (per_hour("input_tokens") + per_hour("output_tokens")),
+            "cost_usd_per_hour": per_hour("cost_usd"), "wall_seconds_per_hour": per_hour("wall_seconds")}
 
 
 def _flexible(scored: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -457,6 +476,8 @@ def render_markdown(summary: dict[str, Any], plots: dict[str, str] | None = None
         lines += [*footnotes, ""] if footnotes else []
         if any(g.get("search") for g in groups):
             lines += [f"### {_md_text(env)}: search", "", SEARCH_LEGEND, "", *_search_table(groups), ""]
+        if any(g.get("simulation") for g in groups):
+            lines += [f"### {_md_text(env)}: simulated time", "", SIMULATION_LEGEND, "", *_simulation_table(groups), ""]
         if any(set(g["roles"]) - {ROOT} for g in groups):
             lines += [f"### {_md_text(env)}: per role", "", ROLE_LEGEND, "", *_role_table(groups), ""]
         if env in plots:
@@ -542,6 +563,26 @@ def _search_table(groups: list[dict[str, Any]]) -> list[str]:
                      fmt_num(search.get("nodes_per_sample"), 1) if search else "—",
                      str(search.get("max_nodes", "—")), fmt_num(g["calls"]["model_per_sample"], 2),
                      fmt_num(g["tokens"]["per_sample"]), fmt_cost(g["cost"])])
+    return _table(head, rows, right_from=2)
+
+
+SIMULATION_LEGEND = ("Simulations: what one simulated hour costs, everything the group's scored samples spent divided "
+                     "by the game hours they simulated (a day of 16 hours divides by 16).")
+
+
+def _simulation_table(groups: list[dict[str, Any]]) -> list[str]:
+    head = ["agent", "model", f"success ({CONFIDENCE:.0%} CI)", "simulated hours / sample", "model calls / hour",
+            "tokens / hour", "cost / hour", "wall / hour"]
+    rows = []
+    for g in groups:
+        sim = g.get("simulation") or {}
+        if not sim:
+            rows.append([_md_text(g["agent"]), _md_text(g["model"]), fmt_rate(g["success"])] + ["—"] * 5)
+            continue
+        rows.append([_md_text(g["agent"]), _md_text(g["model"]), fmt_rate(g["success"]),
+                     fmt_num(sim["hours_per_sample"], 2), fmt_num(sim["model_calls_per_hour"], 1),
+                     fmt_num(sim["tokens_per_hour"]), fmt_cost({**g["cost"], "per_hour": sim["cost_usd_per_hour"]}, "per_hour"),
+                     fmt_seconds(sim["wall_seconds_per_hour"])])
     return _table(head, rows, right_from=2)
 
 
