@@ -10,6 +10,7 @@ attributed per role, and parallel branches replay deterministically.
 | pipeline of roles over a publish/subscribe pool, validated documents | `pipeline` | MetaGPT |
 | discussion: topologies (all-to-all, relay, hub, debate) × decision rules | `debate` | MALLM |
 | layered network: peer ratings, importance scores, early stop on agreement | `layered` | DyLAN |
+| state graph: typed shared state, reducers, conditional edges, bounded cycles, a checkpoint per node | `state_graph` | — |
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ _EXPORTS = {
     "Discussion": "debate", "AgentMember": "debate", "AllToAll": "debate", "RoundRobin": "debate", "Hub": "debate",
     "Debate": "debate", "Consensus": "debate", "Vote": "debate", "Judge": "debate", "MajorityAnswer": "debate",
     "LayeredNetwork": "layered",
+    "StateGraph": "state_graph", "END": "state_graph", "append": "state_graph", "merge_dict": "state_graph",
+    "checkpoints": "state_graph",
 }
 __all__ = sorted(_EXPORTS)
 
