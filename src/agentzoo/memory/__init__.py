@@ -9,9 +9,9 @@ reflection), persisted in SQLite with a vector index, and short-term context man
 from .context import Summary, estimate_tokens, summarise_over_budget, window
 from .hashing import HashingEmbedder, resolve_embedder
 from .records import KINDS, MemoryRecord, Retrieved
-from .scoring import Weights
+from .scoring import SCORERS, Weights
 from .store import MemorySnapshot, MemoryStore
 from .stream import MemoryStream
 
-__all__ = ["KINDS", "HashingEmbedder", "MemoryRecord", "MemorySnapshot", "MemoryStore", "MemoryStream", "Retrieved",
+__all__ = ["KINDS", "SCORERS", "HashingEmbedder", "MemoryRecord", "MemorySnapshot", "MemoryStore", "MemoryStream", "Retrieved",
            "Summary", "Weights", "estimate_tokens", "resolve_embedder", "summarise_over_budget", "window"]

@@ -1,4 +1,6 @@
-"""Retrieval scoring of Generative Agents (Park et al. 2023, §4.1), as pure functions of arrays.
+"""Retrieval scoring, as pure functions of arrays: Generative Agents (the default) and Concordia v1.
+
+Generative Agents (Park et al. 2023, §4.1):
 
 score = α_rec·recency + α_imp·importance + α_rel·relevance, each part min-max normalised to [0, 1]
 over the records scored. Recency is an exponential decay over the simulated hours since a record
@@ -6,6 +8,10 @@ was last accessed; relevance is the cosine of the record's and the query's embed
 
 We follow the paper, not the released code (which weights [0.5, 3, 2] and, as we read it, gives
 the oldest record the highest recency: see /work/shared/recipes/PAPERS.md, #32 and open point 1).
+
+Concordia v1 (PAPERS.md #58; google-deepmind/concordia@3b1eed8de4, associative_memory.py,
+`_get_top_k_similar_rows`): score = dot(query, embedding) + 0.99^(minutes between the record's time and the
+newest record's time) (if `use_recency`) + importance (if `use_importance`), raw sums, no normalisation.
 """
 
 from __future__ import annotations
@@ -27,6 +33,28 @@ DEFAULT_TOP_K = 30
 FLAT_VALUE = 0.5
 """A part whose values are all equal normalises to 0.5 (the code's `normalize_dict_floats`: (max−min)/2
 over a zero range). [code; the paper does not say]"""
+
+
+GENERATIVE_AGENTS = "generative-agents"
+CONCORDIA_V1 = "concordia-v1"
+SCORERS = (GENERATIVE_AGENTS, CONCORDIA_V1)
+"""The retrieval scores a stream can rank by (`MemoryStream(scorer=...)`)."""
+
+CONCORDIA_DECAY_PER_MINUTE = 0.99
+"""Concordia v1 `_get_top_k_similar_rows`: `0.99 ** ((max_time - time) / timedelta(minutes=1))`, where max_time
+is the newest memory's time in the whole bank (not the retrieval time) and time the record's own (Concordia
+never updates it on access, so this scorer reads `created`, not `last_accessed`)."""
+SECONDS_PER_MINUTE = 60.0
+CONCORDIA_DEFAULT_USE_RECENCY = True
+CONCORDIA_DEFAULT_USE_IMPORTANCE = True
+"""Concordia v1 `retrieve_associative(..., use_recency=True, use_importance=True)`."""
+
+
+def check_scorer(name: str) -> str:
+    """`name` if it is one of `SCORERS`; a `ConfigError` listing them otherwise."""
+    if name not in SCORERS:
+        raise ConfigError(f"memory scorer {name!r} is unknown; scorers: {', '.join(SCORERS)}")
+    return name
 
 
 @dataclass(frozen=True)
@@ -79,3 +107,19 @@ def top_k(scores: np.ndarray, ids: np.ndarray, k: int) -> list[int]:
         pool = np.arange(scores.size)
     order = np.lexsort((ids[pool], -scores[pool]))
     return [int(i) for i in pool[order[:k]]]
+
+
+def concordia_recency(created: np.ndarray, newest: float) -> np.ndarray:
+    """0.99 ** (minutes from a record's time to the newest record's time), float64 (Concordia v1)."""
+    minutes = (newest - np.asarray(created, np.float64)) / SECONDS_PER_MINUTE
+    return CONCORDIA_DECAY_PER_MINUTE ** minutes
+
+
+def concordia_importance(importance: np.ndarray) -> np.ndarray:
+    """Our 1..10 importance on Concordia's [0, 1] scale: (importance − 1) / 9.
+
+    Concordia's importance models rate on a scale of options and return `index / (len(scale) − 1)` (its
+    `importance_function.py`), so the most mundane rating is 0 and the most poignant 1. (importance − 1) / 9
+    maps our scale the same way: 1 → 0, 10 → 1 (not importance / 10, which would give the most mundane 0.1).
+    A caller's importance outside 1..10 maps linearly outside [0, 1]."""
+    return (np.asarray(importance, np.float64) - 1.0) / 9.0

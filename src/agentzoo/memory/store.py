@@ -55,7 +55,8 @@ class MemoryStore:
         self._index_kind = index
         if index not in ("auto", "numpy", "usearch"):
             raise ConfigError(f"memory index {index!r} is unknown; indexes: auto, numpy, usearch")
-        rows = self._conn.execute("SELECT importance, last_accessed, embedding, kind FROM records ORDER BY id").fetchall()
+        rows = self._conn.execute("SELECT importance, last_accessed, embedding, kind, created FROM records ORDER BY id"
+                                  ).fetchall()
         self.dimensions: int | None = None
         if rows:
             self.dimensions = len(rows[0][2]) // 4
@@ -64,11 +65,12 @@ class MemoryStore:
         self._imp = np.zeros(capacity, np.float32)
         self._kind = np.zeros(capacity, np.int8)
         self._last = np.zeros(capacity, np.float64)
+        self._created = np.zeros(capacity, np.float64)
         self._ids = np.arange(capacity, dtype=np.int64)
         self._vec = np.zeros((capacity, self.dimensions or 0), np.float32)
         if rows:  # whole columns at once: a million-record memory opens without a Python loop per vector
-            imp, last, blobs, kinds = zip(*rows)
-            self._imp[: self._n], self._last[: self._n] = imp, last
+            imp, last, blobs, kinds, created = zip(*rows)
+            self._imp[: self._n], self._last[: self._n], self._created[: self._n] = imp, last, created
             self._kind[: self._n] = [KINDS.index(k) for k in kinds]
             self._vec[: self._n] = np.frombuffer(b"".join(blobs), np.float32).reshape(self._n, self.dimensions)
         self._index: NumpyIndex | USearchIndex | None = None
@@ -114,6 +116,7 @@ class MemoryStore:
         self._imp[new] = [r.importance for r in records]
         self._kind[new] = [KINDS.index(r.kind) for r in records]
         self._last[new] = [r.last_accessed for r in records]
+        self._created[new] = [r.created for r in records]
         self._vec[new] = vectors
         assert self._index is not None
         self._index.add(self._ids[new], vectors)
@@ -133,6 +136,7 @@ class MemoryStore:
         self._imp = np.resize(self._imp, capacity)
         self._kind = np.resize(self._kind, capacity)
         self._last = np.resize(self._last, capacity)
+        self._created = np.resize(self._created, capacity)
         self._ids = np.arange(capacity, dtype=np.int64)
         grown = np.zeros((capacity, self._vec.shape[1]), np.float32)
         grown[: self._n] = self._vec[: self._n]
@@ -166,10 +170,7 @@ class MemoryStore:
         n = self._n
         if n == 0 or k <= 0:
             return []
-        q = np.asarray(query, dtype=np.float32)
-        if q.shape != (self.dimensions,):
-            raise ConfigError(f"memory query has {q.size} dimensions; this memory holds {self.dimensions}")
-        q = q / (np.linalg.norm(q) or 1.0)
+        q = self._unit_query(query)
         rec = scoring.minmax(scoring.recency(self._last[:n], now, decay))
         imp = scoring.minmax(self._imp[:n])
         base = weights.recency * rec + weights.importance * imp
@@ -186,6 +187,33 @@ class MemoryStore:
         best = [i for i in best if np.isfinite(total[i])]
         return [Retrieved(record, float(total[i]), float(rec[i]), float(imp[i]), float(rel[i]))
                 for i, record in zip(best, self.get(best))]
+
+    def score_concordia(self, query: list[float], k: int, *, use_recency: bool = scoring.CONCORDIA_DEFAULT_USE_RECENCY,
+                        use_importance: bool = scoring.CONCORDIA_DEFAULT_USE_IMPORTANCE,
+                        kinds: tuple[str, ...] | None = None) -> list[Retrieved]:
+        """The k best records for `query` by Concordia v1's raw sum (see `scoring`): cosine + recency from the
+        newest record's time + importance on [0, 1]. `Retrieved`'s parts are the terms as summed (0 when unused)."""
+        n = self._n
+        if n == 0 or k <= 0:
+            return []
+        q = self._unit_query(query)
+        zero = np.zeros(n, np.float64)
+        rel = (self._vec[:n] @ q).astype(np.float64)  # unit rows and query: Concordia's dot of unit embeddings
+        created = self._created[:n]
+        rec = scoring.concordia_recency(created, float(created.max())) if use_recency else zero
+        imp = scoring.concordia_importance(self._imp[:n]) if use_importance else zero
+        total = rel + rec + imp
+        if kinds is not None:
+            total = np.where(np.isin(self._kind[:n], [KINDS.index(kind) for kind in kinds]), total, -np.inf)
+        best = [i for i in scoring.top_k(total, self._ids[:n], k) if np.isfinite(total[i])]
+        return [Retrieved(record, float(total[i]), float(rec[i]), float(imp[i]), float(rel[i]))
+                for i, record in zip(best, self.get(best))]
+
+    def _unit_query(self, query: list[float]) -> np.ndarray:
+        q = np.asarray(query, dtype=np.float32)
+        if q.shape != (self.dimensions,):
+            raise ConfigError(f"memory query has {q.size} dimensions; this memory holds {self.dimensions}")
+        return q / (np.linalg.norm(q) or 1.0)
 
     def _pruned(self, q: np.ndarray, base: np.ndarray, w_rel: float, k: int) -> tuple[list[int], np.ndarray, np.ndarray]:
         """Top k without a full scan: the same as the scan up to the graph's recall (Fagin's threshold algorithm).

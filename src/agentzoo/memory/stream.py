@@ -2,8 +2,9 @@
 
 Records go in with the caller's simulated time; importance is scored by a model and embeddings made
 by an embedder, both through the context's gateway, so a replayed run makes no model call. Retrieval
-ranks by the paper's weighted, min-max-normalised recency + importance + relevance and marks what it
-returns as accessed. When the importance of new observations and dialogue adds up to the threshold,
+ranks by the paper's weighted, min-max-normalised recency + importance + relevance (`scorer=
+"generative-agents"`, the default) or by Concordia v1's raw sum (`scorer="concordia-v1"`, see `scoring`)
+and marks what it returns as accessed. When the importance of new observations and dialogue adds up to the threshold,
 the stream reflects (see `reflection`), writing insights that cite their evidence.
 """
 
@@ -38,9 +39,17 @@ class MemoryStream:
     def __init__(self, store: MemoryStore | None = None, *, model: Model | None = None, embedder: Any = None,
                  agent: str = "the agent", weights: scoring.Weights | None = None,
                  decay: float = scoring.RECENCY_DECAY_PER_HOUR, top_k: int = scoring.DEFAULT_TOP_K,
-                 reflection_threshold: float | None = REFLECTION_THRESHOLD) -> None:
+                 reflection_threshold: float | None = REFLECTION_THRESHOLD, scorer: str = scoring.GENERATIVE_AGENTS,
+                 use_recency: bool | None = None, use_importance: bool | None = None) -> None:
         if not 0 < decay <= 1:
             raise ConfigError(f"memory recency decay must be in (0, 1], got {decay!r}")
+        self.scorer = scoring.check_scorer(scorer)
+        """How retrieval ranks: "generative-agents" (weights, decay) or "concordia-v1" (use_recency, use_importance)."""
+        if scorer != scoring.CONCORDIA_V1 and (use_recency is not None or use_importance is not None):
+            raise ConfigError(f"use_recency / use_importance are options of memory scorer {scoring.CONCORDIA_V1!r}, "
+                              f"not {scorer!r} (which weighs its parts with weights=)")
+        self.use_recency = scoring.CONCORDIA_DEFAULT_USE_RECENCY if use_recency is None else bool(use_recency)
+        self.use_importance = scoring.CONCORDIA_DEFAULT_USE_IMPORTANCE if use_importance is None else bool(use_importance)
         self.store = store if store is not None else MemoryStore()
         self.model = model
         """Scores importance and writes reflections; None: every record's importance must be given."""
@@ -102,13 +111,27 @@ class MemoryStream:
         return threshold is not None and self.importance_since_reflection >= threshold
 
     async def retrieve(self, ctx: Context, query: str, *, now: float, k: int | None = None,
-                       kinds: tuple[str, ...] | None = None, touch: bool = True) -> list[Retrieved]:
+                       kinds: tuple[str, ...] | None = None, touch: bool = True, use_recency: bool | None = None,
+                       use_importance: bool | None = None) -> list[Retrieved]:
         """The `k` records that best fit `query` at simulated time `now`, best first; they count as accessed
-        at `now` unless `touch=False` (the paper updates last access on every retrieval)."""
+        at `now` unless `touch=False` (the paper updates last access on every retrieval).
+
+        With scorer "concordia-v1", `use_recency` / `use_importance` override the stream's for this call (as
+        Concordia's `retrieve_associative` takes them), and `now` does not enter the score: Concordia measures
+        recency from the newest record's time."""
         for kind in kinds or ():
             check_kind(kind)
+        if self.scorer != scoring.CONCORDIA_V1 and (use_recency is not None or use_importance is not None):
+            raise ConfigError(f"use_recency / use_importance are options of memory scorer {scoring.CONCORDIA_V1!r}, "
+                              f"this stream ranks by {self.scorer!r}")
         [vector] = await ctx.embed(self.embedder, [query])
-        found = self.store.score(vector, now, self.top_k if k is None else k, self.weights, self.decay, kinds)
+        count = self.top_k if k is None else k
+        if self.scorer == scoring.CONCORDIA_V1:
+            found = self.store.score_concordia(
+                vector, count, kinds=kinds, use_recency=self.use_recency if use_recency is None else use_recency,
+                use_importance=self.use_importance if use_importance is None else use_importance)
+        else:
+            found = self.store.score(vector, now, count, self.weights, self.decay, kinds)
         if touch and found:
             self.store.touch([r.record.id for r in found], now)
         return found
@@ -129,4 +152,10 @@ class MemoryStream:
         """A new stream with this one's settings holding exactly the snapshot's records and state."""
         return MemoryStream(MemoryStore.restore(snapshot), model=self.model, embedder=self.embedder,
                             agent=self.agent, weights=self.weights, decay=self.decay, top_k=self.top_k,
-                            reflection_threshold=self.reflection_threshold)
+                            reflection_threshold=self.reflection_threshold, scorer=self.scorer,
+                            **self._concordia_options())
+
+    def _concordia_options(self) -> dict[str, bool]:
+        if self.scorer != scoring.CONCORDIA_V1:
+            return {}
+        return {"use_recency": self.use_recency, "use_importance": self.use_importance}
