@@ -11,6 +11,7 @@ attributed per role, and parallel branches replay deterministically.
 | discussion: topologies (all-to-all, relay, hub, debate) × decision rules | `debate` | MALLM |
 | layered network: peer ratings, importance scores, early stop on agreement | `layered` | DyLAN |
 | state graph: typed shared state, reducers, conditional edges, bounded cycles, a checkpoint per node | `state_graph` | — |
+| task DAG: planner, waves of ready nodes, expansion, re-planning of a failed node's subtree only | `task_dag` | — |
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ _EXPORTS = {
     "LayeredNetwork": "layered",
     "StateGraph": "state_graph", "END": "state_graph", "append": "state_graph", "merge_dict": "state_graph",
     "checkpoints": "state_graph",
+    "TaskDAG": "task_dag", "Subtask": "task_dag", "ModelPlanner": "task_dag", "AgentExecutor": "task_dag",
+    "Done": "task_dag", "Expand": "task_dag", "Failed": "task_dag",
 }
 __all__ = sorted(_EXPORTS)
 
