@@ -8,6 +8,7 @@ budgets, replay and resume all come from the journal.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ from ..tools import ApprovalPolicy, ToolSet
 from ..types import AgentResult, ModelRequest, ToolCall
 from .acting import Actor, SandboxOptions
 from .action_modes import MODES
+from .controllers import Controller
 from .formats import ActionFormat, Code, Final, NativeToolCalls, Observed, ReActText, feedback
 
 if TYPE_CHECKING:
@@ -39,6 +41,9 @@ class ToolCallingAgent:
     `sandbox`, or a new sandbox per run made with `tier`, `limits` and `allow_unsafe`.
     `repeat_limit`: the same action (a tool call's name and arguments, or the same code) made
     that many times in a row is not performed again; the model is told instead.
+    `controller` (`agents.controllers`: a state machine over the actions, a stage switcher, a tool
+    retriever) narrows the tools shown per step, adds a line to each request, refuses actions and
+    moves on the results.
     """
 
     step_words = ("steps", "max_steps")  # a step, and the step limit, as the error message names them
@@ -47,7 +52,7 @@ class ToolCallingAgent:
                  max_steps: int = 20, action_format: str | ActionFormat = "tool_calls", name: str = "agent",
                  repeat_limit: int = 3, policy: ApprovalPolicy | None = None,
                  sampling: dict[str, Any] | None = None, sandbox: Sandbox | None = None, tier: str = "auto",
-                 limits: Limits | None = None, allow_unsafe: bool = False) -> None:
+                 limits: Limits | None = None, allow_unsafe: bool = False, controller: Controller | None = None) -> None:
         if isinstance(action_format, str) and action_format not in FORMATS:
             raise ValueError(f"action_format must be one of {sorted(FORMATS)}, not {action_format!r}")
         self.model, self.name, self.max_steps, self.repeat_limit = model, name, max_steps, repeat_limit
@@ -58,16 +63,21 @@ class ToolCallingAgent:
             self.sandbox_options.check(self.toolset)
         self.system = self.format.system_prompt(system, max_steps)
         self.policy, self.sampling = policy, dict(sampling or {})
+        self.controller = controller
 
     async def run(self, task: str, ctx: Context) -> AgentResult:
         messages: list[dict[str, Any]] = [{"role": "system", "content": self.system}] if self.system else []
         messages.append({"role": "user", "content": task})
         recent: list[Any] = []  # the last actions, to spot a model repeating itself
         owned = self.sandbox_options.sandbox is None  # a sandbox given is shared: left open
+        control = self.controller
+        if control is not None and hasattr(control, "reset"):
+            control.reset()
         async with Actor(ctx, self.toolset, self.policy, self._executor(), owned=owned) as act:
             for step in range(self.max_steps):
                 ctx.step()
-                response = await ctx.model(self.model, self._request(messages))
+                request = self._request(messages) if control is None else await self._steered(ctx, messages)
+                response = await ctx.model(self.model, request)
                 try:
                     action = self.format.parse(response, step)
                 except FormatError as error:
@@ -78,10 +88,15 @@ class ToolCallingAgent:
                     return AgentResult(self._handed_over(action.answer, messages), messages, step + 1)
                 for item in action.items:
                     recent = (recent + [_key(item)])[-self.repeat_limit:]
-                    if len(recent) == self.repeat_limit and len(set(recent)) == 1:
+                    refused = None if control is None else await control.check(ctx, item)
+                    if refused is not None:
+                        seen = Observed(refused, is_error=True)
+                    elif len(recent) == self.repeat_limit and len(set(recent)) == 1:
                         seen = Observed(self._repeat_notice(item))
                     else:
                         seen = await act(item)
+                    if control is not None:
+                        await control.after(ctx, item, seen)
                     messages += self.format.observation(item, seen, action.note)
                     if seen.answer is not None:
                         return AgentResult(self._handed_over(seen.answer, messages), messages, step + 1)
@@ -103,6 +118,21 @@ class ToolCallingAgent:
         native = self.format.uses_native_tools and bool(self.toolset.names)
         return ModelRequest(**{"messages": list(messages), "tools": self.toolset.specs() if native else [],
                                "stop": self.format.stop, **self.sampling})
+
+    async def _steered(self, ctx: Context, messages: list[dict[str, Any]]) -> ModelRequest:
+        """This step's request as the controller shapes it: the tools it shows, and its note as a last user
+        message of this request only (the conversation itself is not changed)."""
+        assert self.controller is not None
+        request = self._request(messages)
+        shown = await self.controller.tools(ctx, messages)
+        note = await self.controller.note(ctx)
+        fields: dict[str, Any] = {}
+        if shown is not None and request.tools:
+            keep = set(shown)
+            fields["tools"] = [spec for spec in request.tools if spec["function"]["name"] in keep]
+        if note:
+            fields["messages"] = [*request.messages, {"role": "user", "content": note}]
+        return dataclasses.replace(request, **fields) if fields else request
 
     def _repeat_notice(self, item: ToolCall | Code) -> str:
         return feedback("repeated", tool=None if isinstance(item, Code) else item.name, times=self.repeat_limit)
