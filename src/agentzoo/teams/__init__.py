@@ -12,6 +12,7 @@ attributed per role, and parallel branches replay deterministically.
 | layered network: peer ratings, importance scores, early stop on agreement | `layered` | DyLAN |
 | state graph: typed shared state, reducers, conditional edges, bounded cycles, a checkpoint per node | `state_graph` | — |
 | task DAG: planner, waves of ready nodes, expansion, re-planning of a failed node's subtree only | `task_dag` | — |
+| game master: players attempt, a thought chain makes each attempt one event, scenes, clock, initiative | `game_master`, `thought_chain` | Concordia |
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ _EXPORTS = {
     "checkpoints": "state_graph",
     "TaskDAG": "task_dag", "Subtask": "task_dag", "ModelPlanner": "task_dag", "AgentExecutor": "task_dag",
     "Done": "task_dag", "Expand": "task_dag", "Failed": "task_dag",
+    "GameMaster": "game_master", "Scene": "game_master", "Narration": "game_master", "Player": "game_master",
+    "Turn": "game_master", "Event": "game_master", "GameMasterResult": "game_master",
+    "ChainState": "thought_chain", "Plausibility": "thought_chain", "AttemptToResult": "thought_chain",
+    "WhoWhatWhere": "thought_chain", "chain_of": "thought_chain",
 }
 __all__ = sorted(_EXPORTS)
 
