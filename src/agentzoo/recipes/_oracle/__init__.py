@@ -27,6 +27,7 @@ from .gold import Gold, OracleError
 from .ioa import ioa
 from .ltl import ltl
 from .magentic_one import magentic_one
+from .persona import persona
 from .react_textgame import react_textgame
 from .search import swe_search, tree_search
 from .web_agents import agentoccam, webarena_agent
@@ -56,6 +57,7 @@ PLAYERS: dict[str, Callable[[Gold], Callable[[ModelRequest], Any]]] = {
     "tree-search": tree_search,
     "agent-r": agent_r,
     "swe-search": swe_search,
+    "persona": persona,
 }
 """Recipe name -> a function of a task's `Gold` that returns the recipe's oracle (a function of the request)."""
 
