@@ -180,3 +180,17 @@ def _ctx():
     from agentzoo.runtime.gateway import Gateway
 
     return Context(Gateway(run_id="t", journal=None, mode="live"))
+
+
+async def test_the_model_planner_renders_a_recipes_own_prompts_with_its_variables(tmp_path):
+    (tmp_path / "plan.j2").write_text("Plan {{ goal }} with {{ tools }} in at most {{ max_subtasks }}.")
+    (tmp_path / "replan.j2").write_text("Replace {{ failed.id }} using {{ tools }}.")
+    (tmp_path / "retry.j2").write_text("Again: {{ problem }}")
+    plans = [{"subtasks": [{"key": "a", "goal": "flaky", "after": []}]},
+             {"subtasks": [{"key": "a", "goal": "steady", "after": []}]}]
+    model = ScriptedModel([json.dumps(p) for p in plans])
+    planner = ModelPlanner(model, prompts=tmp_path, max_subtasks=3, variables={"tools": "add, mul", "goal": "x"})
+    result = await TaskDAG(planner, Executor({"flaky": Failed("no")})).run("the sum", _ctx())
+    assert result.answer == "STEADY"
+    asked = [r.messages[0]["content"] for r in model.requests]
+    assert asked == ["Plan the sum with add, mul in at most 3.", "Replace 0 using add, mul."]  # its goal wins

@@ -25,7 +25,7 @@ The shape of Deep Agent's hierarchical task DAG (HTDAG, #17) and of the plannerâ
 from __future__ import annotations
 
 import graphlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -347,17 +347,20 @@ class ModelPlanner:
     a plan that does not parse or hold is shown back once with its problem, then `TaskDAGError`."""
 
     def __init__(self, model: Model, *, prompts: Path = PROMPTS, sampling: dict[str, Any] | None = None,
-                 max_subtasks: int = 8) -> None:
+                 max_subtasks: int = 8, variables: Mapping[str, Any] | None = None) -> None:
         self.model, self.prompts, self.sampling, self.max_subtasks = model, prompts, dict(sampling or {}), max_subtasks
+        self.variables = dict(variables or {})
+        """More template variables for a recipe's own plan.j2 and replan.j2 (the tools it may use, say)."""
 
     async def plan(self, goal: str, ctx: Context) -> list[Subtask]:
-        return await self._ask(ctx, render(self.prompts / "plan.j2", goal=goal, max_subtasks=self.max_subtasks),
-                               known=set())
+        text = render(self.prompts / "plan.j2", **{**self.variables, "goal": goal, "max_subtasks": self.max_subtasks})
+        return await self._ask(ctx, text, known=set())
 
     async def replan(self, goal: str, failed: Node, subtree: list[Node], done: list[Node],
                      ctx: Context) -> list[Subtask]:
-        text = render(self.prompts / "replan.j2", goal=goal, failed=failed, subtree=subtree, done=done,
-                      max_subtasks=self.max_subtasks)
+        text = render(self.prompts / "replan.j2", **{**self.variables, "goal": goal, "failed": failed,
+                                                     "subtree": subtree, "done": done,
+                                                     "max_subtasks": self.max_subtasks})
         return await self._ask(ctx, text, known={n.id for n in done})
 
     async def _ask(self, ctx: Context, prompt: str, known: set[str]) -> list[Subtask]:
