@@ -43,10 +43,6 @@ RECIPES: dict[str, str] = {
     "tree-search": "agentzoo.recipes.tree_search",            # the search engine of agentzoo.search, its parts named
     "swe-search": "agentzoo.recipes.swe_search",              # #51
     "agent-r": "agentzoo.recipes.agent_r",                    # #8, Phase I: MCTS and revision trajectories
-    "concordia": "agentzoo.recipes.concordia",                # #58
-    "mlagentbench": "agentzoo.recipes.mlagentbench",          # #37, the research agent
-    "langgraph-mt": "agentzoo.recipes.langgraph_mt",          # #56, a router over a state graph
-    "agenttorch": "agentzoo.recipes.agenttorch",              # #54
     "persona": "agentzoo.recipes.persona",                    # #1, #2
 }
 

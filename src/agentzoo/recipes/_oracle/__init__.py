@@ -21,15 +21,12 @@ from .agent_r import agent_r
 from .agentless import agentless
 from .baselines import chain_of_thought, debate, reflexion, self_refine
 from .code_teams import agentcoder, codecor, metagpt
-from .concordia import concordia
 from .croto import croto
 from .discussions import dylan, mallm
 from .gold import Gold, OracleError
 from .ioa import ioa
-from .langgraph_mt import langgraph_mt
 from .ltl import ltl
 from .magentic_one import magentic_one
-from .mlagentbench import mlagentbench
 from .persona import persona
 from .react_textgame import react_textgame
 from .search import swe_search, tree_search
@@ -60,10 +57,7 @@ PLAYERS: dict[str, Callable[[Gold], Callable[[ModelRequest], Any]]] = {
     "tree-search": tree_search,
     "agent-r": agent_r,
     "swe-search": swe_search,
-    "concordia": concordia,
-    "mlagentbench": mlagentbench,
     "persona": persona,
-    "langgraph-mt": langgraph_mt,
 }
 """Recipe name -> a function of a task's `Gold` that returns the recipe's oracle (a function of the request)."""
 
