@@ -174,11 +174,10 @@ class WorkspaceEpisode:
             self.files = {**kept, **{p: self.files[p] for p in self.read_only if p in self.files}}
         if run.error is not None:
             raise EnvError(f"{path} could not be run to its end ({run.error})")
-        # MLAgentBench shows stderr when the script failed, else stdout (stderr when stdout is empty).
+        # MLAgentBench shows stderr when the script failed, else stdout (stderr when stdout is empty); a failed or
+        # stopped script shows its stdout too, before its stderr: what it printed before it failed helps to debug.
         failed = run.returncode != 0
-        output = run.stderr if failed or not run.stdout else run.stdout
-        if failed and run.stdout and not run.timed_out:
-            output = run.stdout + run.stderr  # what it printed before it failed helps to debug
+        output = run.stdout + run.stderr if failed else (run.stdout or run.stderr)
         return self._render("executed", file=path, output=output.rstrip("\n"), timed_out=run.timed_out,
                             seconds=f"{self.seconds:g}", returncode=run.returncode, skipped=run.skipped)
 
