@@ -22,12 +22,14 @@ from .agentless import agentless
 from .baselines import chain_of_thought, debate, reflexion, self_refine
 from .code_teams import agentcoder, codecor, metagpt
 from .croto import croto
+from .deep_agent import deep_agent
 from .discussions import dylan, mallm
 from .gold import Gold, OracleError
 from .ioa import ioa
 from .ltl import ltl
 from .magentic_one import magentic_one
 from .mlagentbench import mlagentbench
+from .pangu_agent import pangu_agent
 from .persona import persona
 from .react_textgame import react_textgame
 from .search import swe_search, tree_search
@@ -58,6 +60,8 @@ PLAYERS: dict[str, Callable[[Gold], Callable[[ModelRequest], Any]]] = {
     "tree-search": tree_search,
     "agent-r": agent_r,
     "swe-search": swe_search,
+    "deep-agent": deep_agent,
+    "pangu-agent": pangu_agent,
     "mlagentbench": mlagentbench,
     "persona": persona,
 }
