@@ -75,12 +75,12 @@ def test_every_recipe_declares_its_answer_kinds_and_has_an_oracle_player():
     assert set(PLAYERS) == set(RECIPES)
     for recipe in RECIPES:
         kinds = answer_kinds(recipe)
-        assert kinds and set(kinds) <= {"number", "text", "code", "tool-calls", "patch"}, recipe
+        assert kinds and set(kinds) <= {"number", "text", "code", "tool-calls", "patch", "simulation"}, recipe
     assert {name: env_answer_kind(name) for name in ENVIRONMENTS} == {
         "humaneval": "code", "mbpp": "code", "gsm8k": "number", "bfcl": "tool-calls", "tau-retail": "tool-calls",
         "tau-airline": "tool-calls", "seeded-bugs": "patch", "gridworld": "tool-calls", "screens": "tool-calls",
         "webworld": "tool-calls", "textworld": "tool-calls", "m3tooleval": "tool-calls", "miniwob": "tool-calls",
-        "persona-sessions": "text", "mlagentbench": "tool-calls"}
+        "persona-sessions": "text", "mlagentbench": "tool-calls", "concordia-scenes": "simulation"}
 
 
 @pytest.mark.parametrize(("recipe", "env_name"), PAIRS, ids=[f"{r}-{e}" for r, e in PAIRS])

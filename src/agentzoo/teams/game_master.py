@@ -47,8 +47,9 @@ from .thought_chain import DEFAULT_CHAIN, ChainState, ChainStep, chain_of, run_c
 
 PROMPTS = Path(__file__).parent / "prompts" / "game_master"
 ORDERS = ("fixed", "initiative")
-EVENT_IMPORTANCE = 1.0
-"""concordia v1 AssociativeMemory: with no importance model, `ConstantImportanceModel` gives every memory 1.0."""
+EVENT_IMPORTANCE = 10.0
+"""concordia v1 AssociativeMemory: with no importance model, `ConstantImportanceModel` gives every memory 1.0 on
+its [0, 1] scale; a `MemoryStream` rates 1..10 and its concordia-v1 scorer reads (i − 1) / 9, so 10."""
 MEMORIES_RETRIEVED = 5
 """GM memories shown to each step of the chain. Ours: Concordia's GM reads them through its components; 5 is
 concordia v1 `SimPlan`'s `num_memories_to_retrieve`."""
@@ -196,8 +197,9 @@ class GameMasterResult(AgentResult):
 
 
 def default_memory() -> MemoryStream:
-    """The GM's memory: events only, importance given (no model), no reflection."""
-    return MemoryStream(reflection_threshold=None)
+    """The GM's memory: Concordia v1's associative retrieval (cosine + 0.99^minutes + importance), events only,
+    importance given (no model), no reflection."""
+    return MemoryStream(reflection_threshold=None, scorer="concordia-v1")
 
 
 class GameMaster:

@@ -21,6 +21,7 @@ from .agent_r import agent_r
 from .agentless import agentless
 from .baselines import chain_of_thought, debate, reflexion, self_refine
 from .code_teams import agentcoder, codecor, metagpt
+from .concordia import concordia
 from .croto import croto
 from .deep_agent import deep_agent
 from .discussions import dylan, mallm
@@ -60,6 +61,7 @@ PLAYERS: dict[str, Callable[[Gold], Callable[[ModelRequest], Any]]] = {
     "tree-search": tree_search,
     "agent-r": agent_r,
     "swe-search": swe_search,
+    "concordia": concordia,
     "deep-agent": deep_agent,
     "pangu-agent": pangu_agent,
     "mlagentbench": mlagentbench,
