@@ -43,6 +43,7 @@ RECIPES: dict[str, str] = {
     "tree-search": "agentzoo.recipes.tree_search",            # the search engine of agentzoo.search, its parts named
     "swe-search": "agentzoo.recipes.swe_search",              # #51
     "agent-r": "agentzoo.recipes.agent_r",                    # #8, Phase I: MCTS and revision trajectories
+    "agenttorch": "agentzoo.recipes.agenttorch",              # #54
     "concordia": "agentzoo.recipes.concordia",                # #58
     "deep-agent": "agentzoo.recipes.deep_agent",              # #17, the hierarchical task DAG
     "pangu-agent": "agentzoo.recipes.pangu_agent",            # #5, reasoning structures as data

@@ -18,6 +18,7 @@ from typing import Any
 
 from ...types import ModelRequest
 from .agent_r import agent_r
+from .agenttorch import agenttorch
 from .agentless import agentless
 from .baselines import chain_of_thought, debate, reflexion, self_refine
 from .code_teams import agentcoder, codecor, metagpt
@@ -60,6 +61,7 @@ PLAYERS: dict[str, Callable[[Gold], Callable[[ModelRequest], Any]]] = {
     "agentoccam": agentoccam,
     "tree-search": tree_search,
     "agent-r": agent_r,
+    "agenttorch": agenttorch,
     "swe-search": swe_search,
     "concordia": concordia,
     "deep-agent": deep_agent,
