@@ -85,7 +85,7 @@ class PanguAgent:
         goal = await self._goal(task, ctx)
         env_ctx = ctx.child("env")
         first = await self.driver.reset(env_ctx)
-        memory = Memory(goal, str((self.driver.start or {}).get("actions") or ""), first.text)
+        memory = Memory(goal, str((self.driver.start or {}).get("actions") or ""), first.text, first.text)
         bound = bind(self.structure, ctx)
         setting = Setting(self.model, self.system, self.sampling, self.window, self.tools)
         run = Episode()

@@ -29,6 +29,8 @@ class Memory:
     """The task, as the run was given it."""
     actions: str
     """The environment's action space, as it describes it."""
+    start: str
+    """What the agent saw at the reset (a text game states its objective there): kept in view for the whole run."""
     observation: str
     """What the agent sees now."""
     history: tuple[Step, ...] = ()
