@@ -111,8 +111,9 @@ class Epidemic:
         load = np.bincount(self.locality[infectious], weights=contacts[infectious], minlength=self.places)
         local = np.divide(load, self.place_size, out=np.zeros(self.places), where=self.place_size > 0)
         pressure = self.beta * ((1.0 - self.mixing) * local + self.mixing * load.sum() / self.n)
-        susceptible = np.flatnonzero(self.stage == SUSCEPTIBLE)
-        chance = -np.expm1(-weighted[susceptible] * pressure[self.locality[susceptible]])
-        caught = susceptible[rng.random(len(susceptible)) < chance]
+        # P(caught) = 1 − exp(−hazard) is P(E < hazard) for E ~ Exp(1): one exponential draw per agent and a
+        # comparison, over the whole array (no transcendental per agent, no gather of the susceptible first)
+        hazard = weighted * pressure[self.locality]
+        caught = (self.stage == SUSCEPTIBLE) & (rng.standard_exponential(self.n) < hazard)
         self.stage[caught] = EXPOSED
         self.timer[caught] = self.exposed_days
