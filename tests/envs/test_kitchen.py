@@ -277,7 +277,9 @@ async def test_the_observation_shows_the_map_both_cooks_the_pots_and_what_happen
     assert lines[2:6] == ["XXPXXX", "O0...D", "X...1X", "XXSXOX"]
     assert "You (player 0): row 1, column 1, facing up, holding nothing; in front of you: counter." in first.text
     assert "Pot 0 (row 0, column 2): empty." in first.text and "Counters: nothing on them." in first.text
-    assert first.data["grid"] == ["XXPXXX", "O    D", "X    X", "XXSXOX"] and first.data["layout"] == "galley"
+    assert first.data["layout"] == {"name": "galley", "rows": ["XXPXXX", "O    D", "X    X", "XXSXOX"],
+                                    "starts": [[1, 1], [2, 4]]}
+    assert Layout.from_json(first.data["layout"]) == ENV.layout(GALLEY)
     assert State.from_json(first.data["state"]).to_json() == first.data["state"]
     outcome = None
     for action in GALLEY.gold[:5]:

@@ -49,6 +49,7 @@ RECIPES: dict[str, str] = {
     "pangu-agent": "agentzoo.recipes.pangu_agent",            # #5, reasoning structures as data
     "mlagentbench": "agentzoo.recipes.mlagentbench",          # #37, the research agent
     "persona": "agentzoo.recipes.persona",                    # #1, #2
+    "proagent": "agentzoo.recipes.proagent",                  # #20, on the kitchen
 }
 
 

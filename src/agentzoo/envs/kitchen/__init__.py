@@ -14,7 +14,7 @@ for Human-AI Coordination"), the world ProAgent (#20) cooperates in, cut down to
   teammate acts at the same time (`world` has the rules, collisions included). A word that is no action is
   a parse error (`info["parse_error"]`): the agent's cook stays and the clock moves on.
 - The observation is text (a map with both cooks, what each holds and faces, the pots, the counters, what
-  each cook did last step) and the state as JSON in `Observation.data` (`layout`, `grid`, `state`), for
+  each cook did last step) and the state as JSON in `Observation.data` (`layout`, `state`, `goal`, …), for
   agents that plan on it (ProAgent's controller).
 - The episode ends at the task's horizon or when the goal is reached. **Success: the team delivers the
   task's goal of soups within the horizon; reward: soups delivered / goal, at most 1.** On every shipped
@@ -25,12 +25,12 @@ for Human-AI Coordination"), the world ProAgent (#20) cooperates in, cut down to
 """
 
 from .env import Game, Kitchen, KitchenEpisode, KitchenTask, describe, oracle_actions, teammate_alone
-from .planning import goal_poses, next_move, reachable, shortest_path, skill_targets
+from .planning import goal_poses, make_way, next_move, reachable, shortest_path, skill_targets
 from .policies import TEAMMATES, greedy_skill, onions_skill
 from .world import (ACTIONS, COOK_TIME, DIRECTIONS, ONIONS_PER_SOUP, SOUP_REWARD, Cook, Layout, Pot, State,
                     advance)
 
 __all__ = ["ACTIONS", "COOK_TIME", "DIRECTIONS", "ONIONS_PER_SOUP", "SOUP_REWARD", "TEAMMATES", "Cook", "Game",
            "Kitchen", "KitchenEpisode", "KitchenTask", "Layout", "Pot", "State", "advance", "describe",
-           "goal_poses", "greedy_skill", "next_move", "onions_skill", "oracle_actions", "reachable",
+           "goal_poses", "greedy_skill", "make_way", "next_move", "onions_skill", "oracle_actions", "reachable",
            "shortest_path", "skill_targets", "teammate_alone"]

@@ -208,8 +208,8 @@ def describe(layout: Layout, state: State, spec: KitchenTask, note: str = "") ->
     text = render(PROMPTS / "observation.j2", note=note, state=state, task=spec, grid=["".join(r) for r in grid],
                   pots=list(zip(layout.pots, state.pots)), front=TILE_NAMES[layout.tile(ahead(me.pos, me.facing))],
                   counters=sorted(state.counters.items()))
-    data = {"layout": layout.name, "grid": list(layout.rows), "state": state.to_json(), "goal": spec.goal,
-            "horizon": spec.horizon, "cook_time": spec.cook_time}
+    data = {"layout": layout.to_json(), "state": state.to_json(), "goal": spec.goal, "horizon": spec.horizon,
+            "cook_time": spec.cook_time}
     return Observation(text, data)
 
 

@@ -74,6 +74,17 @@ class Layout:
             raise ConfigError(f"kitchen layout {name!r}: floor on the edge at {edge[0]}: wall the kitchen in")
         return cls(name, tuple(rows), layout.starts, tuple(layout.cells(POT)))
 
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "rows": list(self.rows), "starts": [list(p) for p in self.starts]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Layout:
+        """A layout from `to_json` (an observation's `data["layout"]`)."""
+        grid = [list(row) for row in data["rows"]]
+        for mark, (r, c) in zip(STARTS, data["starts"]):
+            grid[r][c] = mark
+        return cls.parse(data["name"], ["".join(row) for row in grid])
+
     def tile(self, pos: Pos) -> str:
         r, c = pos
         if 0 <= r < len(self.rows) and 0 <= c < len(self.rows[0]):

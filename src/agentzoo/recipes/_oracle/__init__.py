@@ -33,6 +33,7 @@ from .magentic_one import magentic_one
 from .mlagentbench import mlagentbench
 from .pangu_agent import pangu_agent
 from .persona import persona
+from .proagent import proagent
 from .react_textgame import react_textgame
 from .search import swe_search, tree_search
 from .web_agents import agentoccam, webarena_agent
@@ -68,6 +69,7 @@ PLAYERS: dict[str, Callable[[Gold], Callable[[ModelRequest], Any]]] = {
     "pangu-agent": pangu_agent,
     "mlagentbench": mlagentbench,
     "persona": persona,
+    "proagent": proagent,
 }
 """Recipe name -> a function of a task's `Gold` that returns the recipe's oracle (a function of the request)."""
 
