@@ -1,7 +1,8 @@
 """Scripted roles for pangu-agent on gridworld and textworld: one function per function of a structure (`think`,
 `plan`, `reflect`, `communicate`, `act`), or `play` for all of them behind one model.
 
-    agentzoo eval --env gridworld,textworld --agent pangu-agent --model scripted:tests/recipes/pangu_agent_script.py:play
+    agentzoo eval --env gridworld,textworld --agent pangu-agent \
+        --model scripted:tests/recipes/pangu_agent_script.py:play
 
 Each finds its task in the memory state (`Task: …`, the task's own prompt, and the first observation), and reads
 how many actions were taken (`Actions taken so far: n`): `act` answers the walkthrough's n-th action; the intrinsic

@@ -166,7 +166,8 @@ def test_build_refuses_what_cannot_run():
 @pytest.mark.parametrize("preset, per_step", [("direct", ["act"]), ("cot", ["think", "act"]),
                                               ("react", ["think", "act"]), ("reflect", ["reflect", "think", "act"]),
                                               ("least-to-most", ["plan", "think", "act"]),
-                                              ("cot-sc", ["think", "act"] * 3), ("think-plan-act", ["think", "plan", "act"])])
+                                              ("cot-sc", ["think", "act"] * 3),
+                                              ("think-plan-act", ["think", "plan", "act"])])
 async def test_every_preset_walks_the_maze_with_its_calls_per_step(preset, per_step):
     kind = get_kind("pangu-agent")
     episode = GRID.episode(MAZE)
@@ -186,7 +187,8 @@ async def test_self_consistency_takes_the_majority_action_and_samples_with_their
     episode, model, agent = walk(play=play, structure="vote(3, act)", max_steps=2)
     result = await runner.run(agent, episode.prompt, journal=journal)
     assert result.ok
-    sent = [e.request["action"] for e in journal.entries(result.run_id) if e.kind == "env" and e.request["op"] == "step"]
+    steps = [e for e in journal.entries(result.run_id) if e.kind == "env" and e.request["op"] == "step"]
+    sent = [e.request["action"] for e in steps]
     assert sent == ["south", "north"]
     assert [(r.seed, r.temperature) for r in model.requests[:3]] == [(0, 0.7), (1, 0.7), (2, 0.7)]
     scopes = sorted({e.scope for e in journal.entries(result.run_id) if e.kind == "model"})
@@ -202,7 +204,8 @@ async def test_swiftsage_runs_the_slow_branch_at_the_start_and_when_stuck(journa
     episode, model, agent = walk(play=play, **PRESETS["swiftsage"], max_steps=7, sage_patience=5)
     result = await runner.run(agent, episode.prompt, journal=journal)
     assert result.ok
-    used = [e.scope.split("/")[0] for e in journal.entries(result.run_id) if e.kind == "model" and e.scope.endswith("act")]
+    used = [e.scope.split("/")[0] for e in journal.entries(result.run_id)
+            if e.kind == "model" and e.scope.endswith("act")]
     # 1 sage (the start), 2 swift, 3 sage ('jump' was unreadable), 4-6 swift (the 2nd and 3rd east hit the same wall
     # from the same cell), 7 sage (the same action twice in a row)
     assert used == ["sage", "swift", "sage", "swift", "swift", "swift", "sage"]

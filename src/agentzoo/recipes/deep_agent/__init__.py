@@ -100,6 +100,7 @@ def build(model: Model, tools: Sequence[Any] = (), *, system: str | None = None,
     if prompt_store is not None and not prompt_learning:
         raise ConfigError("deep-agent: prompt_store keeps the prompt versions' outcomes; it needs prompt_learning")
     store = PromptStore(Path(prompt_store) if prompt_store else None) if prompt_learning else None
-    return DeepAgent(model, tools if isinstance(tools, ToolSet) else ToolSet(tools), system=system, sampling=request_fields(sampling), store=store,
+    toolset = tools if isinstance(tools, ToolSet) else ToolSet(tools)
+    return DeepAgent(model, toolset, system=system, sampling=request_fields(sampling), store=store,
                      max_replans=max_replans, max_nodes=max_nodes, max_depth=max_depth, max_subtasks=max_subtasks,
                      node_steps=node_steps)

@@ -25,7 +25,7 @@ from ...types import AgentResult
 from . import functions
 from .functions import Setting, action_of
 from .memory import Memory
-from .structure import Call, Node, Structure, SwiftSage, Vote, spec
+from .structure import Call, Node, Structure, Vote, spec
 
 
 @dataclass
@@ -52,7 +52,8 @@ def bind(sequence: Structure, ctx: Context) -> list[Bound]:
             votes = ctx.child("vote")
             bound.append(Bound(node, samples=[bind(node.body, votes.child("sample", i)) for i in range(node.n)]))
         else:
-            bound.append(Bound(node, branches=(bind(node.swift, ctx.child("swift")), bind(node.sage, ctx.child("sage")))))
+            swift, sage = bind(node.swift, ctx.child("swift")), bind(node.sage, ctx.child("sage"))
+            bound.append(Bound(node, branches=(swift, sage)))
     return bound
 
 
