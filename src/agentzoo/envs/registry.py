@@ -28,6 +28,7 @@ ENVIRONMENTS: dict[str, tuple[str, str]] = {
     "mlagentbench": ("agentzoo.envs.mlagentbench", "MLAgentBench"),
     "persona-sessions": ("agentzoo.envs.persona_sessions", "PersonaSessions"),
     "kitchen": ("agentzoo.envs.kitchen", "Kitchen"),
+    "town": ("agentzoo.envs.town", "Town"),
 }
 
 
