@@ -83,6 +83,7 @@ def test_every_recipe_declares_its_answer_kinds_and_has_an_oracle_player():
         "humaneval": "code", "mbpp": "code", "gsm8k": "number", "bfcl": "tool-calls", "tau-retail": "tool-calls",
         "tau-airline": "tool-calls", "seeded-bugs": "patch", "gridworld": "tool-calls", "screens": "tool-calls",
         "webworld": "tool-calls", "textworld": "tool-calls", "m3tooleval": "tool-calls", "miniwob": "tool-calls",
+        "town": "simulation",
         "kitchen": "tool-calls",
         "persona-sessions": "text", "mlagentbench": "tool-calls", "concordia-scenes": "simulation",
         "populations": "simulation"}

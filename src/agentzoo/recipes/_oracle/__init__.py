@@ -27,6 +27,7 @@ from .croto import croto
 from .deep_agent import deep_agent
 from .discussions import dylan, mallm
 from .gold import Gold, OracleError
+from .generative_agents import generative_agents
 from .ioa import ioa
 from .ltl import ltl
 from .magentic_one import magentic_one
@@ -64,6 +65,7 @@ PLAYERS: dict[str, Callable[[Gold], Callable[[ModelRequest], Any]]] = {
     "agent-r": agent_r,
     "agenttorch": agenttorch,
     "swe-search": swe_search,
+    "generative-agents": generative_agents,
     "concordia": concordia,
     "deep-agent": deep_agent,
     "pangu-agent": pangu_agent,
