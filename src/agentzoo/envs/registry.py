@@ -23,6 +23,7 @@ ENVIRONMENTS: dict[str, tuple[str, str]] = {
     "m3tooleval": ("agentzoo.envs.m3tooleval.env", "M3ToolEval"),
     "miniwob": ("agentzoo.envs.miniwob_env", "MiniWoB"),
     "webworld": ("agentzoo.envs.webworld", "WebWorld"),
+    "mt-dialogues": ("agentzoo.envs.mt_dialogues", "MTDialogues"),
     "populations": ("agentzoo.envs.populations", "Populations"),
     "concordia-scenes": ("agentzoo.envs.concordia_scenes", "ConcordiaScenes"),
     "mlagentbench": ("agentzoo.envs.mlagentbench", "MLAgentBench"),

@@ -43,6 +43,7 @@ RECIPES: dict[str, str] = {
     "tree-search": "agentzoo.recipes.tree_search",            # the search engine of agentzoo.search, its parts named
     "swe-search": "agentzoo.recipes.swe_search",              # #51
     "agent-r": "agentzoo.recipes.agent_r",                    # #8, Phase I: MCTS and revision trajectories
+    "langgraph-mt": "agentzoo.recipes.langgraph_mt",          # #56, a router over a state graph
     "generative-agents": "agentzoo.recipes.generative_agents",  # #32
     "agenttorch": "agentzoo.recipes.agenttorch",              # #54
     "concordia": "agentzoo.recipes.concordia",                # #58

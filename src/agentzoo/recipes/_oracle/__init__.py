@@ -29,6 +29,7 @@ from .discussions import dylan, mallm
 from .gold import Gold, OracleError
 from .generative_agents import generative_agents
 from .ioa import ioa
+from .langgraph_mt import langgraph_mt
 from .ltl import ltl
 from .magentic_one import magentic_one
 from .mlagentbench import mlagentbench
@@ -72,6 +73,7 @@ PLAYERS: dict[str, Callable[[Gold], Callable[[ModelRequest], Any]]] = {
     "mlagentbench": mlagentbench,
     "persona": persona,
     "proagent": proagent,
+    "langgraph-mt": langgraph_mt,
 }
 """Recipe name -> a function of a task's `Gold` that returns the recipe's oracle (a function of the request)."""
 
