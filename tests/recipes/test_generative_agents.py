@@ -52,6 +52,11 @@ async def run_day(journal, model=None, **options):
     return agent, await runner.run(agent, "tiny-party", journal=journal)
 
 
+def answer_of_text(result) -> str:
+    assert result.ok, result.error
+    return result.answer
+
+
 def scopes(journal, run_id, kind="model") -> list[str]:
     return [e.scope for e in journal.entries(run_id) if e.kind == kind]
 
@@ -111,10 +116,6 @@ async def test_reflection_fires_once_when_importance_reaches_150_then_counts_aga
     insights = [r for r in agent.mind.stream.store.latest(100) if r.kind == "reflection"]
     assert insights and all(r.evidence for r in insights)  # reflections cite what they rest on
 
-
-def answer_of_text(result) -> str:
-    assert result.ok, result.error
-    return result.answer
 
 
 async def test_with_the_same_relevance_the_more_recent_and_more_important_memory_ranks_first(journal):

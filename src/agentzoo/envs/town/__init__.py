@@ -77,7 +77,8 @@ def _gold(scenario: Scenario) -> dict[str, Any]:
     where = next(address(p.name, p.areas[0].name) for p in scenario.places if p.name == event.place)
     said = f"{event.host} hosts the {event.name} at {event.place} from {event.start} to {event.end}"
     return {"event": f"{said} ({', '.join(event.keywords)})",
-            "when": f"{event.start} to {event.end}", "address": where, "knew": [r.name for r in scenario.residents if r.name != event.host]}
+            "when": f"{event.start} to {event.end}", "address": where,
+            "knew": [r.name for r in scenario.residents if r.name != event.host]}
 
 
 def _json_text(value: Any) -> str:

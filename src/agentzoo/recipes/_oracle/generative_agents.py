@@ -2,9 +2,10 @@
 
 The gold (`town.oracle`) is the event as one sentence (with its keywords) and an address at its place. Every
 resident plans the whole day there, each action under a new description so that the others keep noticing
-them; whoever has not heard the event yet talks to whom they see (those who have leave the others free); every line of every conversation is the event's sentence, and so is
-every interview answer. The recipe's questions are told apart by their schema's name; the memory stream's
-own prompts (an insight's importance, reflection questions and insights) by their templates' lines.
+them; whoever has not heard the event yet talks to whom they see (those who have leave the others free);
+every line of every conversation is the event's sentence, and so is every interview answer. The recipe's
+questions are told apart by their schema's name; the memory stream's own prompts (an insight's importance,
+reflection questions and insights) by their templates' lines.
 """
 
 from __future__ import annotations
@@ -47,8 +48,8 @@ def generative_agents(gold: Gold) -> Player:
             return json.dumps({"importance": IMPORTANCE})
         if name == "day_plan":
             wake = int(re.search(r"starts the day at (\d\d):", text).group(1))
-            return json.dumps({"plan": [{"time": f"{min(wake + i, 23):02d}:00", "activity": "getting ready for the event"}
-                                        for i in range(5)]})
+            plan = [{"time": f"{min(wake + i, 23):02d}:00", "activity": "getting ready"} for i in range(5)]
+            return json.dumps({"plan": plan})
         if name == "hour":
             return json.dumps({"activity": "going to the event"})
         if name == "actions":

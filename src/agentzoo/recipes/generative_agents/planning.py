@@ -133,9 +133,9 @@ class Planner:
 
     async def _day(self, ctx: Context, moment: datetime, now: float) -> None:
         mind, (fewest, most) = self.mind, self.settings.day_plan_items
-        memories = await mind.recall_texts(ctx, prompt("day_query", name=mind.name, date=f"{moment:%A %B} {moment.day}"),
-                                           now)
-        asked = prompt("day_plan", identity=mind.identity, first=mind.first_name, date=f"{moment:%A %B} {moment.day}",
+        date = f"{moment:%A %B} {moment.day}"
+        memories = await mind.recall_texts(ctx, prompt("day_query", name=mind.name, date=date), now)
+        asked = prompt("day_plan", identity=mind.identity, first=mind.first_name, date=date,
                        wake=f"{moment:%H:%M}", end=f"{self.day_end:%H:%M}", routine=mind.resident.routine,
                        memories=memories, fewest=fewest, most=most)
         item = {"type": "object", "properties": {"time": _HHMM, "activity": text(3, 100)},
@@ -150,7 +150,7 @@ class Planner:
             day = sorted(({"time": i["time"], "activity": clean(i["activity"])} for i in reply["plan"]),
                          key=lambda i: i["time"])
         self.plan.day = day
-        record = prompt("plan_memory", name=mind.name, date=f"{moment:%A %B} {moment.day}", plan=day)
+        record = prompt("plan_memory", name=mind.name, date=date, plan=day)
         await mind.remember(ctx, "plan", [record], now, [self.settings.plan_importance])
 
     async def _hour(self, ctx: Context, hour: datetime, now: float) -> None:
@@ -225,8 +225,8 @@ class Planner:
                                "object": {"type": "string", "maxLength": 40}},
                 "required": ["description", "minutes", "location", "object"], "additionalProperties": False}
         most = max(1, -(-minutes // shortest))
-        reply = await self.mind.asker.ask(ctx, asked, "actions",
-                                          {"actions": {"type": "array", "minItems": 1, "maxItems": most, "items": item}})
+        actions = {"type": "array", "minItems": 1, "maxItems": most, "items": item}
+        reply = await self.mind.asker.ask(ctx, asked, "actions", {"actions": actions})
         return None if reply is None else reply["actions"]
 
     def _routine_at(self, moment: datetime) -> tuple[str, str]:
