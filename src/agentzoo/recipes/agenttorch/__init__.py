@@ -87,8 +87,10 @@ DEVIATIONS: list[str] = [
     "days. Mixing inside one's locality plus a city-wide share replaces the mobility network; an agent who stays "
     "home keeps a share of contacts as infector and infectee (AgentTorch: an isolating susceptible is not "
     "exposed); cases are onsets (exposed → infectious), where AgentTorch counts the newly exposed; no deaths",
-    "the labour market moves by per-step separation and job-finding rates from the scenario instead of "
-    "AgentTorch's calibrated unemployment and wage equations",
+    "the labour market is a small market of its own: the jobs there are (the scenario's demand per step), "
+    "separations, and a matching function between openings and seekers; who wants to work follows a threshold "
+    "drawn once per agent (still Bernoulli(p) each month), instead of AgentTorch's independent monthly draws fed "
+    "to calibrated unemployment, claims and wage equations",
     "the heuristic population is a fixed rule per group (base plus per-value shifts) written in the scenario; "
     "AgentTorch's heuristic mode draws uniform random isolation values",
 ]

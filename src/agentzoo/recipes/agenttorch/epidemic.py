@@ -60,11 +60,15 @@ class Epidemic:
             self.susceptibility *= factors[population.codes[name]]
         self.stage = np.zeros(n, dtype=np.int8)
         self.timer = np.zeros(n, dtype=np.int16)
+        # The seeded infections are caught mid-course: in each stage in proportion to its length, each with a
+        # staggered timer, so that onsets go on from the first day (all infectious would be a week with no onset).
         seeded = np.flatnonzero(rng.random(n) < p["initial_infected"])
-        self.stage[seeded] = INFECTIOUS
-        self.timer[seeded] = rng.integers(1, self.infectious_days + 1, size=len(seeded))  # staggered recoveries
-        # the prompts' "last week": the seeded cases, reported in the week before the run starts
-        self.last = np.bincount(self.locality[seeded], minlength=self.places).astype(np.float64)
+        latent = rng.random(len(seeded)) < self.exposed_days / (self.exposed_days + self.infectious_days)
+        self.stage[seeded] = np.where(latent, EXPOSED, INFECTIOUS)
+        self.timer[seeded] = np.where(latent, rng.integers(1, self.exposed_days + 1, size=len(seeded)),
+                                      rng.integers(1, self.infectious_days + 1, size=len(seeded)))
+        # the prompts' "last week": the seeded infectious, reported in the week before the run starts
+        self.last = np.bincount(self.locality[seeded[~latent]], minlength=self.places).astype(np.float64)
         self.before: np.ndarray | None = None
 
     def facts(self, place: int | None) -> dict[str, Any]:
