@@ -98,6 +98,17 @@ async def test_prompts_carry_the_groups_traits_the_news_of_its_ward_or_city_and_
     assert len(model.requests) == 6
 
 
+async def test_with_history_each_group_and_replicate_sees_its_own_last_exchanges():
+    model = archetypes()
+    await runner.run(build_recipe("agenttorch", model, n_arch=2, history=1, steps=3, concurrency=1), TASK)
+    by_step = [[r for r in model.requests if f"(week {k + 1})" in r.messages[-1]["content"]] for k in range(3)]
+    assert [len(r.messages) for r in by_step[0]] == [2] * 12
+    for earlier, later in ((by_step[0], by_step[1]), (by_step[1], by_step[2])):
+        for before, after in zip(earlier, later, strict=True):  # same group and replicate, in program order
+            assert after.messages[1:3] == [before.messages[-1], {"role": "assistant", "content": decide(before)}]
+            assert len(after.messages) == 4 and after.seed == before.seed
+
+
 def test_grouping_counts_densely_or_by_sorting_and_broadcasts_by_index(monkeypatch):
     scenario = parse_scenario(SCENARIO, "test")
     population = synthesize(scenario, 5000, np.random.default_rng(3))
