@@ -136,6 +136,19 @@ async def test_a_fork_with_an_intervention_at_round_1_serves_the_parent_until_th
     assert {"actor": None, "event": heard["text"], "observers": ["Mara"]}.items() <= after[3].items()
 
 
+def test_max_rounds_caps_every_scene_and_drops_the_narrations_of_the_rounds_cut():
+    from agentzoo.envs.concordia_scenario import load_scenario
+    from agentzoo.recipes.concordia import scenes_of
+
+    scenario = load_scenario("lighthouse-night")
+    full, capped = scenes_of(scenario), scenes_of(scenario, max_rounds=1)
+    assert [s.rounds for s in full] == [2, 2] and [len(s.narrations) for s in full] == [0, 1]
+    assert [s.rounds for s in capped] == [1, 1] and [len(s.narrations) for s in capped] == [0, 0]
+    assert [s.step_seconds for s in capped] == [600.0, 600.0] and capped[1].start == "2024-01-12T19:00"
+    with pytest.raises(ConfigError, match="round 1 is not a round of scene 'the lamp room' \\(0 to 0\\)"):
+        scenes_of(scenario, [{"scene": "the lamp room", "round": 1, "text": "x"}], max_rounds=1)
+
+
 # --- the harness and the shipped local model ---------------------------------------------------------------
 
 TINY = {"name": "tiny-door", "setting": "A shed with a stuck door.", "start": "2024-05-01T12:00",

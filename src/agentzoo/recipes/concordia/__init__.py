@@ -60,6 +60,8 @@ OPTION_SOURCES: dict[str, str] = {
     "embedder": "ours: the hashing embedder (no download); Concordia's examples use a sentence embedder",
     "interventions": "ours: narrations the GM states at a round of a scene, for what-if forks",
     "player_observes_event": "concordia v1 GameMaster(player_observes_event=True)",
+    "max_rounds": "None: every round the scenario gives each scene; a number caps them (concordia v1 "
+                  "run_episode(max_steps=20) caps an episode's steps), for small runs",
 }
 DEVIATIONS: list[str] = [
     "the GM checks plausibility first (PAPERS.md #58): a step that can accept, amend or reject an attempt; a "
@@ -85,7 +87,8 @@ def build(model: Model, tools: Sequence[Any] = (), *, system: str | None = None,
           components: tuple[str, ...] = DEFAULT_COMPONENTS, temperature: float | None = TEMPERATURE,
           max_tokens: int | None = None, memories_retrieved: int = MEMORIES_RETRIEVED,
           plan_horizon: str = PLAN_HORIZON, importance: float = EVENT_IMPORTANCE, embedder: str = EMBEDDER,
-          interventions: tuple[dict[str, Any], ...] = (), player_observes_event: bool = True) -> ConcordiaSimulation:
+          interventions: tuple[dict[str, Any], ...] = (), player_observes_event: bool = True,
+          max_rounds: int | None = None) -> ConcordiaSimulation:
     """A Concordia simulation of the scenario its task names. `tools` and `system` do not apply (the players act
     by their replies; each prompt is made by a component or a chain step)."""
     if tools:
@@ -94,6 +97,8 @@ def build(model: Model, tools: Sequence[Any] = (), *, system: str | None = None,
         raise ConfigError("concordia takes no system prompt: each prompt is a component's or a chain step's")
     if max_tokens is not None and max_tokens < 1:
         raise ConfigError(f"concordia: max_tokens must be at least 1 (or None), got {max_tokens}")
+    if max_rounds is not None and max_rounds < 1:
+        raise ConfigError(f"concordia: max_rounds must be at least 1 (or None), got {max_rounds}")
     if memories_retrieved < 0:
         raise ConfigError(f"concordia: memories_retrieved must be ≥ 0, got {memories_retrieved}")
     from ...teams.thought_chain import chain_of
@@ -105,4 +110,4 @@ def build(model: Model, tools: Sequence[Any] = (), *, system: str | None = None,
     return ConcordiaSimulation(model, chain=chain, components=components, importance=importance,
                                memories_retrieved=memories_retrieved, plan_horizon=plan_horizon, embedder=embedder,
                                interventions=interventions, player_observes_event=player_observes_event,
-                               sampling=fields)
+                               sampling=fields, max_rounds=max_rounds)

@@ -34,12 +34,13 @@ class ConcordiaSimulation:
 
     def __init__(self, model: Model, *, chain: Sequence[str], components: Sequence[str], importance: float,
                  memories_retrieved: int, plan_horizon: str, embedder: str, interventions: Sequence[dict[str, Any]],
-                 player_observes_event: bool, sampling: dict[str, Any]) -> None:
+                 player_observes_event: bool, sampling: dict[str, Any], max_rounds: int | None = None) -> None:
         self.model, self.chain, self.components = model, tuple(chain), tuple(components)
         make_components(self.components)  # names checked now, not at the first turn
         self.importance, self.memories_retrieved, self.plan_horizon = importance, memories_retrieved, plan_horizon
         self.embedder, self.interventions = embedder, [dict(i) for i in interventions]
         self.player_observes_event, self.sampling = player_observes_event, dict(sampling)
+        self.max_rounds = max_rounds
         self.gm: GameMaster | None = None
         """The game master of the latest run (its events, memory and clock), for reading after a run."""
 
@@ -48,7 +49,7 @@ class ConcordiaSimulation:
 
     async def run(self, task: str, ctx: Context) -> AgentResult:
         scenario = load_scenario(task)
-        scenes = scenes_of(scenario, self.interventions)
+        scenes = scenes_of(scenario, self.interventions, self.max_rounds)
         clock = SimClock.starting(scenario.start, scenes[0].step_seconds)
         players = [ComponentAgent(p.name, self.model, self.memory(),
                                   make_components(self.components, horizon=self.plan_horizon, k=self.memories_retrieved),
@@ -81,21 +82,26 @@ def closing_record(scenario: Scenario, result: GameMasterResult, start: SimClock
             "events": events}
 
 
-def scenes_of(scenario: Scenario, interventions: Sequence[dict[str, Any]] = ()) -> list[Scene]:
-    """The scenario's scenes as the game master runs them, with the interventions added as narrations."""
+def scenes_of(scenario: Scenario, interventions: Sequence[dict[str, Any]] = (),
+              max_rounds: int | None = None) -> list[Scene]:
+    """The scenario's scenes as the game master runs them: at most `max_rounds` rounds each (the narrations of
+    later rounds dropped with them), the interventions added as narrations."""
+    def rounds(spec: Any) -> int:
+        return spec.rounds if max_rounds is None else min(spec.rounds, max_rounds)
+
     extra: dict[int, list[Narration]] = {}
     for i, item in enumerate(interventions):
-        index, narration = _intervention(item, i, scenario)
+        index, narration = _intervention(item, i, scenario, rounds)
         extra.setdefault(index, []).append(narration)
     scenes = []
     for index, s in enumerate(scenario.scenes):
-        narrations = tuple(Narration(n.text, n.round, n.to) for n in s.narrations) + tuple(extra.get(index, ()))
-        scenes.append(Scene(s.name, s.participants, s.rounds, s.step_minutes * 60.0, s.order, s.concurrent,
-                            s.premise, s.start, narrations))
+        narrations = tuple(Narration(n.text, n.round, n.to) for n in s.narrations if n.round < rounds(s))
+        scenes.append(Scene(s.name, s.participants, rounds(s), s.step_minutes * 60.0, s.order, s.concurrent,
+                            s.premise, s.start, narrations + tuple(extra.get(index, ()))))
     return scenes
 
 
-def _intervention(item: Any, i: int, scenario: Scenario) -> tuple[int, Narration]:
+def _intervention(item: Any, i: int, scenario: Scenario, rounds: Any) -> tuple[int, Narration]:
     where = f"concordia option interventions[{i}]"
     if not isinstance(item, dict) or not {"text"} <= set(item) <= _INTERVENTION_FIELDS:
         raise ConfigError(f"{where} must be an object with text and optionally scene, round, to; got {item!r}")
@@ -107,8 +113,8 @@ def _intervention(item: Any, i: int, scenario: Scenario) -> tuple[int, Narration
                           f"one of {names})")
     spec = scenario.scenes[index]
     r = item.get("round", 0)
-    if isinstance(r, bool) or not isinstance(r, int) or not 0 <= r < spec.rounds:
-        raise ConfigError(f"{where}: round {r!r} is not a round of scene {spec.name!r} (0 to {spec.rounds - 1})")
+    if isinstance(r, bool) or not isinstance(r, int) or not 0 <= r < rounds(spec):
+        raise ConfigError(f"{where}: round {r!r} is not a round of scene {spec.name!r} (0 to {rounds(spec) - 1})")
     to = item.get("to")
     if to is not None and (not isinstance(to, list) or any(n not in spec.participants for n in to)):
         raise ConfigError(f"{where}: to must list participants of scene {spec.name!r} "
