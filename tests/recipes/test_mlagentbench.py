@@ -185,7 +185,7 @@ async def test_the_research_log_summarises_each_step_and_a_retrieval_opens_the_p
     script = iter([respond("List Files", {"dir_path": "."})] * 4 + [FINAL])
     episode = ENV.episode(IRIS)
     model = ScriptedModel(play)
-    result = await runner.run(build_recipe("mlagentbench", model, episode=episode, preset="retrieval"), "x")
+    result = await runner.run(build_recipe("mlagentbench", model, episode=episode, retrieval=True), "x")
     assert result.ok
     log = (await stepping.driver_of(episode).live()).files["research_log.log"]
     assert log.count("[Reasoning]: looked around") == 4 and "\n\nStep 3:\n" in log
@@ -205,8 +205,8 @@ async def test_the_default_prompt_hides_the_actions_mlagentbench_hides_and_max_s
     assert "Reflection" not in shown and "Read File" not in shown  # hidden as MLAgentBench hides them
     with pytest.raises(ConfigError, match="needs an episode of mlagentbench"):
         build(ScriptedModel([]), episode=Episode(IRIS))
-    with pytest.raises(ConfigError, match="unknown preset 'fast'"):
-        build(ScriptedModel([]), episode=ENV.episode(IRIS), preset="fast")
+    with pytest.raises(ConfigError, match="max_retries must be at least 1"):
+        build(ScriptedModel([]), episode=ENV.episode(IRIS), max_retries=0)
 
 
 async def test_a_run_replays_with_no_model_call_and_no_workspace(tmp_path):
@@ -288,12 +288,12 @@ async def test_the_shipped_local_model_takes_a_step(tmp_path):
         model_file("smollm2-135m")
     except ConfigError as exc:
         pytest.skip(f"the shipped local model is not installed: {exc}")
-    spec = AgentSpec(agent="mlagentbench", model="local:smollm2-135m?max_tokens=96",
-                     options={"agent_max_steps": 1, "max_retries": 2})
+    spec = AgentSpec(agent="mlagentbench", model="local:smollm2-135m?max_tokens=32",
+                     options={"agent_max_steps": 1, "max_retries": 1})
     await run_eval([Sample(ENV.name, IRIS, "mlagentbench", spec.model, 0)], {ENV.name: ENV},
                    EvalConfig(out=tmp_path, concurrency=1, agents={"mlagentbench": spec}))
     store = ResultStore(tmp_path / "results.db")
     [row] = list(store.rows())
     store.close()
     assert row["status"] == "finished", row["error"]
-    assert 1 <= row["model_calls"] <= 2 and row["success"] is False
+    assert 1 <= row["model_calls"] <= 4 and row["success"] is False  # a model action may add its own calls

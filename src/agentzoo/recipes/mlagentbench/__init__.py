@@ -85,8 +85,7 @@ DEVIATIONS: list[str] = [
 
 
 def build(model: Model, tools: Sequence[Any] = (), *, system: str | None = None,
-          sampling: dict[str, Any] | None = None, episode: Any = None, preset: str | None = None,
-          retrieval: bool | None = None, max_steps: int = MAX_STEPS, agent_max_steps: int = AGENT_MAX_STEPS,
+          sampling: dict[str, Any] | None = None, episode: Any = None, retrieval: bool = RETRIEVAL, max_steps: int = MAX_STEPS, agent_max_steps: int = AGENT_MAX_STEPS,
           max_time: float = MAX_TIME, steps_in_context: int = STEPS_IN_CONTEXT,
           observation_steps_in_context: int = OBSERVATION_STEPS_IN_CONTEXT, max_retries: int = MAX_RETRIES,
           summarize_over: int = SUMMARIZE_OVER, summary_block: int = SUMMARY_BLOCK,
@@ -94,24 +93,19 @@ def build(model: Model, tools: Sequence[Any] = (), *, system: str | None = None,
           max_tokens: int | None = MAX_TOKENS) -> ResearchAgent:
     """The research agent on the harness's episode (an `mlagentbench` workspace); with none, an agent that
     replays a run from its journal. `tools` and `system` are not used: the agent acts by its responses, and its
-    instructions are MLAgentBench's prompt."""
-    if preset is not None and preset not in PRESETS:
-        raise ConfigError(f"mlagentbench: unknown preset {preset!r}; known: {', '.join(PRESETS)}")
-    chosen = {**PRESETS[preset or DEFAULT_PRESET]}
-    if retrieval is not None:
-        chosen["retrieval"] = retrieval
+    instructions are MLAgentBench's prompt. `retrieval`: the research log (the `retrieval` preset)."""
     for name, value in (("max_steps", max_steps), ("agent_max_steps", agent_max_steps), ("max_retries", max_retries),
                         ("summarize_over", summarize_over), ("summary_block", summary_block)):
         if value < 1:
             raise ConfigError(f"mlagentbench: {name} must be at least 1, got {value}")
     if steps_in_context < 0 or observation_steps_in_context < 0:
         raise ConfigError("mlagentbench: steps_in_context and observation_steps_in_context cannot be negative")
-    hidden = HIDDEN + (() if chosen["retrieval"] else HIDDEN_WITHOUT_RETRIEVAL)
+    hidden = HIDDEN + (() if retrieval else HIDDEN_WITHOUT_RETRIEVAL)
     from ...envs.mlagentbench.actions import names
 
     settings = Settings(max_steps=max_steps, agent_max_steps=agent_max_steps, max_time=float(max_time),
                         steps_in_context=steps_in_context, observation_steps_in_context=observation_steps_in_context,
-                        max_retries=max_retries, retrieval=bool(chosen["retrieval"]), summarize_over=summarize_over,
+                        max_retries=max_retries, retrieval=retrieval, summarize_over=summarize_over,
                         summary_block=summary_block, shown_actions=tuple(n for n in names() if n not in hidden),
                         edit_max_tokens=edit_max_tokens)
     fields = request_fields(sampling, temperature=temperature)
