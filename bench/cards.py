@@ -94,6 +94,9 @@ REPORTED: dict[str, dict[str, str]] = {
     "agent-r": {"paper": "Yuan et al. 2025, Agent-R (#8)",
                 "headline": "+5.59% over baselines on three interactive environments after iterative self-training on "
                             "the revision trajectories", "model": "Llama-3.1-8B [unverified]", "benchmark": "textworld"},
+    "persona": {"paper": "Chen et al. 2022, What would Harry say? (HPD, #1); Chen et al. 2024, the RPLA survey (#2)",
+                "headline": "qualitative: DialoGPT, BOB and ChatGPT baselines fluent but often out of character",
+                "model": "ChatGPT among others", "benchmark": "persona-sessions"},
     "tool-calling": {"paper": "(agentzoo's single agent; the matched single-agent anchor of team comparisons)",
                      "headline": "—", "model": "—", "benchmark": "gsm8k"},
 }

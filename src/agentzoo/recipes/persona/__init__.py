@@ -33,6 +33,9 @@ from .agent import PersonaAgent, View, clean_reply
 from .session import Session, read_task
 
 ANSWER_KINDS = ("text",)  # the character's line (or the chat reply) is the answer
+ACTS_IN = ("persona-sessions",)
+"""In an eval it answers HPD sessions (a task of another environment is a chat, which needs `persona=`);
+`agentzoo run` chats with it on any text."""
 
 PRESETS: dict[str, dict[str, Any]] = {
     "hpd": {"view": "at"},         # the paper's setting: P and the character's profile as they are at the session
