@@ -297,3 +297,38 @@ async def test_the_shipped_local_model_takes_a_step(tmp_path):
     store.close()
     assert row["status"] == "finished", row["error"]
     assert 1 <= row["model_calls"] <= 4 and row["success"] is False  # a model action may add its own calls
+
+
+async def test_understand_file_asks_about_each_10000_character_block_then_joins_and_reflection_reads_the_log():
+    big = "".join(f"row {i:05d} " + "v" * 80 + "\n" for i in range(250))  # 250 lines of 90 characters: 22,500
+
+    def play(request):
+        text = prompt_of(request)
+        if text.startswith("Here is part of a file, lines "):
+            return f"part from line {text.split('lines ')[1].split(' ')[0]}"
+        if text.startswith("A file was read in parts"):
+            assert "Part 3:\npart from line " in text
+            return "the file holds 250 rows"
+        if text.startswith("The research problem:"):
+            assert "Step" not in text.split("```")[1]  # no research log yet: an empty one
+            return "all is well"
+        return next(script)
+
+    script = iter([respond("Write File", {"file_name": "big.txt", "content": big}),
+                   respond("Understand File", {"file_name": "big.txt", "things_to_look_for": "how many rows"}),
+                   respond("Reflection", {"things_to_reflect_on": "progress"}),
+                   respond("Understand File", {"file_name": "nope.txt", "things_to_look_for": "x"}), FINAL])
+    episode = ENV.episode(IRIS)
+    model = ScriptedModel(play)
+    journal = Journal(":memory:")
+    result = await runner.run(build(model, episode=episode), "x", journal=journal)
+    assert result.ok
+    asked = [prompt_of_entry(e) for e in journal.entries(result.run_id) if e.scope == "understand#2"]
+    assert [p.split(",")[1].split(":")[0].strip() for p in asked[:3]] == ["lines 1 to 109", "lines 110 to 218",
+                                                                        "lines 219 to 251"]  # 109 whole lines fit
+    assert all(len(p.split("```")[1].strip()) <= 10_000 for p in asked[:3]) and len(asked) == 4
+    prompts = main_prompts(model)
+    assert "Observation:\n```\nthe file holds 250 rows\n```" in prompts[2]
+    assert "Observation:\n```\nReflection: all is well\n```" in prompts[3]
+    assert "EnvError: cannot read nope.txt: there is no such file in the workspace" in prompts[4]
+    journal.close()
