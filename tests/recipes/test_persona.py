@@ -444,3 +444,13 @@ def test_a_bad_sessions_file_is_an_error_naming_the_field(tmp_path):
     path.write_text(json.dumps({"sessions": [good, good]}))
     with pytest.raises(ConfigError, match=r"sessions\[1\]\.id.*used twice"):
         get_env("persona-sessions", tasks_file=path)
+
+
+async def test_rouge_l_alone_cannot_tell_the_scene_a_judge_can_which_is_why_the_judge_decides_when_given():
+    """The documented limit of the reference-based rule: session 4's line, said in session 5, passes on overlap."""
+    lamp_room, bell_rocks = TASKS[3], TASKS[4]
+    wrong_scene = lamp_room.data["reference"]
+    assert (await ENV.score(ENV.episode(bell_rocks), wrong_scene)).success
+    judged = get_env("persona-sessions", judge=ScriptedModel(
+        ['{"reasons": "That is her anger from chapter 4, not chapter 5.", "in_character": false}']))
+    assert not (await judged.score(judged.episode(bell_rocks), wrong_scene)).success

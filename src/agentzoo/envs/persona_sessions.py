@@ -25,12 +25,14 @@ instruction); the answer is the character's line (`answer_kind = "text"`). Scori
   character at this point, and the answer, and returns a strict-JSON verdict `{reasons, in_character}`.
 
 Success rule: no later fact, and then, with a judge, the judge's `in_character`; without one,
-`rouge_l >= rouge_success` (0.2). Why 0.2: lexical overlap with one reference is a weak proxy for dialogue
-quality (Liu et al. 2016, "How NOT To Evaluate Your Dialogue System"), so the bar is set low enough that a
-different in-character wording passes and high enough that a generic reply does not: every session's
-hand-written `alternative` line (a second in-character reply in other words) scores 0.25-0.5 against the
-reference, while assistant-style and off-scene replies score under 0.15 (tests/recipes/test_persona.py checks
-both). With a judge that can read, trust the judge; the ROUGE-L mean stays the comparable reward.
+`rouge_l >= rouge_success` (0.22). Why 0.22: lexical overlap with one reference is a weak proxy for dialogue
+quality (Liu et al. 2016, "How NOT To Evaluate Your Dialogue System"), so the bar sits between what the shipped
+data shows a different in-character wording scores and what a reply that is no line of the character's scores:
+every session's hand-written `alternative` (a second in-character reply in other words) scores 0.24-0.57 against
+the reference, while six assistant-style, narrating or off-scene replies score 0.00-0.20 on every session
+(tests/recipes/test_persona.py checks both). What ROUGE-L cannot do: tell the right scene from another in the same
+voice; the reference of session 4 scores 0.27 against session 5's and would pass there. Hence the judge: with
+one that can read, trust it; the ROUGE-L mean stays the comparable reward.
 """
 
 from __future__ import annotations
