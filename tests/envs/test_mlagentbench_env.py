@@ -68,7 +68,8 @@ async def test_undo_edit_script_puts_back_each_edit_in_turn_and_a_restored_snaps
     original = episode.files["train.py"]
     seen = await episode.step(act("Save Edited Script", script_name="train.py", save_name="train.py",
                                   content="print('v1')\n"))
-    assert seen.observation.text.startswith("Saved the edited script to train.py") and "+print('v1')" in seen.observation.text
+    assert seen.observation.text.startswith("Saved the edited script to train.py")
+    assert "+print('v1')" in seen.observation.text
     await episode.step(act("Save Edited Script", script_name="train.py", save_name="train.py", content="print('v2')\n"))
     # A fresh episode restored from the snapshot undoes as the original would.
     state = json.loads(json.dumps(episode.snapshot()))
@@ -116,8 +117,9 @@ async def test_unreadable_actions_and_model_actions_are_refused_without_a_change
     lines = await episode.step(act("Inspect Script Lines", script_name="train.py", start_line_number="1",
                                    end_line_number=3))
     assert lines.observation.text.startswith("The lines asked for (the file has ")
-    assert lines.observation.text.endswith('the two sepal measurements.\n\nIt holds out the last fifth of data/train.csv '
-                                           'to print a validation score, then fits on every training row')
+    assert lines.observation.text.endswith('the two sepal measurements.\n\nIt holds out the last fifth of '
+                                           'data/train.csv to print a validation score, then fits on every '
+                                           'training row')
     too_many = await episode.step(act("Inspect Script Lines", script_name="train.py", start_line_number=1,
                                       end_line_number=150))
     assert "at most 100 lines" in too_many.observation.text
@@ -133,7 +135,8 @@ async def test_a_script_run_keeps_what_it_writes_shows_its_errors_is_stopped_in_
     assert outcome.observation.text.startswith("bad.py failed (exit status 1). Its output:\nbefore\n")
     assert "it failed on purpose" in outcome.observation.text
     assert episode.files["notes.txt"] == "kept" and episode.files["data/train.csv"] == data
-    await episode.step(act("Write File", file_name="spin.py", content="print('spinning', flush=True)\nwhile True: pass\n"))
+    spin = "print('spinning', flush=True)\nwhile True: pass\n"
+    await episode.step(act("Write File", file_name="spin.py", content=spin))
     stopped = await episode.step(act("Execute Script", script_name="spin.py"))
     assert stopped.observation.text.startswith("spin.py ran longer than 2 s and was stopped.")
     assert "spinning" in stopped.observation.text

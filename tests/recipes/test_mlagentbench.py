@@ -88,7 +88,8 @@ async def test_an_unreadable_action_input_is_an_action_input_parsing_error_obser
     assert "Observation:\n```\nActionInputParsingError: the JSON is not valid:" in second
     assert '"script_name": [the script to run, relative to the workspace]' in second
     assert "ActionInputParsingError" not in third  # dropped once a later step was good
-    assert parse_action_input('```json\n{"script_name": "train.py"}\n```', "Execute Script") == {"script_name": "train.py"}
+    fenced = '```json\n{"script_name": "train.py"}\n```'
+    assert parse_action_input(fenced, "Execute Script") == {"script_name": "train.py"}
     assert parse_action_input('{"file_name": "a.py", "content": "line 1\nline 2"}', "Write File")["content"] == \
         "line 1\nline 2"  # a raw newline inside a string, as models write code
     assert parse_entries("Reflection: a\nResearch Plan and Status: b\nFact Check: c\nThought: d\nAction: e\n"

@@ -67,7 +67,8 @@ class ModelActions:
         blocks = self.blocks(text)
         answers = []
         for start, end, block in blocks:
-            prompt = render(PROMPTS / "understand_block.j2", block=block, start=start, end=end, wanted=things_to_look_for)
+            prompt = render(PROMPTS / "understand_block.j2", block=block, start=start, end=end,
+                            wanted=things_to_look_for)
             answers.append(await self.ask("understand", prompt, None))
         if len(answers) == 1:
             return answers[0]

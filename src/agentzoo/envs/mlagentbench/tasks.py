@@ -82,7 +82,8 @@ class TaskData:
 def load_spec(folder: Path) -> TaskSpec:
     try:
         meta = json.loads((folder / "task.json").read_text(encoding="utf-8"))
-        texts = {name: (folder / f"{name}.py").read_text(encoding="utf-8") for name in ("train", "evaluate", "improved")}
+        texts = {name: (folder / f"{name}.py").read_text(encoding="utf-8")
+                 for name in ("train", "evaluate", "improved")}
         problem = (folder / "research_problem.txt").read_text(encoding="utf-8").strip()
         spec = TaskSpec(folder.name, meta["dataset"], meta["metric"], bool(meta["higher_is_better"]),
                         int(meta["split_seed"]), float(meta["test_fraction"]), meta.get("baseline"),

@@ -24,7 +24,7 @@ from typing import Any
 from ...errors import UserError
 from ...prompts import render
 from ..step import ActionSpace, Observation, StepOutcome
-from .actions import (FINAL_ANSWER, RESEARCH_LOG, SAVE_EDIT, ActionInputError, action_infos, names, parse_action)
+from .actions import (FINAL_ANSWER, RESEARCH_LOG, ActionInputError, action_infos, names, parse_action)
 from .execute import SCRIPT_SECONDS, run_script
 
 PROMPTS = Path(__file__).parent / "prompts"

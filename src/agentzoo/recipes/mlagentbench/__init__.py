@@ -85,7 +85,8 @@ DEVIATIONS: list[str] = [
 
 
 def build(model: Model, tools: Sequence[Any] = (), *, system: str | None = None,
-          sampling: dict[str, Any] | None = None, episode: Any = None, retrieval: bool = RETRIEVAL, max_steps: int = MAX_STEPS, agent_max_steps: int = AGENT_MAX_STEPS,
+          sampling: dict[str, Any] | None = None, episode: Any = None, retrieval: bool = RETRIEVAL,
+          max_steps: int = MAX_STEPS, agent_max_steps: int = AGENT_MAX_STEPS,
           max_time: float = MAX_TIME, steps_in_context: int = STEPS_IN_CONTEXT,
           observation_steps_in_context: int = OBSERVATION_STEPS_IN_CONTEXT, max_retries: int = MAX_RETRIES,
           summarize_over: int = SUMMARIZE_OVER, summary_block: int = SUMMARY_BLOCK,
