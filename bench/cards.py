@@ -97,6 +97,11 @@ REPORTED: dict[str, dict[str, str]] = {
     "persona": {"paper": "Chen et al. 2022, What would Harry say? (HPD, #1); Chen et al. 2024, the RPLA survey (#2)",
                 "headline": "qualitative: DialoGPT, BOB and ChatGPT baselines fluent but often out of character",
                 "model": "ChatGPT among others", "benchmark": "persona-sessions"},
+    "agenttorch": {"paper": "Chopra et al. 2024, On the limits of agency in agent-based models (#54, AAMAS 2025)",
+                   "headline": "LLM archetypes drive 8.4M New York agents (COVID-19 isolation, willingness to work) "
+                               "and are compared with heuristic agents on disease waves and unemployment "
+                               "(qualitative here; no figure quoted)", "model": "GPT-3.5 [unverified]",
+                   "benchmark": "populations"},
     "tool-calling": {"paper": "(agentzoo's single agent; the matched single-agent anchor of team comparisons)",
                      "headline": "—", "model": "—", "benchmark": "gsm8k"},
 }
