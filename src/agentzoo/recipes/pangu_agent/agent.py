@@ -58,7 +58,7 @@ def bind(sequence: Structure, ctx: Context) -> list[Bound]:
 
 
 @dataclass
-class Episode:
+class RunState:
     """What one run has seen so far, for the SwiftSage switch and the trajectory."""
 
     calm: int = 0
@@ -89,14 +89,15 @@ class PanguAgent:
         memory = Memory(goal, str((self.driver.start or {}).get("actions") or ""), first.text, first.text)
         bound = bind(self.structure, ctx)
         setting = Setting(self.model, self.system, self.sampling, self.window, self.tools)
-        run = Episode()
+        run = RunState()
         steps = 0
         while not self.driver.progress.done and (self.max_steps is None or steps < self.max_steps):
             ctx.step()
             memory, reply = await self._sequence(bound, memory, setting, self.sampling, run, steps)
+            action = action_of(reply)
             before = self.driver.progress.reward
-            outcome = await self.driver.step(action_of(reply), env_ctx)
-            memory = memory.stepped(action_of(reply), outcome.observation.text, keep_thoughts=self.keep_thoughts)
+            outcome = await self.driver.step(action, env_ctx)
+            memory = memory.stepped(action, outcome.observation.text, keep_thoughts=self.keep_thoughts)
             run.trace.append({"role": "user", "content": outcome.observation.text})
             run.calm = 0 if self.driver.progress.reward > before else run.calm + 1
             steps += 1
@@ -112,7 +113,7 @@ class PanguAgent:
         return await ctx.effect("pangu", "goal", {}, perform, local=True)
 
     async def _sequence(self, bound: list[Bound], memory: Memory, setting: Setting, sampling: dict[str, Any],
-                        run: Episode, step: int) -> tuple[Memory, str]:
+                        run: RunState, step: int) -> tuple[Memory, str]:
         """Run a sequence; the memory after its intrinsic functions and the extrinsic function's reply."""
         for item in bound:
             node = item.node
@@ -135,7 +136,7 @@ class PanguAgent:
                 return await self._sequence(item.branches[0], memory, setting, sampling, run, step)
         raise AssertionError("a checked structure ends with an action")
 
-    async def _vote(self, item: Bound, memory: Memory, setting: Setting, run: Episode,
+    async def _vote(self, item: Bound, memory: Memory, setting: Setting, run: RunState,
                     step: int) -> tuple[Memory, str]:
         """Every sample from the same memory (sampled, each with its own seed); the most frequent action wins, the
         earliest sample among equals; the memory goes on from the winning sample."""
@@ -149,7 +150,7 @@ class PanguAgent:
         counts = Counter(_same(action_of(reply)) for _, reply in results)
         return next(r for r in results if counts[_same(action_of(r[1]))] == max(counts.values()))
 
-    def stuck(self, run: Episode, step: int) -> bool:
+    def stuck(self, run: RunState, step: int) -> bool:
         """SwiftSage's switch to the slow branch: at the first step, after an action the environment could not
         read, after the same action twice in a row, or after `sage_patience` steps with no reward gained."""
         progress = self.driver.progress
