@@ -56,9 +56,10 @@ EMBEDDER = "hashing"               # ours: offline and deterministic; the paper 
 
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {"steps_per_hour": STEPS_PER_HOUR, "top_k": TOP_K, "max_dialogue_rounds": MAX_DIALOGUE_ROUNDS},
-    # ours: a town a small local model gets through in minutes (fewer memories in each prompt, short talks)
-    "small": {"residents": 3, "hours": 3.0, "steps_per_hour": 4, "top_k": 8, "dialogue_memories": 5,
-              "max_dialogue_rounds": 2, "reply_attempts": 2},
+    # ours: three residents for 2.5 game hours in half-hour steps, few memories per prompt, one-round talks and
+    # no retry: what the shipped 135M model gets through on two cores (experiments/generative-agents-local.yaml)
+    "small": {"residents": 3, "hours": 2.5, "steps_per_hour": 2, "top_k": 5, "dialogue_memories": 3,
+              "max_dialogue_rounds": 1, "reply_attempts": 1},
 }
 DEFAULT_PRESET = "paper"
 OPTION_SOURCES: dict[str, str] = {
@@ -109,7 +110,8 @@ DEVIATIONS: list[str] = [
     "of several focal points, and there is no relationship-summary prompt per line",
     "a conversation is remembered as one dialogue record per participant, and its place in the plan is 'having a "
     "conversation with X' (the code asks the model to summarise it)",
-    "no 'wait' reaction: on seeing another resident the choice is to talk or carry on",
+    "no 'wait' reaction: on seeing another resident the choice is to talk or carry on; the resident considers the "
+    "first newly seen resident it may talk to, in scenario order (the code picks one of the perceived at random)",
     "residents observe, plan and decide concurrently on the world as the last step left it, then conversations run "
     "in resident order and everyone moves (the code loops over personas one by one)",
     "the interview asks one open question about upcoming events and counts a yes only when it names the event and "
