@@ -52,6 +52,7 @@ RECIPES: dict[str, str] = {
     "mlagentbench": "agentzoo.recipes.mlagentbench",          # #37, the research agent
     "persona": "agentzoo.recipes.persona",                    # #1, #2
     "proagent": "agentzoo.recipes.proagent",                  # #20, on the kitchen
+    "aegis": "agentzoo.recipes.aegis",                        # #9, an FSM over a code agent with reproduction scripts
 }
 
 

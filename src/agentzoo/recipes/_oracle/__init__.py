@@ -17,6 +17,7 @@ from functools import partial
 from typing import Any
 
 from ...types import ModelRequest
+from .aegis import aegis
 from .agent_r import agent_r
 from .agenttorch import agenttorch
 from .agentless import agentless
@@ -74,6 +75,7 @@ PLAYERS: dict[str, Callable[[Gold], Callable[[ModelRequest], Any]]] = {
     "persona": persona,
     "proagent": proagent,
     "langgraph-mt": langgraph_mt,
+    "aegis": aegis,
 }
 """Recipe name -> a function of a task's `Gold` that returns the recipe's oracle (a function of the request)."""
 
