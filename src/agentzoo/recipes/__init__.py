@@ -53,6 +53,7 @@ RECIPES: dict[str, str] = {
     "persona": "agentzoo.recipes.persona",                    # #1, #2
     "proagent": "agentzoo.recipes.proagent",                  # #20, on the kitchen
     "aegis": "agentzoo.recipes.aegis",                        # #9, an FSM over a code agent with reproduction scripts
+    "poact": "agentzoo.recipes.poact",                        # #47, policy (stages) and action (tool retrieval, reviewer) controllers
 }
 
 

@@ -36,6 +36,7 @@ from .magentic_one import magentic_one
 from .mlagentbench import mlagentbench
 from .pangu_agent import pangu_agent
 from .persona import persona
+from .poact import poact
 from .proagent import proagent
 from .react_textgame import react_textgame
 from .search import swe_search, tree_search
@@ -76,6 +77,7 @@ PLAYERS: dict[str, Callable[[Gold], Callable[[ModelRequest], Any]]] = {
     "proagent": proagent,
     "langgraph-mt": langgraph_mt,
     "aegis": aegis,
+    "poact": poact,
 }
 """Recipe name -> a function of a task's `Gold` that returns the recipe's oracle (a function of the request)."""
 
