@@ -60,7 +60,8 @@ def test_every_recipe_option_reaches_build_from_the_flag_and_from_an_experiment_
     text = f"{option}={_flag_text(value)}"
     from_flag = agent_options([f"{recipe}.{text}"], [recipe])[recipe]
     # a recipe that works on a repository gets the tools it needs, as stand-ins
-    tools = [{"name": n} for n in ("list_files", "read_file", "run_tests", "run_script")] if recipe == "agentless" else []
+    repository = recipe in ("agentless", "aegis")
+    tools = [{"name": n} for n in ("list_files", "read_file", "run_tests", "run_script")] if repository else []
     spec = AgentSpec(agent=recipe, model="scripted:x.json", options=from_flag, recorded_tools=tools)
     build(spec, replay=True)
     assert seen[option] == pytest.approx(value) if isinstance(value, float) else _same(seen[option], value)

@@ -92,7 +92,7 @@ async def test_an_action_of_another_stage_is_refused_and_not_performed(journal):
     model = ScriptedModel([call("reverse_string", string=HEX), call("plan", subgoals=[SECOND]),
                            call("think", thought="t"), "the answer"])
     result = await runner.run(build_recipe("poact", model, ENV.episode(TASK).tools), TASK.prompt, journal=journal)
-    refused = [m for m in result.messages if m.get("role") == "tool"][0]["content"]
+    refused = next(m for m in result.messages if m.get("role") == "tool")["content"]
     assert "does not belong to the Planning stage" in refused and "Use: plan" in refused
     assert result.tool_calls == 2  # plan and think: the refused call never ran
 
@@ -121,8 +121,8 @@ async def test_the_harness_with_the_oracle_solves_m3tooleval_tasks(tmp_path):
 def test_bad_options_are_named():
     with pytest.raises(ConfigError, match="k must be"):
         build_recipe("poact", ScriptedModel([]), ENV.episode(TASK).tools, k=0)
-    with pytest.raises(ConfigError, match="needs the environment's tools"):
-        build_recipe("poact", ScriptedModel([]), [])
+    with pytest.raises(ConfigError, match="max_steps"):
+        build_recipe("poact", ScriptedModel([]), ENV.episode(TASK).tools, max_steps=0)
 
 
 async def test_the_shipped_local_model_takes_a_planning_step(journal):

@@ -20,7 +20,7 @@ from ..aegis.fsm import CHECK, EXPLORE, REPRODUCED, RUN, VERIFIED
 from .gold import Gold, Marker, OracleError, last_user, not_recognised, system_of
 
 Player = Callable[[ModelRequest], Any]
-_STATE = re.compile(r"^State: (\w+)\.", re.M)
+_STATE = re.compile(r"^State: (\w+)\.", re.MULTILINE)
 
 
 def reproduction_script(gold: Gold) -> str:

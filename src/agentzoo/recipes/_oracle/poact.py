@@ -16,7 +16,7 @@ from ..poact.control import PLAN, PROMPTS, THINK
 from .gold import Gold, Marker, OracleError, last_user, not_recognised, system_of
 
 Player = Callable[[ModelRequest], Any]
-_CURRENT = re.compile(r"^Current sub-goal (\d+) of (\d+):", re.M)
+_CURRENT = re.compile(r"^Current sub-goal (\d+) of (\d+):", re.MULTILINE)
 DONE = "Every sub-goal is done"
 
 

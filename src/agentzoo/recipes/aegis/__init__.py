@@ -50,12 +50,12 @@ OPTION_SOURCES: dict[str, str] = {
     "hits_per_keyword": "ours: related lines per identifier merged into the context",
 }
 DEVIATIONS: list[str] = [
-    "the FSM's states (explore, reproduced, verified) are ours: the paper names an FSM over the agent's actions "
-    "but we could not verify its states",
-    "related code comes from a line search for the issue's identifiers; the paper's retrieval also has a model "
-    "explain each piece of code",
-    "the reproduction script's F→P check accepts the agent's own patch (the code agent fixes as well as "
-    "reproduces); in the paper the scripts are the product and feed other tools such as Agentless",
+    ("the FSM's states (explore, reproduced, verified) are ours: the paper names an FSM over the agent's actions "
+     "but we could not verify its states"),
+    ("related code comes from a line search for the issue's identifiers; the paper's retrieval also has a model "
+     "explain each piece of code"),
+    ("the reproduction script's F→P check accepts the agent's own patch (the code agent fixes as well as "
+     "reproduces); in the paper the scripts are the product and feed other tools such as Agentless"),
     "a final reply given before the state is verified is taken as the answer as it is",
 ]
 _IDENTIFIER = re.compile(r"`([A-Za-z_][\w.]*)|\b([A-Za-z_]\w*_\w+|[a-z]+[A-Z]\w*)\b")

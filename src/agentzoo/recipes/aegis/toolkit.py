@@ -18,7 +18,7 @@ from .fsm import CHECK, READ, RUN, SEARCH, Reproduction
 MAX_HITS = 20          # ours: lines search_code returns at most
 MAX_OUTPUT = 2_000     # ours: characters of a script's output shown to the model
 NEEDED = ("list_files", "read_file", "run_script", "run_tests")
-_FAILED = re.compile(r"^(Traceback \(most recent call last\):|SystemExit: )", re.M)
+_FAILED = re.compile(r"^(Traceback \(most recent call last\):|SystemExit: )", re.MULTILINE)
 
 
 def failed(run: dict[str, Any]) -> bool:

@@ -40,11 +40,11 @@ OPTION_SOURCES: dict[str, str] = {
     "embedder": "ours: feature hashing (HashingEmbedder, no model); the paper's RAG selector uses a text embedder",
 }
 DEVIATIONS: list[str] = [
-    "actions are tool calls (ReAct with the provider's tool calling), not CodeAct code: a code action lists every "
-    "tool in its system prompt, so retrieval could not narrow what is shown",
+    ("actions are tool calls (ReAct with the provider's tool calling), not CodeAct code: a code action lists every "
+     "tool in its system prompt, so retrieval could not narrow what is shown"),
     "the stages are entered by calling `plan` and `think` tools, so that a text reply stays the final answer",
-    "the path reviewer is the same model, once per Code reply; the paper's reviewer prompt and schedule are not "
-    "reproduced",
+    ("the path reviewer is the same model, once per Code reply; the paper's reviewer prompt and schedule are not "
+     "reproduced"),
     "tool retrieval embeds with feature hashing by default (pass `embedder=` for a real one)",
 ]
 
@@ -74,8 +74,6 @@ def build(model: Model, tools: Sequence[Any] = (), *, system: str | None = None,
     `embedder` ranks the tools (feature hashing by default)."""
     del episode
     env_tools = tools if isinstance(tools, ToolSet) else ToolSet(tools)
-    if not env_tools.names:
-        raise ConfigError("poact needs the environment's tools to act with (it acts in m3tooleval)")
     clash = [n for n in (PLAN, THINK) if n in env_tools]
     if clash:
         raise ConfigError(f"poact's stage tools {', '.join(clash)} clash with the environment's tools of that name")
