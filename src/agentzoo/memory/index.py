@@ -20,6 +20,10 @@ USEARCH_DTYPE = "i8"
 re-scored with exact float32 cosines, so quantisation only affects which records are in the pool)."""
 
 
+SEARCH_THREADS = 2
+"""Threads for the paired nearest / farthest search (see `USearchIndex.nearest_and_farthest`)."""
+
+
 class NumpyIndex:
     """Exact: every record is a candidate."""
 
@@ -59,6 +63,14 @@ class USearchIndex:
     def candidates(self, query: np.ndarray, count: int) -> np.ndarray | None:
         matches = self._index.search(query, count, threads=1)
         return np.asarray(matches.keys, dtype=np.int64)
+
+    def nearest_and_farthest(self, query: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """The `count` records nearest to `query` and the `count` nearest to −query (the least similar), in one
+        call: two searches of one graph, on two threads when there are two cores. A search only reads the graph,
+        so its answer is the same on any number of threads (only building depends on them)."""
+        matches = self._index.search(np.stack([query, -query]), count, threads=SEARCH_THREADS)
+        keys = np.asarray(matches.keys, dtype=np.int64)
+        return keys[0], keys[1]
 
     def to_bytes(self) -> bytes | None:
         return bytes(self._index.save())

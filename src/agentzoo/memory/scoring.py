@@ -72,26 +72,122 @@ class Weights:
                 raise ConfigError(f"memory weight {name} must be a finite number ≥ 0, got {value!r}")
 
 
+def normalise(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Values scaled to [0, 1] by the given minimum and maximum (float64); a zero range → `FLAT_VALUE`."""
+    values = np.asarray(values, np.float64)
+    if not high - low > 0.0:
+        return np.full(values.shape, FLAT_VALUE)
+    return (values - low) / (high - low)
+
+
 def recency(last_accessed: np.ndarray, now: float, decay: float = RECENCY_DECAY_PER_HOUR) -> np.ndarray:
-    """decay ** (hours since last access). A record accessed "in the future" (a caller's clock that went
-    back) counts as accessed now rather than scoring above 1."""
-    hours = (np.maximum(now - last_accessed, 0.0) / SECONDS_PER_HOUR).astype(np.float32)
-    return np.exp(hours * np.float32(np.log(decay)))
+    """decay ** (hours since last access), float64. A record accessed "in the future" (a caller's clock that
+    went back) counts as accessed now rather than scoring above 1."""
+    hours = np.maximum(now - np.asarray(last_accessed, np.float64), 0.0) / SECONDS_PER_HOUR
+    return decay ** hours
 
 
-def minmax(values: np.ndarray) -> np.ndarray:
-    """Values scaled to [0, 1] by their own minimum and maximum; all equal → `FLAT_VALUE`."""
-    if values.size == 0:
-        return values.astype(np.float32)
-    low, high = float(values.min()), float(values.max())
-    if high - low <= 0.0:
-        return np.full(values.shape, FLAT_VALUE, dtype=np.float32)
-    return ((values - low) / (high - low)).astype(np.float32)
+@dataclass(frozen=True)
+class GenerativeAgentsParts:
+    """The paper's score at one retrieval, its normalisation constants fixed: recency and importance are min-max
+    normalised over every record, from the extremes of last access (recency is monotone in it) and of importance,
+    which the store keeps as records come and are touched, so a record's score needs only its own numbers.
+
+    The relevance extremes are the caller's: the exact scan's are over every record, the indexed path's over the
+    records it computed a cosine for (see `ranking`)."""
+
+    weights: Weights
+    now: float
+    decay: float
+    last_range: tuple[float, float]
+    importance_range: tuple[float, float]
+
+    @property
+    def relevance_weight(self) -> float:
+        return self.weights.relevance
+
+    def recency(self, last: np.ndarray) -> np.ndarray:
+        low, high = recency(np.array(self.last_range), self.now, self.decay)
+        return normalise(recency(last, self.now, self.decay), float(low), float(high))
+
+    def importance(self, importance: np.ndarray) -> np.ndarray:
+        return normalise(importance, *self.importance_range)
+
+    def base(self, last: np.ndarray, importance: np.ndarray) -> np.ndarray:
+        """The query-free part: α_rec·recency + α_imp·importance."""
+        return self.weights.recency * self.recency(last) + self.weights.importance * self.importance(importance)
+
+    def relevance(self, cosines: np.ndarray, low: float, high: float) -> np.ndarray:
+        return normalise(cosines, low, high)
+
+    def base_range(self) -> tuple[float, float]:
+        """No record's base is outside it (each normalised part is in [0, 1])."""
+        return 0.0, self.weights.recency + self.weights.importance
+
+    def total(self, base: np.ndarray, relevance: np.ndarray) -> np.ndarray:
+        return base + self.weights.relevance * relevance
+
+    def key_at_least(self, need: np.ndarray, importance: np.ndarray) -> np.ndarray:
+        """For each (needed base, importance upper bound): a last access below which a record's base is below the
+        need (−inf: any; +inf: none). Rounded down by a margin: the caller computes the base of what it finds."""
+        w = self.weights
+        rho = need - w.importance * self.importance(importance)  # what α_rec·recency must reach
+        low, high = (float(v) for v in recency(np.array(self.last_range), self.now, self.decay))
+        if w.recency == 0 or not high - low > 0:  # recency adds the same to every record: all or none
+            same = w.recency * FLAT_VALUE if w.recency else 0.0
+            return np.where(rho <= same, -np.inf, np.inf)
+        needed = low + np.maximum(rho / w.recency, 0.0) * (high - low)  # the decayed value to reach
+        with np.errstate(divide="ignore"):
+            hours = np.log(np.minimum(needed, 1.0)) / np.log(self.decay)
+        key = self.now - hours * SECONDS_PER_HOUR
+        key = key - (1e-9 * np.abs(hours * SECONDS_PER_HOUR) + 1e-6)
+        return np.where(rho <= 0, -np.inf, np.where(rho > w.recency, np.inf, key))
 
 
-def combine(rec: np.ndarray, imp: np.ndarray, rel: np.ndarray, weights: Weights) -> np.ndarray:
-    """The weighted sum of the three normalised parts."""
-    return weights.recency * rec + weights.importance * imp + weights.relevance * rel
+@dataclass(frozen=True)
+class ConcordiaParts:
+    """Concordia v1's raw sum at one retrieval: cosine + 0.99^(minutes before the newest record) + importance on
+    [0, 1]; its recency reads the creation time, which never changes."""
+
+    newest: float
+    use_recency: bool
+    use_importance: bool
+    importance_range: tuple[float, float]
+    relevance_weight = 1.0
+
+    def recency(self, created: np.ndarray) -> np.ndarray:
+        if not self.use_recency:
+            return np.zeros(np.shape(created))
+        return concordia_recency(created, self.newest)
+
+    def importance(self, importance: np.ndarray) -> np.ndarray:
+        if not self.use_importance:
+            return np.zeros(np.shape(importance))
+        return concordia_importance(importance)
+
+    def base(self, created: np.ndarray, importance: np.ndarray) -> np.ndarray:
+        return self.recency(created) + self.importance(importance)
+
+    def relevance(self, cosines: np.ndarray, low: float, high: float) -> np.ndarray:
+        return np.asarray(cosines, np.float64)
+
+    def base_range(self) -> tuple[float, float]:
+        """No record's base is outside it (recency in (0, 1], importance as its extremes map)."""
+        low, high = self.importance(np.array(self.importance_range))
+        return float(min(low, 0.0)), float(self.use_recency + high)
+
+    def total(self, base: np.ndarray, relevance: np.ndarray) -> np.ndarray:
+        return relevance + base
+
+    def key_at_least(self, need: np.ndarray, importance: np.ndarray) -> np.ndarray:
+        """For each (needed base, importance upper bound): a creation time below which the base is below it."""
+        rho = need - self.importance(importance)
+        if not self.use_recency:
+            return np.where(rho <= 0, -np.inf, np.inf)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            minutes = np.log(np.clip(rho, 1e-300, 1.0)) / np.log(CONCORDIA_DECAY_PER_MINUTE)
+        key = self.newest - minutes * SECONDS_PER_MINUTE - (1e-9 * np.abs(minutes * SECONDS_PER_MINUTE) + 1e-6)
+        return np.where(rho <= 0, -np.inf, np.where(rho > 1.0, np.inf, key))
 
 
 def top_k(scores: np.ndarray, ids: np.ndarray, k: int) -> list[int]:

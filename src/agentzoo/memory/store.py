@@ -18,12 +18,14 @@ import numpy as np
 
 from ..errors import ConfigError
 from . import scoring
+from . import ranking
 from .index import NumpyIndex, USearchIndex, make_index
 from .records import KINDS, MemoryRecord, Retrieved, check_kind
 
 DEFAULT_POOL = 256
 """Candidates an approximate index proposes per query; memories no larger are scored exactly. Fewer
 means a faster graph search and more records checked against the bound (bench/memory.py measured both)."""
+RELEVANCE_BOUNDS = ("extremes", "index")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -41,15 +43,22 @@ class MemorySnapshot:
     index: bytes | None
     index_kind: str
     pool: int
+    relevance_bound: str = "extremes"
 
 
 class MemoryStore:
     """Records, arrays and index of one memory. Not async: it makes no effect (the stream does)."""
 
     def __init__(self, path: str | Path = ":memory:", *, index: str = "auto", pool: int = DEFAULT_POOL,
-                 _conn: sqlite3.Connection | None = None, _index_bytes: bytes | None = None) -> None:
+                 relevance_bound: str = "extremes", _conn: sqlite3.Connection | None = None, _index_bytes: bytes | None = None) -> None:
         self.path = str(path)
         self.pool = pool
+        if relevance_bound not in RELEVANCE_BOUNDS:
+            raise ConfigError(f"memory relevance bound {relevance_bound!r} is unknown; bounds: {', '.join(RELEVANCE_BOUNDS)}")
+        self.relevance_bound = relevance_bound
+        """What the indexed path assumes of the records the graph did not propose (see `_ranked`)."""
+        self.last_scored = 0
+        """Records the last retrieval computed a score for (every record for a scan; for the bench)."""
         self._conn = _conn or sqlite3.connect(self.path)
         self._conn.executescript(_SCHEMA)
         self._index_kind = index
@@ -73,6 +82,12 @@ class MemoryStore:
             self._imp[: self._n], self._last[: self._n], self._created[: self._n] = imp, last, created
             self._kind[: self._n] = [KINDS.index(k) for k in kinds]
             self._vec[: self._n] = np.frombuffer(b"".join(blobs), np.float32).reshape(self._n, self.dimensions)
+        # Extremes for the normalisation (records only add; an access moves last_accessed) and the time orders.
+        self._imp_low, self._imp_high = (float(self._imp[: self._n].min()), float(self._imp[: self._n].max())) \
+            if self._n else (np.inf, -np.inf)
+        self._created_high = float(self._created[: self._n].max()) if self._n else -np.inf
+        self._last_low, self._last_high, self._last_stale = np.inf, -np.inf, True
+        self._by_last, self._by_created = ranking.KeyOrder(), ranking.KeyOrder()
         self._index: NumpyIndex | USearchIndex | None = None
         if self.dimensions is not None:
             if _index_bytes is None:
@@ -121,11 +136,25 @@ class MemoryStore:
         assert self._index is not None
         self._index.add(self._ids[new], vectors)
         self._n += len(records)
+        self._imp_low = min(self._imp_low, float(self._imp[new].min()))
+        self._imp_high = max(self._imp_high, float(self._imp[new].max()))
+        self._created_high = max(self._created_high, float(self._created[new].max()))
+        if not self._last_stale:
+            self._last_low = min(self._last_low, float(self._last[new].min()))
+            self._last_high = max(self._last_high, float(self._last[new].max()))
+        self._by_last.changed(self._ids[new])
+        self._by_created.changed(self._ids[new])
         return records
 
     def touch(self, ids: list[int], now: float) -> None:
         """Mark records as retrieved at `now` (recency restarts from their last access)."""
+        old = self._last[ids]
+        if np.any((old == self._last_low) | (old == self._last_high)):
+            self._last_stale = True  # an extreme may have moved inward: recounted at the next retrieval
+        else:
+            self._last_low, self._last_high = min(self._last_low, now), max(self._last_high, now)
         self._last[ids] = now
+        self._by_last.changed(ids)
         self._conn.executemany("UPDATE records SET last_accessed = ? WHERE id = ?", [(now, i) for i in ids])
         self._conn.commit()
 
@@ -166,101 +195,109 @@ class MemoryStore:
 
     def score(self, query: list[float], now: float, k: int, weights: scoring.Weights,
               decay: float = scoring.RECENCY_DECAY_PER_HOUR, kinds: tuple[str, ...] | None = None) -> list[Retrieved]:
-        """The k best records for `query` at simulated time `now` (no access is recorded: see `touch`)."""
-        n = self._n
-        if n == 0 or k <= 0:
+        """The k best records for `query` at simulated time `now` by Generative Agents' score (no access is
+        recorded: see `touch`). Recency and importance are normalised by their extremes over every record, kept
+        exactly as records come and are touched; relevance by the cosine's extremes (see `_ranked`)."""
+        if self._n == 0 or k <= 0:
             return []
-        q = self._unit_query(query)
-        rec = scoring.minmax(scoring.recency(self._last[:n], now, decay))
-        imp = scoring.minmax(self._imp[:n])
-        base = weights.recency * rec + weights.importance * imp
-        if kinds is not None:
-            codes = [KINDS.index(kind) for kind in kinds]
-            base = np.where(np.isin(self._kind[:n], codes), base, -np.inf).astype(np.float32)
-        assert self._index is not None
-        if n <= self.pool or isinstance(self._index, NumpyIndex):
-            rel = scoring.minmax(self._vec[:n] @ q)
-            total = base + weights.relevance * rel
-            best = scoring.top_k(total, self._ids[:n], k)
-        else:
-            best, total, rel = self._pruned(q, base, weights.relevance, k)
-        best = [i for i in best if np.isfinite(total[i])]
-        return [Retrieved(record, float(total[i]), float(rec[i]), float(imp[i]), float(rel[i]))
-                for i, record in zip(best, self.get(best))]
+        parts = scoring.GenerativeAgentsParts(weights, now, decay, self._last_range(),
+                                              (self._imp_low, self._imp_high))
+        return self._ranked(self._unit_query(query), k, parts, self._last, self._by_last, kinds)
 
     def score_concordia(self, query: list[float], k: int, *, use_recency: bool = scoring.CONCORDIA_DEFAULT_USE_RECENCY,
                         use_importance: bool = scoring.CONCORDIA_DEFAULT_USE_IMPORTANCE,
                         kinds: tuple[str, ...] | None = None) -> list[Retrieved]:
         """The k best records for `query` by Concordia v1's raw sum (see `scoring`): cosine + recency from the
         newest record's time + importance on [0, 1]. `Retrieved`'s parts are the terms as summed (0 when unused)."""
-        n = self._n
-        if n == 0 or k <= 0:
+        if self._n == 0 or k <= 0:
             return []
-        q = self._unit_query(query)
-        zero = np.zeros(n, np.float64)
-        rel = (self._vec[:n] @ q).astype(np.float64)  # unit rows and query: Concordia's dot of unit embeddings
-        created = self._created[:n]
-        rec = scoring.concordia_recency(created, float(created.max())) if use_recency else zero
-        imp = scoring.concordia_importance(self._imp[:n]) if use_importance else zero
-        total = rel + rec + imp
-        if kinds is not None:
-            total = np.where(np.isin(self._kind[:n], [KINDS.index(kind) for kind in kinds]), total, -np.inf)
-        best = [i for i in scoring.top_k(total, self._ids[:n], k) if np.isfinite(total[i])]
-        return [Retrieved(record, float(total[i]), float(rec[i]), float(imp[i]), float(rel[i]))
-                for i, record in zip(best, self.get(best))]
+        parts = scoring.ConcordiaParts(self._created_high, use_recency, use_importance, (self._imp_low, self._imp_high))
+        return self._ranked(self._unit_query(query), k, parts, self._created, self._by_created, kinds)
+
+    def _ranked(self, q: np.ndarray, k: int, parts: scoring.GenerativeAgentsParts | scoring.ConcordiaParts,
+                times: np.ndarray, order: ranking.KeyOrder, kinds: tuple[str, ...] | None) -> list[Retrieved]:
+        """Exact scan (numpy index, or a memory no larger than the pool), or the threshold algorithm of `ranking`
+        over the graph's pool, its farthest records and `order`.
+
+        What the indexed path guarantees: the top k, ties to the lower id, of the same per-record arithmetic as
+        the scan, given (1) the relevance extremes, which the scan takes over every record and this path over the
+        records it computed a cosine for (the pool, the graph's answer for −q, every candidate: the nearest and
+        farthest records as far as the graph finds them), and (2) with `relevance_bound="index"`, that no record
+        outside the pool is more similar than the pool's least similar (the graph's recall). With "extremes" (2)
+        is not assumed: an unseen record's relevance is bounded by the maximum found, at the price of more
+        candidates. bench/memory.py measures the agreement with the scan."""
+        n = self._n
+        keys, imp, kind = times[:n], self._imp[:n], self._kind[:n]
+        codes = None if kinds is None else [KINDS.index(c) for c in kinds]
+        assert self._index is not None
+        if n <= self.pool or isinstance(self._index, NumpyIndex):
+            cos = _cosines(self._vec[:n], q)
+            low, high = float(cos.min()), float(cos.max())
+            total = parts.total(parts.base(keys, imp), parts.relevance(cos, low, high))
+            if codes is not None:
+                total = np.where(np.isin(kind, codes), total, -np.inf)
+            best = np.array([i for i in scoring.top_k(total, self._ids[:n], k) if np.isfinite(total[i])], np.int64)
+            totals, self.last_scored = total[best], n
+        else:
+            best, totals, low, high = self._threshold(q, k, parts, keys, imp, kind, order, codes)
+            cos = np.zeros(n, np.float32)
+            cos[best] = _cosines(self._vec[best], q)
+        return [Retrieved(record, float(t), float(r), float(i), float(c)) for record, t, r, i, c in zip(
+            self.get([int(i) for i in best]), totals, parts.recency(keys[best]), parts.importance(imp[best]),
+            parts.relevance(cos[best], low, high))]
+
+    def _threshold(self, q: np.ndarray, k: int, parts: scoring.GenerativeAgentsParts | scoring.ConcordiaParts,
+                   keys: np.ndarray, imp: np.ndarray, kind: np.ndarray, order: ranking.KeyOrder,
+                   codes: list[int] | None) -> tuple[np.ndarray, np.ndarray, float, float]:
+        assert self._index is not None
+        n = self._n
+        order.ensure(keys, kind, imp)
+        assert isinstance(self._index, USearchIndex) or hasattr(self._index, "nearest_and_farthest")
+        near, far = self._index.nearest_and_farthest(q, self.pool)
+        near = near[(near >= 0) & (near < n)]
+        seen = ranking.unique_ids(np.concatenate([near, far[(far >= 0) & (far < n)]]))
+        cosines = _cosines(self._vec[seen], q)
+        edge = float(_cosines(self._vec[near], q).min())
+        extremes = [float(cosines.min()), float(cosines.max())]
+        group_max = order.max_importance(kind, imp)
+        if codes is not None:
+            skip = ~np.isin(np.arange(ranking.GROUPS) // (ranking.GROUPS // len(KINDS)), codes)
+            group_max = np.where(skip, -np.inf, group_max)
+
+        def allowed(ids: np.ndarray) -> np.ndarray:
+            return np.ones(ids.size, bool) if codes is None else np.isin(kind[ids], codes)
+
+        def score(bases: np.ndarray, cos: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, float]:
+            extremes[:] = [min(extremes[0], float(cos.min())), max(extremes[1], float(cos.max()))]
+            low, high = extremes
+            # "extremes": no record is more similar than the most similar found; "index": than the pool's least.
+            ceiling = edge if self.relevance_bound == "index" else high
+            bound = parts.relevance_weight * float(parts.relevance(np.array([ceiling]), low, high)[0])
+            return parts.total(bases, parts.relevance(cos, low, high)), bound
+
+        def enumerate_from(theta: float) -> np.ndarray:
+            live = group_max > -np.inf
+            key_min = np.full(ranking.GROUPS, np.inf)
+            key_min[live] = parts.key_at_least(np.full(int(live.sum()), theta), group_max[live])
+            return order.at_least(key_min, keys, kind, imp)
+
+        best, totals, seen, _ = ranking.threshold_top_k(
+            k, seen, cosines, allowed, lambda ids: parts.base(keys[ids], imp[ids]), parts.base_range(),
+            lambda ids: _cosines(self._vec[ids], q), score, enumerate_from)
+        self.last_scored = seen.size
+        return best, totals, extremes[0], extremes[1]
+
+    def _last_range(self) -> tuple[float, float]:
+        if self._last_stale:
+            last = self._last[: self._n]
+            self._last_low, self._last_high, self._last_stale = float(last.min()), float(last.max()), False
+        return self._last_low, self._last_high
 
     def _unit_query(self, query: list[float]) -> np.ndarray:
         q = np.asarray(query, dtype=np.float32)
         if q.shape != (self.dimensions,):
             raise ConfigError(f"memory query has {q.size} dimensions; this memory holds {self.dimensions}")
         return q / (np.linalg.norm(q) or 1.0)
-
-    def _pruned(self, q: np.ndarray, base: np.ndarray, w_rel: float, k: int) -> tuple[list[int], np.ndarray, np.ndarray]:
-        """Top k without a full scan: the same as the scan up to the graph's recall (Fagin's threshold algorithm).
-
-        Relevance comes from two sorted lists: the graph's `pool` nearest records (and, asked with −q, the
-        farthest, which give the minimum for min-max normalisation), and the records with the best
-        recency + importance part (`base`), B of them. A record in neither list scores at most the B-th best
-        base plus the weighted relevance of the pool's least relevant record; once the k-th best score found
-        reaches that bound, no other record can enter the top k. Otherwise B grows fourfold."""
-        assert self._index is not None
-        n = self._n
-        near = self._index.candidates(q, self.pool)
-        near = near[(near >= 0) & (near < n)]
-        far = self._index.candidates(-q, 16)
-        raw = np.full(n, np.nan, np.float32)
-        seen = np.unique(np.concatenate([near, far[(far >= 0) & (far < n)]]))
-        raw[seen] = self._vec[seen] @ q
-        edge = float(raw[near].min())
-        by_base, floor = _best_by(base, 16 * self.pool)
-        size = self.pool
-        while True:
-            prefix = by_base[:size]
-            new = prefix[np.isnan(raw[prefix])]
-            raw[new] = self._vec[new] @ q
-            seen = np.concatenate([seen, new])  # `new` had no cosine yet: disjoint from `seen`
-            lo, hi = float(raw[seen].min()), float(raw[seen].max())
-            span = hi - lo
-            rel_seen = (raw[seen] - lo) / span if span > 0 else np.full(seen.size, scoring.FLAT_VALUE, np.float32)
-            scores = base[seen] + w_rel * rel_seen
-            kth = np.sort(scores)[-min(k, scores.size)]
-            edge_rel = (edge - lo) / span if span > 0 else scoring.FLAT_VALUE
-            outside = float(base[prefix[-1]]) if size < by_base.size else floor
-            if kth >= outside + w_rel * edge_rel:
-                break
-            if size >= by_base.size:  # the list ran out before the bound was met: a longer one, or the scan
-                if by_base.size * 8 > n // 4:
-                    rel = scoring.minmax(self._vec[:n] @ q)
-                    total = base + w_rel * rel
-                    return scoring.top_k(total, self._ids[:n], k), total, rel
-                by_base, floor = _best_by(base, by_base.size * 8)
-            size *= 4
-        rel = np.zeros(n, np.float32)
-        total = np.full(n, -np.inf, np.float32)
-        rel[seen] = rel_seen
-        total[seen] = scores
-        best = scoring.top_k(scores, self._ids[seen], k)  # over the records seen only: the rest are not candidates
-        return [int(seen[i]) for i in best], total, rel
 
     # --- state -------------------------------------------------------------------------------
 
@@ -275,14 +312,15 @@ class MemoryStore:
     def snapshot(self) -> MemorySnapshot:
         index = self._index.to_bytes() if self._index is not None else None
         kind = self._index.kind if self._index is not None else self._index_kind
-        return MemorySnapshot(self._conn.serialize(), index, kind, self.pool)
+        return MemorySnapshot(self._conn.serialize(), index, kind, self.pool, self.relevance_bound)
 
     @classmethod
     def restore(cls, snapshot: MemorySnapshot) -> MemoryStore:
         """A new in-memory store holding exactly what the snapshot held."""
         conn = sqlite3.connect(":memory:")
         conn.deserialize(snapshot.database)
-        return cls(":memory:", index=snapshot.index_kind, pool=snapshot.pool, _conn=conn, _index_bytes=snapshot.index)
+        return cls(":memory:", index=snapshot.index_kind, pool=snapshot.pool, relevance_bound=snapshot.relevance_bound,
+                   _conn=conn, _index_bytes=snapshot.index)
 
     def _saved_index(self) -> bytes | None:
         """The graph `close()` saved beside the database, if it holds exactly the records the database holds
@@ -304,18 +342,9 @@ class MemoryStore:
         self._conn.close()
 
 
-def _best_by(values: np.ndarray, count: int) -> tuple[np.ndarray, float]:
-    """About `count` positions of the largest values, best first, and a value no record left out exceeds.
-
-    The cut is the matching quantile of a strided sample (a full partition of a million floats costs more
-    than the whole rest of a retrieval); every value at or above it is taken, so nothing above it is missed."""
-    n = values.size
-    if count >= n:
-        order = np.argsort(-values, kind="stable")
-        return order, -np.inf
-    sample = values[:: max(1, n // 16384)]
-    rank = max(0, sample.size - 1 - int(count * sample.size / n))
-    cut = float(np.partition(sample, rank)[rank])
-    chosen = np.flatnonzero(values >= cut)
-    floor = float(np.max(values, where=values < cut, initial=-np.inf))
-    return chosen[np.argsort(-values[chosen], kind="stable")], floor
+def _cosines(rows: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Each unit row's dot with the unit query. einsum, not `@`: its sum runs the same way for a row whatever the
+    rows around it, so the scan and the indexed path compute the same bits for a record (a BLAS matrix-vector
+    product can round a record differently when it is one row of ten than one of a million), and a record's score,
+    hence the ranking and its ties, does not depend on which path scored it."""
+    return np.einsum("ij,j->i", rows, q)

@@ -62,9 +62,11 @@ class MemoryStream:
         """None: never reflect on its own (call `reflect`)."""
 
     @classmethod
-    def open(cls, path: str | Path, *, index: str = "auto", pool: int = DEFAULT_POOL, **options: Any) -> MemoryStream:
-        """A stream persisted in the SQLite file at `path` (created if missing)."""
-        return cls(MemoryStore(path, index=index, pool=pool), **options)
+    def open(cls, path: str | Path, *, index: str = "auto", pool: int = DEFAULT_POOL, relevance_bound: str = "extremes",
+             **options: Any) -> MemoryStream:
+        """A stream persisted in the SQLite file at `path` (created if missing); `index`, `pool` and
+        `relevance_bound` as `MemoryStore` takes them."""
+        return cls(MemoryStore(path, index=index, pool=pool, relevance_bound=relevance_bound), **options)
 
     def __len__(self) -> int:
         return len(self.store)
