@@ -34,6 +34,7 @@ from .langgraph_mt import langgraph_mt
 from .ltl import ltl
 from .magentic_one import magentic_one
 from .mlagentbench import mlagentbench
+from .multi_branch import multi_branch
 from .pangu_agent import pangu_agent
 from .persona import persona
 from .poact import poact
@@ -78,6 +79,7 @@ PLAYERS: dict[str, Callable[[Gold], Callable[[ModelRequest], Any]]] = {
     "langgraph-mt": langgraph_mt,
     "aegis": aegis,
     "poact": poact,
+    "multi-branch": multi_branch,
 }
 """Recipe name -> a function of a task's `Gold` that returns the recipe's oracle (a function of the request)."""
 
