@@ -86,7 +86,8 @@ def test_every_recipe_declares_its_answer_kinds_and_has_an_oracle_player():
         "town": "simulation",
         "kitchen": "tool-calls",
         "persona-sessions": "text", "mlagentbench": "tool-calls", "concordia-scenes": "simulation",
-        "populations": "simulation", "mt-dialogues": "tool-calls"}
+        "populations": "simulation", "mt-dialogues": "tool-calls",
+        "proactive-events": "tool-calls"}
 
 
 @pytest.mark.parametrize(("recipe", "env_name"), PAIRS, ids=[f"{r}-{e}" for r, e in PAIRS])

@@ -54,6 +54,7 @@ RECIPES: dict[str, str] = {
     "proagent": "agentzoo.recipes.proagent",                  # #20, on the kitchen
     "aegis": "agentzoo.recipes.aegis",                        # #9, an FSM over a code agent with reproduction scripts
     "poact": "agentzoo.recipes.poact",                        # #47, policy (stages) and action (tool retrieval, reviewer) controllers
+    "proactive-agent": "agentzoo.recipes.proactive_agent",    # #42, propose a task or None at each event
     "multi-branch": "agentzoo.recipes.multi_branch",          # #16, decomposition + k branches (vote or selector)
 }
 

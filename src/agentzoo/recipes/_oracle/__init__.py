@@ -38,6 +38,7 @@ from .multi_branch import multi_branch
 from .pangu_agent import pangu_agent
 from .persona import persona
 from .poact import poact
+from .proactive_agent import proactive_agent
 from .proagent import proagent
 from .react_textgame import react_textgame
 from .search import swe_search, tree_search
@@ -79,6 +80,7 @@ PLAYERS: dict[str, Callable[[Gold], Callable[[ModelRequest], Any]]] = {
     "langgraph-mt": langgraph_mt,
     "aegis": aegis,
     "poact": poact,
+    "proactive-agent": proactive_agent,
     "multi-branch": multi_branch,
 }
 """Recipe name -> a function of a task's `Gold` that returns the recipe's oracle (a function of the request)."""
