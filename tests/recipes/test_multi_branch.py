@@ -7,7 +7,7 @@ import re
 import pytest
 
 from agentzoo.envs.gsm8k import GSM8K
-from agentzoo.errors import ConfigError, UnexpectedModelBehavior
+from agentzoo.errors import ConfigError
 from agentzoo.eval.harness import EvalConfig, run_eval
 from agentzoo.eval.matrix import Sample
 from agentzoo.eval.store import ResultStore
@@ -48,7 +48,7 @@ async def test_k_branches_are_sampled_per_subtask_the_vote_picks_and_subtasks_ru
     assert sorted(scopes[1:4]) == ["subtask#1/branch#1", "subtask#1/branch#2", "subtask#1/branch#3"]
     assert sorted(scopes[4:]) == ["subtask#2/branch#1", "subtask#2/branch#2", "subtask#2/branch#3"]
     assert len(model.requests) == 1 + 2 * 3
-    first, second = agent.steps
+    first = agent.steps[0]
     assert first.candidates == ("Counting.\n12", "Counting.\n12", "Counting.\n7") and first.chosen == 0  # 12 wins 2:1
     # Every branch of sub-task 2 was shown sub-task 1's pick, and the run's answer is sub-task 2's pick.
     later = [r.messages[-1]["content"] for r in model.requests if "Double the count." in r.messages[-1]["content"]

@@ -30,6 +30,7 @@ ENVIRONMENTS: dict[str, tuple[str, str]] = {
     "persona-sessions": ("agentzoo.envs.persona_sessions", "PersonaSessions"),
     "kitchen": ("agentzoo.envs.kitchen", "Kitchen"),
     "town": ("agentzoo.envs.town", "Town"),
+    "judge-pairs": ("agentzoo.envs.judge_pairs", "JudgePairs"),
     "proactive-events": ("agentzoo.envs.proactive_events", "ProactiveEvents"),
 }
 

@@ -56,6 +56,7 @@ RECIPES: dict[str, str] = {
     "poact": "agentzoo.recipes.poact",                        # #47, policy (stages) and action (tool retrieval, reviewer) controllers
     "proactive-agent": "agentzoo.recipes.proactive_agent",    # #42, propose a task or None at each event
     "multi-branch": "agentzoo.recipes.multi_branch",          # #16, decomposition + k branches (vote or selector)
+    "jailjudge": "agentzoo.recipes.jailjudge",                # #10, judges, voters and an inference agent
 }
 
 

@@ -30,6 +30,7 @@ from .discussions import dylan, mallm
 from .gold import Gold, OracleError
 from .generative_agents import generative_agents
 from .ioa import ioa
+from .jailjudge import jailjudge
 from .langgraph_mt import langgraph_mt
 from .ltl import ltl
 from .magentic_one import magentic_one
@@ -82,6 +83,7 @@ PLAYERS: dict[str, Callable[[Gold], Callable[[ModelRequest], Any]]] = {
     "poact": poact,
     "proactive-agent": proactive_agent,
     "multi-branch": multi_branch,
+    "jailjudge": jailjudge,
 }
 """Recipe name -> a function of a task's `Gold` that returns the recipe's oracle (a function of the request)."""
 
