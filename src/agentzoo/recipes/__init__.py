@@ -57,6 +57,7 @@ RECIPES: dict[str, str] = {
     "proactive-agent": "agentzoo.recipes.proactive_agent",    # #42, propose a task or None at each event
     "multi-branch": "agentzoo.recipes.multi_branch",          # #16, decomposition + k branches (vote or selector)
     "jailjudge": "agentzoo.recipes.jailjudge",                # #10, judges, voters and an inference agent
+    "mechagents": "agentzoo.recipes.mechagents",              # #23, a five-member group chat running code in the sandbox
 }
 
 

@@ -34,6 +34,7 @@ from .jailjudge import jailjudge
 from .langgraph_mt import langgraph_mt
 from .ltl import ltl
 from .magentic_one import magentic_one
+from .mechagents import mechagents
 from .mlagentbench import mlagentbench
 from .multi_branch import multi_branch
 from .pangu_agent import pangu_agent
@@ -84,6 +85,7 @@ PLAYERS: dict[str, Callable[[Gold], Callable[[ModelRequest], Any]]] = {
     "proactive-agent": proactive_agent,
     "multi-branch": multi_branch,
     "jailjudge": jailjudge,
+    "mechagents": mechagents,
 }
 """Recipe name -> a function of a task's `Gold` that returns the recipe's oracle (a function of the request)."""
 
