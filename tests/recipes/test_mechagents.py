@@ -99,3 +99,27 @@ async def test_the_shipped_local_model_takes_the_planners_turn(journal):
     result = await runner.run(build_recipe("mechagents", model, max_turns=1), TASK, journal=journal)
     assert result.ok, result.error
     assert [e.scope for e in journal.entries(result.run_id) if e.kind == "model"] == ["planner"]
+
+
+async def test_numeric_problems_scores_within_one_percent_and_a_harness_run_computes_the_answer(tmp_path):
+    from agentzoo.envs.base import ScoringContext
+    from agentzoo.envs.numeric_problems import NumericProblems
+
+    env = NumericProblems()
+    task = next(t for t in env.tasks() if t.id == "numeric-problems/pendulum-period")
+    episode = env.episode(task)
+    assert (await env.score(episode, "T = 2.84 s\n#### 2.84", ScoringContext())).success       # 0.1% off
+    assert not (await env.score(episode, "#### 2.9", ScoringContext())).success                 # 2% off
+    assert not (await env.score(episode, "no number", ScoringContext())).success
+    script = tmp_path / "roles.json"
+    script.write_text(json.dumps(["Plan: T = 2 pi sqrt(L/g).", "L = 2 m, g = 9.81 m/s^2.",
+                                  "```python\nimport math\nprint(2 * math.pi * math.sqrt(2 / 9.81))\n```",
+                                  "The period is 2.837 s.\n#### 2.837\nTERMINATE"]))
+    await run_eval([Sample(env.name, task, "mechagents", f"scripted:{script}", 0)], {env.name: env},
+                   EvalConfig(out=tmp_path / "out"))
+    store = ResultStore(tmp_path / "out" / "results.db")
+    try:
+        [row] = list(store.rows())
+    finally:
+        store.close()
+    assert row["success"] and row["score"]["got"] == "2.837", row

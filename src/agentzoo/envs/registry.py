@@ -31,6 +31,7 @@ ENVIRONMENTS: dict[str, tuple[str, str]] = {
     "kitchen": ("agentzoo.envs.kitchen", "Kitchen"),
     "town": ("agentzoo.envs.town", "Town"),
     "judge-pairs": ("agentzoo.envs.judge_pairs", "JudgePairs"),
+    "numeric-problems": ("agentzoo.envs.numeric_problems", "NumericProblems"),
     "proactive-events": ("agentzoo.envs.proactive_events", "ProactiveEvents"),
 }
 

@@ -5,7 +5,8 @@ scientist (formulator), an engineer (coder), an executor and a critic share one 
 run by the executor and errors go back to the engineer until the critic accepts the result. The paper's
 problems are FEniCS elasticity simulations; here the sandbox's Python has the standard library only (no
 numpy, scipy or FEniCS on this machine), so the engineer is told to write plain Python (`plain=True`) and the
-recipe runs on numeric word problems (gsm8k).
+recipe runs on number-answer environments: `numeric-problems` (six closed-form mechanics problems: a beam's
+deflection, springs in series, an ODE's value at t, …) and gsm8k.
 
 Built on `agentzoo.teams.group_chat.GroupChat`: speakers by a rule (planner → scientist → engineer → executor
 → critic → engineer …; preset `auto`: a model picks, as AutoGen's default), a traceback hands over to the
@@ -48,7 +49,7 @@ OPTION_SOURCES: dict[str, str] = {
     "plain": "ours: the sandbox's Python has no numpy/scipy here; True tells the engineer to use `math`",
 }
 DEVIATIONS: list[str] = [
-    "no FEniCS: numeric word problems with plain Python instead of finite-element elasticity problems",
+    "no FEniCS: closed-form mechanics problems (numeric-problems) and gsm8k in plain Python instead of finite-element elasticity problems",
     "prompts are ours; the executor is the sandbox, not an LLM, and a traceback always hands over to the engineer",
     "speakers by a fixed rule by default (AutoGen's default is a model's pick: preset `auto`)",
 ]
