@@ -36,6 +36,7 @@ from .ltl import ltl
 from .magentic_one import magentic_one
 from .mechagents import mechagents
 from .mlagentbench import mlagentbench
+from .mobile_agent_v2 import mobile_agent_v2
 from .multi_branch import multi_branch
 from .pangu_agent import pangu_agent
 from .persona import persona
@@ -83,6 +84,7 @@ PLAYERS: dict[str, Callable[[Gold], Callable[[ModelRequest], Any]]] = {
     "aegis": aegis,
     "poact": poact,
     "proactive-agent": proactive_agent,
+    "mobile-agent-v2": mobile_agent_v2,
     "multi-branch": multi_branch,
     "jailjudge": jailjudge,
     "mechagents": mechagents,
