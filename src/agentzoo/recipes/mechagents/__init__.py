@@ -37,15 +37,16 @@ from .team import (
 __all__ = ["ANSWER_KINDS", "ROLES", "MechAgents", "build", "latest_code", "rule_selector"]
 
 ANSWER_KINDS = ("number",)
+ROLES_SOURCE = "paper (#23): planner, scientist (formulator), engineer (coder), executor, critic"  # `ROLES`
 MAX_TURNS = 15          # ours [unverified]: the notebooks' max_round is not recorded in PAPERS.md
 EXEC_TIMEOUT = 60.0     # ours: seconds per code run
 SELECTORS = ("rule", "auto")
 
 PRESETS: dict[str, dict[str, Any]] = {"rule": {"selector": "rule"}, "auto": {"selector": "auto"}}
 OPTION_SOURCES: dict[str, str] = {
-    "roles": "paper (#23): planner, scientist (formulator), engineer (coder), executor, critic",
     "selector": "notebooks use AutoGen group chat (model-picked speakers: preset `auto`); the rule is ours",
     "max_turns": "ours (15) [unverified]",
+    "exec_timeout": "ours: 60 s of wall time per code run",
     "plain": "ours: the sandbox's Python has no numpy/scipy here; True tells the engineer to use `math`",
 }
 DEVIATIONS: list[str] = [
