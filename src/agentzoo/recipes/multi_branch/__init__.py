@@ -8,7 +8,8 @@ majority vote over their final answers (`selection="vote"`) or by a selector mod
 the picked answer is shown to every later sub-task; the last sub-task's pick is the run's answer.
 
 Answers are compared by `agentzoo.recipes._answers.final_answer` (numbers canonical, text normalised), ties to
-the branch seen first. It answers text and number tasks (gsm8k, persona-sessions, judge-pairs).
+the branch seen first. It answers text and number tasks (gsm8k, numeric-problems, persona-sessions,
+judge-pairs).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ...protocols import Model
 from ..cot import text_only
 from .agent import SELECTIONS, MultiBranch, Step, parse_subtasks
 
-__all__ = ["ANSWER_KINDS", "MultiBranch", "SELECTIONS", "Step", "build", "parse_subtasks"]
+__all__ = ["ANSWER_KINDS", "SELECTIONS", "MultiBranch", "Step", "build", "parse_subtasks"]
 
 ANSWER_KINDS = ("number", "text")
 K_BRANCHES = 3        # ours [unverified]: the paper's branch count is not stated in what we read

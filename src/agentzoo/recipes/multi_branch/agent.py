@@ -24,7 +24,7 @@ from .._answers import final_answer, majority
 PROMPTS = Path(__file__).parent / "prompts"
 SELECTIONS = ("vote", "selector")
 _NUMBERED = re.compile(r"^\s*(\d+)[.)]\s+(.+?)\s*$")
-_CHOICE = re.compile(r"choice\s*:\s*(\d+)", re.I)
+_CHOICE = re.compile(r"choice\s*:\s*(\d+)", re.IGNORECASE)
 
 
 def parse_subtasks(text: str, limit: int) -> list[str]:
