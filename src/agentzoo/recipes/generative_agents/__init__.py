@@ -56,10 +56,11 @@ EMBEDDER = "hashing"               # ours: offline and deterministic; the paper 
 
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {"steps_per_hour": STEPS_PER_HOUR, "top_k": TOP_K, "max_dialogue_rounds": MAX_DIALOGUE_ROUNDS},
-    # ours: three residents for 2.5 game hours in half-hour steps, few memories per prompt, one-round talks and
-    # no retry: what the shipped 135M model gets through on two cores (experiments/generative-agents-local.yaml)
-    "small": {"residents": 3, "hours": 2.5, "steps_per_hour": 2, "top_k": 5, "dialogue_memories": 3,
-              "max_dialogue_rounds": 1, "reply_attempts": 1},
+    # ours: three residents for 3 game hours in hour-long steps, a day plan of 3-5 chunks and actions of 10-30
+    # minutes (fewer tokens to write), 5 memories per prompt, one-round talks and no retry: what the shipped 135M
+    # model gets through on two loaded cores (experiments/generative-agents-local.yaml)
+    "small": {"residents": 3, "hours": 3.0, "steps_per_hour": 1, "top_k": 5, "dialogue_memories": 3,
+              "max_dialogue_rounds": 1, "reply_attempts": 1, "day_plan_items": (3, 5), "action_minutes": (10, 30)},
 }
 DEFAULT_PRESET = "paper"
 OPTION_SOURCES: dict[str, str] = {
