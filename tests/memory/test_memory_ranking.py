@@ -29,8 +29,8 @@ class ExactNeighbours:
         cos = self.store._vec[: self.store._n] @ query
         return np.lexsort((np.arange(cos.size), -cos))[:count]
 
-    def nearest_and_farthest(self, query, count):
-        return self.candidates(query, count), self.candidates(-query, count)
+    def nearest_and_farthest(self, query, near, far):
+        return self.candidates(query, near), self.candidates(-query, far)
 
     def to_bytes(self):
         return None
@@ -48,7 +48,7 @@ def memory(n=2000, dims=16, seed=3, pool=32, bound="index", importance_levels=10
     exact, indexed = MemoryStore(index="numpy"), MemoryStore(index="numpy", pool=pool, relevance_bound=bound)
     for store in (exact, indexed):
         store.add_many(items[: n // 2])
-    indexed._index = ExactNeighbours(indexed)
+    indexed._index, indexed.scan_floats = ExactNeighbours(indexed), 0  # the graph path even this small
     return exact, indexed, items[n // 2:], rng
 
 
@@ -108,7 +108,7 @@ def test_ties_go_to_the_lower_id_on_both_paths():
     exact, indexed = MemoryStore(index="numpy"), MemoryStore(index="numpy", pool=8)
     exact.add_many(items)
     indexed.add_many(items)
-    indexed._index = ExactNeighbours(indexed)
+    indexed._index, indexed.scan_floats = ExactNeighbours(indexed), 0
     top = same(exact, indexed, [1.0, 0.2, 0.0], EPOCH + 100 * HOUR, k=12)
     assert [top[i: i + 3] for i in range(0, 12, 3)] == [list(range(t, t + 3)) for t in top[::3]]  # tied: id order
     assert all(t % 3 == 0 for t in top[::3])

@@ -8,12 +8,13 @@ sources give the candidates (Fagin et al.'s threshold algorithm, with sorted acc
 - recency × importance: `KeyOrder`, the records grouped by kind and importance bucket, each group sorted by its
   time, so "every record whose base can reach θ" is a binary search and a suffix per group, never a scan.
 
-The loop: score what the sources gave; with the k-th best score `kth` and `bound`, an upper bound on the
-(normalised) relevance of any record the index did not propose, a record not seen scores below
-`θ + α_rel·bound` once every record with base ≥ θ has been seen; so enumerate the bases down to
-θ = kth − α_rel·bound, score the new ones, and stop when the k-th best no longer moves θ lower. The answer is then
-the exact top k, ties to the lower id, of the score with these normalisation constants, provided `bound` holds.
-What holds exactly and what rests on the index's recall is said where each scorer uses this (see `store`).
+The proof of stop: let `bound` be an upper bound on the weighted relevance of any record the index did not
+propose, and suppose every record with base ≥ θ has been scored. A record not scored then scores below
+θ + bound; so once the k-th best score found, `kth`, is ≥ θ + bound, no record left can enter the top k (nor tie
+with it: the margin is kept strict). The loop lowers θ from the highest possible base in steps that double, never
+below kth − bound, scoring the records each step adds, until that holds. The answer is the exact top k, ties to the
+lower id, of the score with these normalisation constants, provided `bound` holds. What holds exactly and what
+rests on the index's recall is said where the store uses this (`MemoryStore._ranked`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ IMPORTANCE_BUCKET_EDGES = np.arange(1.0, 11.0)
 bucket holds one value and its upper bound is exact; other values share buckets and bound by their maximum."""
 _BUCKETS = IMPORTANCE_BUCKET_EDGES.size + 1
 GROUPS = len(KINDS) * _BUCKETS
+GROUP_KIND = np.arange(GROUPS) // _BUCKETS
+"""The kind (index in `KINDS`) of each group."""
 REBUILD_MIN = 4096
 REBUILD_FRACTION = 32
 """Re-sort when the records added or re-timed since the last sort exceed max(4096, n/32): each query checks the

@@ -1,8 +1,10 @@
 """The memory stream's storage: records in SQLite, their numbers in numpy arrays, a vector index.
 
 SQLite (stdlib) holds the truth: every record with its embedding, and a small key-value table for
-the stream's own state (the reflection counter). On open, the arrays that retrieval scans (importance,
-last access, the unit-length embedding matrix) are loaded from it. `snapshot()` is the whole
+the stream's own state (the reflection counter). On open, the arrays that retrieval reads (importance,
+last access, creation time, kind, the unit-length embedding matrix) are loaded from it. Retrieval scans
+a small memory; a large one with a graph index finds its top k without touching every record (see
+`_ranked` and `ranking`). `snapshot()` is the whole
 database as bytes (SQLite's serialize) plus the index's bytes, so a fork or a search node restores
 it without re-embedding or rebuilding anything, and ranks exactly as the original.
 """
@@ -25,7 +27,26 @@ from .records import KINDS, MemoryRecord, Retrieved, check_kind
 DEFAULT_POOL = 256
 """Candidates an approximate index proposes per query; memories no larger are scored exactly. Fewer
 means a faster graph search and more records checked against the bound (bench/memory.py measured both)."""
-RELEVANCE_BOUNDS = ("extremes", "index")
+FAR_POOL = 64
+"""Records asked of the graph for −q, the least similar: the relevance minimum the paper's normalisation needs is
+the least cosine among them and every other cosine a retrieval computes. 256 finds the true minimum more often
+(100k records: 42 of 50 top-10 lists equal to the scan's, against 32) for +2.4 ms at 1M (3.7 against 1.3 ms)."""
+RELEVANCE_BOUNDS = ("index", "extremes")
+"""What the graph path assumes of a record the graph did not propose (see `MemoryStore._ranked`): "index", that it is
+no more similar than the record found at `INDEX_BOUND_DEPTH` of the pool; "extremes", only that it is no more
+similar than the most similar found: exact given the relevance extremes, but a query whose nearest records stand
+out leaves every recent, important record a candidate (bench/results/memory.md: at 1M records 32,700 scored per
+query, 44 ms, against 13,500 and 21 ms)."""
+INDEX_BOUND_DEPTH = 0.5
+"""The graph is trusted down to half its answer (the 128th of 256): a more similar record would have to be missed
+by a search that returned twice as many. Chosen on bench/memory.py's data at 1M records (hard queries, 20 of
+them, 2026-12-03): trusted to its last record, 2 of 20 top-10 lists equalled the scan's (8.4/10 records in
+common); at half depth 6 of 20 (9.5/10), at 1.6x the records scored; "extremes" 8 of 20 (9.7/10) at 4.4x."""
+SCAN_FLOATS = 1 << 24
+"""A memory whose embedding matrix holds fewer numbers than this (64 MB of float32: ~44,000 records of 384
+dimensions) is scanned even with a graph: the scan is exact and, that small, faster than the graph path's fixed
+cost (bench/results/memory.md, 2026-12-03: 10k records scanned in ~1.4 ms, the graph path costs ~3 ms for its
+searches alone; 100k: the scan ~16 ms against ~6 ms)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -43,20 +64,22 @@ class MemorySnapshot:
     index: bytes | None
     index_kind: str
     pool: int
-    relevance_bound: str = "extremes"
+    relevance_bound: str = "index"
 
 
 class MemoryStore:
     """Records, arrays and index of one memory. Not async: it makes no effect (the stream does)."""
 
     def __init__(self, path: str | Path = ":memory:", *, index: str = "auto", pool: int = DEFAULT_POOL,
-                 relevance_bound: str = "extremes", _conn: sqlite3.Connection | None = None, _index_bytes: bytes | None = None) -> None:
+                 relevance_bound: str = "index", _conn: sqlite3.Connection | None = None, _index_bytes: bytes | None = None) -> None:
         self.path = str(path)
         self.pool = pool
         if relevance_bound not in RELEVANCE_BOUNDS:
             raise ConfigError(f"memory relevance bound {relevance_bound!r} is unknown; bounds: {', '.join(RELEVANCE_BOUNDS)}")
         self.relevance_bound = relevance_bound
         """What the indexed path assumes of the records the graph did not propose (see `_ranked`)."""
+        self.scan_floats = SCAN_FLOATS
+        """Scan below this many embedding numbers (see `SCAN_FLOATS`; tests set 0 to exercise the graph path)."""
         self.last_scored = 0
         """Records the last retrieval computed a score for (every record for a scan; for the bench)."""
         self._conn = _conn or sqlite3.connect(self.path)
@@ -148,6 +171,8 @@ class MemoryStore:
 
     def touch(self, ids: list[int], now: float) -> None:
         """Mark records as retrieved at `now` (recency restarts from their last access)."""
+        if not len(ids):
+            return
         old = self._last[ids]
         if np.any((old == self._last_low) | (old == self._last_high)):
             self._last_stale = True  # an extreme may have moved inward: recounted at the next retrieval
@@ -216,21 +241,22 @@ class MemoryStore:
 
     def _ranked(self, q: np.ndarray, k: int, parts: scoring.GenerativeAgentsParts | scoring.ConcordiaParts,
                 times: np.ndarray, order: ranking.KeyOrder, kinds: tuple[str, ...] | None) -> list[Retrieved]:
-        """Exact scan (numpy index, or a memory no larger than the pool), or the threshold algorithm of `ranking`
-        over the graph's pool, its farthest records and `order`.
+        """Exact scan (numpy index, or a memory under `scan_floats`), or the threshold algorithm of `ranking` over
+        the graph's pool, its farthest records and `order`.
 
-        What the indexed path guarantees: the top k, ties to the lower id, of the same per-record arithmetic as
-        the scan, given (1) the relevance extremes, which the scan takes over every record and this path over the
-        records it computed a cosine for (the pool, the graph's answer for −q, every candidate: the nearest and
-        farthest records as far as the graph finds them), and (2) with `relevance_bound="index"`, that no record
-        outside the pool is more similar than the pool's least similar (the graph's recall). With "extremes" (2)
-        is not assumed: an unseen record's relevance is bounded by the maximum found, at the price of more
-        candidates. bench/memory.py measures the agreement with the scan."""
+        What the graph path guarantees: the top k, ties to the lower id, of the same per-record arithmetic as the
+        scan (same bits: `_cosines`), given (1) for Generative Agents, the relevance extremes, which the scan takes
+        over every record and this path over the records it computed a cosine for (the pool, the graph's answer
+        for −q, every candidate): the most and least similar records as far as the graph finds them; no index
+        gives the least similar of a million 384-dimension vectors exactly in less than a scan; and (2) with
+        `relevance_bound="index"`, that no record the graph did not propose is more similar than the one at
+        `INDEX_BOUND_DEPTH` of its answer (with "extremes": than the most similar found). Recency and importance
+        extremes are exact. bench/memory.py measures the agreement with the scan (bench/results/memory.md)."""
         n = self._n
         keys, imp, kind = times[:n], self._imp[:n], self._kind[:n]
         codes = None if kinds is None else [KINDS.index(c) for c in kinds]
         assert self._index is not None
-        if n <= self.pool or isinstance(self._index, NumpyIndex):
+        if n <= self.pool or n * (self.dimensions or 0) < self.scan_floats or isinstance(self._index, NumpyIndex):
             cos = _cosines(self._vec[:n], q)
             low, high = float(cos.min()), float(cos.max())
             total = parts.total(parts.base(keys, imp), parts.relevance(cos, low, high))
@@ -240,11 +266,9 @@ class MemoryStore:
             totals, self.last_scored = total[best], n
         else:
             best, totals, low, high = self._threshold(q, k, parts, keys, imp, kind, order, codes)
-            cos = np.zeros(n, np.float32)
-            cos[best] = _cosines(self._vec[best], q)
         return [Retrieved(record, float(t), float(r), float(i), float(c)) for record, t, r, i, c in zip(
             self.get([int(i) for i in best]), totals, parts.recency(keys[best]), parts.importance(imp[best]),
-            parts.relevance(cos[best], low, high))]
+            parts.relevance(_cosines(self._vec[best], q), low, high))]
 
     def _threshold(self, q: np.ndarray, k: int, parts: scoring.GenerativeAgentsParts | scoring.ConcordiaParts,
                    keys: np.ndarray, imp: np.ndarray, kind: np.ndarray, order: ranking.KeyOrder,
@@ -253,16 +277,16 @@ class MemoryStore:
         n = self._n
         order.ensure(keys, kind, imp)
         assert isinstance(self._index, USearchIndex) or hasattr(self._index, "nearest_and_farthest")
-        near, far = self._index.nearest_and_farthest(q, self.pool)
+        near, far = self._index.nearest_and_farthest(q, self.pool, FAR_POOL)
         near = near[(near >= 0) & (near < n)]
         seen = ranking.unique_ids(np.concatenate([near, far[(far >= 0) & (far < n)]]))
         cosines = _cosines(self._vec[seen], q)
-        edge = float(_cosines(self._vec[near], q).min())
+        near_cos = np.sort(cosines[np.isin(seen, near)])[::-1]
+        edge = float(near_cos[max(1, int(near_cos.size * INDEX_BOUND_DEPTH)) - 1]) if near.size else None
         extremes = [float(cosines.min()), float(cosines.max())]
         group_max = order.max_importance(kind, imp)
         if codes is not None:
-            skip = ~np.isin(np.arange(ranking.GROUPS) // (ranking.GROUPS // len(KINDS)), codes)
-            group_max = np.where(skip, -np.inf, group_max)
+            group_max = np.where(np.isin(ranking.GROUP_KIND, codes), group_max, -np.inf)
 
         def allowed(ids: np.ndarray) -> np.ndarray:
             return np.ones(ids.size, bool) if codes is None else np.isin(kind[ids], codes)
@@ -270,8 +294,8 @@ class MemoryStore:
         def score(bases: np.ndarray, cos: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, float]:
             extremes[:] = [min(extremes[0], float(cos.min())), max(extremes[1], float(cos.max()))]
             low, high = extremes
-            # "extremes": no record is more similar than the most similar found; "index": than the pool's least.
-            ceiling = edge if self.relevance_bound == "index" else high
+            # "extremes": no unseen record is more similar than the most similar found; "index": than `edge`.
+            ceiling = edge if self.relevance_bound == "index" and edge is not None else high
             bound = parts.relevance_weight * float(parts.relevance(np.array([ceiling]), low, high)[0])
             return parts.total(bases, parts.relevance(cos, low, high)), bound
 

@@ -62,7 +62,7 @@ class MemoryStream:
         """None: never reflect on its own (call `reflect`)."""
 
     @classmethod
-    def open(cls, path: str | Path, *, index: str = "auto", pool: int = DEFAULT_POOL, relevance_bound: str = "extremes",
+    def open(cls, path: str | Path, *, index: str = "auto", pool: int = DEFAULT_POOL, relevance_bound: str = "index",
              **options: Any) -> MemoryStream:
         """A stream persisted in the SQLite file at `path` (created if missing); `index`, `pool` and
         `relevance_bound` as `MemoryStore` takes them."""
