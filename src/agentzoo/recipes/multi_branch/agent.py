@@ -68,6 +68,8 @@ class MultiBranch:
         fields = dict(fields or {})
         if index is not None and self.temperature is not None:
             fields["temperature"] = self.temperature  # branches sample; the decomposer and selector keep the caller's
+        elif index is None:
+            fields.setdefault("temperature", 0.0)  # ... or, with none given, decompose and select greedily (ours)
         return fields
 
     async def _ask(self, ctx: Context, messages: list[dict[str, Any]], index: int | None = None) -> str:

@@ -109,7 +109,7 @@ def build(model: Model, tools: Sequence[Any] = (), *, system: str | None = None,
     goal = getattr(getattr(episode, "task", None), "prompt", None)
     return PanguAgent(model, driver, parsed, goal=goal, tools=toolset,
                       system=system if system is not None else render(PROMPTS / "system.j2"),
-                      sampling=request_fields(sampling), window=window, keep_thoughts=keep_thoughts,
+                      sampling={"temperature": 0.0, **request_fields(sampling)}, window=window, keep_thoughts=keep_thoughts,
                       max_steps=max_steps, vote_temperature=vote_temperature, sage_patience=sage_patience)
 
 
