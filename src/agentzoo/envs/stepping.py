@@ -83,6 +83,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..errors import ConfigError
 from ..prompts import render
 from .base import Episode, Task, final_reply
 from .step import ActionSpace, EpisodeRules, Observation, StepEnvironment
@@ -183,6 +184,17 @@ def driver_of(episode: Episode) -> StepDriver:
     if not isinstance(driver, StepDriver):
         raise TypeError(f"episode of task {episode.task.id!r} was not made by stepping.episode_for")
     return driver
+
+
+def recipe_driver(episode: Episode | None, needs: str) -> StepDriver:
+    """A recipe's step driver: the harness episode's; with no episode, one that replays a run from its journal.
+    An episode that does not step is a `ConfigError`: `needs` (what the recipe needs, in its words) and the task."""
+    if episode is None:
+        return StepDriver.replaying()
+    try:
+        return driver_of(episode)
+    except TypeError:
+        raise ConfigError(f"{needs}; the episode of task {episode.task.id!r} ({episode.task.env}) is not one") from None
 
 
 def progress_of(episode: Episode) -> Progress:

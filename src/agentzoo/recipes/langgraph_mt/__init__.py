@@ -21,7 +21,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel
 
 from ...envs.mt_dialogues import LANGUAGES
-from ...envs.stepping import StepDriver, driver_of
+from ...envs.stepping import StepDriver, recipe_driver
 from ...errors import ConfigError, FormatError
 from ...prompts import render
 from ...protocols import Model
@@ -169,11 +169,5 @@ def build(model: Model, tools: Sequence[Any] = (), *, system: str | None = None,
 
 
 def _driver(episode: Any) -> StepDriver:
-    if episode is None:
-        return StepDriver.replaying()
-    try:
-        return driver_of(episode)
-    except TypeError:
-        raise ConfigError(f"langgraph-mt answers dialogue turns: it needs an episode of a dialogue environment "
-                          f"({', '.join(ACTS_IN)}); the episode of task {episode.task.id!r} ({episode.task.env}) is "
-                          "not one") from None
+    return recipe_driver(episode, f"langgraph-mt answers dialogue turns: "
+                                  f"it needs an episode of a dialogue environment ({', '.join(ACTS_IN)})")

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ...envs.stepping import StepDriver, driver_of
+from ...envs.stepping import StepDriver, recipe_driver
 from ...errors import ConfigError
 from ...protocols import Model
 from ..cot import request_fields
@@ -74,11 +74,5 @@ def build(model: Model, tools: Sequence[Any] = (), *, system: str | None = None,
 
 
 def _driver(episode: Any) -> StepDriver:
-    if episode is None:
-        return StepDriver.replaying()
-    try:
-        return driver_of(episode)
-    except TypeError:
-        raise ConfigError(f"mobile-agent-v2 operates a phone step by step: it needs an episode of "
-                          f"{', '.join(ACTS_IN)}; the episode of task {episode.task.id!r} ({episode.task.env}) "
-                          "is not one") from None
+    return recipe_driver(episode, f"mobile-agent-v2 operates a phone step by step: "
+                                  f"it needs an episode of {', '.join(ACTS_IN)}")

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ...envs.stepping import StepDriver, driver_of
+from ...envs.stepping import StepDriver, recipe_driver
 from ...envs.step import EpisodeRules
 from ...errors import ConfigError
 from ...prompts import render
@@ -109,15 +109,11 @@ def build(model: Model, tools: Sequence[Any] = (), *, system: str | None = None,
     goal = getattr(getattr(episode, "task", None), "prompt", None)
     return PanguAgent(model, driver, parsed, goal=goal, tools=toolset,
                       system=system if system is not None else render(PROMPTS / "system.j2"),
-                      sampling={"temperature": 0.0, **request_fields(sampling)}, window=window, keep_thoughts=keep_thoughts,
+                      sampling={"temperature": 0.0, **request_fields(sampling)}, window=window,
+                      keep_thoughts=keep_thoughts,
                       max_steps=max_steps, vote_temperature=vote_temperature, sage_patience=sage_patience)
 
 
 def _driver(episode: Any) -> StepDriver:
-    if episode is None:
-        return StepDriver.replaying()
-    try:
-        return driver_of(episode)
-    except TypeError:
-        raise ConfigError(f"pangu-agent acts in step environments: it needs an episode of one ({', '.join(ACTS_IN)}); "
-                          f"the episode of task {episode.task.id!r} ({episode.task.env}) is not one") from None
+    return recipe_driver(episode, f"pangu-agent acts in step environments: "
+                                  f"it needs an episode of one ({', '.join(ACTS_IN)})")

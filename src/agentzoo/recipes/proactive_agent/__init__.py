@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ...envs.stepping import StepDriver, driver_of
+from ...envs.stepping import StepDriver, recipe_driver
 from ...errors import ConfigError
 from ...protocols import Model
 from ..cot import request_fields
@@ -58,11 +58,5 @@ def build(model: Model, tools: Sequence[Any] = (), *, system: str | None = None,
 
 
 def _driver(episode: Any) -> StepDriver:
-    if episode is None:
-        return StepDriver.replaying()
-    try:
-        return driver_of(episode)
-    except TypeError:
-        raise ConfigError(f"proactive-agent watches event streams step by step: it needs an episode of "
-                          f"{', '.join(ACTS_IN)}; the episode of task {episode.task.id!r} ({episode.task.env}) "
-                          "is not one") from None
+    return recipe_driver(episode, f"proactive-agent watches event streams step by step: "
+                                  f"it needs an episode of {', '.join(ACTS_IN)}")

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ...envs.stepping import StepDriver, driver_of
+from ...envs.stepping import StepDriver, recipe_driver
 from ...errors import ConfigError
 from ...protocols import Model
 from ..cot import request_fields
@@ -84,11 +84,5 @@ def build(model: Model, tools: Sequence[Any] = (), *, system: str | None = None,
 
 
 def _driver(episode: Any) -> StepDriver:
-    if episode is None:
-        return StepDriver.replaying()
-    try:
-        return driver_of(episode)
-    except TypeError:
-        raise ConfigError(f"react-textgame plays text games step by step: it needs an episode of a step "
-                          f"environment ({', '.join(ACTS_IN)}); the episode of task {episode.task.id!r} "
-                          f"({episode.task.env}) is not one") from None
+    return recipe_driver(episode, f"react-textgame plays text games step by step: "
+                                  f"it needs an episode of a step environment ({', '.join(ACTS_IN)})")
