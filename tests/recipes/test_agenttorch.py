@@ -233,7 +233,9 @@ async def test_the_labour_market_runs_on_willingness_and_reports_unemployment():
     assert result.ok and answer["dynamics"] == "labour" and answer["groups"] == 4 and len(model.requests) == 20
     assert "last month" in model.requests[-1].messages[-1]["content"]
     rates = answer["curves"]["unemployment_rate"]
-    assert rates[3] > 2 * rates[2]  # the scenario's fourth month cuts the jobs
+    # the scenario's fourth month cuts the jobs: about 2.1x the third month's rate at this size, 1.87 the lowest of 20
+    # seeds (the run's seed is fresh each time), so 1.5 separates the cut from sampling noise
+    assert rates[3] > 1.5 * rates[2]
     assert answer["simulated_hours"] == 5 * 28 * 24
     # more willingness than jobs is unemployment: everyone wanting work raises the rate
     keen = await runner.run(build_recipe("agenttorch", ScriptedModel(lambda r: '{"work_probability": 1}'), n_arch=1,
