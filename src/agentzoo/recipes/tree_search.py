@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from ..envs.stepping import StepDriver, driver_of
+from ..envs.stepping import StepDriver, recipe_driver
 from ..errors import ConfigError
 from ..protocols import Model
 from ..runtime.budgets import Budget
@@ -105,9 +105,5 @@ def step_driver(episode: Any, recipe: str, acts_in: Sequence[str]) -> StepDriver
     that does not step."""
     if episode is None:
         return None
-    try:
-        return driver_of(episode)
-    except TypeError:
-        raise ConfigError(f"{recipe} searches over the steps of an episode: it needs a step environment "
-                          f"({', '.join(acts_in)}, …); the episode of task {episode.task.id!r} ({episode.task.env}) "
-                          "does not step") from None
+    return recipe_driver(episode, f"{recipe} searches over the steps of an episode: it needs a step environment "
+                                  f"({', '.join(acts_in)}, …)")
