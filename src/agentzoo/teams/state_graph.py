@@ -80,6 +80,8 @@ Route = Callable[..., Any]
 class _Router:
     route: Route
     targets: tuple[str, ...]
+    with_context: bool
+    """The route takes `(state, ctx)`, not `(state)`: read once when the router is added, not at every step."""
 
 
 @dataclass(frozen=True)
@@ -151,7 +153,7 @@ class StateGraph(Generic[S]):
         self._check_source(source)
         if not targets:
             raise ConfigError(f"the router after node {source!r} needs at least one target")
-        self.edges[source] = _Router(route, tuple(targets))
+        self.edges[source] = _Router(route, tuple(targets), len(inspect.signature(route).parameters) >= 2)
         return self
 
     def set_entry(self, name: str) -> StateGraph[S]:
@@ -243,8 +245,7 @@ class StateGraph(Generic[S]):
         edge = self.edges[node]
         if not isinstance(edge, _Router):
             return edge
-        params = len(inspect.signature(edge.route).parameters)
-        chosen = edge.route(state, ctx.child("route")) if params >= 2 else edge.route(state)
+        chosen = edge.route(state, ctx.child("route")) if edge.with_context else edge.route(state)
         if inspect.isawaitable(chosen):
             chosen = await chosen
         if chosen not in edge.targets:
