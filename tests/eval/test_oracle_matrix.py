@@ -89,7 +89,8 @@ def test_every_recipe_declares_its_answer_kinds_and_has_an_oracle_player():
         "populations": "simulation", "mt-dialogues": "tool-calls",
         "judge-pairs": "text",
         "numeric-problems": "number",
-        "proactive-events": "tool-calls"}
+        "proactive-events": "tool-calls",
+        "core-bench": "tool-calls"}
 
 
 @pytest.mark.parametrize(("recipe", "env_name"), PAIRS, ids=[f"{r}-{e}" for r, e in PAIRS])
