@@ -1,0 +1,2 @@
+cp confetti.example.ini confetti.ini
+mkdir -p var/cache

@@ -1,0 +1,2 @@
+python3 -m pip install --user --no-index --no-build-isolation ./vendor/unitconv
+python3 -m pip install --user --no-index --no-build-isolation -e .

@@ -1,0 +1,1 @@
+WORDSTAT_LOCALE=en python3 scripts/build_table.py
