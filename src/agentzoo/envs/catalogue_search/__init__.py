@@ -252,5 +252,8 @@ class CatalogueSearch:
         return Score(1.0 if satisfied else 0.0, satisfied, details)
 
     def oracle(self, task: Task, agent: str) -> list[Any]:
-        return stepping.oracle_replies([f"show [{', '.join(task.gold)}]"], agent,
+        """The need's own query, searched, then its targets shown."""
+        need = self.need(task)["need"]
+        query = "; ".join([need["topic"], *(f"{k}={v}" for k, v in need.items() if k != "topic")])
+        return stepping.oracle_replies([f"search [{query}]", f"show [{', '.join(task.gold)}]"], agent,
                                        answer="The user found what they needed.")
