@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "src" / "agentzoo"
 LAYERS: list[tuple[str, ...]] = [
     ("_version", "_json", "_loading", "_files", "_visible", "errors", "types", "protocols", "prompts", "replies", "runtime"),
     ("models",),
-    ("tools", "sandbox", "envs", "memory", "net"),
+    ("tools", "sandbox", "envs", "memory", "net", "analysis"),
     ("agents",),
     ("teams", "search"),
     ("recipes",),

@@ -88,6 +88,7 @@ def test_every_recipe_declares_its_answer_kinds_and_has_an_oracle_player():
         "persona-sessions": "text", "mlagentbench": "tool-calls", "concordia-scenes": "simulation",
         "populations": "simulation", "mt-dialogues": "tool-calls",
         "judge-pairs": "text",
+        "agent-defects": "text",
         "numeric-problems": "number",
         "proactive-events": "tool-calls",
         "core-bench": "tool-calls"}

@@ -20,6 +20,7 @@ from . import render
 from .adas_cmd import app as adas_app
 from .compare_cmd import compare_cmd
 from .eval_cmd import eval_cmd
+from .lint_cmd import lint_agents_cmd
 from .mcp_cmd import app as mcp_app
 from .otel_cmd import app as otel_app
 from .recipes_cmd import app as recipes_app
@@ -38,6 +39,7 @@ app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(recipes_app, name="recipes")
 app.command("eval")(eval_cmd)
 app.command("compare")(compare_cmd)
+app.command("lint-agents")(lint_agents_cmd)
 app.command("view")(view_cmd)
 app.command("serve")(serve_cmd)
 app.add_typer(otel_app, name="otel")

@@ -18,6 +18,7 @@ from typing import Any
 
 from ...types import ModelRequest
 from .aegis import aegis
+from .agentable import agentable
 from .agent_laboratory import agent_laboratory
 from .agent_r import agent_r
 from .agenttorch import agenttorch
@@ -89,6 +90,7 @@ PLAYERS: dict[str, Callable[[Gold], Callable[[ModelRequest], Any]]] = {
     "multi-branch": multi_branch,
     "jailjudge": jailjudge,
     "mechagents": mechagents,
+    "agentable": agentable,
     "agent-laboratory": agent_laboratory,
 }
 """Recipe name -> a function of a task's `Gold` that returns the recipe's oracle (a function of the request)."""
