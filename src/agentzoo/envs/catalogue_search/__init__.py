@@ -174,11 +174,11 @@ class CatalogueEpisode:
             self.delivered += [i for i in ids if i not in self.delivered]
             record = {"ids": ids}
         user.state.turns += 1
-        self.acts.append({"by": "agent", "act": verb, **record})
-        self.acts.append({"by": "user", "act": act, "text": said})
         if not self.satisfied and user.state.turns >= self.max_turns:
             self.left = True
             said += " I will stop here."
+        self.acts.append({"by": "agent", "act": verb, **record})
+        self.acts.append({"by": "user", "act": act, "text": said})
         done = self.satisfied or self.left
         return StepOutcome(Observation(f"User: {said}", {"turn": user.state.turns}), 1.0 if self.satisfied else 0.0,
                            done, {**self._info(), "action": f"{verb} {arg.strip()} at turn {user.state.turns}"})

@@ -111,8 +111,9 @@ class CogniCismef:
             broader = (result.get("broader") or {}).get(descriptor)
             if broader and broader not in state.broadened:
                 state.broadened.append(broader)
-                state.pending = {"act": "reformulate", "topic": broader}
-                return f"reformulate [{state.query(topic=broader)}]"
+                if (await self._search(state.query(topic=broader), env)).get("count"):
+                    state.pending = {"act": "reformulate", "topic": broader}
+                    return f"reformulate [{state.query(topic=broader)}]"
         state.pending = {"act": "ask"}
         return f"ask [{render(PROMPTS / 'ask.j2', repair=False).strip()}]"
 
