@@ -33,6 +33,7 @@ ENVIRONMENTS: dict[str, tuple[str, str]] = {
     "judge-pairs": ("agentzoo.envs.judge_pairs", "JudgePairs"),
     "numeric-problems": ("agentzoo.envs.numeric_problems", "NumericProblems"),
     "proactive-events": ("agentzoo.envs.proactive_events", "ProactiveEvents"),
+    "catalogue-search": ("agentzoo.envs.catalogue_search", "CatalogueSearch"),
     "agent-defects": ("agentzoo.envs.agent_defects", "AgentDefects"),
     "core-bench": ("agentzoo.envs.core_bench", "CoreBench"),
 }

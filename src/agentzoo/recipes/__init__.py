@@ -59,6 +59,7 @@ RECIPES: dict[str, str] = {
     "multi-branch": "agentzoo.recipes.multi_branch",          # #16, decomposition + k branches (vote or selector)
     "jailjudge": "agentzoo.recipes.jailjudge",                # #10, judges, voters and an inference agent
     "mechagents": "agentzoo.recipes.mechagents",              # #23, a five-member group chat running code in the sandbox
+    "cogni-cismef": "agentzoo.recipes.cogni_cismef",          # #7, query refinement by dialogue over a catalogue
     "agentable": "agentzoo.recipes.agentable",                # #29, defect checks (ast + model) over agent code
     "agent-laboratory": "agentzoo.recipes.agent_laboratory",  # #31, a phase machine of research roles and the mle-solver
 }

@@ -25,6 +25,7 @@ from .agenttorch import agenttorch
 from .agentless import agentless
 from .baselines import chain_of_thought, debate, reflexion, self_refine
 from .code_teams import agentcoder, codecor, metagpt
+from .cogni_cismef import cogni_cismef
 from .concordia import concordia
 from .croto import croto
 from .deep_agent import deep_agent
@@ -90,6 +91,7 @@ PLAYERS: dict[str, Callable[[Gold], Callable[[ModelRequest], Any]]] = {
     "multi-branch": multi_branch,
     "jailjudge": jailjudge,
     "mechagents": mechagents,
+    "cogni-cismef": cogni_cismef,
     "agentable": agentable,
     "agent-laboratory": agent_laboratory,
 }
