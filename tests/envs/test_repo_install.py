@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from agentzoo.envs import stepping
+from agentzoo.envs.base import ScoringContext
 from agentzoo.envs.repo_install import RepoInstall, action_text, attempt
 from agentzoo.envs.repo_install.episode import ActionError, parse
-from agentzoo.envs.base import ScoringContext
 from agentzoo.errors import ConfigError, UserError
 from agentzoo.runtime import runner
 from agentzoo.runtime.journal import Journal
@@ -130,7 +130,8 @@ async def test_the_scorer_runs_the_submitted_script_on_a_fresh_copy():
     good = await run(ENV.oracle(LEDGER, "tool-calling"))
     assert good.success and good.reward == 1.0 and good.details["verify_exit"] == 0
     bad = await run(stepping.oracle_replies([action_text("submit", "true\n")], "tool-calling"))
-    assert not bad.success and bad.reward == 0.0 and bad.details["verify_exit"] == 1 and "make dev" in bad.details["log"]
+    assert not bad.success and bad.reward == 0.0
+    assert bad.details["verify_exit"] == 1 and "make dev" in bad.details["log"]
     none = await run(["I cannot do it."])
     assert not none.success and "never opened" in none.details["error"]
 

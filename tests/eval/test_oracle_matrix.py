@@ -90,6 +90,7 @@ def test_every_recipe_declares_its_answer_kinds_and_has_an_oracle_player():
         "judge-pairs": "text",
         "agent-defects": "text",
         "numeric-problems": "number",
+        "repo-install": "tool-calls",
         "catalogue-search": "tool-calls",
         "proactive-events": "tool-calls",
         "core-bench": "tool-calls"}

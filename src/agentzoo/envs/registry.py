@@ -27,6 +27,7 @@ ENVIRONMENTS: dict[str, tuple[str, str]] = {
     "populations": ("agentzoo.envs.populations", "Populations"),
     "concordia-scenes": ("agentzoo.envs.concordia_scenes", "ConcordiaScenes"),
     "mlagentbench": ("agentzoo.envs.mlagentbench", "MLAgentBench"),
+    "repo-install": ("agentzoo.envs.repo_install", "RepoInstall"),
     "persona-sessions": ("agentzoo.envs.persona_sessions", "PersonaSessions"),
     "kitchen": ("agentzoo.envs.kitchen", "Kitchen"),
     "town": ("agentzoo.envs.town", "Town"),

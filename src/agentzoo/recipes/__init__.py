@@ -50,6 +50,7 @@ RECIPES: dict[str, str] = {
     "deep-agent": "agentzoo.recipes.deep_agent",              # #17, the hierarchical task DAG
     "pangu-agent": "agentzoo.recipes.pangu_agent",            # #5, reasoning structures as data
     "mlagentbench": "agentzoo.recipes.mlagentbench",          # #37, the research agent
+    "installamatic": "agentzoo.recipes.installamatic",        # #18, docs search, install script tried in the sandbox, repairs
     "persona": "agentzoo.recipes.persona",                    # #1, #2
     "proagent": "agentzoo.recipes.proagent",                  # #20, on the kitchen
     "aegis": "agentzoo.recipes.aegis",                        # #9, an FSM over a code agent with reproduction scripts

@@ -32,6 +32,7 @@ from .deep_agent import deep_agent
 from .discussions import dylan, mallm
 from .gold import Gold, OracleError
 from .generative_agents import generative_agents
+from .installamatic import installamatic
 from .ioa import ioa
 from .jailjudge import jailjudge
 from .langgraph_mt import langgraph_mt
@@ -81,6 +82,7 @@ PLAYERS: dict[str, Callable[[Gold], Callable[[ModelRequest], Any]]] = {
     "deep-agent": deep_agent,
     "pangu-agent": pangu_agent,
     "mlagentbench": mlagentbench,
+    "installamatic": installamatic,
     "persona": persona,
     "proagent": proagent,
     "langgraph-mt": langgraph_mt,
