@@ -9,6 +9,7 @@ ROLE_OPENINGS = {"You are a PhD student": "phd", "You are a postdoctoral": "post
                  "You are a machine learning engineer": "ml-engineer", "You are a software engineer": "sw-engineer",
                  "You are a professor": "professor", "You are a reviewer": "reviewer",
                  "You are a reward model": "reward", "You repair Python": "code-repair"}
+PAPERS = ("37", "31", "34", "62", "24", "15", "27", "39")
 DATA_CODE = "import csv\nrows = list(csv.DictReader(open('data/train.csv')))\nprint(len(rows), 'training rows')"
 
 
@@ -27,7 +28,6 @@ class Lab:
 
     def __init__(self, program, **overrides):
         self.program, self.overrides, self.log = program, dict(overrides), []
-        self.papers = iter(["37", "31", "34", "62", "24", "15", "27", "39"])
 
     def __call__(self, request):
         role, phase = role_and_phase(request)
@@ -41,7 +41,9 @@ class Lab:
                 if got:
                     return got.pop(0)
         if phase == "literature review":
-            return fenced("ADD_PAPER", f"{next(self.papers)}\nrelevant to ML experimentation")
+            user = request.messages[-1]["content"]
+            paper = next(p for p in PAPERS if f"[{p}]" not in user)  # the next one not yet added
+            return fenced("ADD_PAPER", f"{paper}\nrelevant to ML experimentation")
         if phase == "plan formulation":
             return fenced("PLAN", "Replace the nearest-centroid baseline with k-nearest neighbours on all features.") \
                 if role == "postdoc" else "Let us use all four features."
@@ -50,11 +52,12 @@ class Lab:
         if phase == "running experiments":
             return fenced("REPLACE", self.program)
         if phase == "scoring":  # the program asked for scores best; the baseline and other versions less
-            return fenced("SCORE", "0.9" if self.program in request.messages[-1]["content"] else "0.4")
+            text = request.messages[-1]["content"]  # and the edited report better than the draft
+            return fenced("SCORE", "0.95" if "# k-NN on iris" in text else "0.9" if self.program in text else "0.4")
         if phase == "results interpretation":
             return fenced("INTERPRETATION", "k-NN beats the baseline.") if role == "postdoc" else "It improved."
         if phase == "report writing":
-            return fenced("EDIT", "0 0", "# k-NN on iris", )
+            return fenced("EDIT", "# k-NN on iris", "0 0")
         if phase == "review":
             return "Sound and clear. Overall: 6/10."
         if phase == "decision":
@@ -62,3 +65,22 @@ class Lab:
         if phase == "code repair":
             return "I cannot fix it."
         raise AssertionError(f"unexpected request: {role} in {phase}")
+
+
+def play(request):
+    """For `scripted:<this file>:play` in the harness: the lab of the task whose research problem the prompt
+    shows, playing its gold program."""
+    from agentzoo.envs.mlagentbench import MLAgentBench
+
+    text = " ".join(str(m.get("content") or "") for m in request.messages)
+    task = next(t for t in _tasks(MLAgentBench) if t.prompt in text)
+    return Lab(task.gold)(request)
+
+
+_TASKS = []
+
+
+def _tasks(env_type):
+    if not _TASKS:
+        _TASKS.extend(env_type().tasks())
+    return _TASKS
