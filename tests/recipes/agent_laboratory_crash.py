@@ -9,14 +9,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from helpers.kill import run_to_the_end_or_killed  # noqa: E402
+from helpers.kill import run_to_the_end_or_killed
 
-from agentzoo.envs.mlagentbench import MLAgentBench  # noqa: E402
-from agentzoo.models.scripted import ScriptedModel  # noqa: E402
-from agentzoo.recipes.agent_laboratory import build  # noqa: E402
+from agentzoo.envs.mlagentbench import MLAgentBench
+from agentzoo.models.scripted import ScriptedModel
+from agentzoo.recipes.agent_laboratory import build
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from agent_laboratory_script import Lab  # noqa: E402
+from agent_laboratory_script import Lab
 
 OPTIONS = {"num_papers_lit_review": 2, "mlesolver_max_steps": 2, "papersolver_max_steps": 1}
 

@@ -4,7 +4,7 @@ replace a phase's answers (a list, consumed in order, or a function of the reque
 
 import re
 
-PHASE = re.compile(r"^Phase: ([a-z ]+)\.", re.M)
+PHASE = re.compile(r"^Phase: ([a-z ]+)\.", re.MULTILINE)
 ROLE_OPENINGS = {"You are a PhD student": "phd", "You are a postdoctoral": "postdoc",
                  "You are a machine learning engineer": "ml-engineer", "You are a software engineer": "sw-engineer",
                  "You are a professor": "professor", "You are a reviewer": "reviewer",

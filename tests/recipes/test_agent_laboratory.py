@@ -17,19 +17,23 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "envs"))
 
-from agent_laboratory_script import Lab, fenced, role_and_phase  # noqa: E402
+from agent_laboratory_script import Lab, fenced, role_and_phase
 
-from agentzoo.envs import stepping  # noqa: E402
-from agentzoo.envs.mlagentbench import MLAgentBench  # noqa: E402
-from agentzoo.errors import ConfigError, FormatError  # noqa: E402
-from agentzoo.models.scripted import ScriptedModel  # noqa: E402
-from agentzoo.recipes.agent_laboratory import PHASES, build  # noqa: E402
-from agentzoo.recipes.agent_laboratory import commands  # noqa: E402
-from agentzoo.recipes.agent_laboratory.work import PROGRAM  # noqa: E402
-from agentzoo.runtime import runner  # noqa: E402
-from agentzoo.runtime.journal import Journal  # noqa: E402
-from agentzoo.teams.state_graph import checkpoints  # noqa: E402
-from agentzoo.tools import ApprovalPolicy  # noqa: E402
+from agentzoo.envs import stepping
+from agentzoo.envs.mlagentbench import MLAgentBench
+from agentzoo.errors import ConfigError, FormatError
+from agentzoo.models.scripted import ScriptedModel
+from agentzoo.recipes.agent_laboratory import (
+    PHASES,
+    Feedback,
+    build,
+    commands,
+)
+from agentzoo.recipes.agent_laboratory.work import PROGRAM
+from agentzoo.runtime import runner
+from agentzoo.runtime.journal import Journal
+from agentzoo.teams.state_graph import checkpoints
+from agentzoo.tools import ApprovalPolicy
 
 ENV = MLAgentBench()
 IRIS = next(t for t in ENV.tasks() if t.id == "iris")
@@ -243,7 +247,7 @@ async def test_a_human_refusing_a_phase_sends_it_back_with_notes_and_the_decisio
     policy = ApprovalPolicy(require_approval_for=("write",), approver=approver)
     player = Recording(IRIS.gold)
     result, score, journal, marks, _ = await lab_run(
-        tmp_path, player, human=policy, human_notes=lambda phase, text: "Use all four features.")
+        tmp_path, player, approval=Feedback(policy, notes=lambda phase, text: "Use all four features."))
     assert asked_about == [PHASES[0], PHASES[1], *PHASES[1:]]
     plans = asked(player, "postdoc", "plan formulation")
     assert len(plans) == 2 and "A human gave these notes: Use all four features." in user(plans[1])
@@ -255,28 +259,30 @@ async def test_a_human_refusing_a_phase_sends_it_back_with_notes_and_the_decisio
     assert marks[1].state["feedback"] == {"plan-formulation": "Use all four features."} and score.success
     # A replay asks nobody: the decisions are served.
     replayed = await runner.replay(build(ScriptedModel([]), **SHORT,
-                                         human=ApprovalPolicy(("write",), approver=lambda *a: 1 / 0)),
+                                         approval=ApprovalPolicy(("write",), approver=lambda *a: 1 / 0)),
                                    result.run_id, journal=journal)
     assert replayed.ok and replayed.live_effects == 0 and replayed.answer == result.answer
     journal.close()
 
 
-async def test_human_phases_limits_the_questions_and_an_unknown_phase_is_refused(tmp_path):
+async def test_approval_phases_limits_the_questions_and_an_unknown_phase_is_refused(tmp_path):
     seen = []
     policy = ApprovalPolicy(("write",), approver=lambda tool, args, touches: seen.append(args["phase"]) is None)
-    _, _, journal, _, _ = await lab_run(tmp_path, Recording(IRIS.gold), human=policy,
-                                        human_phases=["report-writing"])
+    _, _, journal, _, _ = await lab_run(tmp_path, Recording(IRIS.gold), approval=policy,
+                                        approval_phases=["report-writing"])
     assert seen == ["report-writing"]
     journal.close()
     with pytest.raises(ConfigError, match="not phases"):
-        build(ScriptedModel([]), human=policy, human_phases=["writing"])
+        build(ScriptedModel([]), approval=policy, approval_phases=["writing"])
+    with pytest.raises(ConfigError, match="ApprovalPolicy or a Feedback"):
+        build(ScriptedModel([]), approval=lambda *a: True)
 
 
 # --- replay, resume, the harness --------------------------------------------------------------------------------
 
 
 async def test_a_run_replays_with_no_model_call_and_no_workspace(tmp_path):
-    result, score, journal, _, _ = await lab_run(tmp_path, Recording(IRIS.gold))
+    result, _, journal, _, _ = await lab_run(tmp_path, Recording(IRIS.gold))
     replayed = await runner.replay(build(ScriptedModel([]), **SHORT), result.run_id, journal=journal)
     assert replayed.ok and replayed.live_effects == 0
     assert replayed.answer == result.answer and json.dumps(replayed.messages) == json.dumps(result.messages)
@@ -285,7 +291,7 @@ async def test_a_run_replays_with_no_model_call_and_no_workspace(tmp_path):
 
 def crash(journal, kill_after):
     return subprocess.run([sys.executable, HERE / "agent_laboratory_crash.py", journal, str(kill_after)],
-                          capture_output=True, text=True, timeout=600)
+                          check=False, capture_output=True, text=True, timeout=600)
 
 
 async def test_a_run_killed_in_the_experiments_resumes_repeating_no_model_call_and_no_sandbox_run(tmp_path):

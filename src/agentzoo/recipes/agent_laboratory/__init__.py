@@ -30,13 +30,26 @@ from ...types import AgentResult
 from ..cot import request_fields
 from . import literature
 from .commands import Command, apply, score
-from .human import APPROVE_PHASE, Human, Notes
+from .human import APPROVE_PHASE, Feedback, Human
 from .phases import PHASES, Budgets, LabState, machine
 from .roles import ROLES, Lab
 from .work import Phases, Settings, Workbench, wants_to_go_back
 
-__all__ = ["ACTS_IN", "ANSWER_KINDS", "APPROVE_PHASE", "Command", "LabAgent", "LabState", "PHASES", "ROLES", "apply",
-           "build", "score", "wants_to_go_back"]
+__all__ = [
+    "ACTS_IN",
+    "ANSWER_KINDS",
+    "APPROVE_PHASE",
+    "PHASES",
+    "ROLES",
+    "Command",
+    "Feedback",
+    "LabAgent",
+    "LabState",
+    "apply",
+    "build",
+    "score",
+    "wants_to_go_back",
+]
 
 ANSWER_KINDS = ("tool-calls",)
 """It acts on the workspace; the submission the kept program writes is what is scored."""
@@ -78,14 +91,14 @@ OPTION_SOURCES: dict[str, str] = {
     "dialogue_turns": "ours (the last turns of a dialogue shown)",
 }
 DEVIATIONS: list[str] = [
-    "the literature review searches a local corpus of 68 abstracts (data/abstracts.jsonl, the project's survey "
-    "table) with BM25, not arXiv over the network",
-    "the program the mle-solver starts from is the workspace's baseline train.py (which runs), not one the model "
-    "generates first; the data preparation code is shown to the solver, not prepended to every program",
-    "the report is markdown written by the same REPLACE / EDIT solver and scored by the reward model; LaTeX and "
-    "its compilation are not used",
-    "a phase that uses its step budget without a result stops the lab (the run ends with what the workspace "
-    "holds); ai_lab_repo.py raises an exception",
+    ("the literature review searches a local corpus of 68 abstracts (data/abstracts.jsonl, the project's survey "
+     "table) with BM25, not arXiv over the network"),
+    ("the program the mle-solver starts from is the workspace's baseline train.py (which runs), not one the model "
+     "generates first; the data preparation code is shown to the solver, not prepended to every program"),
+    ("the report is markdown written by the same REPLACE / EDIT solver and scored by the reward model; LaTeX and "
+     "its compilation are not used"),
+    ("a phase that uses its step budget without a result stops the lab (the run ends with what the workspace "
+     "holds); ai_lab_repo.py raises an exception"),
     "going back is bounded by max_revisions and a human's send-backs by max_phase_redos (both ours)",
     "human feedback goes through an ApprovalPolicy (approve or refuse, plus optional notes), not a terminal prompt",
     "no code reflection over the best programs and no separate README/professor summary step",
@@ -124,12 +137,12 @@ def build(model: Model, tools: Sequence[Any] = (), *, system: str | None = None,
           score_attempts: int = SCORE_ATTEMPTS, max_codes: int = MAX_CODES, solver_history: int = SOLVER_HISTORY,
           search_results: int = SEARCH_RESULTS, temperature: float | None = TEMPERATURE,
           max_revisions: int = MAX_REVISIONS, max_phase_redos: int = MAX_PHASE_REDOS,
-          dialogue_turns: int = DIALOGUE_TURNS, human: ApprovalPolicy | None = None,
-          human_notes: Notes | None = None, human_phases: Sequence[str] = PHASES) -> LabAgent:
+          dialogue_turns: int = DIALOGUE_TURNS, approval: ApprovalPolicy | Feedback | None = None,
+          approval_phases: Sequence[str] = PHASES) -> LabAgent:
     """The lab on the harness's episode (an `mlagentbench` workspace); with none, a lab that replays a run from
     its journal. `tools` and `system` are not used (the roles act by fenced commands, with their own prompts).
-    `human`: an `ApprovalPolicy` asked after each phase of `human_phases` (`human_notes(phase, result)` gives
-    the notes when it refuses)."""
+    `approval`: an `ApprovalPolicy` (or a `Feedback`, a policy with a notes function) asked after each phase of
+    `approval_phases`; a refused phase runs again with the notes."""
     for name, value in (("max_steps", max_steps), ("num_papers_lit_review", num_papers_lit_review),
                         ("mlesolver_max_steps", mlesolver_max_steps), ("papersolver_max_steps", papersolver_max_steps),
                         ("score_attempts", score_attempts), ("max_codes", max_codes),
@@ -140,14 +153,17 @@ def build(model: Model, tools: Sequence[Any] = (), *, system: str | None = None,
                         ("max_phase_redos", max_phase_redos), ("solver_history", solver_history)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ConfigError(f"agent-laboratory: {name} cannot be negative, got {value!r}")
-    unknown = [p for p in human_phases if p not in PHASES]
+    unknown = [p for p in approval_phases if p not in PHASES]
     if unknown:
-        raise ConfigError(f"agent-laboratory: human_phases {unknown} are not phases ({', '.join(PHASES)})")
+        raise ConfigError(f"agent-laboratory: approval_phases {unknown} are not phases ({', '.join(PHASES)})")
+    if approval is not None and not isinstance(approval, (ApprovalPolicy, Feedback)):
+        raise ConfigError(f"agent-laboratory: approval is an ApprovalPolicy or a Feedback, got {type(approval).__name__}")
     settings = Settings(num_papers=num_papers_lit_review, search_results=search_results,
                         repair_attempts=repair_attempts, score_attempts=score_attempts, max_codes=max_codes,
                         solver_history=solver_history, max_revisions=max_revisions, dialogue_turns=dialogue_turns)
     budgets = Budgets(dialogue=max_steps, experiments=mlesolver_max_steps, report=papersolver_max_steps)
-    hook = Human(human, frozenset(human_phases), human_notes) if human is not None else None
+    feedback = Feedback(approval) if isinstance(approval, ApprovalPolicy) else approval
+    hook = Human(feedback.policy, frozenset(approval_phases), feedback.notes) if feedback is not None else None
     return LabAgent(model, _driver(episode), sampling=request_fields(sampling, temperature=temperature),
                     budgets=budgets, settings=settings, human=hook, max_redos=max_phase_redos,
                     corpus=literature.corpus())

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ...errors import FormatError
 
-_BLOCK = re.compile(r"```[ \t]*([A-Za-z_]+)[ \t]*([^\n`]*)\n(.*?)(?:```|\Z)", re.S)
+_BLOCK = re.compile(r"```[ \t]*([A-Za-z_]+)[ \t]*([^\n`]*)\n(.*?)(?:```|\Z)", re.DOTALL)
 """A fenced block: its word, the rest of its opening line, its body (an unclosed last block runs to the end)."""
 
 

@@ -41,6 +41,15 @@ APPROVE_PHASE = PhaseApproval()
 
 
 @dataclass(frozen=True)
+class Feedback:
+    """An approval policy with notes: `notes(phase, result)` is asked after the policy refuses a phase (the
+    recipe's `approval` option takes this or a bare `ApprovalPolicy`, whose refusal reason is the note)."""
+
+    policy: ApprovalPolicy
+    notes: Notes | None = None
+
+
+@dataclass(frozen=True)
 class Human:
     """The approval hook: `policy` decides, `notes` (optional) says why; `phases` the phases asked about."""
 

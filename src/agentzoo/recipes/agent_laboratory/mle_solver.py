@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...errors import ConfigError, FormatError
+from ...prompts import render
 from ...runtime.context import Context
 from . import commands
-from ...prompts import render
 from .roles import PROMPTS, REWARD, Lab
 
 REPAIR = "code-repair"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
@@ -123,7 +124,7 @@ def machine(bodies: dict[str, Body], budgets: Budgets, *, human: Human | None,
     graph = StateGraph(LabState, name="agent-laboratory", max_steps=1 + per_round * (max_revisions + 1))
     for phase in PHASES:
         graph.add_node(phase, phase_node(phase, bodies[phase], budgets.of(phase), human, results[phase], max_redos))
-    for phase, nxt in zip(PHASES, PHASES[1:]):
+    for phase, nxt in pairwise(PHASES):
         graph.add_router(phase, _unless_stopped(nxt), [nxt, END])
     graph.add_router(REPORT_REFINEMENT, _after_review, [PLAN_FORMULATION, END])
     return graph

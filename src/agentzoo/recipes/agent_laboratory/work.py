@@ -19,9 +19,28 @@ from ...prompts import render
 from ...runtime.context import Context
 from . import commands, literature
 from .mle_solver import Solver
-from .phases import (DATA_PREPARATION, LITERATURE_REVIEW, PLAN_FORMULATION, REDONE_ON_GO_BACK, REPORT_REFINEMENT,
-                     REPORT_WRITING, RESULTS_INTERPRETATION, RUNNING_EXPERIMENTS, LabState)
-from .roles import ML_ENGINEER, PHD, POSTDOC, PROFESSOR, PROMPTS, REVIEWER, REVIEWER_KINDS, SW_ENGINEER, Lab
+from .phases import (
+    DATA_PREPARATION,
+    LITERATURE_REVIEW,
+    PLAN_FORMULATION,
+    REDONE_ON_GO_BACK,
+    REPORT_REFINEMENT,
+    REPORT_WRITING,
+    RESULTS_INTERPRETATION,
+    RUNNING_EXPERIMENTS,
+    LabState,
+)
+from .roles import (
+    ML_ENGINEER,
+    PHD,
+    POSTDOC,
+    PROFESSOR,
+    PROMPTS,
+    REVIEWER,
+    REVIEWER_KINDS,
+    SW_ENGINEER,
+    Lab,
+)
 
 PROGRAM = "train.py"
 """The program the experiments improve: the workspace's baseline, where its submission comes from."""
@@ -179,7 +198,7 @@ class Phases:
             if submit is not None:
                 ok, output = await self.bench.run(DATA_PREP, submit.body)
                 if ok:  # ai_lab_repo.py: submitted code that raises is refused and the error shown
-                    return {"dataset_code": submit.body, "results_output": output}, k + 1
+                    return {"dataset_code": submit.body}, k + 1
                 dialogue.append(("sandbox", render(PROMPTS / "ran.j2", ok=ok, output=output[-1500:])))
         return {"stopped": self._stopped(DATA_PREPARATION, budget)}, budget
 
@@ -193,7 +212,7 @@ class Phases:
         run = await solver.solve(ctx, baseline.split("\n"))
         best = run.best[0]
         # The best program becomes the workspace's and runs once more: its submission is what is scored.
-        ok, output = await self.bench.run(PROGRAM, "\n".join(best.lines))
+        _, output = await self.bench.run(PROGRAM, "\n".join(best.lines))
         return {"results_code": "\n".join(best.lines), "results_output": output, "score": best.score}, run.steps
 
     # --- report writing (the paper-solver, markdown; compiling is off) ---
