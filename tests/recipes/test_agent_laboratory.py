@@ -28,6 +28,7 @@ from agentzoo.recipes.agent_laboratory import (
     Feedback,
     build,
     commands,
+    wants_to_go_back,
 )
 from agentzoo.recipes.agent_laboratory.work import PROGRAM
 from agentzoo.runtime import runner
@@ -146,6 +147,12 @@ async def test_the_mle_solver_takes_mlesolver_max_steps_commands_and_the_report_
     assert len(asked(player, "professor", "report writing")) == 2
     assert marks[-1].state["steps"]["running-experiments"] == 3 and marks[-1].state["steps"]["report-writing"] == 2
     journal.close()
+
+
+@pytest.mark.parametrize(("reply", "back"), [("y", True), ("Yes.", True), ("```DECISION\ngo back\n```", True),
+                                             ("n", False), ("No, finish.", False), ("You did well.", False), ("", False)])
+def test_the_phd_students_decision(reply, back):
+    assert wants_to_go_back(reply) is back
 
 
 # --- the mle-solver --------------------------------------------------------------------------------------------

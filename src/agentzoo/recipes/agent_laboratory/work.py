@@ -8,6 +8,7 @@ dialogue the other role reads next.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -259,4 +260,5 @@ def wants_to_go_back(reply: str) -> bool:
     """ai_lab_repo.py asks for `y` (go back) or `n` (finish); a `DECISION` block, or the reply's first word."""
     block = commands.first(reply, ("DECISION",))
     text = (block.body if block is not None else reply).strip().lower()
-    return text.startswith(("y", "go back"))
+    word = re.match(r"[a-z]*", text).group(0)  # "y" or "yes", not any word that starts with a y ("you ...")
+    return word in ("y", "yes") or text.startswith("go back")
