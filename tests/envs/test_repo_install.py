@@ -65,15 +65,15 @@ async def test_the_verification_decides_even_when_the_script_succeeds():
 
 
 async def test_a_hostile_script_reaches_neither_the_hosts_files_nor_the_network(tmp_path):
-    target = tmp_path / "pwned"
-    secret = tmp_path / "secret.txt"
+    # Only files under pytest's tmp_path are aimed at: were the sandbox to leak, nothing of value would be hurt.
+    target, secret = tmp_path / "pwned", tmp_path / "secret.txt"
     secret.write_text("host secret")
-    script = (f"touch {target} || true\ncat {secret} || echo NO-SECRET\nrm -rf {Path.cwd()}/src 2>/dev/null || true\n"
+    script = (f"touch {target} || true\ncat {secret} || echo NO-SECRET\nrm -f {secret} || true\n"
               "python3 -c \"import socket; socket.create_connection(('1.1.1.1', 80), timeout=3)\" "
               "|| echo NO-NETWORK\n" + LEDGER.gold)
     result = await attempt(ENV.repository(LEDGER), script, LEDGER.data["verify"])
-    assert result.success  # the script ran to its end in the sandbox
-    assert not target.exists() and (Path.cwd() / "src" / "agentzoo").is_dir()
+    assert result.success  # the script ran to its end, in the sandbox
+    assert not target.exists() and secret.read_text() == "host secret"
     assert "NO-SECRET" in result.install_log and "host secret" not in result.install_log
     assert "NO-NETWORK" in result.install_log
 
