@@ -146,6 +146,10 @@ async def test_a_run_replays_from_the_journal_with_no_phone_and_no_model(tmp_pat
     assert replayed.ok and replayed.live_effects == 0
     assert replayed.answer == live.answer and json.dumps(replayed.messages) == json.dumps(live.messages)
     assert again.verdicts == ["B", "A", "A"] and again.completed == "Done."
+    # Each role's calls are journaled in its own scope, so a report counts them apart.
+    calls = [e.scope for e in journal.entries(live.run_id) if e.kind == "model"]
+    assert calls == ["decision", "memory", "reflection", *["decision", "memory", "reflection", "planning"] * 2,
+                     "decision", "memory"]
     journal.close()
 
 

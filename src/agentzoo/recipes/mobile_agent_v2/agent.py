@@ -10,8 +10,9 @@ the error flag, which the next decision prompt shows as a hint, and leave histor
 A `stop` action ends the task (no reflection).
 
 The phone is the step core's: the reset and every action (the decision's and reflection's `back`) are journaled
-`env` effects in the child scope `env`, every role's reply a model call in the agent's scope, so a run replays
-with no phone and no model.
+`env` effects in the child scope `env`, every role's reply a model call in the role's own child scope
+(`decision`, `memory`, `reflection`, `planning`, named once in that order), so a run replays with no phone and no
+model, a report counts each role's calls and tokens apart, and a per-role model (`models.roles`) can play one.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ...types import AgentResult, ModelRequest
 PROMPTS = Path(__file__).parent / "prompts"
 BACK = "back"       # the screens action the reflection's B answer takes (run.py: ADB back on B)
 VERDICTS = ("A", "B", "C")
+ROLES = ("decision", "memory", "reflection", "planning")   # the model roles' scopes, in run.py's order
 _SECTION = re.compile(r"^\s*#+\s*(?P<name>[A-Za-z ]+?)\s*#+\s*$", re.MULTILINE)
 
 
@@ -106,6 +108,7 @@ class MobileAgentV2:
 
     async def run(self, task: str, ctx: Context) -> AgentResult:
         env_ctx = ctx.child("env")
+        roles = {name: ctx.child(name) for name in ROLES}   # named once, in a fixed order, before any call
         screen = (await self.driver.reset(env_ctx)).text
         actions = self.actions if self.actions is not None else (self.driver.start or {}).get("actions") or ""
         transcript: list[dict[str, Any]] = []
@@ -114,13 +117,14 @@ class MobileAgentV2:
         while not self.driver.progress.done and rounds < self.max_rounds:
             rounds += 1
             ctx.step()
-            reply = await self._ask(ctx, "decision.j2", instruction=task, screen=screen, hint=self.hint,
-                                    history=self.history, completed=self.completed, memory=self.memory, last=last,
-                                    error=self.error_flag, actions=actions)
+            reply = await self._ask(roles["decision"], "decision.j2", instruction=task, screen=screen,
+                                    hint=self.hint, history=self.history, completed=self.completed,
+                                    memory=self.memory, last=last, error=self.error_flag, actions=actions)
             decision = read_decision(reply)
             transcript.append({"role": "assistant", "name": "decision", "content": reply})
             if self.memory_switch:
-                noted = read_memory(await self._ask(ctx, "memory.j2", instruction=task, screen=screen))
+                noted = read_memory(await self._ask(roles["memory"], "memory.j2", instruction=task,
+                                                    screen=screen))
                 if noted is not None:
                     self.memory.append(noted)
             before = screen
@@ -131,16 +135,16 @@ class MobileAgentV2:
                 break
             verdict = "A"
             if self.reflection:
-                verdict = read_verdict(await self._ask(ctx, "reflection.j2", instruction=task, before=before,
-                                                       after=screen, operation=decision.operation,
-                                                       action=decision.action))
+                verdict = read_verdict(await self._ask(roles["reflection"], "reflection.j2", instruction=task,
+                                                       before=before, after=screen,
+                                                       operation=decision.operation, action=decision.action))
             self.verdicts.append(verdict)
             transcript.append({"role": "assistant", "name": "reflection", "content": verdict})
             if verdict == "A":
                 self.history.append(last)
                 self.completed = read_completed(
-                    await self._ask(ctx, "planning.j2", instruction=task, completed=self.completed,
-                                    history=self.history), self.completed)
+                    await self._ask(roles["planning"], "planning.j2", instruction=task,
+                                    completed=self.completed, history=self.history), self.completed)
                 self.error_flag = False
             else:
                 self.error_flag = True
