@@ -2,9 +2,10 @@
 
 A stand-in for Agentable's AgentTest (PAPERS.md #29: 78 agents built to hold known defects, not shipped here):
 twenty sample agents (`samples/*.py.txt`) in the idioms agent code is written in (agentzoo tools and
-`ctx.model`, the OpenAI client, LangChain `@tool`), fourteen with one or two defects of the eight types
-(`agentzoo.analysis.DEFECT_TYPES`) and six clean twins. A defect's label is a trailing `# defect: <type>[, <type>]`
-comment on its line in the sample file; the task shows the code without those comments, lines unchanged.
+`ctx.model`, the OpenAI client, LangChain `@tool`), fifteen with one or two defects of the eight types
+(`agentzoo.analysis.DEFECT_TYPES`; 19 labels, every type at least once) and five clean ones. A defect's label is
+a trailing `# defect: <type>[, <type>]` comment on its line in the sample file; the task shows the code without
+those comments, lines unchanged.
 
 Answer kind `text`: the answer names each defect as `<type> line <N>` (or says `Defects: none`). Scoring matches
 named (type, line) pairs with the labels, a line within `LINE_SLACK` of the label counting. Per sample: reward

@@ -6,7 +6,7 @@ checks over Python's `ast` (`agentzoo.analysis`), and two model questions per ag
 match its code; do two tools' descriptions overlap). The task is the agent's code; the answer is the report,
 first line `Defects: <type> line <N>; ...` (or `Defects: none`).
 
-It acts in `agent-defects` (`ACTS_IN`): twenty small agents written for this project, fourteen with labelled
+It acts in `agent-defects` (`ACTS_IN`): twenty small agents written for this project, fifteen with labelled
 defects, scored per (type, line) with per-type precision, recall and F1 (`agentzoo.envs.agent_defects.metrics`).
 The command line runs the structural checks alone over files: `agentzoo lint-agents PATH...`.
 """
