@@ -55,6 +55,7 @@ RECIPES: dict[str, str] = {
     "proagent": "agentzoo.recipes.proagent",                  # #20, on the kitchen
     "aegis": "agentzoo.recipes.aegis",                        # #9, an FSM over a code agent with reproduction scripts
     "poact": "agentzoo.recipes.poact",                        # #47, policy (stages) and action (tool retrieval, reviewer) controllers
+    "core-agent": "agentzoo.recipes.core_agent",              # #33, CORE-Bench's agent: a tool loop, its instructions, the report check
     "proactive-agent": "agentzoo.recipes.proactive_agent",    # #42, propose a task or None at each event
     "mobile-agent-v2": "agentzoo.recipes.mobile_agent_v2",    # #60, decision/memory/reflection/planning on screens
     "multi-branch": "agentzoo.recipes.multi_branch",          # #16, decomposition + k branches (vote or selector)

@@ -27,6 +27,7 @@ from .baselines import chain_of_thought, debate, reflexion, self_refine
 from .code_teams import agentcoder, codecor, metagpt
 from .cogni_cismef import cogni_cismef
 from .concordia import concordia
+from .core_agent import core_agent
 from .croto import croto
 from .deep_agent import deep_agent
 from .discussions import dylan, mallm
@@ -88,6 +89,7 @@ PLAYERS: dict[str, Callable[[Gold], Callable[[ModelRequest], Any]]] = {
     "langgraph-mt": langgraph_mt,
     "aegis": aegis,
     "poact": poact,
+    "core-agent": core_agent,
     "proactive-agent": proactive_agent,
     "mobile-agent-v2": mobile_agent_v2,
     "multi-branch": multi_branch,
