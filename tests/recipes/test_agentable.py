@@ -61,6 +61,7 @@ async def test_structural_and_model_findings_on_one_line_are_one_finding_and_an_
     shrug = build_recipe("agentable", ScriptedModel(["I am not sure."] * 3))
     result = await runner.run(shrug, TASKS["a01_clean_calculator"].prompt, journal=journal)
     assert result.answer.startswith("Defects: none") and shrug.undecided == 3
+    assert result.answer.endswith("(model questions: 3 asked, 3 without a verdict)")
 
 
 async def test_replay_makes_no_model_call(journal):

@@ -35,14 +35,16 @@ def merge(structural: list[Finding], semantic: list[Finding]) -> list[Finding]:
                   key=lambda f: (f.line, f.defect))
 
 
-def report(name: str, findings: list[Finding]) -> str:
+def report(name: str, findings: list[Finding], asked: int = 0, undecided: int = 0) -> str:
+    # How many model questions went unanswered: a report with none flagged by the model may just mean no verdicts.
+    tail = [f"(model questions: {asked} asked, {undecided} without a verdict)"] if asked else []
     if not findings:
-        return f"Defects: none\n(in {name})"
+        return "\n".join([f"Defects: none\n(in {name})", *tail])
     head = "Defects: " + "; ".join(f"{f.defect} line {f.line}" for f in findings)
     # Evidence quotes code and model reasons: the word "line" in it is rewritten so that nothing quoted reads as a
     # finding to a scorer that looks for `<type> line <N>`.
     body = [f"- {f.defect} at {name}:{f.line} ({f.kind}): {_LINE_WORD.sub('ln', f.evidence)}" for f in findings]
-    return "\n".join([head, *body])
+    return "\n".join([head, *body, *tail])
 
 
 class Agentable:
@@ -66,5 +68,5 @@ class Agentable:
                                          describe=self.describe, conflicts=self.conflicts)
             semantic, asked, self.undecided = checked.findings, checked.asked, checked.undecided
         self.findings = [Finding(name, f.line, f.defect, f.evidence, f.kind) for f in merge(structural, semantic)]
-        answer = report(name, self.findings)
+        answer = report(name, self.findings, asked, self.undecided)
         return AgentResult(answer, [{"role": "assistant", "content": answer}], asked)
