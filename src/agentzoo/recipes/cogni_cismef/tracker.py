@@ -75,7 +75,7 @@ class DialogueState:
             self.indifferent.append(pending["facet"])
         if pending and pending["act"] == "show" and reading.intention == "refuse":
             self.refused += [i for i in pending["ids"] if i not in self.refused]
-        if reading.topic and reading.intention not in ("accept", "close", "indifferent"):
+        if reading.topic and reading.intention not in ("accept", "close"):  # a model may misname the intention
             self.topic = reading.topic
         for key, value in reading.constraints:
             self.constraints.pop(key, None)  # re-said: now the latest said
