@@ -115,7 +115,7 @@ def test_a_scripted_run_through_the_harness_replays_from_its_journal_with_no_mod
 
 
 async def test_the_shipped_local_model_takes_one_step():
-    """SmolLM2-135M, one call: the request carries CORE-Agent's system prompt and the workspace tools."""
+    """SmolLM2-135M, one call with CORE-Agent's system prompt over the workspace tools (a 135M model rarely acts well)."""
     pytest.importorskip("xllamacpp", reason="the local extra is not installed (pip install 'agentzoo[local]')")
     from agentzoo.models.registry import parse_model
 
@@ -123,6 +123,7 @@ async def test_the_shipped_local_model_takes_one_step():
     episode = ENV.episode(TASK)
     agent = build_recipe("core-agent", model, episode.tools, episode=episode, max_steps=1)
     result = await runner.run(agent, episode.prompt, journal=Journal(":memory:"))
-    assert result.model_calls == 1
-    assert "report.json" in result.messages[1]["content"]
+    assert result.model_calls == 1  # one reply: an answer, or an action and then the step limit
+    assert result.ok or result.error["type"] == "StepLimitExceeded", result.error
+    assert "tests whether the code of a scientific study reproduces" in agent.system
     await stepping.driver_of(episode).close()
