@@ -237,7 +237,11 @@ def _from_function(fn: ast.FunctionDef | ast.AsyncFunctionDef, name: str | None,
     doc = ast.get_docstring(fn) or ""
     params = _params(fn)
     desc = description if description is not None else _summary(ast.get_docstring(fn))
-    undocumented = tuple(p for p in params if not documented(doc, p))
+    # A parameter the description names (a one-parameter tool described in one sentence) counts as described.
+    undocumented = tuple(p for p in params if not documented(doc, p)
+                         and not re.search(rf"\b{re.escape(p)}\b", desc or "", re.IGNORECASE))
+    if desc == "(computed)":
+        undocumented = ()  # a description made at run time may well describe them: nothing to hold them against
     return ToolDef(name or fn.name, line or fn.lineno, desc, params, undocumented, fn, style)
 
 
