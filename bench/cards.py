@@ -126,6 +126,18 @@ REPORTED: dict[str, dict[str, str]] = {
     "jailjudge": {"paper": "Liu et al. 2024, JAILJUDGE (#10)",
                   "headline": "JailBoost +29.24% attack performance; GuardShield defence ASR 40.46% → 0.15%",
                   "model": "GPT-4 judges [unverified]", "benchmark": "judge-pairs"},
+    "installamatic": {"paper": "Milliken et al. 2024, Installamatic (#18)",
+                      "headline": "55% of 40 repositories installed at least once in 10 tries",
+                      "model": "GPT-4o-mini [unverified]", "benchmark": "repo-install"},
+    "core-agent": {"paper": "Siegel et al. 2024, CORE-Bench (#33)", "headline": "21% on the hardest level (best agent)",
+                   "model": "GPT-4o", "benchmark": "core-bench"},
+    "agentable": {"paper": "Agentable (#29)", "headline": "88.79% accuracy, 91.03% recall; 889 defects found in 84 real agents",
+                  "model": "an LLM beside code-graph patterns [unverified]", "benchmark": "agent-defects"},
+    "cogni-cismef": {"paper": "Cogni-CISMeF (#7)", "headline": "qualitative: a dialogue modelled on human experts' "
+                     "query refinement", "model": "none (pre-LLM)", "benchmark": "catalogue-search"},
+    "agent-laboratory": {"paper": "Schmidgall et al. 2025, Agent Laboratory (#31)",
+                         "headline": "o1-preview the best backend; research costs cut 84% against earlier autonomous "
+                                     "research methods", "model": "o1-preview", "benchmark": "mlagentbench"},
     "mechagents": {"paper": "Ni & Buehler 2024, MechAgents (#23)",
                    "headline": "qualitative: autonomous solving of elasticity problems", "model": "GPT-4",
                    "benchmark": "numeric-problems"},
