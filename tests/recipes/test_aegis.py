@@ -95,6 +95,17 @@ async def test_a_patch_that_fails_the_reproduction_is_not_verified(journal):
     assert result.answer == "giving up"
 
 
+async def test_a_script_that_is_not_python_is_no_reproduction_and_is_not_run(journal):
+    runs = []
+    prose = "First I import the package, then I check that slugify strips the separators."
+    model = ScriptedModel([EXTRACTED, call("run_reproduction", script=prose), "giving up"])
+    agent = build_recipe("aegis", model, counted_tools(runs))
+    result = await runner.run(agent, TASK.prompt, journal=journal)
+    assert runs == [] and agent.control.state == "explore" and agent.control.fsm.history == []
+    answer = json.loads([m for m in result.messages if m.get("role") == "tool"][-1]["content"])
+    assert answer["reproduced"] is False and "not Python" in answer["error"] and "nothing was run" in answer["error"]
+
+
 async def test_replay_makes_no_model_call_and_runs_nothing(journal):
     result = await runner.run(build_recipe("aegis", ScriptedModel(SCRIPT), ENV.episode(TASK).tools), TASK.prompt,
                               journal=journal)

@@ -8,6 +8,7 @@ repository's own tests must pass with it (feedback from a second source).
 
 from __future__ import annotations
 
+import ast
 import re
 from typing import Any
 
@@ -58,6 +59,11 @@ def agent_tools(repo: ToolSet, state: Reproduction) -> list[FunctionTool]:
         Args:
             script: the program, e.g. imports from the package and an assert of the behaviour the issue expects
         """
+        try:
+            ast.parse(script)  # parsed, never run here: prose or a broken script fails on itself, not on the bug
+        except SyntaxError as exc:
+            return {"reproduced": False, "error": f"the script is not Python ({exc.msg}, line {exc.lineno}): a "
+                                                  "reproduction must run and then fail on the bug; nothing was run"}
         run = await call("run_script", code=script)
         if not run.get("applied", True):
             return {"reproduced": False, "error": run.get("error")}
