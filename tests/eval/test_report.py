@@ -19,7 +19,7 @@ from agentzoo.catalog import REGISTERED as AGENTS, register_agent
 from agentzoo.eval.export import ExportCounts, export_eval
 from agentzoo.eval.harness import EvalConfig, _infra_row, run_eval
 from agentzoo.eval.matrix import expand
-from agentzoo.eval.report import load_summary, render_markdown, role_of, summarize, write_reports
+from agentzoo.eval.report import PER_TASK_MAX, load_summary, render_markdown, role_of, summarize, write_reports
 from agentzoo.eval.sample import ORACLE_NOTE
 from agentzoo.eval.stats import mean_pass_at_k, pass_at_k, percentiles, success_rate
 from agentzoo.eval.store import ResultStore
@@ -372,3 +372,28 @@ def test_a_simulation_group_reports_what_one_simulated_hour_costs():
     assert "| 4.00 |" in line and "| 10.0 |" in line
     plain = summarize([{**row("gsm8k/1", 0.0, 3, 10, 1.0), "env": "gsm8k", "score": {}}])
     assert plain["groups"][0]["simulation"] is None and "simulated time" not in render_markdown(plain)
+
+
+def test_a_small_group_shows_steps_calls_tokens_and_time_per_task_and_a_sweep_does_not():
+    def row(task, seed, success, steps, calls, wall):
+        return {"key": f"{task}:{seed}", "env": "mlagentbench", "task": task, "agent": "mlagentbench",
+                "model": "scripted", "seed": seed, "run_id": f"{task}:{seed}", "reward": float(success),
+                "success": success, "status": "finished", "model_calls": calls, "tool_calls": steps,
+                "input_tokens": 100 * calls, "output_tokens": 10 * calls, "cost_usd": 0.0, "unpriced_calls": calls,
+                "wall_seconds": wall, "model_latencies": [], "scopes": {}, "score": {"steps": steps}}
+
+    summary = summarize([row("iris", 0, True, 30, 31, 60.0), row("iris", 1, False, 50, 51, 100.0),
+                         row("wine", 0, False, 300, 301, 900.0)])
+    [group] = summary["groups"]
+    assert [t["task"] for t in group["per_task"]] == ["iris", "wine"]
+    iris = group["per_task"][0]
+    assert (iris["samples"], iris["successes"], iris["steps"], iris["model_calls"], iris["wall_seconds"]) == \
+        (2, 1, 40.0, 41.0, 80.0)
+    section = render_markdown(summary).split("### mlagentbench: per task")[1]
+    line = next(x for x in section.splitlines() if "| wine |" in x)
+    assert "| 0/1 | 300.0 | 301.00 / 300.00 | 30,100 / 3,010 |" in line
+    # an environment that counts no steps shows a dash; a sweep over more tasks than PER_TASK_MAX keeps no rows
+    plain = summarize([{**row("gsm8k/1", 0, True, 0, 1, 1.0), "env": "gsm8k", "score": {}}])
+    assert plain["groups"][0]["per_task"][0]["steps"] is None
+    sweep = summarize([{**row(f"gsm8k/{i}", 0, True, 0, 1, 1.0), "env": "gsm8k"} for i in range(PER_TASK_MAX + 1)])
+    assert sweep["groups"][0]["per_task"] is None and ": per task" not in render_markdown(sweep)

@@ -212,7 +212,36 @@ def summarize_group(agent: str, env: str, model: str, rows: list[dict[str, Any]]
         "flexible": _flexible(scored),
         "search": _search(scored),
         "simulation": _simulation(scored),
+        "per_task": _per_task(scored) if len(by_task) <= PER_TASK_MAX else None,
     }
+
+
+PER_TASK_MAX = 20
+"""A group's per-task rows are kept (summary.json) and shown (summary.md) up to this many tasks: long-horizon
+evals (research agents, workspaces, simulations) run a handful of tasks, each worth its own line; a benchmark
+sweep of hundreds would drown the report."""
+
+
+def _per_task(scored: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per task, per scored sample: successes, environment steps (the score's `steps` where the environment
+    counts them), model and tool calls, tokens and wall time."""
+    by_task: dict[str, list[dict[str, Any]]] = {}
+    for r in scored:
+        by_task.setdefault(r["task"], []).append(r)
+    rows = []
+    for task, runs in sorted(by_task.items()):
+        n = len(runs)
+        steps = [r["score"]["steps"] for r in runs if isinstance(r.get("score"), dict)
+                 and isinstance(r["score"].get("steps"), (int, float)) and not isinstance(r["score"]["steps"], bool)]
+
+        def mean(field: str, runs: list[dict[str, Any]] = runs, n: int = n) -> float:
+            return sum(float(r.get(field) or 0.0) for r in runs) / n
+
+        rows.append({"task": task, "samples": n, "successes": sum(bool(r.get("success")) for r in runs),
+                     "steps": sum(steps) / len(steps) if steps else None, "model_calls": mean("model_calls"),
+                     "tool_calls": mean("tool_calls"), "input_tokens": mean("input_tokens"),
+                     "output_tokens": mean("output_tokens"), "wall_seconds": mean("wall_seconds")})
+    return rows
 
 
 def search_nodes(row: dict[str, Any]) -> int:
@@ -478,6 +507,8 @@ def render_markdown(summary: dict[str, Any], plots: dict[str, str] | None = None
             lines += [f"### {_md_text(env)}: search", "", SEARCH_LEGEND, "", *_search_table(groups), ""]
         if any(g.get("simulation") for g in groups):
             lines += [f"### {_md_text(env)}: simulated time", "", SIMULATION_LEGEND, "", *_simulation_table(groups), ""]
+        if any(g.get("per_task") for g in groups):
+            lines += [f"### {_md_text(env)}: per task", "", PER_TASK_LEGEND, "", *_per_task_table(groups), ""]
         if any(set(g["roles"]) - {ROOT} for g in groups):
             lines += [f"### {_md_text(env)}: per role", "", ROLE_LEGEND, "", *_role_table(groups), ""]
         if env in plots:
@@ -584,6 +615,20 @@ def _simulation_table(groups: list[dict[str, Any]]) -> list[str]:
                      fmt_num(sim["tokens_per_hour"]), fmt_cost({**g["cost"], "per_hour": sim["cost_usd_per_hour"]}, "per_hour"),
                      fmt_seconds(sim["wall_seconds_per_hour"])])
     return _table(head, rows, right_from=2)
+
+
+PER_TASK_LEGEND = (f"Per task, per scored sample (groups of at most {PER_TASK_MAX} tasks): successes of samples; "
+                   "environment steps where the environment counts them (its score's `steps`); model and tool "
+                   "calls; tokens; wall time.")
+
+
+def _per_task_table(groups: list[dict[str, Any]]) -> list[str]:
+    head = ["agent", "model", "task", "successes", "env steps", "calls model / tool", "tokens in / out", "wall"]
+    rows = [[_md_text(g["agent"]), _md_text(g["model"]), _md_text(t["task"]), f"{t['successes']}/{t['samples']}",
+             fmt_num(t["steps"]), f"{fmt_num(t['model_calls'], 2)} / {fmt_num(t['tool_calls'], 2)}",
+             f"{fmt_num(t['input_tokens'])} / {fmt_num(t['output_tokens'])}", fmt_seconds(t["wall_seconds"])]
+            for g in groups for t in g.get("per_task") or ()]
+    return _table(head, rows, right_from=3)
 
 
 def _cost_table(groups: list[dict[str, Any]]) -> list[str]:

@@ -132,7 +132,7 @@ class MLAgentBench:
             return Score(0.0, False, {**details, "error": "the workspace was never opened"})
         live = await driver.live()
         assert isinstance(live, WorkspaceEpisode)
-        details["final_answer"] = live.answer
+        details.update(steps=driver.progress.steps, final_answer=live.answer)
         answers = self.data(task).answers
         try:
             predictions = read_submission(live.files.get(SUBMISSION), len(answers), spec.metric)
