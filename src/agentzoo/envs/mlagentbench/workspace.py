@@ -23,6 +23,8 @@ from typing import Any
 
 from ...errors import UserError
 from ...prompts import render
+from ..file_tree import entries as tree_entries
+from ..file_tree import tree_path
 from ..step import ActionSpace, Observation, StepOutcome
 from .actions import (FINAL_ANSWER, RESEARCH_LOG, ActionInputError, action_infos, names, parse_action)
 from .execute import SCRIPT_SECONDS, run_script
@@ -227,25 +229,13 @@ class WorkspaceEpisode:
 
     def _entries(self, folder: str) -> list[str]:
         """The names in `folder` ("" for the top), folders with a trailing "/" (as `ls -F` shows them)."""
-        prefix = folder + "/" if folder else ""
-        found = set()
-        for path in self.files:
-            if path.startswith(prefix):
-                head, sep, _ = path[len(prefix):].partition("/")
-                found.add(head + sep)
-        return sorted(found)
+        return tree_entries(self.files, folder)
 
     def _render(self, kind: str, **values: Any) -> str:
         return render(OBSERVATIONS, kind=kind, **values)
 
 
 def _path(name: Any, folder: bool = False) -> str:
-    """A workspace path, normalised (`./a//b` -> `a/b`); "" is the top folder when `folder`. Paths that leave
-    the workspace (absolute, `..`) raise `EnvError` (MLAgentBench: "not in the work directory")."""
-    text = str(name).strip().replace("\\", "/")
-    parts = [p for p in text.split("/") if p not in ("", ".")]
-    if text.startswith("/") or ".." in parts:
-        raise EnvError(f"cannot use {text}: it is not in the workspace")
-    if not parts and not folder:
-        raise EnvError("a file name is needed")
-    return "/".join(parts)
+    """A workspace path (`file_tree.tree_path`); one that leaves the workspace raises `EnvError` (MLAgentBench: "not
+    in the work directory")."""
+    return tree_path(name, where="workspace", error=EnvError, folder=folder)

@@ -14,6 +14,8 @@ from typing import Any
 
 from ...errors import UserError
 from ...prompts import render
+from ..file_tree import entries as tree_entries
+from ..file_tree import tree_path
 from ..step import ActionSpace, Observation, StepOutcome
 from .run import attempt
 
@@ -147,25 +149,13 @@ class InstallEpisode:
 
     def entries(self, folder: str) -> list[str]:
         """The names in `folder` ("" for the top), folders with a trailing "/"."""
-        prefix = folder + "/" if folder else ""
-        found = set()
-        for path in self.files:
-            if path.startswith(prefix):
-                head, sep, _ = path[len(prefix):].partition("/")
-                found.add(head + sep)
-        return sorted(found)
+        return tree_entries(self.files, folder)
 
     def _render(self, kind: str, **values: Any) -> str:
         return render(PROMPTS / "observations.j2", kind=kind, **values).strip("\n")
 
 
 def _path(name: str, folder: bool = False) -> str:
-    """A repository path, normalised (`./a//b` -> `a/b`); "" is the top folder when `folder`. Paths that leave
-    the repository (absolute, `..`) are refused."""
-    text = str(name).strip().strip("`'\"").replace("\\", "/")
-    parts = [p for p in text.split("/") if p not in ("", ".")]
-    if text.startswith("/") or ".." in parts:
-        raise ActionError(f"cannot use {text}: it is not in the repository")
-    if not parts and not folder:
-        raise ActionError("a file name is needed")
-    return "/".join(parts)
+    """A repository path (`file_tree.tree_path`, quotes around it stripped); one that leaves the repository is an
+    `ActionError`."""
+    return tree_path(name, where="repository", error=ActionError, folder=folder, quotes=True)
