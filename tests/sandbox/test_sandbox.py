@@ -257,6 +257,22 @@ async def test_the_landlock_tier_measures_the_work_directory_and_stops_a_disk_fi
     assert after.stdout == "0\n"  # a fresh work directory
 
 
+async def test_an_action_that_writes_past_the_disk_limit_between_two_checks_is_still_stopped(monkeypatch):
+    """The work directory is measured at the end of every action too: with checks too far apart to see it (an idle
+    machine writes 24 MB in less than one interval), the filler that finishes in time is still caught."""
+    if "landlock" not in AVAILABLE:
+        pytest.skip("the landlock tier does not work here")
+    import agentzoo.sandbox.host as sandbox_host
+
+    monkeypatch.setattr(sandbox_host, "DISK_CHECK_SECONDS", 60.0)
+    limits = Limits(disk_mb=8, tmp_mb=8, file_size_mb=4, wall_seconds=20)
+    async with Sandbox(tier="landlock", limits=limits) as sb:
+        result = await sb.execute("for i in range(6):\n    open(f'f{i}', 'wb').write(b'x' * 2**22)\nprint('wrote')")
+        after = await sb.execute("import os\nprint(len(os.listdir('.')))")
+    assert result.error["type"] == "DiskLimitExceeded" and result.state_lost, result
+    assert after.stdout == "0\n"  # a fresh work directory
+
+
 @tool(touches={"write"})
 def delete_file(path: str) -> str:
     """Delete a file on the host."""
