@@ -329,6 +329,10 @@ def test_the_command_prints_findings_as_plain_text_and_as_json(tmp_path):
     assert data["findings"][0]["line"] == 5 and data["findings"][0]["kind"] == "ast" and data["errors"] == []
     assert CliRunner().invoke(app, ["lint-agents", "--type", "dependency", str(agent)]).exit_code == 0
     assert CliRunner().invoke(app, ["lint-agents", "--type", "nonsense", str(agent)]).exit_code != 0
+    listed = CliRunner().invoke(app, ["lint-agents", "--list-types"])  # needs no path
+    assert listed.exit_code == 0 and all(t in listed.output for t in TYPE_IDS), listed.output
+    bare = CliRunner().invoke(app, ["lint-agents"])
+    assert bare.exit_code != 0 and "at least one Python file or folder" in bare.output + str(bare.exception)
 
 
 def test_the_run_over_our_own_recipes_completes_and_names_real_lines():

@@ -23,7 +23,7 @@ console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def lint_agents_cmd(paths: list[Path] = typer.Argument(..., help="Python files or folders (searched for *.py)"),
+def lint_agents_cmd(paths: Optional[list[Path]] = typer.Argument(None, help="Python files or folders (searched for *.py)"),
                     as_json: bool = typer.Option(False, "--json", help="print the findings as JSON"),
                     types: Optional[list[str]] = typer.Option(None, "--type", help="only this defect type "
                                                               "(repeatable); `--list-types` names them"),
@@ -36,6 +36,8 @@ def lint_agents_cmd(paths: list[Path] = typer.Argument(..., help="Python files o
         for t in DEFECT_TYPES:
             console.print(Text(f"{t.id:16} {t.name}: {t.description}"))
         return
+    if not paths:
+        raise ConfigError("lint-agents needs at least one Python file or folder (or --list-types)")
     unknown = sorted(set(types or ()) - set(TYPE_IDS))
     if unknown:
         raise ConfigError(f"--type {', '.join(unknown)}: unknown defect type; known: {', '.join(TYPE_IDS)}")
