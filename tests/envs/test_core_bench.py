@@ -25,7 +25,7 @@ from agentzoo.envs.mlagentbench.actions import action_text  # noqa: E402
 from agentzoo.errors import ConfigError  # noqa: E402
 from agentzoo.eval.harness import EvalConfig, run_eval  # noqa: E402
 from agentzoo.eval.matrix import Sample  # noqa: E402
-from agentzoo.eval.store import ResultStore  # noqa: E402
+from agentzoo.eval.report import load_rows  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the step core's conformance helpers
 import step_conformance as conformance  # noqa: E402
@@ -223,11 +223,7 @@ def test_a_scripted_tool_agent_writes_report_json_through_the_harness_and_the_ru
 
     asyncio.run(run_eval([Sample(ENV.name, task, "tool-calling", f"scripted:{path}", 0)], {ENV.name: ENV},
                          EvalConfig(out=out, concurrency=1)))
-    store = ResultStore(out / "results.db")
-    try:
-        (row,) = list(store.rows())
-    finally:
-        store.close()
+    (row,), _ = load_rows(out)
     assert row["success"] and row["reward"] == 1.0, row
     assert row["score"]["steps"] == 4 and row["score"]["level"] == "easy"
     assert (row["score"]["correct_vision_answers"], row["score"]["total_vision_questions"]) == (1, 1)

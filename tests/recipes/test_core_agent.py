@@ -21,7 +21,7 @@ from agentzoo.envs.mlagentbench.actions import action_text  # noqa: E402
 from agentzoo.errors import ConfigError  # noqa: E402
 from agentzoo.eval.harness import EvalConfig, run_eval  # noqa: E402
 from agentzoo.eval.matrix import Sample  # noqa: E402
-from agentzoo.eval.store import ResultStore  # noqa: E402
+from agentzoo.eval.report import load_rows  # noqa: E402
 from agentzoo.models.scripted import ScriptedModel  # noqa: E402
 from agentzoo.recipes import build_recipe  # noqa: E402
 from agentzoo.runtime import runner  # noqa: E402
@@ -101,11 +101,7 @@ def test_a_scripted_run_through_the_harness_replays_from_its_journal_with_no_mod
     out = tmp_path / "out"
     asyncio.run(run_eval([Sample(ENV.name, TASK, "core-agent", f"scripted:{path}", 0)], {ENV.name: ENV},
                          EvalConfig(out=out, concurrency=1)))
-    store = ResultStore(out / "results.db")
-    try:
-        (row,) = list(store.rows())
-    finally:
-        store.close()
+    (row,), _ = load_rows(out)
     assert row["success"] and row["model_calls"] == 6 and row["score"]["steps"] == 3, row
     done = subprocess.run([sys.executable, "-m", "agentzoo.cli.main", "replay", row["run_id"], "--journal",
                            str(out / "journal.db")], capture_output=True, text=True, timeout=300, cwd=tmp_path,
