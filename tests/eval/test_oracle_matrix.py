@@ -14,6 +14,8 @@ import gc
 import json
 import logging
 import re
+import subprocess
+import sys
 from functools import cache
 
 import pytest
@@ -77,6 +79,7 @@ async def run_pair(recipe: str, env, tasks, out) -> list[dict]:
 def test_every_recipe_declares_its_answer_kinds_and_has_an_oracle_player():
     assert set(PLAYERS) == set(RECIPES)
     for recipe in RECIPES:
+        assert callable(PLAYERS[recipe]), recipe  # each imported when first asked for: every entry resolves
         kinds = answer_kinds(recipe)
         assert kinds and set(kinds) <= {"number", "text", "code", "tool-calls", "patch", "simulation"}, recipe
     assert {name: env_answer_kind(name) for name in ENVIRONMENTS} == {
@@ -199,3 +202,13 @@ async def test_parallel_branches_that_all_fail_leave_no_unretrieved_task_excepti
     (row,) = rows(tmp_path / "out")
     assert row["status"] == "failed" and row["error"]["type"] == "ScriptExhausted"
     assert "never retrieved" not in caplog.text
+
+
+def test_the_oracle_of_a_built_in_agent_imports_no_recipe_player():
+    # An eval of `tool-calling` with the oracle (and each of its worker processes) must not import
+    # the 40-odd recipe players and their recipes: that was a third of a worker's start.
+    code = ("import sys; from agentzoo.recipes._oracle import oracle_model; from agentzoo.envs.gsm8k import GSM8K; "
+            "env = GSM8K(); oracle_model('tool-calling', env, env.tasks()[0]); "
+            "print(sorted(m for m in sys.modules if m.startswith('agentzoo.recipes.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "agentzoo.recipes.aegis" not in out and "agentzoo.recipes._oracle.aegis" not in out, out

@@ -12,93 +12,83 @@ way (`tests/eval/test_oracle_matrix.py`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from functools import partial
+from importlib import import_module
 from typing import Any
 
 from ...types import ModelRequest
-from .aegis import aegis
-from .agentable import agentable
-from .agent_laboratory import agent_laboratory
-from .agent_r import agent_r
-from .agenttorch import agenttorch
-from .agentless import agentless
-from .baselines import chain_of_thought, debate, reflexion, self_refine
-from .code_teams import agentcoder, codecor, metagpt
-from .cogni_cismef import cogni_cismef
-from .concordia import concordia
-from .core_agent import core_agent
-from .croto import croto
-from .deep_agent import deep_agent
-from .discussions import dylan, mallm
 from .gold import Gold, OracleError
-from .generative_agents import generative_agents
-from .installamatic import installamatic
-from .ioa import ioa
-from .jailjudge import jailjudge
-from .langgraph_mt import langgraph_mt
-from .ltl import ltl
-from .magentic_one import magentic_one
-from .mechagents import mechagents
-from .mlagentbench import mlagentbench
-from .mobile_agent_v2 import mobile_agent_v2
-from .multi_branch import multi_branch
-from .pangu_agent import pangu_agent
-from .persona import persona
-from .poact import poact
-from .proactive_agent import proactive_agent
-from .proagent import proagent
-from .react_textgame import react_textgame
-from .search import swe_search, tree_search
-from .web_agents import agentoccam, webarena_agent
 
 ORACLE = "oracle"
 
-PLAYERS: dict[str, Callable[[Gold], Callable[[ModelRequest], Any]]] = {
-    "cot": chain_of_thought,
-    "cot-sc": partial(chain_of_thought, recipe="cot-sc"),
-    "self-refine": self_refine,
-    "reflexion": reflexion,
-    "llm-debate": debate,
-    "magentic-one": magentic_one,
-    "magentic-one-legacy": partial(magentic_one, recipe="magentic-one-legacy"),
-    "metagpt": metagpt,
-    "agentcoder": agentcoder,
-    "codecor": codecor,
-    "dylan": dylan,
-    "mallm": mallm,
-    "agentless": agentless,
-    "ltl": ltl,
-    "croto": croto,
-    "ioa": ioa,
-    "react-textgame": react_textgame,
-    "webarena-agent": webarena_agent,
-    "agentoccam": agentoccam,
-    "tree-search": tree_search,
-    "agent-r": agent_r,
-    "agenttorch": agenttorch,
-    "swe-search": swe_search,
-    "generative-agents": generative_agents,
-    "concordia": concordia,
-    "deep-agent": deep_agent,
-    "pangu-agent": pangu_agent,
-    "mlagentbench": mlagentbench,
-    "installamatic": installamatic,
-    "persona": persona,
-    "proagent": proagent,
-    "langgraph-mt": langgraph_mt,
-    "aegis": aegis,
-    "poact": poact,
-    "core-agent": core_agent,
-    "proactive-agent": proactive_agent,
-    "mobile-agent-v2": mobile_agent_v2,
-    "multi-branch": multi_branch,
-    "jailjudge": jailjudge,
-    "mechagents": mechagents,
-    "cogni-cismef": cogni_cismef,
-    "agentable": agentable,
-    "agent-laboratory": agent_laboratory,
-}
+Player = Callable[[Gold], Callable[[ModelRequest], Any]]
+
+
+class _Players(Mapping[str, Player]):
+    """Recipe name -> its player, each module imported when its player is first asked for: a player
+    imports its recipe, and an eval (or a worker process) runs one or two of the 40, not all."""
+
+    def __init__(self, where: dict[str, tuple[str, str, str | None]]) -> None:
+        self._where = where  # name -> (module in this package, function, the `recipe` it is called with)
+
+    def __getitem__(self, name: str) -> Player:
+        module, function, recipe = self._where[name]
+        player = getattr(import_module(f".{module}", __name__), function)
+        return partial(player, recipe=recipe) if recipe else player
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._where)
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+
+PLAYERS: Mapping[str, Player] = _Players({
+    "cot": ("baselines", "chain_of_thought", None),
+    "cot-sc": ("baselines", "chain_of_thought", "cot-sc"),
+    "self-refine": ("baselines", "self_refine", None),
+    "reflexion": ("baselines", "reflexion", None),
+    "llm-debate": ("baselines", "debate", None),
+    "magentic-one": ("magentic_one", "magentic_one", None),
+    "magentic-one-legacy": ("magentic_one", "magentic_one", "magentic-one-legacy"),
+    "metagpt": ("code_teams", "metagpt", None),
+    "agentcoder": ("code_teams", "agentcoder", None),
+    "codecor": ("code_teams", "codecor", None),
+    "dylan": ("discussions", "dylan", None),
+    "mallm": ("discussions", "mallm", None),
+    "agentless": ("agentless", "agentless", None),
+    "ltl": ("ltl", "ltl", None),
+    "croto": ("croto", "croto", None),
+    "ioa": ("ioa", "ioa", None),
+    "react-textgame": ("react_textgame", "react_textgame", None),
+    "webarena-agent": ("web_agents", "webarena_agent", None),
+    "agentoccam": ("web_agents", "agentoccam", None),
+    "tree-search": ("search", "tree_search", None),
+    "agent-r": ("agent_r", "agent_r", None),
+    "agenttorch": ("agenttorch", "agenttorch", None),
+    "swe-search": ("search", "swe_search", None),
+    "generative-agents": ("generative_agents", "generative_agents", None),
+    "concordia": ("concordia", "concordia", None),
+    "deep-agent": ("deep_agent", "deep_agent", None),
+    "pangu-agent": ("pangu_agent", "pangu_agent", None),
+    "mlagentbench": ("mlagentbench", "mlagentbench", None),
+    "installamatic": ("installamatic", "installamatic", None),
+    "persona": ("persona", "persona", None),
+    "proagent": ("proagent", "proagent", None),
+    "langgraph-mt": ("langgraph_mt", "langgraph_mt", None),
+    "aegis": ("aegis", "aegis", None),
+    "poact": ("poact", "poact", None),
+    "core-agent": ("core_agent", "core_agent", None),
+    "proactive-agent": ("proactive_agent", "proactive_agent", None),
+    "mobile-agent-v2": ("mobile_agent_v2", "mobile_agent_v2", None),
+    "multi-branch": ("multi_branch", "multi_branch", None),
+    "jailjudge": ("jailjudge", "jailjudge", None),
+    "mechagents": ("mechagents", "mechagents", None),
+    "cogni-cismef": ("cogni_cismef", "cogni_cismef", None),
+    "agentable": ("agentable", "agentable", None),
+    "agent-laboratory": ("agent_laboratory", "agent_laboratory", None),
+})
 """Recipe name -> a function of a task's `Gold` that returns the recipe's oracle (a function of the request)."""
 
 __all__ = ["ORACLE", "PLAYERS", "Gold", "OracleError", "has_player", "oracle_model"]
