@@ -107,7 +107,9 @@ async def test_two_processes_give_the_rows_one_process_gives(tmp_path):
     assert rows(tmp_path / "two") == rows(tmp_path / "one")
     assert seen[0] is None and sorted(seen[1:]) == sorted(s.key for s in samples)
     assert len(scorers(tmp_path / "gate") - {os.getpid()}) == 1  # one worker process beside this one
-    # Every row's run is in the one journal, finished, whichever process wrote it.
+    # Every row's run is in the one journal, finished, whichever process wrote it: the worker wrote a
+    # part of it, merged in when the eval ended.
+    assert not (tmp_path / "two" / "journal.db.parts").exists()
     with Journal(tmp_path / "two" / "journal.db") as journal:
         assert all(journal.get_run(r["run_id"]).status == "finished"
                    for r in rows(tmp_path / "two", drop=()).values())
@@ -147,6 +149,7 @@ async def test_a_killed_worker_fails_its_sample_as_an_infra_error_and_a_rerun_ru
     (lost,) = [r for r in got.values() if r["status"] == "infra_error"]
     assert lost["error"]["type"] == "WorkerDied" and "killed by SIGKILL" in lost["error"]["message"]
     assert str(victim) in lost["error"]["message"] and lost["run_id"] is None and lost["attempts"] == 1
+    assert not (tmp_path / "out" / "journal.db.parts").exists()  # the killed worker's part was merged too
 
     again = await run_eval(samples, {"gsm8k": env}, config)  # one sample left: run in this process
     assert (again.skipped, again.done, again.succeeded) == (3, 1, 1)

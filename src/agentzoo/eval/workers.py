@@ -18,8 +18,9 @@ Each worker process:
   parent's objects, so an environment changed from Python is the one that runs), the agent specs,
   the agent kinds registered from Python and the scoring context;
 - runs the samples it is sent on its own event loop, with its own models, its own sandbox pool and
-  its own connection to the eval's `journal.db` (SQLite in WAL mode: writers in several processes
-  take turns, each commit is short);
+  its own journal: a part of the eval's journal file that only it writes, merged into the file when
+  the eval ends or the file is next opened (`runtime.stores.sqlite_parts`; two processes committing
+  to one SQLite file cost each a third more CPU), or its own connection to a PostgreSQL journal;
 - answers each sample with its row, its `InfraError`'s details, or the exception it raised (the
   same typed error as in one process, sent back pickled; one that cannot be is a `WorkerError`).
 
@@ -52,6 +53,8 @@ from typing import TYPE_CHECKING, Any
 
 from .._loading import file_modules, load_file_module
 from ..errors import AgentzooError, ConfigError
+from ..runtime.stores import is_url, open_store
+from ..runtime.stores.sqlite_parts import Part
 from .matrix import Sample
 from .sample import InfraError, ModelPool, run_sample
 
@@ -97,8 +100,11 @@ async def run_in_processes(samples: list[Sample], envs: dict[str, Any], config: 
         mine = max(1, int(config.concurrency / count * _PARENT_PART))
         share = -(-(config.concurrency - mine) // (count - 1))  # rounded up
         setup = _setup(ledger.todo, envs, config, share)
-        async with in_process(ledger.todo) as here:
-            await _Scheduler(ledger, here, mine, count - 1, share, setup).run()
+        try:
+            async with in_process(ledger.todo) as here:
+                await _Scheduler(ledger, here, mine, count - 1, share, setup).run()
+        finally:  # the workers have ended: what they wrote beside a journal file goes into it
+            open_store(config.journal_location()).close()
     return ledger.progress
 
 
@@ -423,7 +429,13 @@ class _State:
                                      allow_unsafe=scoring.allow_unsafe)
         self.scoring = dataclasses.replace(scoring, pool=self.sandboxes)  # started only if a scorer needs one
         self.models = ModelPool.empty()
-        self.journal = Journal(setup["journal"])
+        # A journal file is not written by two processes: this one writes a part of it, merged in
+        # when the eval ends (`runtime.stores.sqlite_parts`); a server takes every worker's writes.
+        location, self.part = setup["journal"], None
+        if not is_url(location):
+            self.part = Part(Path(location))
+            location = self.part.path
+        self.journal = Journal(location)
 
     async def run(self, key: int, sample: Sample, writer: asyncio.StreamWriter) -> None:
         try:
@@ -448,6 +460,8 @@ class _State:
             await self.sandboxes.aclose()
         finally:
             self.journal.close()
+            if self.part is not None:
+                self.part.release()
 
 
 def _portable(exc: BaseException) -> BaseException:

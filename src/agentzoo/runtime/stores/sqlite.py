@@ -22,6 +22,7 @@ from ..dbfile import Layout, memory_database, open_database, unreadable
 from ..entry import SCHEMA_VERSION
 from ..migrate import migrate
 from .base import TABLES, Dialect, DuplicateRow, Rows, checked_version
+from .sqlite_parts import merge_parts, parts_dir
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -105,6 +106,8 @@ class SQLiteStore:
             except sqlite3.Error as exc:
                 self.db.close()
                 raise unreadable(exc, self.path, LAYOUT) from None
+        if parts_dir(self.path).is_dir():  # what an eval's worker processes wrote beside it
+            merge_parts(self.db, self.path)
 
     def _check_schema_version(self, db: sqlite3.Connection) -> None:
         row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
