@@ -108,3 +108,29 @@ def test_bad_names_and_files_are_config_errors(tmp_path):
     bad.write_text(json.dumps({"question": "q", "answer": "no final number"}) + "\n")
     with pytest.raises(ConfigError, match="line 1: the answer has no"):
         get_env("gsm8k", bad).tasks()
+
+
+async def test_rows_that_end_in_one_loop_turn_share_a_commit_made_before_the_loop_waits(tmp_path):
+    import asyncio
+    import sqlite3
+
+    store = ResultStore(tmp_path / "results.db")
+    other = sqlite3.connect(tmp_path / "results.db")  # what another process (a report, a rerun) would see
+    try:
+        for key in ("a", "b", "c"):
+            store.put({"key": key, "env": "e", "task": "t", "agent": "x", "model": "m"}, 1.0)
+        assert other.execute("SELECT COUNT(*) FROM samples").fetchone() == (0,)  # this turn has not ended
+        await asyncio.sleep(0)
+        assert other.execute("SELECT key FROM samples ORDER BY key").fetchall() == [("a",), ("b",), ("c",)]
+        # A commit that fails at the end of a turn is raised by the next call, and its rows are kept to write.
+        store.put({"key": "d", "env": "e", "task": "t", "agent": "x", "model": "m"}, 1.0)
+        other.execute("BEGIN EXCLUSIVE")  # holds the write lock past the store's wait for it
+        store._db.execute("PRAGMA busy_timeout=0")
+        await asyncio.sleep(0)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            store.put({"key": "e", "env": "e", "task": "t", "agent": "x", "model": "m"}, 1.0)
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+        store.close()
+    assert [r["key"] for r in ResultStore(tmp_path / "results.db").rows()] == ["a", "b", "c", "d"]

@@ -3,6 +3,10 @@
 A row exists only for a sample that ran to its end and was scored, so a rerun of the same eval
 skips exactly those; a sample that died half way has no row and runs again.
 
+Rows that end in the same turn of the event loop share one transaction, committed when that turn
+ends, before the loop waits for anything (a commit per row was most of what a worker's sample cost
+the eval's parent process); outside an event loop a row is committed at once.
+
 A row that cannot be read back (not JSON, not an object, a field of the wrong type) counts as
 not done: a rerun of the same eval runs that sample again and replaces the row. Readers get the
 rows that are fine and a sentence per row that is not (`rows(problems)`).
@@ -10,6 +14,7 @@ rows that are fine and a sentence per row that is not (`rows(problems)`).
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,8 +54,14 @@ class ResultStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._db = open_database(self.path, LAYOUT)
+        self._pending: list[tuple[str, str, float]] = []
+        """Rows put in this turn of the event loop, not yet committed."""
+        self._flush_at_turn_end = False
+        self._failed: BaseException | None = None
+        """A commit that failed at the end of a turn, raised by the next call (a loop callback cannot)."""
 
     def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        self.flush()
         try:
             return self._db.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
@@ -67,8 +78,50 @@ class ResultStore:
         return done
 
     def put(self, row: dict[str, Any], finished_at: float) -> None:
-        self._db.execute("INSERT OR REPLACE INTO samples(key, row, finished_at) VALUES (?, ?, ?)",
-                         (row["key"], _json.dumps_str(row), finished_at))
+        """Write a finished sample's row: now, or in a running event loop when this turn ends."""
+        self._raise_failed()
+        self._pending.append((row["key"], _json.dumps_str(row), finished_at))
+        if self._flush_at_turn_end:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()
+            return
+        self._flush_at_turn_end = True
+        loop.call_soon(self._flush_at_end_of_turn)
+
+    def flush(self) -> None:
+        """Commit the rows put and not yet committed."""
+        self._raise_failed()
+        rows, self._pending = self._pending, []
+        if not rows:
+            return
+        sql = "INSERT OR REPLACE INTO samples(key, row, finished_at) VALUES (?, ?, ?)"
+        try:
+            if len(rows) == 1:
+                self._db.execute(sql, rows[0])  # autocommit: its own transaction
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany(sql, rows)
+            self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            self._pending[:0] = rows  # still to write: the next flush (or close) tries them again
+            raise
+
+    def _flush_at_end_of_turn(self) -> None:
+        self._flush_at_turn_end = False
+        try:
+            self.flush()
+        except BaseException as exc:  # e.g. a full disk: the eval stops at its next row, not silently
+            self._failed = exc
+
+    def _raise_failed(self) -> None:
+        if self._failed is not None:
+            failed, self._failed = self._failed, None
+            raise failed
 
     def rows(self, problems: list[str] | None = None) -> Iterator[dict[str, Any]]:
         """The rows in the order they finished. A row that cannot be read raises
@@ -84,6 +137,7 @@ class ResultStore:
             problems.append(message)
 
     def set_meta(self, name: str, value: Any) -> None:
+        self.flush()
         self._db.execute("INSERT OR REPLACE INTO meta(name, value) VALUES (?, ?)", (name, _json.dumps_str(value)))
 
     def get_meta(self, name: str) -> Any:
@@ -97,7 +151,10 @@ class ResultStore:
                                       "rerun the same `agentzoo eval` to write it again") from None
 
     def close(self) -> None:
-        self._db.close()
+        try:
+            self.flush()
+        finally:
+            self._db.close()
 
 
 def _decode(key: Any, text: Any) -> tuple[dict[str, Any] | None, str]:
