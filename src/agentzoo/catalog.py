@@ -16,6 +16,7 @@ import inspect
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import orjson
@@ -162,6 +163,7 @@ def _jsonable(value: Any) -> Any:
 # --- the kinds --------------------------------------------------------------------------------
 
 
+@cache  # a kind is frozen; making its option's TypeAdapter was a third of building an oracle sample's agent
 def _builtin(name: str) -> AgentKind:
     int_adapter = TypeAdapter(int)
     if name == "tool-calling":
