@@ -12,6 +12,11 @@ objects and collecting the young generation less often gave +17 % tasks/s.
 - A young-generation threshold of 20,000 lets short-lived cycles (a request's futures, an exception's
   traceback) die in far fewer, larger collections; memory held by garbage cycles between collections
   stays small (a few MB).
+
+An eval tunes at its start. `agentzoo.run` and its kin tune once `MANY_RUNS` runs are running at
+once in the process (a rollout engine that gathers thousands): at 10,000 concurrent 5-turn tasks
+the collector had taken 13.7 s of 52 s CPU, in 16 full collections of an ever larger heap.
+Nothing is undone after: the process has shown it runs many agents.
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ from __future__ import annotations
 import gc
 
 YOUNG_THRESHOLD = 20_000
+MANY_RUNS = 100
 _tuned = False
+_running = 0
 
 
 def tune_for_many_runs() -> None:
@@ -32,3 +39,16 @@ def tune_for_many_runs() -> None:
     gc.freeze()
     young, middle, old = gc.get_threshold()
     gc.set_threshold(max(young, YOUNG_THRESHOLD), middle, old)
+
+
+def run_started() -> None:
+    """A run starts in this process (`runtime.runner`); at `MANY_RUNS` at once, tune."""
+    global _running
+    _running += 1
+    if _running >= MANY_RUNS and not _tuned:
+        tune_for_many_runs()
+
+
+def run_ended() -> None:
+    global _running
+    _running -= 1

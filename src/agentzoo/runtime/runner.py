@@ -23,7 +23,7 @@ from .context import Context
 from .entry import RunInfo
 from .gateway import CURRENT_GATEWAY, Gateway, Listener
 from .journal import Journal, new_run_id
-from . import secrets
+from . import gc_tuning, secrets
 from .pricing import Pricing
 
 
@@ -133,6 +133,7 @@ async def _drive(agent: Agent, task: str, gateway: Gateway, journal: Journal | N
     started = time.monotonic()
     result = RunResult(run_id=gateway.run_id, status="failed")
     token = CURRENT_GATEWAY.set(gateway)
+    gc_tuning.run_started()
     try:
         outcome = await agent.run(task, ctx)
         result.status = "finished"
@@ -152,6 +153,7 @@ async def _drive(agent: Agent, task: str, gateway: Gateway, journal: Journal | N
         raise
     finally:
         CURRENT_GATEWAY.reset(token)
+        gc_tuning.run_ended()
     result.usage, result.cost_usd, result.unpriced_calls = gateway.usage, gateway.cost_usd, gateway.unpriced_calls
     result.model_calls, result.tool_calls, result.live_effects = gateway.model_calls, gateway.tool_calls, gateway.live_effects
     result.fork_point = gateway.fork_point

@@ -67,7 +67,11 @@ def merge_parts(db: sqlite3.Connection, journal: Path) -> int:
         return 0
     merged = 0
     for part in sorted(folder.glob("*.db")):
-        fd = os.open(part.with_suffix(".lock"), os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fd = os.open(part.with_suffix(".lock"), os.O_CREAT | os.O_RDWR, 0o644)
+        except OSError as exc:  # a folder this user may only read: the parts stay, the journal opens
+            log.warning("journal part %s was not merged into %s: %s", part, journal, exc)
+            continue
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
