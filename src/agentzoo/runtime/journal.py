@@ -100,6 +100,8 @@ class Journal:
         self._pending: list[tuple[Any, ...]] = []
         """Rows of entries put with `commit=False`, not yet in the database."""
         self._pending_sql: list[tuple[str, tuple[Any, ...]]] = []
+        self._pending_run_ids: set[str] = set()
+        """The runs added with `commit=False` and not yet written (10,000 started at once: no scan)."""
         """Run rows added or closed with `commit=False`: written first in the next transaction."""
         self._pending_blobs: dict[str, str] = {}
         self._known_blobs: set[str] = set()
@@ -141,11 +143,12 @@ class Journal:
                info.agentzoo_version, info.label)
         if not commit:
             with self._lock:
-                waiting = any(params[0] == info.run_id for sql, params in self._pending_sql if sql is _INSERT_RUN)
+                waiting = info.run_id in self._pending_run_ids
             if waiting or self._store.query("SELECT 1 FROM runs WHERE run_id=?", (info.run_id,)):
                 raise JournalError(f"journal {self.path} already has a run {info.run_id!r}")
             with self._lock:
                 self._pending_sql.append((_INSERT_RUN, row))
+                self._pending_run_ids.add(info.run_id)
             return
         try:
             self._write(_INSERT_RUN, row)
@@ -306,7 +309,13 @@ class Journal:
             rows, self._pending = self._pending, []
             blobs, self._pending_blobs = self._pending_blobs, {}
             statements, self._pending_sql = self._pending_sql, []
-        ops: list[tuple[str, list[Any]]] = [(q, [p]) for q, p in statements]
+            run_ids, self._pending_run_ids = self._pending_run_ids, set()
+        ops: list[tuple[str, list[Any]]] = []
+        for q, p in statements:  # in order; a run of the same statement is one executemany
+            if ops and ops[-1][0] is q:
+                ops[-1][1].append(p)
+            else:
+                ops.append((q, [p]))
         if blobs:  # in hash order: writers of the same blobs on a server wait for each other, never deadlock
             ops.append((_PUT_BLOB, sorted(blobs.items())))
         if rows:
@@ -321,6 +330,7 @@ class Journal:
                 self._pending[:0] = rows  # nothing is lost: a later commit tries them again
                 self._pending_blobs = {**blobs, **self._pending_blobs}
                 self._pending_sql[:0] = statements
+                self._pending_run_ids |= run_ids
             if isinstance(exc, DuplicateRow) and statements:
                 raise JournalError(f"journal {self.path}: a run added to it meanwhile has the id of one "
                                    "waiting to be written") from None
