@@ -26,15 +26,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import ConfigError
 from ..runtime.context import Context
 from ..tools import ToolSet
 from ..types import ToolCall
 from .formats import Code, Observed
+
+if TYPE_CHECKING:  # imported by the retriever when it ranks: every tool-calling agent imports this module
+    import numpy as np
 
 CODE = "code"
 """The action name a code action (CodeAct) goes by in an FSM's allowed sets."""
@@ -214,6 +215,8 @@ class ToolRetriever:
         names = [n for n in self.toolset.names if n not in self.always]
         if len(names) <= self.k:
             return None
+        import numpy as np
+
         if self._vectors is None:
             texts = [f"{t.name}: {t.description}" for t in self.toolset if t.name in names]
             self._vectors = _unit(np.asarray(await ctx.embed(self.embedder, texts), dtype=np.float32))
@@ -234,6 +237,8 @@ class ToolRetriever:
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     norms = np.linalg.norm(rows, axis=1, keepdims=True)
     return rows / np.where(norms == 0, 1, norms)
 
