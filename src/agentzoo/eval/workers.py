@@ -104,7 +104,8 @@ async def run_in_processes(samples: list[Sample], envs: dict[str, Any], config: 
             async with in_process(ledger.todo) as here:
                 await _Scheduler(ledger, here, mine, count - 1, share, setup).run()
         finally:  # the workers have ended: what they wrote beside a journal file goes into it
-            open_store(config.journal_location()).close()
+            if not is_url(location := config.journal_location()):
+                open_store(location).close()
     return ledger.progress
 
 
