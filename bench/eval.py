@@ -355,7 +355,7 @@ def markdown_processes(report: dict) -> list[str]:
                      f"| {c['samples_per_s_median'] / one:.2f}× | {', '.join(str(x['passed']) for x in c['rounds'])} |")
         lines += ["", "The ceiling is what this machine gives two processes that share nothing (each its own results "
                   "folder and journal, timed after its imports and a warm-up): the cost of running two at once, without any of "
-                  "--workers' own (a shared journal and results store, sending samples and rows, starting workers)."]
+                  "--workers' own (starting the workers, sending samples and rows, the parent writing every row, merging the workers' journal parts)."]
     return lines
 
 
