@@ -123,4 +123,3 @@ class _ModelCalls:
             if entry.duration_s:
                 self.latencies.append(entry.duration_s)
             self.retries += model_attempts(entry) - 1
-

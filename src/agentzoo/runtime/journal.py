@@ -100,9 +100,9 @@ class Journal:
         self._pending: list[tuple[Any, ...]] = []
         """Rows of entries put with `commit=False`, not yet in the database."""
         self._pending_sql: list[tuple[str, tuple[Any, ...]]] = []
+        """Run rows added or closed with `commit=False`: written first in the next transaction."""
         self._pending_run_ids: set[str] = set()
         """The runs added with `commit=False` and not yet written (10,000 started at once: no scan)."""
-        """Run rows added or closed with `commit=False`: written first in the next transaction."""
         self._pending_blobs: dict[str, str] = {}
         self._known_blobs: set[str] = set()
         """Blobs this instance knows are in the database (written or read), so it writes each once."""

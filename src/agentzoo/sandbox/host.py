@@ -316,8 +316,8 @@ class Sandbox:
                 message = await asyncio.wait_for(self._receive(), max(wait, 0.001))
             except asyncio.TimeoutError:
                 if watch_disk and remaining > DISK_CHECK_SECONDS:
-                    if await self._within_disk(disk_limit):
-                        continue
+                    await self._check_disk(disk_limit)
+                    continue
                 await self._kill()
                 raise _WorkerGone(f"the action did not stop within {wall} s (and a grace "
                                   f"of {GRACE_SECONDS} s after the interrupt), so the sandbox was killed") from None
@@ -329,19 +329,19 @@ class Sandbox:
                 # measured once more at the end: an action can write past the limit between two checks (on an
                 # idle machine 256 MB of zeros take less than one check interval) and finish before the next
                 if watch_disk:
-                    await self._within_disk(disk_limit)
+                    await self._check_disk(disk_limit)
                 return message
             if op == "call":
                 reply = await self._call(call_tool, message)
                 if self._commands is not None:
                     self._send(reply)
 
-    async def _within_disk(self, limit: int) -> bool:
-        """True when the work directory holds at most `limit` bytes; over it, the worker is killed and
-        `_WorkerGone` says so (the action's result reads `DiskLimitExceeded`, its state lost)."""
+    async def _check_disk(self, limit: int) -> None:
+        """Nothing while the work directory holds at most `limit` bytes; over it, the worker is killed
+        and `_WorkerGone` says so (the action's result reads `DiskLimitExceeded`, its state lost)."""
         used = await asyncio.to_thread(_disk_usage, self._plan.base_dir)  # type: ignore[union-attr]
         if used <= limit:
-            return True
+            return
         await self._kill()
         raise _WorkerGone(f"the action wrote {used >> 20} MB, over the disk limit of {limit >> 20} MB, so the "
                           "sandbox was killed") from None
