@@ -24,7 +24,7 @@ import orjson
 
 from .. import _json
 from ..errors import CorruptResultsError
-from ..runtime.dbfile import Layout, is_utf8, open_database, unreadable
+from ..runtime.dbfile import Layout, is_utf8, open_database, unreadable, write_together
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS samples (
@@ -97,17 +97,9 @@ class ResultStore:
         rows, self._pending = self._pending, []
         if not rows:
             return
-        sql = "INSERT OR REPLACE INTO samples(key, row, finished_at) VALUES (?, ?, ?)"
         try:
-            if len(rows) == 1:
-                self._db.execute(sql, rows[0])  # autocommit: its own transaction
-                return
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany(sql, rows)
-            self._db.execute("COMMIT")
+            write_together(self._db, [("INSERT OR REPLACE INTO samples(key, row, finished_at) VALUES (?, ?, ?)", rows)])
         except BaseException:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
             self._pending[:0] = rows  # still to write: the next flush (or close) tries them again
             raise
 

@@ -19,9 +19,10 @@ import functools
 import os
 import sqlite3
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .._files import check_file_path, create_whole
 from ..errors import AgentzooError, UnusablePathError
@@ -137,6 +138,23 @@ def check_layout(db: sqlite3.Connection, path: Path, layout: Layout) -> None:
         raise layout.corrupt(f"{path} is an SQLite database but not an agentzoo {layout.what} "
                              f"(its tables: {', '.join(sorted(found))})")
     raise layout.corrupt(f"{layout.what} {path} is damaged: {'; '.join(lacking)}")
+
+
+def write_together(db: sqlite3.Connection, ops: Sequence[tuple[str, Iterable[Sequence[Any]]]]) -> None:
+    """Each statement over its rows, in order, in one transaction; a single row is its statement's own
+    (autocommit). On any failure nothing of it is written."""
+    try:
+        if len(ops) == 1 and isinstance(ops[0][1], list) and len(ops[0][1]) == 1:
+            db.execute(ops[0][0], ops[0][1][0])
+            return
+        db.execute("BEGIN IMMEDIATE")
+        for sql, rows in ops:
+            db.executemany(sql, rows)
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
 
 
 def unreadable(exc: sqlite3.Error, path: Path, layout: Layout) -> AgentzooError:

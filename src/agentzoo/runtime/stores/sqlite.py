@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import CorruptJournalError
-from ..dbfile import Layout, memory_database, open_database, unreadable
+from ..dbfile import Layout, memory_database, open_database, unreadable, write_together
 from ..entry import SCHEMA_VERSION
 from ..migrate import migrate
 from .base import TABLES, Dialect, DuplicateRow, Rows, checked_version
@@ -121,19 +121,10 @@ class SQLiteStore:
             raise unreadable(exc, Path(self.path), LAYOUT) from None
 
     def write(self, ops: Sequence[tuple[str, Rows]]) -> None:
-        db = self.db
         try:
-            if len(ops) == 1 and isinstance(ops[0][1], list) and len(ops[0][1]) == 1:
-                db.execute(ops[0][0], ops[0][1][0])  # autocommit: its own transaction
-                return
-            db.execute("BEGIN IMMEDIATE")
-            for sql, rows in ops:
-                db.executemany(sql, rows)
-            db.execute("COMMIT")
-        except BaseException as exc:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc):
+            write_together(self.db, ops)
+        except sqlite3.IntegrityError as exc:
+            if "UNIQUE" in str(exc):
                 raise DuplicateRow(str(exc)) from None
             raise
 
