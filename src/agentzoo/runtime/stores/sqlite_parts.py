@@ -105,7 +105,8 @@ def _merge(db: sqlite3.Connection, part: Path) -> None:
             for table, on_conflict in _MERGED:
                 mine = _columns(db, "main", table)
                 theirs = set(_columns(db, "part", table))
-                columns = ", ".join(c for c in mine if c in theirs and c != "id")  # `id`: the journal numbers its entries
+                # not `id`: the journal numbers its own entries
+                columns = ", ".join(c for c in mine if c in theirs and c != "id")
                 order = " ORDER BY id" if table == "entries" else ""  # a run's entries keep their order
                 db.execute(f"INSERT OR {on_conflict} INTO main.{table} ({columns}) "
                            f"SELECT {columns} FROM part.{table}{order}")
