@@ -51,3 +51,47 @@ def postgres_url(postgres):
     with psycopg.connect(postgres.socket_url, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
     return f"{postgres.url}?options=-csearch_path%3D{schema}"
+
+
+# --- beside the suite's other processes (`pytest -n auto`) ----------------------------------------------------------
+# The processes share the machine, and sandboxes share its `nobody` user: its process count is what RLIMIT_NPROC
+# holds a sandbox to, so a fork bomb's expected end depends on no other sandbox starting meanwhile. A test marked
+# `alone` runs while no test of another process does (an exclusive lock; every other test holds it shared). The
+# turnstile makes new shared takers wait behind a waiting exclusive one, so it is not starved.
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "alone: run while no other test process runs a test (pytest -n)")
+
+
+@pytest.fixture(scope="session")
+def _suite_locks(request):
+    run = getattr(request.config, "workerinput", {}).get("testrunuid")  # set in pytest-xdist's processes
+    if run is None:
+        yield None
+        return
+    import tempfile
+    from pathlib import Path
+
+    base = Path(tempfile.gettempdir()) / f"agentzoo-tests-{run}"
+    with open(f"{base}.lock", "a") as main, open(f"{base}.turnstile", "a") as turnstile:
+        yield main.fileno(), turnstile.fileno()
+
+
+@pytest.fixture(autouse=True)
+def _beside_other_processes(request, _suite_locks):
+    if _suite_locks is None:
+        yield
+        return
+    import fcntl
+
+    main, turnstile = _suite_locks
+    fcntl.flock(turnstile, fcntl.LOCK_EX)
+    try:
+        fcntl.flock(main, fcntl.LOCK_EX if request.node.get_closest_marker("alone") else fcntl.LOCK_SH)
+    finally:
+        fcntl.flock(turnstile, fcntl.LOCK_UN)
+    try:
+        yield
+    finally:
+        fcntl.flock(main, fcntl.LOCK_UN)

@@ -289,8 +289,10 @@ async def test_the_shipped_local_model_takes_a_step(tmp_path):
         model_file("smollm2-135m")
     except ConfigError as exc:
         pytest.skip(f"the shipped local model is not installed: {exc}")
-    spec = AgentSpec(agent="mlagentbench", model="local:smollm2-135m?max_tokens=32",
-                     options={"agent_max_steps": 1, "max_retries": 1})
+    # The recipe asks for MLAgentBench's 2,000 reply tokens (its option; the model string's max_tokens is only a
+    # default for requests that name none): 2,000 tokens took 100 s on a CPU.
+    spec = AgentSpec(agent="mlagentbench", model="local:smollm2-135m",
+                     options={"agent_max_steps": 1, "max_retries": 1, "max_tokens": 32})
     await run_eval([Sample(ENV.name, IRIS, "mlagentbench", spec.model, 0)], {ENV.name: ENV},
                    EvalConfig(out=tmp_path, concurrency=1, agents={"mlagentbench": spec}))
     store = ResultStore(tmp_path / "results.db")

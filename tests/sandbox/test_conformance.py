@@ -46,7 +46,8 @@ from agentzoo.sandbox import ExecResult, Limits, Sandbox, probe
 from agentzoo.sandbox.host import GRACE_SECONDS, OUTPUT_SETTLE_SECONDS
 from agentzoo.sandbox.tiers import NOBODY, SAFE_TIERS
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+# Alone: the attacks that exhaust the sandbox user's processes must not meet another test's sandboxes.
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.alone]
 
 LIMITS = Limits(wall_seconds=3, cpu_seconds=3, memory_mb=512, disk_mb=32, tmp_mb=16, processes=32,
                 output_bytes=50_000)
