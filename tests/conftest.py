@@ -65,16 +65,12 @@ def pytest_configure(config):
 
 
 @pytest.fixture(scope="session")
-def _suite_locks(request):
-    run = getattr(request.config, "workerinput", {}).get("testrunuid")  # set in pytest-xdist's processes
-    if run is None:
+def _suite_locks(request, tmp_path_factory):
+    if not hasattr(request.config, "workerinput"):  # one process: nothing beside it
         yield None
         return
-    import tempfile
-    from pathlib import Path
-
-    base = Path(tempfile.gettempdir()) / f"agentzoo-tests-{run}"
-    with open(f"{base}.lock", "a") as main, open(f"{base}.turnstile", "a") as turnstile:
+    shared = tmp_path_factory.getbasetemp().parent  # the run's temporary folder, above each process's own
+    with open(shared / "suite.lock", "a") as main, open(shared / "suite.turnstile", "a") as turnstile:
         yield main.fileno(), turnstile.fileno()
 
 

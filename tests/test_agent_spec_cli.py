@@ -61,7 +61,8 @@ APPLIED = [
 ]
 
 
-@pytest.mark.parametrize("flags,agent,check", [a for a in APPLIED if a[2]], ids=lambda v: "" if callable(v) else str(v)[:30])
+@pytest.mark.parametrize("flags,agent,check", [a for a in APPLIED if a[2]],
+                         ids=lambda v: "" if callable(v) else str(v)[:30])  # a function's repr differs per process
 def test_a_run_flag_is_applied_to_the_spec_and_the_requests(tmp_path, flags, agent, check):
     replies = (["Answer: 5"] if agent == "codeact" else ["Final Answer: 5"] if "react" in flags
                else ['{"final_answer": "5"}'] if "--tool-mode" in flags else ["5"])
