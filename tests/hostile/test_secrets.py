@@ -8,6 +8,7 @@ import io
 import os
 from pathlib import Path
 
+import orjson
 import pytest
 from rich.console import Console
 from typer.testing import CliRunner
@@ -149,3 +150,34 @@ def test_a_secret_streamed_in_pieces_is_masked_when_shown():
         masker(text[i:i + 3])
     masker.flush()
     assert "".join(shown) == "Header: Authorization: Bearer *** and *** then sk-*** end"
+
+
+@pytest.mark.parametrize("secret, shown", [
+    ("a-known-secret-value", "***"),
+    ("sk-" + "A1b2" * 6, "sk-***"),
+    ("Bearer abcdefgh12345", "Bearer ***"),
+    ("BEARER abcdefgh12345", "BEARER ***"),
+    ("bearer abcdefgh12345", "bearer ***"),
+    ("https://user:hunter22@example.com/v1", "https://***:***@example.com/v1"),
+    ("https://example.com/v1?api_key=abc123", "https://example.com/v1?api_key=***"),
+    ("https://example.com/v1?x=1&ACCESS_TOKEN=abc123", "https://example.com/v1?x=1&ACCESS_TOKEN=***"),
+    ("https://blob.example.com/f?sv=2024&sig=abc%2Fdef", "https://blob.example.com/f?sv=2024&sig=***"),
+    ("ghp_" + "a" * 36, "***"),
+    ("github_pat_" + "a" * 40, "***"),
+    (" hf_" + "b" * 34, " ***"),
+    ("ticket-AB-123456", "ticket-***"),  # the user's own pattern
+])
+def test_a_secret_anywhere_in_a_json_value_is_found_and_masked(secret, shown):
+    """The quick check over the serialised value must find every secret the exact forms would
+    (else the value is not walked and the secret is stored): in a key, deep in a list, among
+    long ordinary text full of the characters the probes start with (`_`, `=`, `:`, `e`)."""
+    r = secrets.Redactor(["a-known-secret-value"], [r"AB-\d{6}"])
+    filler = "tool_call_id = x; see https://example.com/docs?page=2 (the bear's ears); risk-reward " * 40
+    for value in ({"content": filler + secret + filler},
+                  {"messages": [{"role": "tool", "content": ["ok", {"deep": [filler, secret]}]}]},
+                  {secret: filler}):
+        masked = r.json(value, orjson.dumps(value))
+        assert masked is not None, f"{secret!r} was not found in {str(value)[:80]}…"
+        assert secret.strip() not in orjson.dumps(masked).decode()
+        assert shown in orjson.dumps(masked).decode()
+    assert r.json({"content": filler}, orjson.dumps({"content": filler})) is None  # nothing to mask: no walk

@@ -47,34 +47,35 @@ _NOT_SECRET_NAMES = frozenset({PATTERNS_ENV})
 class _Shape:
     """A credential form: `exact` is applied to each string; `probe`, over the JSON text, must find
     every place `exact` could match (it may find more), so that a value it misses needs no walk.
-    A probe is a regular expression, or a tuple of substrings any of which may start a match."""
+    A probe is a regular expression that starts with a literal, or a tuple of substrings any of
+    which may start a match."""
 
-    __slots__ = ("exact", "replacement", "may_match", "probed", "probe_source")
+    __slots__ = ("exact", "replacement", "may_match", "probed", "literals", "search")
 
     def __init__(self, exact: str, replacement: str, probe: bytes | tuple[bytes, ...] | None) -> None:
         self.exact = re.compile(exact)
         self.replacement = replacement
         self.probed = probe is not None
-        self.probe_source: bytes | None = None
-        """The probe as one regular expression over bytes (literals escaped), to join with others."""
-        if isinstance(probe, tuple):
-            self.probe_source = b"|".join(re.escape(literal) for literal in probe)
-        elif probe is not None:
-            self.probe_source = probe
-        # A bound C method where possible: the probes run on every effect, the rest only on a hit.
+        # Bound C methods and substrings: the probes run on every effect, the rest only on a hit.
+        self.literals = probe if isinstance(probe, tuple) else ()
+        self.search = re.compile(probe).search if isinstance(probe, bytes) else None
         self.may_match: Callable[[bytes], Any]
         if probe is None:
             self.may_match = lambda data: True
-        elif isinstance(probe, tuple):
-            self.may_match = lambda data: any(literal in data for literal in probe)
+        elif self.search is not None:
+            self.may_match = self.search
         else:
-            self.may_match = re.compile(probe).search
+            literals = self.literals
+            self.may_match = lambda data: any(literal in data for literal in literals)
 
 
 # Probes are substrings, or expressions that start with a literal (then look behind it), which `re`
 # finds with a fast substring search; an expression starting with a character class, an alternation
-# or a word boundary is tried at every position and costs ten times more. JSON escapes only `"`, `\` and control characters, so a probe that does not
-# depend on those characters finds in the JSON text everything the exact form finds in the strings.
+# or a word boundary is tried at every position and costs ten times more. So each probe is searched
+# on its own: joined into one alternation they lose that fast search (measured: 12 against 2 µs for
+# 430 bytes of messages, 88 against 13 µs for 3 kB of code). JSON escapes only `"`, `\` and control
+# characters, so a probe that does not depend on those characters finds in the JSON text everything
+# the exact form finds in the strings.
 _BUILTIN = (
     # OpenAI-style keys (also Anthropic's sk-ant-…), not the tail of a word such as `risk-…`.
     _Shape(r"(?<![A-Za-z0-9_-])sk-[A-Za-z0-9_-]{20,}", "sk-" + MASK, rb"sk-[A-Za-z0-9_-]{20,}"),
@@ -100,12 +101,10 @@ class Redactor:
                                    key=lambda v: (-len(v), v)))
         self._value_probes = tuple(orjson.dumps(v)[1:-1] for v in self.values)
         self.shapes = _BUILTIN + tuple(_Shape(p, MASK, None) for p in patterns)
-        # Every probe in one expression: the common case (no secret anywhere) is one search in C
-        # instead of one call per probe. Patterns of the user's have no probe: then each is tried.
-        self._any_probe = None
-        if all(s.probed for s in self.shapes):
-            sources = [re.escape(p) for p in self._value_probes] + [s.probe_source for s in self.shapes]
-            self._any_probe = re.compile(b"|".join(b"(?:" + p + b")" for p in sources if p)).search
+        # The quick check of `json`, flattened: substrings (values, literal probes) and expressions.
+        self._literals = self._value_probes + tuple(literal for s in self.shapes for literal in s.literals)
+        self._searches = tuple(s.search for s in self.shapes if s.search is not None)
+        self._unprobed = not all(s.probed for s in self.shapes)
 
     # --- text -------------------------------------------------------------------------------
 
@@ -140,8 +139,8 @@ class Redactor:
         `data` is `value` serialised (any key order): it is scanned first, so that the common
         case, no secret, costs a few substring searches and no walk over the value.
         """
-        if self._any_probe is not None and self._any_probe(data) is None:
-            return None
+        if not self._unprobed and not _any_found(data, self._literals, self._searches):
+            return None  # the common case: no secret, one pass of quick checks and no walk
         values = [v for v, probe in zip(self.values, self._value_probes) if probe in data] if self.values else ()
         shapes = [s for s in self.shapes if s.may_match(data)]
         if not values and not shapes:
@@ -172,6 +171,16 @@ class Redactor:
             except (AttributeError, TypeError):  # an exception type that does not allow it
                 pass
         return data
+
+
+def _any_found(data: bytes, literals: tuple[bytes, ...], searches: tuple[Callable[[bytes], Any], ...]) -> bool:
+    for literal in literals:
+        if literal in data:
+            return True
+    for search in searches:
+        if search(data) is not None:
+            return True
+    return False
 
 
 def _walk(value: Any, mask: Callable[[str], str]) -> Any:
