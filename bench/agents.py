@@ -29,10 +29,13 @@ runner, bench/peers/<peer>.py, that prints one JSON line. Measured, per framewor
 Every measured row is the median of `--rounds` rounds (3 in full runs, 1 with --quick), each a
 fresh process, and every round is in the JSON and in the Markdown's "All rounds" list; the
 import row takes 7 samples (3 quick); chars are exact byte counts, measured once.
-Two floors: the "floor" is a hand-written raw-asyncio HTTP/1.1 agent loop (bench/peers/floor.py);
+Three floors: the "floor" is a hand-written raw-asyncio HTTP/1.1 agent loop (bench/peers/floor.py);
 the "library-floor" is the same loop on pyreqwest, the client library agentzoo uses
-(bench/peers/library_floor.py). agentzoo against the library floor is the framework's own cost;
-the library floor against the raw one is the library's.
+(bench/peers/library_floor.py); the "journal-floor" is the library floor plus the least a durable
+journal must do (bench/peers/journal_floor.py: a row per effect, hashed, group-committed before a
+non-local result is used). agentzoo against the library floor is the framework's own cost, of which
+the journal floor shows what durability alone takes; the library floor against the raw one is the
+library's.
 The fake server (bench/peers/_stub_server.py) runs in its own process, so its CPU is not counted.
 Telemetry that would use the (closed) network is disabled through environment variables; the
 network probe (full runs) re-runs each framework once with its telemetry defaults and reports
@@ -78,6 +81,7 @@ RUNNERS: dict[str, tuple[str, str | None, list[str]]] = {
     "agentzoo": ("agentzoo_.py", None, ["agentzoo", "pyreqwest", "orjson", "pydantic"]),
     "floor": ("floor.py", None, ["orjson"]),
     "library-floor": ("library_floor.py", None, ["pyreqwest", "orjson"]),
+    "journal-floor": ("journal_floor.py", None, ["pyreqwest", "orjson"]),
     "smolagents": ("smolagents_.py", "smolagents", ["smolagents", "openai", "httpx"]),
     "autogen": ("autogen_.py", "autogen", ["autogen-agentchat", "autogen-ext", "autogen-core", "openai"]),
     "langgraph": ("langgraph_.py", "langgraph", ["langgraph", "langgraph-prebuilt", "langchain-core",
@@ -87,7 +91,7 @@ RUNNERS: dict[str, tuple[str, str | None, list[str]]] = {
     "crewai": ("crewai_.py", "crewai", ["crewai", "openai", "pydantic"]),
 }
 PEER_NAMES = ["smolagents", "autogen", "langgraph", "openai-agents", "pydantic-ai", "crewai"]
-FLOORS = ["floor", "library-floor"]
+FLOORS = ["floor", "library-floor", "journal-floor"]
 ALL = ["agentzoo", *FLOORS, *PEER_NAMES]
 
 NOTES = {
@@ -98,6 +102,10 @@ NOTES = {
     "floor": "raw asyncio streams, keep-alive pool, minimal messages, orjson; not production code.",
     "library-floor": "floor.py's loop on pyreqwest (agentzoo's HTTP client, built as agentzoo builds it), "
                      "no framework: no retry, limiter, timeouts, streaming or journal; HTTP rows only.",
+    "journal-floor": "the library floor plus a hand-written durable journal (SQLite WAL, a row per effect with its "
+                     "new messages and a hash chain, group commit per loop turn, a non-local result used only once "
+                     "committed; local effects wait for the next commit); in-process: floor.py's script plus "
+                     "that journal.",
     "smolagents": "ToolCallingAgent + OpenAIServerModel (sync openai client); verbosity off (its default "
                   "prints rich panels per step); ends on its `final_answer` tool; sync only: one thread per "
                   "concurrent task.",
@@ -485,6 +493,7 @@ def tput_cell(res: dict, n: int) -> str:
 def summarize(results: dict[str, dict], levels: list[int]) -> dict:
     peers = {k: v for k, v in results.items() if k in PEER_NAMES}
     az, floor, lib = results.get("agentzoo", {}), results.get("floor", {}), results.get("library-floor", {})
+    jf = results.get("journal-floor", {})
 
     def fastest(metric: tuple, higher: bool = False):
         vals = [(_get(r, *metric), k) for k, r in peers.items() if _get(r, *metric) is not None]
@@ -533,6 +542,10 @@ def summarize(results: dict[str, dict], levels: list[int]) -> dict:
                           and top >= 10000,
                           "target_library_floor": f"≥ 0.8× library floor at {top:,} tasks",
                           "met_library_floor": bool(vs_lib and vs_lib >= 0.8) and top >= 10000}
+    j = tput(jf, top)
+    if j:
+        out["concurrency"].update(journal_floor_tasks_per_s=j, ratio_vs_journal_floor=mine / j if mine else None,
+                                  journal_floor_ratio_vs_library_floor=j / lf if lf else None)
     uncapped = results.get("agentzoo-uncapped")
     if uncapped:
         u = tput(uncapped, top)
@@ -609,6 +622,11 @@ def markdown(report: dict) -> str:
                      f"{_fmt(c.get('library_floor_ratio_vs_floor'), 2)}× floor) | — | — | "
                      f"{_fmt(c.get('ratio_vs_library_floor'), 2)} | {c['target_library_floor']} | "
                      f"{'yes' if c.get('met_library_floor') else 'NO'} |")
+    if c.get("journal_floor_tasks_per_s"):
+        lines.append(f"| tasks/s @{c['n']:,} vs the journal floor | {_fmt(c['agentzoo_tasks_per_s'], 0)} | "
+                     f"journal floor {_fmt(c['journal_floor_tasks_per_s'], 0)} (= "
+                     f"{_fmt(c.get('journal_floor_ratio_vs_library_floor'), 2)}× library floor) | — | — | "
+                     f"{_fmt(c.get('ratio_vs_journal_floor'), 2)} | what durability alone costs | — |")
     ch = s["chars"]
     lines.append(f"| chars sent per task | {_fmt(ch['agentzoo'])} | {_fmt(ch['floor'])} | {ch['smallest_peer'] or '—'} "
                  f"{_fmt(ch['smallest_peer_value'])} | — | {_fmt(ch['ratio_vs_floor'], 3)} | {ch['target']} | "
