@@ -98,7 +98,8 @@ NOTES = {
     "agentzoo": "ToolCallingAgent + OpenAICompatible (pyreqwest); SQLite journal on, the pure `add` and the "
                 "in-process script declared so (their entries committed in batches; see agentzoo-commit-each); "
                 "defaults: an adaptive (AIMD) window of requests in flight per endpoint, streamed replies "
-                "(the `agentzoo-uncapped` row raises the window's ceiling to 100,000).",
+                "(the `agentzoo-uncapped` row raises the window's ceiling to 100,000; the `agentzoo-no-wire` row "
+                "replaces HTTP with the script answering after the server's latency).",
     "floor": "raw asyncio streams, keep-alive pool, minimal messages, orjson; not production code.",
     "library-floor": "floor.py's loop on pyreqwest (agentzoo's HTTP client, built as agentzoo builds it), "
                      "no framework: no retry, limiter, timeouts, streaming or journal; HTTP rows only.",
@@ -542,6 +543,12 @@ def summarize(results: dict[str, dict], levels: list[int]) -> dict:
                           and top >= 10000,
                           "target_library_floor": f"≥ 0.8× library floor at {top:,} tasks",
                           "met_library_floor": bool(vs_lib and vs_lib >= 0.8) and top >= 10000}
+    no_wire = tput(results.get("agentzoo-no-wire", {}), top)
+    if no_wire:
+        out["concurrency"].update(agentzoo_no_wire_tasks_per_s=no_wire,
+                                  agentzoo_no_wire_cpu_s=_get(results["agentzoo-no-wire"], "concurrency", str(top),
+                                                              "cpu_s"),
+                                  agentzoo_cpu_s=_get(az, "concurrency", str(top), "cpu_s"))
     j = tput(jf, top)
     if j:
         out["concurrency"].update(journal_floor_tasks_per_s=j, ratio_vs_journal_floor=mine / j if mine else None,
@@ -564,7 +571,8 @@ def summarize(results: dict[str, dict], levels: list[int]) -> dict:
 
 def markdown(report: dict) -> str:
     results, levels, m, s = report["results"], report["config"]["levels"], report["machine"], report["summary"]
-    order = [k for k in ["agentzoo", "agentzoo-commit-each", "agentzoo-uncapped", *FLOORS, *PEER_NAMES]
+    order = [k for k in ["agentzoo", "agentzoo-commit-each", "agentzoo-uncapped", "agentzoo-no-wire", *FLOORS,
+                         *PEER_NAMES]
              if k in results]
     lines = ["# agentzoo vs peers (bench/agents.py)", "",
              f"Machine: {m.get('cpu', '?')}, {m['cores']} cores, {m.get('mem_gib', '?')} GiB, Python {m['python']}, "
@@ -627,6 +635,10 @@ def markdown(report: dict) -> str:
                      f"journal floor {_fmt(c['journal_floor_tasks_per_s'], 0)} (= "
                      f"{_fmt(c.get('journal_floor_ratio_vs_library_floor'), 2)}× library floor) | — | — | "
                      f"{_fmt(c.get('ratio_vs_journal_floor'), 2)} | what durability alone costs | — |")
+    if c.get("agentzoo_no_wire_tasks_per_s"):
+        lines.append(f"| tasks/s @{c['n']:,} with the wire taken out | {_fmt(c['agentzoo_no_wire_tasks_per_s'], 0)} "
+                     f"({_fmt(c.get('agentzoo_no_wire_cpu_s'), 1)} s of CPU; over HTTP "
+                     f"{_fmt(c.get('agentzoo_cpu_s'), 1)} s) | — | — | — | — | agentzoo's own cost | — |")
     ch = s["chars"]
     lines.append(f"| chars sent per task | {_fmt(ch['agentzoo'])} | {_fmt(ch['floor'])} | {ch['smallest_peer'] or '—'} "
                  f"{_fmt(ch['smallest_peer_value'])} | — | {_fmt(ch['ratio_vs_floor'], 3)} | {ch['target']} | "
@@ -740,6 +752,7 @@ def main() -> None:
     cfg.warmup = 2 if cfg.quick else 3
     cfg.conc_timeout = cfg.conc_timeout or (600 if cfg.quick else 2400)
     cfg.extra_env = {"agentzoo-uncapped": {"BENCH_AGENTZOO_MAX_CONCURRENCY": "100000"},
+                     "agentzoo-no-wire": {"BENCH_AGENTZOO_NO_WIRE_MS": "50"},  # the concurrency server's latency
                      "agentzoo-commit-each": {"BENCH_AGENTZOO_COMMIT_EACH": "1"}}
     probe = cfg.probe_network if cfg.probe_network is not None else not cfg.quick
 
@@ -774,16 +787,23 @@ def main() -> None:
                 log(f"  {n} network probe: {r['network_probe']}")
             report["results"][n] = r
             if n == "agentzoo":
-                # Same runner with OpenAICompatible's in-flight cap raised: concurrency only.
-                log("measuring agentzoo-uncapped (concurrency only, max_concurrency=100000)")
-                u = {"name": "agentzoo-uncapped", "notes": "agentzoo with OpenAICompatible(max_concurrency=100000); "
-                     "concurrency rows only.", "errors": {}, "concurrency": {}}
-                for lvl in cfg.levels:
-                    d = measure_concurrency("agentzoo", lvl, cfg, conc_srv, env=_env(cfg.extra_env["agentzoo-uncapped"]))
-                    u["concurrency"][str(lvl)] = d
-                    log(f"  agentzoo-uncapped {lvl}: {d.get('tasks_per_s', 0):.0f} tasks/s "
-                        f"{d.get('rounds_tasks_per_s', '')}, peak {d.get('peak_rss_mb', 0):.0f} MB {d.get('error', '')}")
-                report["results"]["agentzoo-uncapped"] = u
+                # Same runner with OpenAICompatible's in-flight cap raised, and with no wire at all
+                # (the script answering after the server's latency): concurrency only.
+                for variant, notes in (
+                        ("agentzoo-uncapped", "agentzoo with OpenAICompatible(max_concurrency=100000); concurrency "
+                                              "rows only."),
+                        ("agentzoo-no-wire", "agentzoo with the wire taken out: the in-process script (not declared "
+                                             "local) answering after the server's 50 ms; concurrency rows only, so "
+                                             "that agentzoo's own cost is told from its model client's.")):
+                    log(f"measuring {variant} (concurrency only)")
+                    u = {"name": variant, "notes": notes, "errors": {}, "concurrency": {}}
+                    for lvl in cfg.levels:
+                        d = measure_concurrency("agentzoo", lvl, cfg, conc_srv, env=_env(cfg.extra_env[variant]))
+                        u["concurrency"][str(lvl)] = d
+                        log(f"  {variant} {lvl}: {d.get('tasks_per_s', 0):.0f} tasks/s "
+                            f"{d.get('rounds_tasks_per_s', '')}, peak {d.get('peak_rss_mb', 0):.0f} MB "
+                            f"{d.get('error', '')}")
+                    report["results"][variant] = u
                 # Same runner without the pure/local declarations: every effect its own commit.
                 log("measuring agentzoo-commit-each (CPU rows only, every effect committed on its own)")
                 e = {"name": "agentzoo-commit-each", "errors": {},

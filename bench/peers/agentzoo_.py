@@ -14,6 +14,11 @@ size less that of an empty journal.
 what they are: their journal entries are committed with the next non-local effect or at the
 end of the run rather than one transaction each. BENCH_AGENTZOO_COMMIT_EACH=1 drops both
 declarations (the defaults: every effect its own commit), for the `agentzoo-commit-each` row.
+
+BENCH_AGENTZOO_NO_WIRE_MS=L (the `agentzoo-no-wire` row) takes the wire out of the HTTP rows: the
+model is the in-process script, not local (its entries committed as a remote model's are), that
+answers after L ms as the server does. The same agent, journal and concurrency without HTTP, so
+the row against `agentzoo` tells the framework's own cost from its model client's.
 """
 
 import _common as C
@@ -99,13 +104,32 @@ def _runner(model, turns: int):
 def make_http(base_url: str, turns: int):
     import os
 
+    if os.environ.get("BENCH_AGENTZOO_NO_WIRE_MS"):
+        return _no_wire(turns, float(os.environ["BENCH_AGENTZOO_NO_WIRE_MS"]) / 1000)
     kwargs = {}
     if os.environ.get("BENCH_AGENTZOO_MAX_CONCURRENCY"):
         kwargs["max_concurrency"] = int(os.environ["BENCH_AGENTZOO_MAX_CONCURRENCY"])
     return _runner(OpenAICompatible(C.MODEL, base_url=base_url, api_key=None, **kwargs), turns)
 
 
+def _no_wire(turns: int, latency: float):
+    import asyncio
+
+    script = _script(turns)
+
+    async def answer(request):
+        await asyncio.sleep(latency)
+        return script(request)
+
+    return _runner(ScriptedModel(answer, name=C.MODEL), turns)
+
+
 def make_inproc(turns: int):
+    return _runner(ScriptedModel(_script(turns), name=C.MODEL, local=not _commit_each()), turns)
+
+
+def _script(turns: int):
+    """The in-process test double: the fake server's conversation (`_common.script`) as replies."""
     from agentzoo.types import ModelResponse, ToolCall, assistant_message
 
     def fn(request):
@@ -117,7 +141,7 @@ def make_inproc(turns: int):
                                  model=C.MODEL)
         return ModelResponse(message=assistant_message(s[1]), finish_reason="stop", model=C.MODEL)
 
-    return _runner(ScriptedModel(fn, name=C.MODEL, local=not _commit_each()), turns)
+    return fn
 
 
 if __name__ == "__main__":

@@ -19,16 +19,16 @@ _RUNS = """
 import asyncio, gc, json, sys
 import agentzoo
 from agentzoo import Journal
-from agentzoo.runtime.gc_tuning import MANY_RUNS, YOUNG_THRESHOLD
+from agentzoo.runtime.gc_tuning import MANY_RUNS, MIDDLE_THRESHOLD, YOUNG_THRESHOLD
 from adder import adder
-before = gc.get_threshold()[0]
+before = gc.get_threshold()
 async def main(n):
     with Journal(sys.argv[2]) as journal:
         results = await asyncio.gather(*(agentzoo.run(adder(2), f"t{i}", journal=journal) for i in range(n)))
     assert all(r.ok for r in results)
 asyncio.run(main(int(sys.argv[1])))
-print(json.dumps({"before": before, "after": gc.get_threshold()[0], "frozen": gc.get_freeze_count(),
-                  "many": MANY_RUNS, "young": YOUNG_THRESHOLD}))
+print(json.dumps({"before": before, "after": gc.get_threshold(), "frozen": gc.get_freeze_count(),
+                  "many": MANY_RUNS, "young": YOUNG_THRESHOLD, "middle": MIDDLE_THRESHOLD}))
 """
 
 
@@ -40,6 +40,7 @@ def test_the_collector_is_tuned_once_many_runs_run_at_once(tmp_path, runs, tuned
     got = json.loads(out)
     assert (runs >= got["many"]) is tuned
     if tuned:
-        assert got["after"] == got["young"] > got["before"] and got["frozen"] > 0
+        assert got["after"][:2] == [got["young"], got["middle"]] and got["after"][2] == got["before"][2]
+        assert got["young"] > got["before"][0] and got["middle"] > got["before"][1] and got["frozen"] > 0
     else:
         assert got["after"] == got["before"] and got["frozen"] == 0
