@@ -4,9 +4,10 @@ Starts the fake OpenAI server (agentzoo.testing.fake_openai, zero latency) in a 
 then, in this process, sends chat-completion requests with each client at concurrency 1 and 100
 and reports per request the client's CPU time (time.process_time, i.e. this process only) and
 the throughput. Every client does the same work: orjson-encode the body, POST it on a reused
-connection pool, read the body, orjson-decode it. The last row is agentzoo's own
-OpenAICompatible (aiohttp + retry policy + endpoint limiter + response parsing), to show what
-the wrapper costs on top of its transport.
+connection pool, read the body, orjson-decode it. The last rows are agentzoo's own
+OpenAICompatible with its defaults (pyreqwest + retry policy + adaptive window + the reply's clocks +
+response parsing), streamed (the default) and not, to show what the model client costs on top of
+its transport: the `pyreqwest` row is the same request sent with the library alone.
 
     .venv/bin/python bench/http_clients.py [--requests 3000] [--rounds 3]
 
@@ -90,7 +91,8 @@ async def _niquests(url: str) -> tuple[Send, Callable[[], Awaitable[None]]]:
 async def _pyreqwest(url: str) -> tuple[Send, Callable[[], Awaitable[None]]]:
     from pyreqwest.client import ClientBuilder
 
-    client = ClientBuilder().no_proxy().build()
+    # As agentzoo builds its own: no connection cap, no redirects, no status errors.
+    client = ClientBuilder().max_connections(None).follow_redirects(False).error_for_status(False).no_proxy().build()
     headers = {"Content-Type": "application/json"}
 
     async def send() -> Any:
@@ -102,11 +104,11 @@ async def _pyreqwest(url: str) -> tuple[Send, Callable[[], Awaitable[None]]]:
     return send, client.close
 
 
-async def _agentzoo(url: str) -> tuple[Send, Callable[[], Awaitable[None]]]:
+async def _agentzoo(url: str, stream: bool = True) -> tuple[Send, Callable[[], Awaitable[None]]]:
     from agentzoo.models.openai_compat import OpenAICompatible
     from agentzoo.types import ModelRequest
 
-    model = OpenAICompatible("bench-model", base_url=url.rsplit("/chat/completions", 1)[0], max_concurrency=1000)
+    model = OpenAICompatible("bench-model", base_url=url.rsplit("/chat/completions", 1)[0], stream=stream)
     request = ModelRequest(messages=BODY["messages"], temperature=0.0)
 
     async def send() -> Any:
@@ -115,12 +117,17 @@ async def _agentzoo(url: str) -> tuple[Send, Callable[[], Awaitable[None]]]:
     return send, model.aclose
 
 
+async def _agentzoo_plain(url: str) -> tuple[Send, Callable[[], Awaitable[None]]]:
+    return await _agentzoo(url, stream=False)
+
+
 CLIENTS: dict[str, Callable[[str], Awaitable[tuple[Send, Callable[[], Awaitable[None]]]]]] = {
     "aiohttp": _aiohttp,
     "httpx": _httpx,
     "niquests": _niquests,
     "pyreqwest": _pyreqwest,
-    "agentzoo (aiohttp)": _agentzoo,
+    "agentzoo (streamed)": _agentzoo,
+    "agentzoo (not streamed)": _agentzoo_plain,
 }
 
 
@@ -206,13 +213,13 @@ def main() -> None:
 def _print_table(names: list[str], results: dict[tuple[str, int], tuple[float, float]], levels: list[int]) -> None:
     raw_clients = [n for n in names if not n.startswith("agentzoo")]
     print()
-    print(f"{'client':<20} {'conc':>4} {'CPU µs/req':>11} {'req/s':>9} {'CPU vs best':>12} {'req/s vs best':>14}")
+    print(f"{'client':<24} {'conc':>4} {'CPU µs/req':>11} {'req/s':>9} {'CPU vs best':>12} {'req/s vs best':>14}")
     for concurrency in levels:
         best_cpu = min(results[n, concurrency][0] for n in raw_clients)
         best_rps = max(results[n, concurrency][1] for n in raw_clients)
         for name in names:
             cpu, rps = results[name, concurrency]
-            print(f"{name:<20} {concurrency:>4} {cpu * 1e6:>11.0f} {rps:>9.0f} {cpu / best_cpu:>11.2f}x "
+            print(f"{name:<24} {concurrency:>4} {cpu * 1e6:>11.0f} {rps:>9.0f} {cpu / best_cpu:>11.2f}x "
                   f"{rps / best_rps:>13.2f}x")
     winner = min(raw_clients, key=lambda n: sum(results[n, c][0] for c in levels))
     print(f"\nlowest CPU per request (summed over the levels): {winner}")
