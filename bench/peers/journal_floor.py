@@ -13,17 +13,19 @@ its first commit, and is closed with a committed status.
 
 No retry, limiter, timeout, streaming, validation, secrets masking, budget or accounting: so this
 floor against the library floor is what durability alone costs, and agentzoo against this floor is
-everything else the framework does per step. HTTP rows on pyreqwest (as library_floor.py), the
+everything else the framework does per step. HTTP rows with library_floor.py's client (`Poster`), the
 in-process rows with floor.py's script. Runs in agentzoo's own venv.
 """
 
 import _common as C
+import library_floor as L
 
 SYNC = False
 
 
 def imports():
-    global asyncio, hashlib, os, sqlite3, tempfile, time, dumps, loads, ClientBuilder
+    global asyncio, hashlib, os, sqlite3, tempfile, time, dumps, loads
+    L.imports()  # the library floor's client (`Poster`), on pyreqwest
     import asyncio
     import hashlib
     import os
@@ -32,7 +34,6 @@ def imports():
     import time
 
     from orjson import dumps, loads
-    from pyreqwest.client import ClientBuilder
 
 
 SCHEMA = """
@@ -121,7 +122,7 @@ class Run:
         self._row("tool", request, hashlib.sha256(request).hexdigest())
         self.result(dumps(result))
 
-    async def finish(self, answer) -> None:
+    async def finish(self) -> None:
         self.journal.finished.append(("finished", time.time(), self.run_id))
         await self.journal.committed()
 
@@ -133,16 +134,9 @@ def cleanup():
         shutil.rmtree(d, ignore_errors=True)
 
 
-TOOLS = [{"type": "function", "function": {
-    "name": "add", "description": "Add two integers.",
-    "parameters": {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
-                   "required": ["a", "b"]}}}]
-HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
-
-
 def _loop(journal: Journal, turns: int, model):
     system, task = C.SYSTEM, C.task_text(turns)
-    tools_hash = hashlib.sha256(dumps(TOOLS)).hexdigest()[:16]
+    tools_hash = hashlib.sha256(dumps(L.TOOLS)).hexdigest()[:16]
 
     async def run_one():
         run = Run(journal)
@@ -152,7 +146,7 @@ def _loop(journal: Journal, turns: int, model):
             msg = await model(messages, run)
             calls = msg.get("tool_calls")
             if not calls:
-                await run.finish(msg.get("content"))
+                await run.finish()
                 return msg.get("content")
             messages.append({"role": "assistant", "content": None, "tool_calls": calls})
             for c in calls:
@@ -166,22 +160,12 @@ def _loop(journal: Journal, turns: int, model):
 
 
 def make_http(base_url: str, turns: int):
-    url = base_url.rstrip("/") + "/chat/completions"
+    poster = L.Poster(base_url)
     journal = Journal()
-    state = {"client": None, "loop": None}
 
     async def model(messages, run):
-        loop = asyncio.get_running_loop()
-        if state["loop"] is not loop:  # a client's pooled connections belong to the loop that made them
-            state["client"] = (ClientBuilder().max_connections(None).follow_redirects(False)
-                               .error_for_status(False).no_proxy().build())
-            state["loop"] = loop
-        body = dumps({"model": C.MODEL, "messages": messages, "tools": TOOLS})
-        resp = await state["client"].post(url).headers(HEADERS).body_bytes(body).build().send()
-        data = bytes(await resp.bytes())
-        if resp.status != 200:
-            raise RuntimeError(f"HTTP {resp.status}: {data[:200]!r}")
-        msg = loads(data)["choices"][0]["message"]
+        msg = loads(await poster.post(dumps({"model": C.MODEL, "messages": messages, "tools": L.TOOLS})))
+        msg = msg["choices"][0]["message"]
         run.result(dumps(msg))
         await journal.committed()  # a non-local effect: its result is used only once it is durable
         return msg
