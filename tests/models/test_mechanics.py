@@ -6,6 +6,7 @@ No upper time bounds: each check is a lower bound the server's own sleeps guaran
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
@@ -54,6 +55,19 @@ async def test_a_reply_that_keeps_streaming_past_the_old_whole_reply_timeout_com
         async with model(srv, stream=False, first_byte_timeout=0.3, idle_timeout=0.3) as whole:
             with pytest.raises(ProviderTimeout, match="first-byte timeout.*not retried"):
                 await whole.complete(ASK)
+
+
+async def test_each_streamed_piece_reaches_the_caller_as_it_arrives_not_at_the_end():
+    # The transport must hand over every chunk as it comes, never gather the reply first (pyreqwest
+    # holds a streamed body until its read buffer fills when that buffer is large).
+    slow = {"content": STORY, "chunk_delay": 0.02}  # 43 events, 0.02 s apart
+    arrivals: list[float] = []
+    with FakeOpenAIServer(slow) as srv:
+        async with model(srv) as m:
+            loop = asyncio.get_running_loop()
+            response = await m.complete(ASK, on_delta=lambda _text: arrivals.append(loop.time()))
+    assert response.text == STORY and len(arrivals) == 43
+    assert arrivals[-1] - arrivals[0] >= 0.02 * 40  # the server's own pauses lie between them
 
 
 async def test_a_stream_that_stops_mid_reply_hits_the_idle_timeout_and_is_retried():

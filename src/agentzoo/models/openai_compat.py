@@ -314,7 +314,12 @@ class OpenAICompatible:
         """One attempt, its clocks ending by `until` at the latest (the retry policy's bound)."""
         request = self._client().post(self._url).body_bytes(data)
         if self.stream:
-            request = request.streamed_read_buffer_limit(0)
+            # pyreqwest reads this many bytes of the body before it hands over the response, then
+            # passes each later chunk on once that many have gathered: 1 hands over every chunk as
+            # it comes (the default, 64 KiB, would hold a streamed reply until its end), and the
+            # first one rides with the headers instead of costing a wait of its own (0 does that):
+            # 20 % less CPU per request at 10,000 in flight (bench/http_clients.py).
+            request = request.streamed_read_buffer_limit(1)
         clock = _Clock(self.first_byte_timeout, self.idle_timeout, until)
         try:
             # Always streamed, so that the body is counted as it comes and never read past the cap;
