@@ -7,9 +7,17 @@ the throughput. Every client does the same work: orjson-encode the body, POST it
 connection pool, read the body, orjson-decode it. The last rows are agentzoo's own
 OpenAICompatible with its defaults (pyreqwest + retry policy + adaptive window + the reply's clocks +
 response parsing), streamed (the default) and not, to show what the model client costs on top of
-its transport: the `pyreqwest` row is the same request sent with the library alone.
+its transport: the `pyreqwest` row is the same request sent with the library alone. The row
+"agentzoo (streamed; buffer 0)" reads a streamed reply as agentzoo did before it let the first
+chunk come with the headers (`OpenAICompatible._stream_read_buffer`).
 
     .venv/bin/python bench/http_clients.py [--requests 3000] [--rounds 3]
+
+`--server stub --latency-ms 50` answers from bench/agents.py's server instead, with its delay: the
+setting of the 10,000-task rows, e.g.
+
+    .venv/bin/python bench/http_clients.py --server stub --latency-ms 50 --concurrency 10000 \
+        --requests 50000 --clients "agentzoo (streamed),agentzoo (streamed; buffer 0)"
 
 Optional clients (niquests, pyreqwest) are measured when importable, e.g. after
 `.venv/bin/pip install pyreqwest`. `--concurrency 1,100,1000` adds a level where the client's
@@ -27,6 +35,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -121,6 +130,15 @@ async def _agentzoo_plain(url: str) -> tuple[Send, Callable[[], Awaitable[None]]
     return await _agentzoo(url, stream=False)
 
 
+async def _agentzoo_unbuffered(url: str) -> tuple[Send, Callable[[], Awaitable[None]]]:
+    """Streamed, with pyreqwest's read buffer at 0 instead of agentzoo's 1: the response is handed
+    over before any of its body, which then costs a wait of its own."""
+    send, close = await _agentzoo(url)
+    model = close.__self__  # type: ignore[attr-defined]
+    model._stream_read_buffer = 0
+    return send, close
+
+
 CLIENTS: dict[str, Callable[[str], Awaitable[tuple[Send, Callable[[], Awaitable[None]]]]]] = {
     "aiohttp": _aiohttp,
     "httpx": _httpx,
@@ -128,6 +146,7 @@ CLIENTS: dict[str, Callable[[str], Awaitable[tuple[Send, Callable[[], Awaitable[
     "pyreqwest": _pyreqwest,
     "agentzoo (streamed)": _agentzoo,
     "agentzoo (not streamed)": _agentzoo_plain,
+    "agentzoo (streamed; buffer 0)": _agentzoo_unbuffered,
 }
 
 
@@ -179,12 +198,25 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds per cell; the median is reported")
     parser.add_argument("--clients", default=",".join(CLIENTS), help="comma-separated subset of: " + ", ".join(CLIENTS))
     parser.add_argument("--concurrency", default="1,100", help="comma-separated levels (default: 1,100)")
+    parser.add_argument("--server", choices=("fake", "stub"), default="fake",
+                        help="fake: agentzoo.testing.fake_openai (aiohttp; a streamed reply in chunked encoding); "
+                             "stub: bench/peers/_stub_server.py (asyncio; each reply whole, with its length), "
+                             "the server of bench/agents.py")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="the server's delay before each reply")
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",")]
     wanted = [n.strip() for n in args.clients.split(",")]
 
-    server = subprocess.Popen([sys.executable, "-m", "agentzoo.testing.fake_openai", "--port", "0",
-                               "--latency-ms", "0"], stdout=subprocess.PIPE, text=True)
+    sys.path.insert(0, str(Path(__file__).parent / "peers"))
+    from _common import raise_nofile
+
+    raise_nofile()  # 10,000 in flight hold 10,000 sockets
+    if args.server == "fake":
+        command = [sys.executable, "-m", "agentzoo.testing.fake_openai"]
+    else:
+        command = [sys.executable, str(Path(__file__).parent / "peers" / "_stub_server.py")]
+    server = subprocess.Popen([*command, "--port", "0", "--latency-ms", str(args.latency_ms)],
+                              stdout=subprocess.PIPE, text=True)
     try:
         assert server.stdout is not None
         base_url = server.stdout.readline().strip()
@@ -213,13 +245,14 @@ def main() -> None:
 def _print_table(names: list[str], results: dict[tuple[str, int], tuple[float, float]], levels: list[int]) -> None:
     raw_clients = [n for n in names if not n.startswith("agentzoo")]
     print()
-    print(f"{'client':<24} {'conc':>4} {'CPU µs/req':>11} {'req/s':>9} {'CPU vs best':>12} {'req/s vs best':>14}")
+    width = max(24, *map(len, names))
+    print(f"{'client':<{width}} {'conc':>5} {'CPU µs/req':>11} {'req/s':>9} {'CPU vs best':>12} {'req/s vs best':>14}")
     for concurrency in levels:
         best_cpu = min(results[n, concurrency][0] for n in raw_clients)
         best_rps = max(results[n, concurrency][1] for n in raw_clients)
         for name in names:
             cpu, rps = results[name, concurrency]
-            print(f"{name:<24} {concurrency:>4} {cpu * 1e6:>11.0f} {rps:>9.0f} {cpu / best_cpu:>11.2f}x "
+            print(f"{name:<{width}} {concurrency:>5} {cpu * 1e6:>11.0f} {rps:>9.0f} {cpu / best_cpu:>11.2f}x "
                   f"{rps / best_rps:>13.2f}x")
     winner = min(raw_clients, key=lambda n: sum(results[n, c][0] for c in levels))
     print(f"\nlowest CPU per request (summed over the levels): {winner}")

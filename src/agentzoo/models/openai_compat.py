@@ -150,6 +150,14 @@ class OpenAICompatible:
     registered with `agentzoo.runtime.secrets`, so no journal entry holds them.
     """
 
+    _stream_read_buffer = 1
+    """Bytes of a streamed body pyreqwest reads before it hands over the response; after that it
+    passes each chunk on once that many have gathered. 1 hands over every chunk as it comes (its
+    default, 64 KiB, holds a streamed reply until its end), and the first chunk rides with the
+    headers instead of costing a wait of its own, as it does with 0. At 10,000 requests in flight
+    that took ~20 % less CPU per request than 0, and no difference at 1,000
+    (`bench/http_clients.py --server stub`, which measures both)."""
+
     default_tool_mode: ToolModeName = "native"
     """The tool mode when none is given: OpenAI-compatible servers mostly parse tool calls natively
     (a subclass for servers that do not, such as the local llama.cpp provider, says `json`)."""
@@ -314,12 +322,7 @@ class OpenAICompatible:
         """One attempt, its clocks ending by `until` at the latest (the retry policy's bound)."""
         request = self._client().post(self._url).body_bytes(data)
         if self.stream:
-            # pyreqwest reads this many bytes of the body before it hands over the response, then
-            # passes each later chunk on once that many have gathered: 1 hands over every chunk as
-            # it comes (the default, 64 KiB, would hold a streamed reply until its end), and the
-            # first one rides with the headers instead of costing a wait of its own (0 does that):
-            # 20 % less CPU per request at 10,000 in flight (bench/http_clients.py).
-            request = request.streamed_read_buffer_limit(1)
+            request = request.streamed_read_buffer_limit(self._stream_read_buffer)
         clock = _Clock(self.first_byte_timeout, self.idle_timeout, until)
         try:
             # Always streamed, so that the body is counted as it comes and never read past the cap;
