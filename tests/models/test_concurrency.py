@@ -226,3 +226,72 @@ async def test_try_acquire_takes_a_free_slot_and_never_jumps_a_queue_or_a_pause(
     assert limiter.in_flight() == 0
     limiter.cool_down(5)
     assert limiter.try_acquire() is None and limiter.in_flight() == 0
+
+
+# --- waiting with a deadline ------------------------------------------------------------------
+
+
+async def test_a_wait_for_a_slot_ends_at_its_deadline_without_taking_one():
+    limiter = EndpointLimiter("http://deadline-wait", 1)
+    held = await limiter.acquire()
+    loop = asyncio.get_running_loop()
+    patient = asyncio.create_task(limiter.acquire())  # no deadline: keeps its place
+    hurried = [asyncio.create_task(limiter.acquire(loop.time() + 0.05)) for _ in range(3)]
+    done, _ = await asyncio.wait(hurried)
+    assert all(isinstance(t.exception(), TimeoutError) for t in done)
+    assert not patient.done() and limiter.in_flight() == 1  # the expired waiters took nothing
+    limiter.release(held)
+    limiter.release(await patient)  # the slot went to the waiter that was still waiting
+    assert limiter.in_flight() == 0 and limiter.try_acquire() is not None
+
+
+async def test_a_later_waiter_with_an_earlier_deadline_is_not_held_to_the_earlier_ones():
+    # One timer serves every waiter: a deadline earlier than all before it must bring it forward.
+    limiter = EndpointLimiter("http://deadline-order", 1)
+    await limiter.acquire()
+    loop = asyncio.get_running_loop()
+    slow = asyncio.create_task(limiter.acquire(loop.time() + 30))
+    await asyncio.sleep(0)
+    start = loop.time()
+    with pytest.raises(TimeoutError):
+        await limiter.acquire(start + 0.05)
+    assert loop.time() - start < 20  # not held until the first waiter's 30 s
+    assert not slow.done()
+    slow.cancel()
+
+
+async def test_expired_and_cancelled_waiters_are_forgotten_as_the_queue_moves():
+    limiter = EndpointLimiter("http://deadline-forget", 1)
+    started = await limiter.acquire()
+    loop = asyncio.get_running_loop()
+    for _ in range(5):
+        waiter = asyncio.create_task(limiter.acquire(loop.time() + 60))
+        await asyncio.sleep(0)
+        limiter.release(started)
+        started = await waiter  # served before its deadline
+    slots = limiter._for_loop()
+    assert len(slots.timed) <= 1  # served waiters do not pile up until their deadlines pass
+    limiter.release(started)
+
+
+async def test_a_cool_down_longer_than_the_deadline_ends_the_wait_at_the_deadline():
+    limiter = EndpointLimiter("http://deadline-cool", 4)
+    limiter.cool_down(30)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    with pytest.raises(TimeoutError):
+        await limiter.acquire(start + 0.05)
+    assert 0.05 <= loop.time() - start < 20 and limiter.in_flight() == 0
+
+
+async def test_a_model_call_queued_past_its_deadline_is_a_provider_timeout():
+    limiter = EndpointLimiter("http://deadline-policy", 1)
+    held = await limiter.acquire()
+
+    async def attempt(n: int) -> str:
+        return "sent"
+
+    with pytest.raises(ProviderTimeout, match="0.05 s deadline passed during attempt 1") as info:
+        await RetryPolicy().run(attempt, limiter=limiter, deadline=0.05)
+    assert not info.value.retryable and limiter.in_flight() == 1
+    limiter.release(held)

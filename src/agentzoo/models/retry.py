@@ -310,8 +310,9 @@ class RetryPolicy:
                        loop: asyncio.AbstractEventLoop, deadline_at: float | None, limit: float | None, what: str,
                        record: dict[str, Any], retry_generation_timeouts: bool, self_timed: bool) -> T:
         # At most one timer at a time, and none where nothing can pass a bound: a free slot is
-        # taken at once; only a wait for one runs under the deadline. The request then runs under
-        # one timer to the nearer of the deadline and the attempt timeout, or under its own clock.
+        # taken at once; a wait for one ends at the deadline (the limiter's one timer for all its
+        # waiters). The request then runs under one timer to the nearer of the deadline and the
+        # attempt timeout, or under its own clock.
         if deadline_at is not None and deadline_at <= loop.time():
             raise ProviderTimeout(f"{what}: the {limit:g} s deadline passed", retryable=False)
         slot: float | None = None  # when the limiter let this attempt go
@@ -320,11 +321,8 @@ class RetryPolicy:
             if slot is None:
                 queued = loop.time()
                 try:
-                    async with asyncio.timeout_at(deadline_at):
-                        slot = await limiter.acquire()
+                    slot = await limiter.acquire(deadline_at)
                 except TimeoutError as exc:
-                    if deadline_at is None or loop.time() < deadline_at:
-                        raise
                     raise ProviderTimeout(f"{what}: the {limit:g} s deadline passed during attempt {attempt}",
                                           retryable=False) from exc
                 record["waited_s"] = round(loop.time() - queued, 6)
