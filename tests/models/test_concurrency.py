@@ -260,7 +260,7 @@ async def test_a_later_waiter_with_an_earlier_deadline_is_not_held_to_the_earlie
     slow.cancel()
 
 
-async def test_expired_and_cancelled_waiters_are_forgotten_as_the_queue_moves():
+async def test_served_waiters_are_forgotten_as_the_queue_moves():
     limiter = EndpointLimiter("http://deadline-forget", 1)
     started = await limiter.acquire()
     loop = asyncio.get_running_loop()
