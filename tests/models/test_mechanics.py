@@ -70,6 +70,32 @@ async def test_each_streamed_piece_reaches_the_caller_as_it_arrives_not_at_the_e
     assert arrivals[-1] - arrivals[0] >= 0.02 * 40  # the server's own pauses lie between them
 
 
+async def test_a_streamed_reply_leaves_its_connection_for_the_next_call():
+    # A server that flushes each event ends its chunked body in a write of its own after [DONE]; a
+    # client that stops reading at [DONE] has its connection closed instead of pooled, and every call
+    # then opens a new one (with a TLS handshake, at a provider).
+    with FakeOpenAIServer({"content": "Once upon a time.", "chunk_delay": 0.005, "hold_after_done": 0.02}) as srv:
+        async with model(srv) as m:
+            replies = [await m.complete(ASK) for _ in range(4)]
+    assert [r.text for r in replies] == ["Once upon a time."] * 4
+    assert len(set(srv.peers)) == 1, srv.peers
+
+
+async def test_a_body_that_stays_open_after_done_costs_the_connection_not_the_reply():
+    # The reply is whole at [DONE]: a body that does not end soon after is given up, not waited for
+    # until the idle timeout, and the call is neither failed nor retried.
+    with FakeOpenAIServer({"content": "Once upon a time.", "hold_after_done": 30}) as srv:
+        async with model(srv, idle_timeout=60) as m:
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            response = await m.complete(ASK)
+            took = loop.time() - started
+            again = await m.complete(ASK)
+    assert response.text == again.text == "Once upon a time." and srv.count == 2
+    assert took < 10, took  # the grace (1 s), not the idle timeout (60 s) or the server's 30 s
+    assert len(set(srv.peers)) == 2  # the held connection was closed; the next call opened its own
+
+
 async def test_a_stream_that_stops_mid_reply_hits_the_idle_timeout_and_is_retried():
     stalled = {"sse": [{"choices": [{"index": 0, "delta": {"content": "Once"}}]}], "done": False,
                "chunk_delay": 5}  # one event, then silence

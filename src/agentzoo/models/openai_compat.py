@@ -72,6 +72,9 @@ long prompt on a CPU both happen before it, so it is generous."""
 DEFAULT_IDLE_TIMEOUT = 60.0
 """Seconds of silence between two chunks of a reply that has started: a server that is still
 generating sends a token far more often."""
+FINISH_GRACE = 1.0
+"""Seconds a streamed reply's body may take to end after `[DONE]` before its connection is given up
+(`OpenAICompatible._finish`); servers end it at once."""
 DEFAULT_CALL_TIMEOUT = 1800.0
 """The cap over a whole call, retries included: half an hour, so that only a runaway meets it."""
 _ACCEPT_JSON = {"Accept": "application/json"}  # over the client's default (an event stream) for post_json
@@ -333,10 +336,11 @@ class OpenAICompatible:
                         raise self._http_error(resp.status,
                                                await self._read_body(resp, ERROR_BODY_BYTES, clock, cut=True),
                                                resp.headers)
-                    ctype = resp.headers.get("content-type") or ""
+                    headers = resp.headers
+                    ctype = headers.get("content-type") or ""
                     # A server may ignore `stream: true` and answer with one JSON body: accept it.
                     if self.stream and ctype.startswith("text/event-stream"):
-                        acc = await self._read_stream(resp, on_delta, clock)
+                        acc = await self._read_stream(resp, on_delta, clock, headers.get("content-length"))
                         return acc.response(self.model, clock.latency(acc.timings), attempts)
                     raw = await self._read_body(resp, self.max_response_bytes, clock)
                     return self._parse_completion(raw, ctype, clock, attempts)
@@ -459,9 +463,11 @@ class OpenAICompatible:
     # --- streaming --------------------------------------------------------------------------
 
     async def _read_stream(self, resp: Response, on_delta: DeltaCallback | None,
-                           clock: _Clock) -> _StreamAccumulator:
-        """Server-sent events up to `[DONE]`, into an accumulator. Lines are split in C, a piece at
-        a time; the start of a line that a piece cuts waits in `partial` until its end arrives."""
+                           clock: _Clock, declared: str | None) -> _StreamAccumulator:
+        """Server-sent events up to `[DONE]`, into an accumulator, then the body to its end (see
+        `_finish`; `declared` is its Content-Length, if the server sent one). Lines are split in C,
+        a piece at a time; the start of a line that a piece cuts waits in `partial` until its end
+        arrives."""
         acc = _StreamAccumulator(on_delta, self.max_tool_calls, self.endpoint, clock)
         partial: list[bytes] = []
         data: list[bytes] = []  # the data lines of the event being read
@@ -497,12 +503,30 @@ class OpenAICompatible:
                     event = data[0] if len(data) == 1 else b"\n".join(data)
                     data = []
                     if len(event) < 16 and event.strip() == b"[DONE]":
+                        if not (declared is not None and declared.isdigit() and clock.received >= int(declared)):
+                            await self._finish(reader, clock)
                         return acc
                     acc.add(self._event(event))
         # A cut stream may look complete; only [DONE] says it is. A model call has no side
         # effects, so it is retried rather than returned half-written.
         raise ProtocolError(f"stream ended before [DONE] from {self.endpoint} "
                             f"(after {acc.events} events)", retryable=True)
+
+    async def _finish(self, reader: Any, clock: _Clock) -> None:
+        """Read what follows `[DONE]` to the body's end, for a little while. A connection whose
+        body was not read to its end is closed, not pooled, so the next call would pay for a new
+        one (and its TLS handshake); a server that flushes each event sends the end of a chunked
+        body in a write of its own, after `[DONE]`. The reply is complete already, so a server
+        that keeps the body open past `FINISH_GRACE` only loses its connection."""
+        grace = FINISH_GRACE if self.idle_timeout is None else min(FINISH_GRACE, self.idle_timeout / 2)
+        try:
+            async with asyncio.timeout(grace):
+                while (piece := await reader.read_chunk()) is not None:
+                    clock.tick(len(piece))
+                    if clock.received > self.max_response_bytes:
+                        return
+        except (TimeoutError, http_errors.PyreqwestError):
+            return
 
     def _event(self, event: bytes) -> dict[str, Any]:
         try:

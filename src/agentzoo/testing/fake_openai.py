@@ -18,6 +18,7 @@ if `repeat_last`), or a callable `fn(request_body) -> behaviour`. A behaviour is
                                         unless `done` is false (clean end without it) or
                                         `cut_before_done` (the connection is dropped)
     `cut_before_done` also works on a streamed completion.
+    {"hold_after_done": 5.0, ...}       a streamed reply's body ends that long after `[DONE]`
 
 Like a real server (`queue`, `prompt_delay` and `chunk_delay` on a completion):
 
@@ -101,8 +102,9 @@ def add_agent(turns: int) -> Callable[[dict[str, Any]], Behaviour]:
 
 
 class FakeOpenAIServer:
-    """See the module docstring. `requests`, `headers` and `times` (time.monotonic() at
-    arrival) are recorded per request unless `record=False` (long benchmarks)."""
+    """See the module docstring. `requests`, `headers`, `times` (time.monotonic() at arrival)
+    and `peers` (the client's address and port, so the connections used) are recorded per
+    request unless `record=False` (long benchmarks)."""
 
     def __init__(self, script: Script | None = None, *, repeat_last: bool | None = None, latency_ms: float = 0.0,
                  host: str = "127.0.0.1", port: int = 0, backlog: int = 16384, record: bool = True,
@@ -119,6 +121,7 @@ class FakeOpenAIServer:
         self.requests: list[Any] = []
         self.headers: list[dict[str, str]] = []
         self.times: list[float] = []
+        self.peers: list[Any] = []  # the client's (address, port) per request: one port per connection
         self.count = 0
         self.embedding_requests: list[Any] = []
         self._runner: web.AppRunner | None = None
@@ -233,6 +236,7 @@ class FakeOpenAIServer:
             self.requests.append(body)
             self.headers.append(dict(request.headers))
             self.times.append(time.monotonic())
+            self.peers.append(request.transport.get_extra_info("peername") if request.transport else None)
         if not isinstance(body, dict):
             return _error(400, "fake_openai: request body is not a JSON object")
         behaviour = self._next_behaviour(index, body)
@@ -346,6 +350,8 @@ class FakeOpenAIServer:
             if request.transport is not None:
                 request.transport.close()
             return resp
+        if (hold := float(behaviour.get("hold_after_done", 0.0))) > 0:
+            await asyncio.sleep(hold)
         await resp.write_eof()
         return resp
 
