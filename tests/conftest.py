@@ -12,6 +12,15 @@ for _key in ("OPENAI_API_KEY", "AGENTZOO_MODEL", "AGENTZOO_API_KEY", "OPENAI_BAS
     os.environ.pop(_key, None)
 
 
+if os.environ.get("AGENTZOO_EVENT_LOOP", "").strip().lower() == "uvloop":
+    # The async tests run on asyncio's loop, as a program that calls asyncio.run has it;
+    # `AGENTZOO_EVENT_LOOP=uvloop pytest` runs them on the command line's loop instead.
+    def pytest_asyncio_loop_factories(config, item):
+        import uvloop
+
+        return {"uvloop": uvloop.new_event_loop}
+
+
 @pytest.fixture
 def journal(tmp_path):
     from agentzoo import Journal

@@ -17,6 +17,7 @@ _EXPORTS = {
     "replay": "agentzoo.runtime.runner",
     "resume": "agentzoo.runtime.runner",
     "fork": "agentzoo.runtime.runner",
+    "run_loop": "agentzoo.runtime.event_loop",
     "RunResult": "agentzoo.runtime.runner",
     "Journal": "agentzoo.runtime.journal",
     "Budget": "agentzoo.runtime.budgets",
@@ -67,6 +68,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; never executed
     from .runtime.budgets import Budget
     from .runtime.context import Context
     from .runtime.entry import Entry
+    from .runtime.event_loop import run_loop
     from .runtime.gateway import Gateway
     from .runtime.journal import Journal
     from .runtime.pricing import Pricing

@@ -281,7 +281,8 @@ async def test_a_cool_down_longer_than_the_deadline_ends_the_wait_at_the_deadlin
     start = loop.time()
     with pytest.raises(TimeoutError):
         await limiter.acquire(start + 0.05)
-    assert 0.05 <= loop.time() - start < 20 and limiter.in_flight() == 0
+    # uvloop's timers keep whole milliseconds: one may go off up to 1 ms before its instant.
+    assert 0.049 <= loop.time() - start < 20 and limiter.in_flight() == 0
 
 
 async def test_a_model_call_queued_past_its_deadline_is_a_provider_timeout():

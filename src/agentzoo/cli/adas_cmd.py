@@ -16,7 +16,6 @@ generation. Each candidate's samples are an eval in `--work` (default: beside th
 
 from __future__ import annotations
 
-import asyncio
 import random
 from dataclasses import asdict
 from pathlib import Path
@@ -29,6 +28,7 @@ from rich.text import Text
 
 from .._files import check_file_path
 from ..errors import ConfigError, RunNotFoundError
+from ..runtime.event_loop import run_loop
 from ..runtime.journal import Journal, default_journal, journal_location, new_run_id
 from ..runtime.secrets import mask_text
 
@@ -166,7 +166,7 @@ def _search(path: Path, kept: dict[str, Any], model: str, meta_model: str, gener
 
     if info is None:
         run_id = new_run_id()
-    return asyncio.run(go())
+    return run_loop(go())
 
 
 def _run_in(journal: Journal, run_id: str | None) -> Any:
@@ -217,7 +217,7 @@ def replay_cmd(archive: Path = ArchiveOpt, journal_path: Optional[Path] = Journa
         search = AdasSearch(meta, None, Brief(**config["brief"]), Archive.from_json(config["start"], "run config"),
                             settings=Settings(recorded.generations_done, kept["debug_max"]),
                             evaluation=config["evaluation"], api_source=API_SOURCE)
-        result = asyncio.run(runner.replay(search, run_id, journal=journal))
+        result = run_loop(runner.replay(search, run_id, journal=journal))
     if not result.ok:
         error = result.error or {}
         raise ConfigError(f"the replay of run {run_id} failed: {error.get('type')}: {error.get('message')}")

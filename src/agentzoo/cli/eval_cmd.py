@@ -8,7 +8,6 @@ and that a resumed results folder was made with the same specs.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..errors import ConfigError
+from ..runtime.event_loop import run_loop
 
 console = Console(highlight=False, soft_wrap=True)
 
@@ -263,7 +263,7 @@ def run_plan(the_plan: Any, out: Path, journal: str | Path | None = None) -> Non
     show = _Display(len(samples))
     try:
         with show:
-            progress = asyncio.run(runner(samples, envs, config, show.update, meta=meta))
+            progress = run_loop(runner(samples, envs, config, show.update, meta=meta))
     except KeyboardInterrupt:
         console.print(f"[yellow]interrupted[/]: finished samples are kept in {escape(str(out))}; run the same "
                       "command to finish the rest")
@@ -303,7 +303,7 @@ def _preflight(the_plan: Any, envs: dict[str, Any], tasks_by_env: dict[str, list
             made = parse_model(text)
             close = getattr(made, "aclose", None)
             if close is not None:
-                asyncio.run(close())
+                run_loop(close())
     checker = _pair_checker()
     with_mcp: list[tuple[Any, ...]] = []
     for name, env in envs.items():
@@ -320,7 +320,7 @@ def _preflight(the_plan: Any, envs: dict[str, Any], tasks_by_env: dict[str, list
                 continue
             _trial_build(label, name, trial, episode, env)
     if with_mcp:
-        asyncio.run(_trial_builds_with_mcp(with_mcp))
+        run_loop(_trial_builds_with_mcp(with_mcp))
 
 
 def _trial_build(label: str, name: str, trial: Any, episode: Any, env: Any, mcp: Any = None) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 from typing import Any, Optional
@@ -15,6 +14,7 @@ from rich.text import Text
 from .. import _json
 from ..errors import AgentzooError, ConfigError, UserError
 from ..models.registry import HOW_TO_CONFIGURE, default_model_string
+from ..runtime.event_loop import run_loop
 from ..runtime.journal import Journal, default_journal, journal_location
 from . import render
 from .adas_cmd import app as adas_app
@@ -98,7 +98,7 @@ def _execute(run_built, journal: Journal, built: Any) -> None:
         finally:
             await made.aclose()  # the HTTP session belongs to this event loop; the MCP servers stop
 
-    result = asyncio.run(main())
+    result = run_loop(main())
     render.print_summary(console, result)
     journal.close()
     if not result.ok:
@@ -229,13 +229,13 @@ def demo(model: Optional[str] = typer.Option(None, "--model", "-m", help="a mode
         finally:
             await built.aclose()
 
-    result = asyncio.run(go())
+    result = run_loop(go())
     render.print_summary(console, result)
 
     # The journal's promise, shown: the same run again with every effect served from it.
     console.print(f"\n[bold]Replaying run {escape(result.run_id)} from the journal[/] (no model or tool is called):")
     again = build(_stored_spec(journal.get_run(result.run_id), str(journal.path)), replay=True)
-    replayed = asyncio.run(runner.replay(again.agent, result.run_id, journal=journal,
+    replayed = run_loop(runner.replay(again.agent, result.run_id, journal=journal,
                                          listeners=[render.EntryPrinter(console)]))
     render.print_summary(console, replayed)
     same = replayed.answer == result.answer and replayed.error == result.error and replayed.live_effects == 0
@@ -284,7 +284,7 @@ def replay(run_id: str = typer.Argument(..., help="run id, prefix or 'latest'; o
             spec = _stored_spec(info, source.name)
             built = build(spec, trust=trust_from(trust, [agent_code] if agent_code else None), replay=True)
             printer = render.EntryPrinter(console)
-            result = asyncio.run(runner.replay(built.agent, info.run_id, journal=source.journal, listeners=[printer]))
+            result = run_loop(runner.replay(built.agent, info.run_id, journal=source.journal, listeners=[printer]))
             render.print_summary(console, result)
             failed += not result.ok
         if len(source.run_ids) > 1:

@@ -19,6 +19,7 @@ import typer
 
 from .. import _json
 from ..errors import ConfigError
+from ..runtime.event_loop import run_loop
 from ..runtime.journal import Journal, default_journal, journal_location
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -65,10 +66,8 @@ def serve(tools: Optional[str] = typer.Option(None, "--tools", help="comma-separ
                        announce=lambda url: _say(f"agentzoo mcp: serving {', '.join(published.names)} at {url}{where}",
                                                  sys.stdout))
         else:
-            import asyncio
-
             _say(f"agentzoo mcp: serving {', '.join(published.names)} over stdio{where}", sys.stderr)
-            asyncio.run(serve_stdio(server))
+            run_loop(serve_stdio(server))
     finally:
         if journal is not None:
             journal.close()

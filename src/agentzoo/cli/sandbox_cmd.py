@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 from typing import Optional
@@ -11,6 +10,7 @@ import typer
 
 from .. import _json
 from ..errors import ConfigError
+from ..runtime.event_loop import run_loop
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Run code in the isolated sandbox, or see which isolation tiers work here.")
@@ -37,7 +37,7 @@ def run_file(file: Path = typer.Argument(..., help="a Python file to run in the 
         async with Sandbox(tier=tier, limits=limits, allow_unsafe=unsafe) as sandbox:
             return await sandbox.execute(code)
 
-    result = asyncio.run(main())
+    result = run_loop(main())
     fields = ("ok", "stdout", "stderr", "error", "tier", "duration_s", "limits")
     shown = {k: getattr(result, k) for k in fields}
     for extra in ("state_lost", "stdout_dropped", "stderr_dropped", "notes", "answer"):

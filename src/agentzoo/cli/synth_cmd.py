@@ -10,7 +10,6 @@ that it makes the same items.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any, Optional
@@ -24,6 +23,7 @@ from pydantic import ValidationError
 from ..errors import ConfigError
 from ..synth.pipelines import PIPELINES, TITLES
 from ..synth.settings import DEFAULT_FORMATS
+from ..runtime.event_loop import run_loop
 
 console = Console(highlight=False, soft_wrap=True)
 STATE = "synth.json"
@@ -194,7 +194,7 @@ def _run(module: Any, settings: Any, out: Path, replay: bool) -> tuple[str, str,
             stopped_in = None if done and done[-1] == last else next(
                 (st.name for st in pipeline.stages if st.name not in done), last)
             return run_id, result.status, stopped_in
-    return asyncio.run(go())
+    return run_loop(go())
 
 
 def _write(module: Any, settings: Any, out: Path, run_id: str) -> None:

@@ -44,6 +44,7 @@ from typing import Any
 
 from ..envs.base import Environment, ScoringContext
 from ..errors import ConfigError, JournalUnavailableError
+from ..runtime.event_loop import run_loop
 from ..runtime.journal import Journal
 from ..runtime.stores import is_url
 from ..catalog import REGISTERED
@@ -159,7 +160,7 @@ def _run_in_worker(sample: Sample, env_box: list[Any], registered: dict[str, Any
     unless the journal is shared, the attempt's runs as records (`"runs"`)."""
     env = _env(env_box[0])
     REGISTERED.update(registered)
-    return asyncio.run(_attempt_in_worker(sample, env, shared_location, agents, scoring, env_sources))
+    return run_loop(_attempt_in_worker(sample, env, shared_location, agents, scoring, env_sources))
 
 
 def _env(ref: Any) -> Environment:

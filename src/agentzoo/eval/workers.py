@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._loading import file_modules, load_file_module
 from ..errors import AgentzooError, ConfigError
+from ..runtime.event_loop import run_loop
 from ..runtime.stores import is_url, open_store
 from ..runtime.stores.sqlite_parts import Part
 from .matrix import Sample
@@ -362,7 +363,7 @@ def serve() -> None:
     out = os.dup(1)
     os.dup2(2, 1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    asyncio.run(_serve(out))
+    run_loop(_serve(out))
 
 
 async def _serve(out_fd: int) -> None:

@@ -560,8 +560,10 @@ class _Clock:
                  "first_token", "received", "task", "cancelling", "handle", "expired")
 
     def __init__(self, first_byte: float | None, idle: float | None, until: float | None = None) -> None:
-        self.loop = loop = asyncio.get_running_loop()
-        self.time = loop.time
+        self.loop = asyncio.get_running_loop()
+        # Instants from time.monotonic, the clock asyncio's loop reads too; uvloop's loop.time()
+        # counts whole milliseconds, too coarse for a latency. Timers still go on the loop.
+        self.time = time.monotonic
         self.sent = self.last = self.time()
         self.first_byte_timeout, self.idle, self.until = first_byte, idle, until
         self.first_byte: float | None = None

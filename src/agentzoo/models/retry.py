@@ -19,6 +19,7 @@ import logging
 import math
 import random
 import re
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -274,12 +275,12 @@ class RetryPolicy:
             attempt += 1
             record: dict[str, Any] = {"attempt": attempt}
             records.append(record)
-            started = loop.time()
+            started = time.monotonic()
             try:
                 result = await self._attempt(attempt_fn, attempt, limiter, loop, deadline_at, limit, what, record,
                                              retry_generation_timeouts, self_timed)
             except ProviderError as exc:
-                _close(record, loop, started, exc)
+                _close(record, started, exc)
                 exc.attempts = records  # type: ignore[attr-defined]
                 if not exc.retryable:
                     raise
@@ -300,10 +301,10 @@ class RetryPolicy:
                 log.debug("%s: attempt %d failed, retrying in %.2f s: %s", what, attempt, wait, exc)
                 await asyncio.sleep(wait)
             except BaseException as exc:
-                _close(record, loop, started, exc)
+                _close(record, started, exc)
                 raise
             else:
-                _close(record, loop, started, None)
+                _close(record, started, None)
                 return result
 
     async def _attempt(self, attempt_fn: Callable[..., Awaitable[T]], attempt: int, limiter: EndpointLimiter | None,
@@ -319,13 +320,13 @@ class RetryPolicy:
         if limiter is not None:
             slot = limiter.try_acquire()
             if slot is None:
-                queued = loop.time()
+                queued = time.monotonic()
                 try:
                     slot = await limiter.acquire(deadline_at)
                 except TimeoutError as exc:
                     raise ProviderTimeout(f"{what}: the {limit:g} s deadline passed during attempt {attempt}",
                                           retryable=False) from exc
-                record["waited_s"] = round(loop.time() - queued, 6)
+                record["waited_s"] = round(time.monotonic() - queued, 6)
             else:
                 record["waited_s"] = 0.0
         until = deadline_at
@@ -344,9 +345,11 @@ class RetryPolicy:
                     result = await attempt_fn(attempt)
         except BaseException as exc:
             error = exc
+            # A self-timed attempt reads time.monotonic (see models/openai_compat.py's _Clock), which is
+            # never behind the loop's clock; uvloop's loop.time() may be, by less than a millisecond.
             if isinstance(exc, TimeoutError) and (timer.expired() if timer is not None
-                                                  else self_timed and until is not None and loop.time() >= until):
-                error = self._timed_out(loop, deadline_at, limit, attempt, what, retry_generation_timeouts)
+                                                  else self_timed and until is not None and time.monotonic() >= until):
+                error = self._timed_out(until, deadline_at, limit, attempt, what, retry_generation_timeouts)
             if slot is not None:  # the endpoint's answer (or silence) moves its window
                 limiter.release(slot, error)  # type: ignore[union-attr]
             if error is exc:
@@ -356,9 +359,11 @@ class RetryPolicy:
             limiter.release(slot)  # type: ignore[union-attr]
         return result
 
-    def _timed_out(self, loop: asyncio.AbstractEventLoop, deadline_at: float | None, limit: float | None,
+    def _timed_out(self, until: float | None, deadline_at: float | None, limit: float | None,
                    attempt: int, what: str, retry_generation_timeouts: bool) -> ProviderTimeout:
-        if deadline_at is not None and loop.time() >= deadline_at:
+        # Which bound it was, from the bounds themselves: a timer may go off a little before its
+        # instant by the clock (uvloop's counts whole milliseconds), so `now >= deadline` can miss it.
+        if deadline_at is not None and until == deadline_at:
             return ProviderTimeout(f"{what}: the {limit:g} s deadline passed during attempt {attempt}",
                                    retryable=False)
         if not retry_generation_timeouts:
@@ -369,9 +374,9 @@ class RetryPolicy:
         return ProviderTimeout(f"{what}: attempt {attempt} took longer than {self.attempt_timeout:g} s")
 
 
-def _close(record: dict[str, Any], loop: asyncio.AbstractEventLoop, started: float,
-           exc: BaseException | None) -> None:
-    """Fill in an attempt's record: how long it took (its slot wait included) and how it failed."""
-    record["seconds"] = round(loop.time() - started, 6)
+def _close(record: dict[str, Any], started: float, exc: BaseException | None) -> None:
+    """Fill in an attempt's record: how long it took (its slot wait included) and how it failed.
+    Durations are read from time.monotonic, not the loop's clock: uvloop's counts whole milliseconds."""
+    record["seconds"] = round(time.monotonic() - started, 6)
     if exc is not None:
         record["error"] = {"type": type(exc).__name__, "message": str(exc)[:_MAX_MESSAGE]}

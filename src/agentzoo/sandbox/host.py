@@ -21,6 +21,7 @@ import orjson
 
 from ..errors import AgentzooError, SandboxError, ToolError
 from .limits import Limits
+from .process import WorkerProcess
 from .result import ExecResult
 from .tiers import LaunchPlan, TierReport, choose, plan, sandbox_uid
 
@@ -104,7 +105,7 @@ class Sandbox:
         self.worker_report: dict[str, Any] = {}
         self.actions_in_worker = 0
         self.restarts = 0
-        self._proc: asyncio.subprocess.Process | None = None
+        self._proc: WorkerProcess | None = None
         self._plan: LaunchPlan | None = None
         self._messages: asyncio.StreamReader | None = None
         self._commands: asyncio.WriteTransport | None = None
@@ -145,11 +146,8 @@ class Sandbox:
                       cmd_fd=cmd_r, msg_fd=msg_w)
         self._plan = launch
         try:
-            user = launch.user
-            self._proc = await asyncio.create_subprocess_exec(
-                *launch.argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE, pass_fds=(cmd_r, msg_w), env=launch.env, cwd=launch.cwd,
-                start_new_session=True, user=user, group=user, extra_groups=[] if user is not None else None)
+            self._proc = await WorkerProcess.start(launch.argv, pass_fds=(cmd_r, msg_w), env=launch.env,
+                                                   cwd=launch.cwd, user=launch.user)
         except OSError as exc:
             for fd in (cmd_r, cmd_w, msg_r, msg_w):
                 os.close(fd)
