@@ -36,6 +36,10 @@ journal must do (bench/peers/journal_floor.py: a row per effect, hashed, group-c
 non-local result is used). agentzoo against the library floor is the framework's own cost, of which
 the journal floor shows what durability alone takes; the library floor against the raw one is the
 library's.
+agentzoo runs on its own event loop (uvloop, as its command line and eval workers do;
+src/agentzoo/runtime/event_loop.py); the floors run on asyncio's, as the issue defines them. The
+`-uvloop` rows run the raw and library floors on uvloop too, and `agentzoo-asyncio` runs agentzoo on
+asyncio's loop, so both comparisons are in every report.
 The fake server (bench/peers/_stub_server.py) runs in its own process, so its CPU is not counted.
 Telemetry that would use the (closed) network is disabled through environment variables; the
 network probe (full runs) re-runs each framework once with its telemetry defaults and reports
@@ -92,17 +96,24 @@ RUNNERS: dict[str, tuple[str, str | None, list[str]]] = {
 }
 PEER_NAMES = ["smolagents", "autogen", "langgraph", "openai-agents", "pydantic-ai", "crewai"]
 FLOORS = ["floor", "library-floor", "journal-floor"]
+UVLOOP_FLOORS = ["floor", "library-floor"]
+"""Floors measured a second time on uvloop (the `-uvloop` rows), the loop agentzoo's own entry points
+use; the floors themselves stay on asyncio's loop, as the issue defines them."""
 ALL = ["agentzoo", *FLOORS, *PEER_NAMES]
 
 NOTES = {
-    "agentzoo": "ToolCallingAgent + OpenAICompatible (pyreqwest); SQLite journal on, the pure `add` and the "
+    "agentzoo": "ToolCallingAgent + OpenAICompatible (pyreqwest) on agentzoo's event loop (uvloop, as its command "
+                "line and eval workers run; the `agentzoo-asyncio` row is on asyncio's); SQLite journal on, the pure "
+                "`add` and the "
                 "in-process script declared so (their entries committed in batches; see agentzoo-commit-each); "
                 "defaults: an adaptive (AIMD) window of requests in flight per endpoint, streamed replies "
                 "(the `agentzoo-uncapped` row raises the window's ceiling to 100,000; the `agentzoo-no-wire` row "
                 "replaces HTTP with the script answering after the server's latency).",
-    "floor": "raw asyncio streams, keep-alive pool, minimal messages, orjson; not production code.",
+    "floor": "raw asyncio streams, keep-alive pool, minimal messages, orjson, on asyncio's loop (`floor-uvloop`: "
+             "the same on uvloop); not production code.",
     "library-floor": "floor.py's loop on pyreqwest (agentzoo's HTTP client, built as agentzoo builds it), "
-                     "no framework: no retry, limiter, timeouts, streaming or journal; HTTP rows only.",
+                     "no framework: no retry, limiter, timeouts, streaming or journal; on asyncio's loop "
+                     "(`library-floor-uvloop`: on uvloop); HTTP rows only.",
     "journal-floor": "the library floor plus a hand-written durable journal (SQLite WAL, a row per effect with its "
                      "new messages and a hash chain, group commit per loop turn, a non-local result used only once "
                      "committed; local effects wait for the next commit); in-process: floor.py's script plus "
@@ -368,6 +379,17 @@ def measure_concurrency(name: str, n: int, cfg: argparse.Namespace, conc_srv: Se
     return out
 
 
+def measure_variant(runner: str, variant: str, notes: str, cfg: argparse.Namespace, conc_srv: Server) -> dict:
+    """The concurrency rows of `runner` with the variant's environment (cfg.extra_env[variant])."""
+    u: dict = {"name": variant, "notes": notes, "errors": {}, "concurrency": {}}
+    for lvl in cfg.levels:
+        d = measure_concurrency(runner, lvl, cfg, conc_srv, env=_env(cfg.extra_env[variant]))
+        u["concurrency"][str(lvl)] = d
+        log(f"  {variant} {lvl}: {d.get('tasks_per_s', 0):.0f} tasks/s {d.get('rounds_tasks_per_s', '')}, "
+            f"peak {d.get('peak_rss_mb', 0):.0f} MB {d.get('error', '')}")
+    return u
+
+
 def measure(name: str, cfg: argparse.Namespace, cpu_srv: Server, conc_srv: Server) -> dict:
     res: dict = {"name": name, "notes": NOTES.get(name, ""), "errors": {}}
 
@@ -553,6 +575,16 @@ def summarize(results: dict[str, dict], levels: list[int]) -> dict:
     if j:
         out["concurrency"].update(journal_floor_tasks_per_s=j, ratio_vs_journal_floor=mine / j if mine else None,
                                   journal_floor_ratio_vs_library_floor=j / lf if lf else None)
+    on_asyncio = tput(results.get("agentzoo-asyncio", {}), top)
+    if on_asyncio:
+        out["concurrency"].update(agentzoo_asyncio_tasks_per_s=on_asyncio,
+                                  agentzoo_asyncio_ratio_vs_floor=on_asyncio / fl if fl else None,
+                                  agentzoo_asyncio_ratio_vs_library_floor=on_asyncio / lf if lf else None)
+    fu, lu = tput(results.get("floor-uvloop", {}), top), tput(results.get("library-floor-uvloop", {}), top)
+    if fu or lu:
+        out["concurrency"].update(floor_uvloop_tasks_per_s=fu, library_floor_uvloop_tasks_per_s=lu,
+                                  ratio_vs_floor_uvloop=mine / fu if mine and fu else None,
+                                  ratio_vs_library_floor_uvloop=mine / lu if mine and lu else None)
     uncapped = results.get("agentzoo-uncapped")
     if uncapped:
         u = tput(uncapped, top)
@@ -571,8 +603,8 @@ def summarize(results: dict[str, dict], levels: list[int]) -> dict:
 
 def markdown(report: dict) -> str:
     results, levels, m, s = report["results"], report["config"]["levels"], report["machine"], report["summary"]
-    order = [k for k in ["agentzoo", "agentzoo-commit-each", "agentzoo-uncapped", "agentzoo-no-wire", *FLOORS,
-                         *PEER_NAMES]
+    order = [k for k in ["agentzoo", "agentzoo-asyncio", "agentzoo-commit-each", "agentzoo-uncapped",
+                         "agentzoo-no-wire", *FLOORS, *(f"{f}-uvloop" for f in UVLOOP_FLOORS), *PEER_NAMES]
              if k in results]
     lines = ["# agentzoo vs peers (bench/agents.py)", "",
              f"Machine: {m.get('cpu', '?')}, {m['cores']} cores, {m.get('mem_gib', '?')} GiB, Python {m['python']}, "
@@ -630,6 +662,18 @@ def markdown(report: dict) -> str:
                      f"{_fmt(c.get('library_floor_ratio_vs_floor'), 2)}× floor) | — | — | "
                      f"{_fmt(c.get('ratio_vs_library_floor'), 2)} | {c['target_library_floor']} | "
                      f"{'yes' if c.get('met_library_floor') else 'NO'} |")
+    if c.get("agentzoo_asyncio_tasks_per_s"):
+        lines.append(f"| tasks/s @{c['n']:,} on asyncio's loop | {_fmt(c['agentzoo_asyncio_tasks_per_s'], 0)} | "
+                     f"{_fmt(c['floor_tasks_per_s'], 0)} | — | — | "
+                     f"{_fmt(c.get('agentzoo_asyncio_ratio_vs_floor'), 2)} "
+                     f"(library floor: {_fmt(c.get('agentzoo_asyncio_ratio_vs_library_floor'), 2)}) | "
+                     "a program that calls asyncio.run itself | — |")
+    if c.get("floor_uvloop_tasks_per_s") or c.get("library_floor_uvloop_tasks_per_s"):
+        lines.append(f"| tasks/s @{c['n']:,} vs the floors on uvloop | {_fmt(c['agentzoo_tasks_per_s'], 0)} | "
+                     f"floor {_fmt(c.get('floor_uvloop_tasks_per_s'), 0)}, library floor "
+                     f"{_fmt(c.get('library_floor_uvloop_tasks_per_s'), 0)} | — | — | "
+                     f"{_fmt(c.get('ratio_vs_floor_uvloop'), 2)} (library floor: "
+                     f"{_fmt(c.get('ratio_vs_library_floor_uvloop'), 2)}) | the floors on agentzoo's loop | — |")
     if c.get("journal_floor_tasks_per_s"):
         lines.append(f"| tasks/s @{c['n']:,} vs the journal floor | {_fmt(c['agentzoo_tasks_per_s'], 0)} | "
                      f"journal floor {_fmt(c['journal_floor_tasks_per_s'], 0)} (= "
@@ -753,7 +797,9 @@ def main() -> None:
     cfg.conc_timeout = cfg.conc_timeout or (600 if cfg.quick else 2400)
     cfg.extra_env = {"agentzoo-uncapped": {"BENCH_AGENTZOO_MAX_CONCURRENCY": "100000"},
                      "agentzoo-no-wire": {"BENCH_AGENTZOO_NO_WIRE_MS": "50"},  # the concurrency server's latency
-                     "agentzoo-commit-each": {"BENCH_AGENTZOO_COMMIT_EACH": "1"}}
+                     "agentzoo-commit-each": {"BENCH_AGENTZOO_COMMIT_EACH": "1"},
+                     "agentzoo-asyncio": {"AGENTZOO_EVENT_LOOP": "asyncio"},
+                     **{f"{floor}-uvloop": {"BENCH_LOOP": "uvloop"} for floor in UVLOOP_FLOORS}}
     probe = cfg.probe_network if cfg.probe_network is not None else not cfg.quick
 
     report = {"machine": machine(), "config": {"quick": cfg.quick, "levels": cfg.levels, "tasks": cfg.tasks,
@@ -786,24 +832,24 @@ def main() -> None:
                 r["network_probe"] = probe_network(n, cpu_srv)
                 log(f"  {n} network probe: {r['network_probe']}")
             report["results"][n] = r
+            if n in UVLOOP_FLOORS:
+                # The same floor on uvloop, the loop agentzoo's own entry points run on.
+                variant = f"{n}-uvloop"
+                log(f"measuring {variant} (concurrency only)")
+                report["results"][variant] = measure_variant(n, variant, NOTES[n] + " On uvloop.", cfg, conc_srv)
             if n == "agentzoo":
                 # Same runner with OpenAICompatible's in-flight cap raised, and with no wire at all
                 # (the script answering after the server's latency): concurrency only.
                 for variant, notes in (
+                        ("agentzoo-asyncio", "agentzoo on asyncio's own event loop (AGENTZOO_EVENT_LOOP=asyncio), as "
+                                             "a program that calls asyncio.run itself has it; concurrency rows only."),
                         ("agentzoo-uncapped", "agentzoo with OpenAICompatible(max_concurrency=100000); concurrency "
                                               "rows only."),
                         ("agentzoo-no-wire", "agentzoo with the wire taken out: the in-process script (not declared "
                                              "local) answering after the server's 50 ms; concurrency rows only, so "
                                              "that agentzoo's own cost is told from its model client's.")):
                     log(f"measuring {variant} (concurrency only)")
-                    u = {"name": variant, "notes": notes, "errors": {}, "concurrency": {}}
-                    for lvl in cfg.levels:
-                        d = measure_concurrency("agentzoo", lvl, cfg, conc_srv, env=_env(cfg.extra_env[variant]))
-                        u["concurrency"][str(lvl)] = d
-                        log(f"  {variant} {lvl}: {d.get('tasks_per_s', 0):.0f} tasks/s "
-                            f"{d.get('rounds_tasks_per_s', '')}, peak {d.get('peak_rss_mb', 0):.0f} MB "
-                            f"{d.get('error', '')}")
-                    report["results"][variant] = u
+                    report["results"][variant] = measure_variant("agentzoo", variant, notes, cfg, conc_srv)
                 # Same runner without the pure/local declarations: every effect its own commit.
                 log("measuring agentzoo-commit-each (CPU rows only, every effect committed on its own)")
                 e = {"name": "agentzoo-commit-each", "errors": {},

@@ -13,6 +13,7 @@ chunk come with the headers (`OpenAICompatible._stream_read_buffer`).
 
     .venv/bin/python bench/http_clients.py [--requests 3000] [--rounds 3]
 
+`--loop uvloop` runs the clients on uvloop, the loop of agentzoo's command line (default: asyncio's).
 `--server stub --latency-ms 50` answers from bench/agents.py's server instead, with its delay: the
 setting of the 10,000-task rows, e.g.
 
@@ -203,8 +204,15 @@ def main() -> None:
                              "stub: bench/peers/_stub_server.py (asyncio; each reply whole, with its length), "
                              "the server of bench/agents.py")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="the server's delay before each reply")
+    parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio",
+                        help="the event loop the clients run on (uvloop: the loop of agentzoo's command line)")
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",")]
+    factory = None
+    if args.loop == "uvloop":
+        import uvloop
+
+        factory = uvloop.new_event_loop
     wanted = [n.strip() for n in args.clients.split(",")]
 
     sys.path.insert(0, str(Path(__file__).parent / "peers"))
@@ -223,7 +231,7 @@ def main() -> None:
         url = base_url + "/chat/completions"
         names = [n for n in CLIENTS if n in wanted and _available(n)]
         skipped = [n for n in wanted if n not in names]
-        print(f"server {base_url}; python {sys.version.split()[0]}; {args.requests} requests x "
+        print(f"server {base_url}; python {sys.version.split()[0]}; {args.loop} loop; {args.requests} requests x "
               f"{args.rounds} rounds per cell (median)" + (f"; not installed: {', '.join(skipped)}" if skipped else ""))
         if "httpx" in names and not _importable("sniffio"):
             # httpcore 1.0.x tries `import sniffio` on every request; without it that is a
@@ -232,8 +240,10 @@ def main() -> None:
         results: dict[tuple[str, int], tuple[float, float]] = {}
         for concurrency in levels:
             for name in names:
-                rounds = [asyncio.run(_measure(CLIENTS[name], url, args.requests, concurrency))
-                          for _ in range(args.rounds)]
+                rounds = []
+                for _ in range(args.rounds):
+                    with asyncio.Runner(loop_factory=factory) as runner:
+                        rounds.append(runner.run(_measure(CLIENTS[name], url, args.requests, concurrency)))
                 results[name, concurrency] = (statistics.median(r[0] for r in rounds),
                                               statistics.median(r[1] for r in rounds))
         _print_table(names, results, levels)

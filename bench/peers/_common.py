@@ -300,6 +300,23 @@ async def _concurrency(mod, base_url: str, n: int, turns: int) -> dict:
     }
 
 
+def _loop_factory(mod):
+    """What makes the runner's event loop: the runner's own choice (`mod.loop_factory()`, agentzoo's
+    default loop), else uvloop's under BENCH_LOOP=uvloop (the floors' `-uvloop` rows), else asyncio's."""
+    own = getattr(mod, "loop_factory", None)
+    if own is not None:
+        return own()
+    if os.environ.get("BENCH_LOOP") == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop
+    return asyncio.new_event_loop
+
+
+def _loop_name(factory) -> str:
+    return "uvloop" if getattr(factory, "__module__", "").startswith("uvloop") else "asyncio"
+
+
 def main(mod) -> None:
     if sys.argv[1:2] == ["import"]:
         # Fresh interpreter, nothing but os/sys/time/resource loaded: time the user's imports.
@@ -332,7 +349,9 @@ def main(mod) -> None:
             sys.addaudithook(watch)
             mod.imports()
             net_at_import = list(watch.attempts)
-            asyncio.set_event_loop(asyncio.new_event_loop())
+            factory = _loop_factory(mod)
+            out["event_loop"] = _loop_name(factory)
+            asyncio.set_event_loop(factory())
             out.update(_chars(mod, mod.make_http(a.base_url, CPU_TURNS), a.base_url))
             if os.environ.get("BENCH_KEEP_TELEMETRY"):
                 time.sleep(float(os.environ.get("BENCH_PROBE_WAIT", "8")))  # let batch exporters flush
@@ -340,7 +359,9 @@ def main(mod) -> None:
                        threads_after=sorted({t.name.rstrip("0123456789-_ ") for t in threading.enumerate()}))
         else:
             mod.imports()
-            asyncio.set_event_loop(asyncio.new_event_loop())
+            factory = _loop_factory(mod)
+            out["event_loop"] = _loop_name(factory)
+            asyncio.set_event_loop(factory())
             if a.mode == "http-cpu":
                 run_one = mod.make_http(a.base_url, a.turns)
                 out.update(_cpu(mod, run_one, a.turns, a.tasks, a.warmup, a.base_url))
@@ -348,7 +369,8 @@ def main(mod) -> None:
                 run_one = mod.make_inproc(a.turns)
                 out.update(_cpu(mod, run_one, a.turns, a.tasks, a.warmup, None))
             else:
-                out.update(asyncio.run(_concurrency(mod, a.base_url, a.n, CONC_TURNS)))
+                with asyncio.Runner(loop_factory=factory) as runner:
+                    out.update(runner.run(_concurrency(mod, a.base_url, a.n, CONC_TURNS)))
     except BaseException as e:  # noqa: BLE001 - report, never crash without a JSON line
         out["error"] = f"{type(e).__name__}: {e}"[:500]
         out["traceback"] = traceback.format_exc()[-2000:]

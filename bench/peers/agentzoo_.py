@@ -37,6 +37,16 @@ _STATE: dict = {}
 """The journal the runner writes to (`journal`), its file (`path`) and that file's size when empty."""
 
 
+def loop_factory():
+    """agentzoo's own event loop, as its command line and eval workers run on (uvloop where installed;
+    AGENTZOO_EVENT_LOOP=asyncio, the `agentzoo-asyncio` row, asks for asyncio's)."""
+    import asyncio
+
+    from agentzoo.runtime.event_loop import loop_factory as agentzoo_loop
+
+    return agentzoo_loop() or asyncio.new_event_loop
+
+
 def _journal():
     import os
     import tempfile
