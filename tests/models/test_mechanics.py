@@ -96,6 +96,15 @@ async def test_a_body_that_stays_open_after_done_costs_the_connection_not_the_re
     assert len(set(srv.peers)) == 2  # the held connection was closed; the next call opened its own
 
 
+async def test_waiting_for_the_end_of_a_whole_reply_never_runs_into_the_calls_own_deadline():
+    # The reply is whole at [DONE], 0.3 s into a call that may last 0.6 s: the wait for the body's
+    # end stops before the deadline instead of letting it fail the call.
+    with FakeOpenAIServer({"content": "Once upon a time.", "delay": 0.3, "hold_after_done": 30}) as srv:
+        async with model(srv, call_timeout=0.6) as m:
+            response = await m.complete(ASK)
+    assert response.text == "Once upon a time." and srv.count == 1
+
+
 async def test_a_stream_that_stops_mid_reply_hits_the_idle_timeout_and_is_retried():
     stalled = {"sse": [{"choices": [{"index": 0, "delta": {"content": "Once"}}]}], "done": False,
                "chunk_delay": 5}  # one event, then silence

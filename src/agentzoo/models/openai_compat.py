@@ -519,6 +519,10 @@ class OpenAICompatible:
         body in a write of its own, after `[DONE]`. The reply is complete already, so a server
         that keeps the body open past `FINISH_GRACE` only loses its connection."""
         grace = FINISH_GRACE if self.idle_timeout is None else min(FINISH_GRACE, self.idle_timeout / 2)
+        if clock.until is not None:  # never let the call's own bound cut a reply that is whole
+            grace = min(grace, clock.until - clock.time() - 0.01)
+            if grace <= 0:
+                return
         try:
             async with asyncio.timeout(grace):
                 while (piece := await reader.read_chunk()) is not None:
