@@ -160,3 +160,27 @@ def test_a_call_cut_by_its_deadline_is_named_so_on_either_loop(loop, monkeypatch
 
     messages = _on(loop, monkeypatch, main())
     assert all("the 0.05 s deadline passed" in m for m in messages), messages
+
+
+def test_a_worker_whose_output_cannot_be_watched_is_not_left_running(monkeypatch):
+    import subprocess
+
+    started: list[subprocess.Popen] = []
+    real_popen = subprocess.Popen
+
+    def popen(*args, **kwargs):
+        started.append(real_popen(*args, **kwargs))
+        return started[-1]
+
+    async def refuse(*_args, **_kwargs):
+        raise OSError("no pipes today")
+
+    async def main():
+        monkeypatch.setattr(asyncio.get_running_loop(), "connect_read_pipe", refuse)
+        with pytest.raises(OSError, match="no pipes today"):
+            await WorkerProcess.start(["sleep", "30"], pass_fds=(), env={"PATH": "/usr/bin:/bin"}, cwd=None,
+                                      user=None)
+
+    monkeypatch.setattr(subprocess, "Popen", popen)
+    _on("asyncio", monkeypatch, main())
+    assert len(started) == 1 and started[0].returncode is not None  # killed and reaped

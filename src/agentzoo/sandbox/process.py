@@ -38,10 +38,15 @@ class WorkerProcess:
                                  pass_fds=tuple(pass_fds), env=env, cwd=cwd, start_new_session=True,
                                  user=user, group=user, extra_groups=[] if user is not None else None)
         readers = []
-        for pipe in (popen.stdout, popen.stderr):
-            reader = asyncio.StreamReader()
-            await loop.connect_read_pipe(lambda reader=reader: asyncio.StreamReaderProtocol(reader), pipe)
-            readers.append(reader)
+        try:
+            for pipe in (popen.stdout, popen.stderr):
+                reader = asyncio.StreamReader()
+                await loop.connect_read_pipe(lambda reader=reader: asyncio.StreamReaderProtocol(reader), pipe)
+                readers.append(reader)
+        except BaseException:  # not watched, so not left running
+            popen.kill()
+            popen.wait()
+            raise
         return cls(popen, *readers)
 
     @property
