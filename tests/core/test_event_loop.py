@@ -116,8 +116,8 @@ def test_a_wait_given_up_does_not_stop_the_next_one_from_seeing_the_exit(loop, m
 def test_a_root_host_starts_the_worker_as_nobody_on_either_loop(loop, monkeypatch):
     # uvloop's own subprocess support refuses user=/group=/extra_groups=; the worker must still drop root.
     async def main():
-        proc = await WorkerProcess.start(["sh", "-c", "id -u; id -g; id -G"], pass_fds=(), env={"PATH": "/usr/bin:/bin"},
-                                         cwd="/", user=65534)
+        proc = await WorkerProcess.start(["sh", "-c", "id -u; id -g; id -G"], pass_fds=(),
+                                         env={"PATH": "/usr/bin:/bin"}, cwd="/", user=65534)
         out = await proc.stdout.read()
         await proc.wait()
         return out.decode().split()
