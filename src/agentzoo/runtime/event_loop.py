@@ -2,10 +2,11 @@
 
 Every model call hands its request to the HTTP client's own thread and gets the reply back through
 the loop (`call_soon_threadsafe`), and every run waits on timers, futures and sockets; uvloop does
-that in C. At 10,000 concurrent 5-turn rollouts against a 50 ms server the same agent ran at
-644 and 684 tasks/s on asyncio's loop against 780 and 779 on uvloop, with 17.3/16.5 s of CPU against
-14.7/14.6 (`bench/agents.py`, interleaved runs); the HTTP client alone cost 115 against 59 µs of
-CPU per request (`bench/http_clients.py --server stub --latency-ms 50 --concurrency 10000`).
+that in C. At 10,000 concurrent 5-turn rollouts against a 50 ms server the same agent ran 1.22× as
+many tasks/s on uvloop for 0.83× the CPU (medians of 4 interleaved pairs, `bench/event_loops.py`;
+pairs 0.99–1.30×), and one HTTP step took 0.88× the CPU (6 pairs); the HTTP client alone cost 59
+against 115 µs of CPU per request (`bench/http_clients.py --loop uvloop --server stub --latency-ms
+50 --concurrency 10000`).
 
 `run_loop(main())` (`agentzoo.run_loop`) is `asyncio.run(main())` on that loop; the command line
 and the eval workers use it. A program that calls `asyncio.run` itself keeps asyncio's loop:
