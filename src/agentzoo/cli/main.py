@@ -236,7 +236,7 @@ def demo(model: Optional[str] = typer.Option(None, "--model", "-m", help="a mode
     console.print(f"\n[bold]Replaying run {escape(result.run_id)} from the journal[/] (no model or tool is called):")
     again = build(_stored_spec(journal.get_run(result.run_id), str(journal.path)), replay=True)
     replayed = run_loop(runner.replay(again.agent, result.run_id, journal=journal,
-                                         listeners=[render.EntryPrinter(console)]))
+                                      listeners=[render.EntryPrinter(console)]))
     render.print_summary(console, replayed)
     same = replayed.answer == result.answer and replayed.error == result.error and replayed.live_effects == 0
     console.print(f"replay: {'the same outcome' if same else '[red]a different outcome[/]'}, "

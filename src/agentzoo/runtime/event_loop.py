@@ -60,5 +60,10 @@ def name(loop: asyncio.AbstractEventLoop | None = None) -> str:
 
 def run_loop(main: Coroutine[Any, Any, T], *, debug: bool | None = None) -> T:
     """Run `main` to its end on a new loop of agentzoo's choice, as `asyncio.run` does."""
-    with asyncio.Runner(debug=debug, loop_factory=loop_factory()) as runner:
+    try:
+        factory = loop_factory()
+    except BaseException:
+        main.close()  # never run: no "coroutine was never awaited" warning under the error
+        raise
+    with asyncio.Runner(debug=debug, loop_factory=factory) as runner:
         return runner.run(main)
