@@ -328,3 +328,21 @@ async def test_a_side_effect_cancelled_mid_call_stays_started_so_resume_asks(jou
     gw = Gateway(run_id="c", journal=journal, mode="resume")
     with pytest.raises(InterruptedEffectError, match="write_file"):
         await gw.effect(Scope(), "tool", "write_file", {"path": "x"}, slow_write, side_effects=True)
+
+
+async def test_two_scopes_with_one_path_fail_the_run_naming_it_and_the_first_entry_stays(journal):
+    class Twice:
+        """A program that makes the same child twice (the same name and index), as a retry loop might."""
+
+        async def run(self, task, ctx):
+            model = ScriptedModel(["first", "second"])
+            request = ModelRequest(messages=[{"role": "user", "content": task}])
+            await ctx.child("retry", 1).model(model, request)
+            await ctx.child("retry", 1).model(model, request)
+            return "done"
+
+    result = await agentzoo.run(Twice(), "hi", journal=journal)
+    assert result.status == "failed" and result.error["type"] == "ScopeReusedError"
+    assert "'retry#1' seq 0" in result.error["message"] and "ctx.child(name, index)" in result.error["message"]
+    entries = list(journal.entries(result.run_id))
+    assert [(e.scope, e.seq, e.result["message"]["content"]) for e in entries] == [("retry#1", 0, "first")]

@@ -317,6 +317,12 @@ class InterruptedEffectError(JournalError):
     """A tool with side effects was started and never finished; resuming would run it twice."""
 
 
+class ScopeReusedError(JournalError):
+    """An effect asked for a (scope, seq) key that an earlier effect of the run already has: two `Scope` objects
+    share one path (a child made twice with the same name and index), so the second would overwrite the
+    first's entry and replay could not tell them apart."""
+
+
 class RunNotFoundError(JournalError):
     """No run with that id (or prefix) in the journal."""
 

@@ -167,7 +167,7 @@ async def test_an_edit_whose_new_code_raises_is_not_applied_and_the_error_goes_t
     edit = fenced("EDIT", "FEATURES = undefined_features", f"{n} {n}")
     player = Recording(IRIS.gold, **{"running experiments": [edit, "I have no better idea."],
                                      "code repair": lambda request: "I cannot see the bug."})
-    _, score, journal, marks, driver = await lab_run(tmp_path, player, mlesolver_max_steps=2)
+    result, score, journal, marks, driver = await lab_run(tmp_path, player, mlesolver_max_steps=2)
     repairs = asked(player, "code-repair", "code repair")
     assert len(repairs) == 2  # GLOBAL_REPAIR_ATTEMPTS
     for request in repairs:
@@ -180,6 +180,14 @@ async def test_an_edit_whose_new_code_raises_is_not_applied_and_the_error_goes_t
     assert marks[-1].state["results_code"] == BASELINE
     live = await driver.live()
     assert live.files[PROGRAM] == BASELINE and not score.success
+    # The step's two repairs are two entries of one scope (the second once overwrote the first, at the same key,
+    # and a replay then diverged there), and a replay serves both.
+    run_id = result.run_id
+    kept = [(e.scope, e.seq) for e in journal.entries(run_id) if e.scope.endswith("code-repair#1")]
+    assert kept == [("running-experiments#0/code-repair#1", 0), ("running-experiments#0/code-repair#1", 1)]
+    replayed = await runner.replay(build(ScriptedModel([]), **{**SHORT, "mlesolver_max_steps": 2}), run_id,
+                                   journal=journal)
+    assert replayed.ok and replayed.live_effects == 0
     journal.close()
 
 

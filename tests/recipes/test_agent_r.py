@@ -232,18 +232,18 @@ async def test_the_first_bad_step_ends_the_prefix_and_a_disaster_stops_the_walk_
     good = tree.add(tree.root, action="win", reply="Action: win")
     good.record = Record(StepOutcome(Observation("won"), reward=1.0, done=True), {}, Progress(steps=1, done=True))
     pair = Pair(Leaf(good), Leaf(chain[-1]), tree.root)
-    ctx = Context(Gateway(run_id="r"))
 
-    def verifier(verdicts: list[str]) -> tuple[Verifier, ScriptedModel]:
+    def verifier(verdicts: list[str]) -> tuple[Verifier, ScriptedModel, Context]:
+        """A verifier with its own run (a verifier judges each node once per run, in scope `verify#<node id>`)."""
         model = ScriptedModel([f"Because.\nJudgement: {v}" for v in verdicts], name="actor")
-        return Verifier(model, {}, lambda scope: 0), model
+        return Verifier(model, {}, lambda scope: 0), model, Context(Gateway(run_id=f"r{len(verdicts)}"))
 
     # Good, then Bad: the Bad step ends the prefix, nothing after it is judged.
-    check, model = verifier(["Good", "Bad"])
+    check, model, ctx = verifier(["Good", "Bad"])
     end, why, judged = await first_bad(pair, "t", check, ctx)
     assert (end, why, [j.verdict for j in judged]) == (chain[1], "bad", ["good", "bad"]) and model.calls == 2
     # Good, Uncertain, then the lost game: it ends the prefix with no call, and the walk stops there.
-    check, model = verifier(["Good", "Uncertain", "Good", "Good"])
+    check, model, ctx = verifier(["Good", "Uncertain", "Good", "Good"])
     end, why, judged = await first_bad(pair, "t", check, ctx)
     assert (end, why, [j.verdict for j in judged]) == (chain[2], "disaster", ["good", "uncertain", "disaster"])
     assert model.calls == 2

@@ -300,7 +300,8 @@ async def test_mean_reward_and_the_debate_choose_among_finished_trajectories(jou
     # A tie goes to the higher mean value.
     votes = iter([1, 1, 3, 3, 9] * 3)
     model = ScriptedModel(lambda r: json.dumps({"choice": next(votes)}), name="judge")
-    assert (await Debate(model).choose(tree, "t", ctx)).id == 3
+    again = Context(Gateway(run_id="r2"))  # another search's choice: its reviewers' scopes are its own
+    assert (await Debate(model).choose(tree, "t", again)).id == 3
 
 
 # --- a crash --------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from .. import _json
 from ..errors import (BudgetExceeded, CorruptJournalError, DivergenceError, InterruptedEffectError, ReplayedError,
-                      ReplayMissingError, ToolErrorLimit)
+                      ReplayMissingError, ScopeReusedError, ToolErrorLimit)
 from ..protocols import DeltaCallback, Embedder, Model
 from ..types import ModelRequest, ModelResponse, Usage
 from .budgets import Budget, BudgetTracker
@@ -96,6 +96,8 @@ class Gateway:
         self.live_effects = 0
         self._consecutive_tool_errors = 0
         self._encoder = RequestEncoder()
+        self._last_seq: dict[str, int] = {}
+        """The last seq of each scope path: a key asked for again means two scopes share a path."""
 
     # --- the one door -----------------------------------------------------------------------
 
@@ -113,6 +115,9 @@ class Gateway:
         `on_served`, if given, is called with the result when it is served from the journal.
         """
         seq = scope.next_seq()
+        if self._last_seq.get(scope.path, -1) >= seq:
+            raise self._reused(scope.path, seq, kind, name)
+        self._last_seq[scope.path] = seq
         # Serialised once: hashed, and stored as it is (sanitised: surrogates, NaN), with secrets
         # masked first: the hash is of what is stored, so replay and resume, masking the same
         # way, compute the same hash. A model request is hashed and stored by its new messages.
@@ -193,6 +198,13 @@ class Gateway:
         if not local and self.journal is not None and self.mode != "replay":
             await self.journal.committed()
         self._emit(entry, False)
+
+    def _reused(self, path: str, seq: int, kind: str, name: str) -> ScopeReusedError:
+        return ScopeReusedError(
+            f"run {self.run_id}: the {kind} effect {name!r} asks for scope {path or '<root>'!r} seq {seq}, which an "
+            f"earlier effect of the run has (its scope reached seq {self._last_seq[path]}): two Scope objects share "
+            "that path, as when ctx.child(name, index) is called twice with the same name and index. Make the child "
+            "once and use it for every effect of that branch, or give each branch its own index")
 
     @staticmethod
     async def _within(wall: tuple[float, str, float, float], perform: Callable[[], Awaitable[Any]], at: str,

@@ -92,9 +92,10 @@ class Solver:
                 continue
             ok, output = await self.check(new)
             attempt = 0
+            repairs = ctx.child(REPAIR, k)  # one scope for this step's repairs: each attempt is its next effect
             while not ok and attempt < self.repair_attempts:
                 attempt += 1
-                new, ok, output = await self._repair(ctx.child(REPAIR, k), new, output)
+                new, ok, output = await self._repair(repairs, new, output)
             if not ok:
                 run.log.append(_outcome("failed", k, command=command.name, what=self.what, output=output[-800:]))
                 continue
