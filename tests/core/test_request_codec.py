@@ -105,6 +105,59 @@ def test_the_encoder_shares_a_prefix_by_identity_and_stores_a_rebuilt_one_whole(
     assert RequestEncoder().encode("", 0, {"messages": [b, a], "model": "m"}).digest != first.digest
 
 
+def test_a_message_rebuilt_equal_is_shared_but_by_value_wants_the_same_json():
+    encoder = RequestEncoder()
+    a, b = {"role": "system", "content": "s"}, {"role": "user", "content": "u", "n": 1}
+    encoder.advance(encoder.encode("", 0, {"messages": [a, b], "model": "m"}))
+    # A loop that rebuilds its messages each step (equal dicts, new objects) is stored by what it adds.
+    rebuilt = encoder.encode("", 1, {"messages": [dict(a), dict(b), {"role": "user", "content": "v"}], "model": "m"})
+    assert b'"$prefix":{"seq":0,"keep":2}' in rebuilt.stored and rebuilt.stored.count(b'"role"') == 1
+    # Requests read back from JSON (a migration) share a message only if its JSON is the same: 1.0 is not 1.
+    strict = RequestEncoder(by_value=True)
+    strict.advance(strict.encode("", 0, {"messages": [a, b], "model": "m"}))
+    other = strict.encode("", 1, {"messages": [dict(a), {**b, "n": 1.0}], "model": "m"})
+    assert b'"keep":1' in other.stored and b'"n":1.0' in other.stored
+    assert other.digest == RequestEncoder().encode("", 1, {"messages": [a, {**b, "n": 1.0}], "model": "m"}).digest
+
+
+def test_a_long_scope_extends_one_chain_and_an_abandoned_request_does_not_leak_into_the_next():
+    encoder = RequestEncoder()
+    conversation = [{"role": "user", "content": "go"}]
+    encoder.advance(encoder.encode("", 0, {"messages": list(conversation), "model": "m"}))
+    for step in range(1, 50):
+        conversation.append({"role": "assistant", "content": str(step)})
+        encoded = encoder.encode("", step, {"messages": list(conversation), "model": "m"})
+        encoder.advance(encoded)
+    fresh = RequestEncoder().encode("", 49, {"messages": list(conversation), "model": "m"})
+    assert encoded.digest == fresh.digest and encoded.stored.count(b'"role"') == 1
+    # A request encoded but never recorded (a budget stopped it) is forgotten: the next one, encoded from the
+    # same state with other messages, hashes and stores as if the first had never been made.
+    encoder.encode("", 50, {"messages": conversation + [{"role": "user", "content": "abandoned"}], "model": "m"})
+    taken = encoder.encode("", 50, {"messages": conversation + [{"role": "user", "content": "taken"}], "model": "m"})
+    alone = RequestEncoder().encode("", 50, {"messages": conversation + [{"role": "user", "content": "taken"}],
+                                             "model": "m"})
+    assert taken.digest == alone.digest and b"abandoned" not in taken.stored
+
+
+def test_a_masked_request_handed_to_the_program_keeps_its_length_when_the_next_is_encoded(monkeypatch):
+    from agentzoo.runtime import secrets
+
+    monkeypatch.setenv("ACME_API_KEY", "sk-acme-0123456789abcdef")
+    redactor = secrets.current(reread_env=True)
+    encoder = RequestEncoder()
+    conversation = [{"role": "user", "content": "key sk-acme-0123456789abcdef"}]
+    first = encoder.encode("", 0, {"messages": list(conversation), "model": "m"}, redactor)
+    encoder.advance(first)
+    assert first.request["messages"] == [{"role": "user", "content": "key ***"}]
+    conversation.append({"role": "assistant", "content": "ok"})
+    second = encoder.encode("", 1, {"messages": list(conversation), "model": "m"}, redactor)
+    assert len(first.request["messages"]) == 1 and len(second.request["messages"]) == 2
+    # A secret in another field than the messages is found by the same single scan.
+    third = encoder.encode("", 1, {"messages": list(conversation), "model": "m",
+                                   "extra": {"note": "sk-acme-0123456789abcdef"}}, redactor)
+    assert b"sk-acme" not in third.stored and third.request["extra"] == {"note": "***"}
+
+
 def test_a_broken_chain_is_a_value_error_naming_the_missing_link():
     expander = RequestExpander(lambda run, scope, seq: None, lambda digest: None)
     with pytest.raises(ValueError, match="builds on the model request at seq 3, which is missing"):

@@ -74,6 +74,11 @@ class BudgetTracker:
         return None if t is None else {"tokens": t.tokens, "usd": t.usd, "model_calls": t.model_calls, "steps": t.steps}
 
     def _matching(self, scope: str):
+        if not self.budgets:  # the common case, checked at every step and effect: no generator to run
+            return ()
+        return self._matching_budgets(scope)
+
+    def _matching_budgets(self, scope: str):
         for budget_scope, budget in self.budgets.items():
             if is_within(scope, budget_scope):
                 tally = self._tallies[budget_scope]
@@ -119,6 +124,8 @@ class BudgetTracker:
         """The earliest wall-clock end of the budgets covering `scope`, as `(deadline, budget_scope,
         limit, started)` in `time.monotonic()` seconds, or None when none of them limits wall time.
         The gateway cuts an effect still in flight at that moment (see `wall_exceeded`)."""
+        if not self.budgets:
+            return None
         best: tuple[float, str, float, float] | None = None
         for budget_scope, b, t in self._matching(scope):
             if b.wall_seconds is not None and t.started is not None:

@@ -12,11 +12,16 @@ a run's journal O(n²) in its length. Instead (journal schema 2):
   messages of the request at seq s, then these". The tool list, the same at every step, is stored once
   in the `blobs` table and referred to as `{"$blob": sha256}`.
 
-The encoder finds the shared prefix by *identity*: the messages of the previous request that are the
-very same objects, at the same places, as in this one (an agent appends to its conversation). That is a
-C-speed scan, and a list rebuilt from scratch, trimmed or edited just shares less. So a message that was
-sent must not be changed in place afterwards (make a new dict): the journal would keep what was first
-sent. Every agentzoo loop and recipe follows that; `tests/core/test_request_codec.py` checks the loop.
+The encoder finds the shared prefix by comparing this request's messages with the previous one's, as
+Python values, in C (list equality looks at identity first, so the same objects, as an agent appending
+to its conversation sends, cost a pointer comparison each: ~4 µs for 2,000 messages, where a Python-level
+identity scan took 32). A message rebuilt equal is shared too; one trimmed or edited shares less. Two
+consequences of comparing values: a message that was sent must not be changed in place afterwards (make a
+new dict), and a number sent again as an equal number of another type (`1`, `1.0`, `true`) is kept as first
+sent: the journal would hold what was first sent. Every agentzoo loop and recipe follows that;
+`tests/core/test_request_codec.py` checks the loop. (`by_value`, for requests read back from JSON, also
+asks for the same canonical JSON.) The chain hashes and masked messages of a scope are lists that a request
+extending the previous one appends to, so a step costs O(new messages), not a copy of the conversation.
 
 Requests that are not model calls (tools, sandbox, environments) are stored and hashed whole, as before.
 """
@@ -27,7 +32,6 @@ import hashlib
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from operator import is_
 from typing import Any
 
 from .. import _json
@@ -38,6 +42,8 @@ _ROOT = b""
 
 
 class Redactor:  # the part of `secrets.Redactor` used here (typing only)
+    def may_hold(self, data: bytes) -> bool: ...
+
     def json(self, value: Any, raw: bytes) -> Any: ...
 
 
@@ -60,11 +66,13 @@ class Encoded:
 class _ScopeState:
     seq: int
     messages: list[Any]
-    """The previous request's message objects (references: compared by identity)."""
+    """The previous request's message objects (a copy of its list, so later appends to it do not count)."""
     chain: list[bytes]
-    """`chain[i]` is the chain hash after message i."""
+    """`chain[i]` is the chain hash after message i. Its first `len(messages)` items are this state's; the list
+    may be longer, extended in place by the state that followed it (see `_extend`)."""
     masked: list[Any] = field(default_factory=list)
-    """The messages as stored (secrets masked); usually the same objects as `messages`."""
+    """The messages as stored (secrets masked), the first `len(messages)` items, as `chain`; usually the same
+    objects as `messages`."""
     masked_any: bool = False
 
 
@@ -87,33 +95,20 @@ class RequestEncoder:
         keep = 0
         if state is not None:
             previous = state.messages
-            if len(messages) >= len(previous) and all(map(is_, messages, previous)):
-                keep = len(previous)
+            n = len(previous)
+            if len(messages) >= n and messages[:n] == previous:  # C: identity first, then equality
+                keep = n
             else:
-                keep = next((i for i, same in enumerate(map(is_, messages, previous)) if not same),
-                            min(len(messages), len(previous)))
-                if self._by_value:
-                    end = min(len(messages), len(previous))
-                    while keep < end and _same_json(messages[keep], previous[keep]):
-                        keep += 1
-        chain = state.chain[:keep] if state is not None else []
-        masked_all = state.masked[:keep] if state is not None else []
-        last = chain[-1] if chain else _ROOT
+                keep = next((i for i, (a, b) in enumerate(zip(messages, previous)) if a is not b and a != b),
+                            min(len(messages), n))
+            if self._by_value:  # equal is not enough: the same canonical JSON (1 and 1.0 differ there)
+                keep = next((i for i in range(keep) if not _same_json(messages[i], previous[i])), keep)
+        chain = _extend(state.chain, keep) if state is not None else []
+        masked_all = _extend(state.masked, keep) if state is not None else []
+        last = chain[keep - 1] if keep else _ROOT
         new = messages[keep:]
         raws = [_json.dumps(message, sort_keys=True) for message in new]
         masked_any = False
-        # One scan of the new messages for secrets; a message is masked on its own only on a hit.
-        if redactor is not None and new and redactor.json(new, b"\n".join(raws)) is not None:
-            for i, message in enumerate(new):
-                if (masked := redactor.json(message, raws[i])) is not None:
-                    new[i], raws[i], masked_any = masked, _json.dumps(masked, sort_keys=True), True
-        new_stored: list[Any] = new
-        sha256 = hashlib.sha256
-        for raw in raws:
-            last = sha256(last + raw).digest()
-            chain.append(last)
-        masked_all += new_stored
-        masked_any = masked_any or (state is not None and state.masked_any and keep > 0)
 
         rest = {k: v for k, v in body.items() if k != "messages"}
         blobs: dict[str, bytes] = {}
@@ -132,8 +127,21 @@ class RequestEncoder:
             if tools_masked:
                 masked_any, tools_sent = True, _json.loads(raw)
         rest_raw = _json.dumps(rest, sort_keys=True)
-        if redactor is not None and (masked := redactor.json(rest, rest_raw)) is not None:
-            rest, rest_raw, masked_any = masked, _json.dumps(masked, sort_keys=True), True
+        # One scan of the new messages and the other fields for secrets; each part is masked on its own only
+        # on a hit.
+        if redactor is not None and redactor.may_hold(b"\n".join([*raws, rest_raw])):
+            for i, message in enumerate(new):
+                if (masked := redactor.json(message, raws[i])) is not None:
+                    new[i], raws[i], masked_any = masked, _json.dumps(masked, sort_keys=True), True
+            if (masked := redactor.json(rest, rest_raw)) is not None:
+                rest, rest_raw, masked_any = masked, _json.dumps(masked, sort_keys=True), True
+        new_stored: list[Any] = new
+        sha256 = hashlib.sha256
+        for raw in raws:
+            last = sha256(last + raw).digest()
+            chain.append(last)
+        masked_all += new_stored
+        masked_any = masked_any or (state is not None and state.masked_any and keep > 0)
         digest = hashlib.sha256(rest_raw + b"\n" + last).hexdigest()
 
         stored = dict(rest)
@@ -143,7 +151,7 @@ class RequestEncoder:
         request = body
         if masked_any:  # the program and listeners see the request as stored: secrets masked
             request = {k: v for k, v in rest.items() if k != "tools"}
-            request["messages"] = masked_all
+            request["messages"] = list(masked_all)  # a copy: the next request of the scope may extend this list
             if "tools" in body:
                 request["tools"] = tools_sent if tools_sent is not None else body["tools"]
         return Encoded(request, _json.dumps(stored), digest, blobs, scope,
@@ -153,6 +161,13 @@ class RequestEncoder:
         """The entry of `encoded` exists in the run now: the next request of its scope builds on it."""
         if encoded._state is not None:
             self._scopes[encoded._scope] = encoded._state
+
+
+def _extend(items: list[Any], keep: int) -> list[Any]:
+    """A list holding `items[:keep]` that this request may append to: `items` itself when it holds exactly
+    that (the state it belongs to keeps its own length, so its view does not change), else a copy. A scope
+    whose requests each extend the last appends to one list, with no copy of the conversation per step."""
+    return items if len(items) == keep else items[:keep]
 
 
 def _same_json(a: Any, b: Any) -> bool:

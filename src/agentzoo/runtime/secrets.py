@@ -133,13 +133,18 @@ class Redactor:
 
     # --- JSON -------------------------------------------------------------------------------
 
+    def may_hold(self, data: bytes) -> bool:
+        """Whether the JSON text `data` may hold a secret: False is certain (nothing in it needs masking), True
+        only says to look closer (`json`). Several values can be checked at once, joined by newlines."""
+        return self._unprobed or _any_found(data, self._literals, self._searches)
+
     def json(self, value: Any, data: bytes) -> Any | None:
         """`value` with its strings (keys too) masked, or None when nothing in it needs masking.
 
         `data` is `value` serialised (any key order): it is scanned first, so that the common
         case, no secret, costs a few substring searches and no walk over the value.
         """
-        if not self._unprobed and not _any_found(data, self._literals, self._searches):
+        if not self.may_hold(data):
             return None  # the common case: no secret, one pass of quick checks and no walk
         values = [v for v, probe in zip(self.values, self._value_probes) if probe in data] if self.values else ()
         shapes = [s for s in self.shapes if s.may_match(data)]
