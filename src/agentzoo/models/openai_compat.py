@@ -312,8 +312,8 @@ class OpenAICompatible:
 
     def _body(self, request: ModelRequest) -> dict[str, Any]:
         body = request.to_json()
-        extra = body.pop("extra", None) or {}
-        body.update({k: v for k, v in extra.items() if k not in _OWNED_FIELDS})
+        if extra := body.pop("extra", None):
+            body.update({k: v for k, v in extra.items() if k not in _OWNED_FIELDS})
         body["model"] = self.model
         if self.stream:
             body["stream"] = True

@@ -144,8 +144,12 @@ class Redactor:
         `data` is `value` serialised (any key order): it is scanned first, so that the common
         case, no secret, costs a few substring searches and no walk over the value.
         """
-        if not self.may_hold(data):
+        if not self._unprobed and not _any_found(data, self._literals, self._searches):
             return None  # the common case: no secret, one pass of quick checks and no walk
+        return self._walked(value, data)
+
+    def _walked(self, value: Any, data: bytes) -> Any | None:
+        """`json` past its quick check (a function of its own: the closure's cells would cost every call)."""
         values = [v for v, probe in zip(self.values, self._value_probes) if probe in data] if self.values else ()
         shapes = [s for s in self.shapes if s.may_match(data)]
         if not values and not shapes:
