@@ -142,6 +142,32 @@ def test_masking_is_idempotent_and_leaves_ordinary_text_alone():
     assert r.text(masked) == masked
 
 
+@pytest.mark.parametrize("secret, shown", [
+    ('a "quoted\\ secret value', "***"),  # JSON-escaped in the serialised value, as it is in text
+    ("sk-" + "A1b2" * 6, "sk-***"),
+    ("bearer abcdefgh12345", "bearer ***"),
+    ("https://user:hunter22@example.com/v1", "https://***:***@example.com/v1"),
+    ("https://example.com/v1?Key=abc123", "https://example.com/v1?Key=***"),  # any case, as the exact form
+    ("https://example.com/v1?Api_Key=abc123", "https://example.com/v1?Api_Key=***"),
+    ("https://blob.example.com/f?Sig=abc", "https://blob.example.com/f?Sig=***"),
+    ("https://x.example.com/f?SIGNATURE=abc", "https://x.example.com/f?SIGNATURE=***"),
+    ("ghp_" + "a" * 36, "***"),
+    ("hf_" + "b" * 34, "***"),  # at the start of a text
+    ("line\nhf_" + "b" * 34, "line\n***"),  # after a newline: `\n` in JSON text, a letter before `hf_`
+])
+def test_the_quick_check_finds_what_the_exact_forms_mask_in_json_and_in_text(secret, shown):
+    """Without a pattern of the user's (which has no quick check, so everything is walked), a value or text
+    is masked only if the probes find something: they must find every secret the exact forms would."""
+    r = secrets.Redactor(['a "quoted\\ secret value'])
+    assert not r._unprobed
+    in_text = r.json({"content": "see: " + secret}, orjson.dumps({"content": "see: " + secret}))
+    assert in_text == {"content": "see: " + shown}, f"{secret!r} was not found"
+    deep = [{"deep": ["ok", secret]}]
+    assert r.json(deep, orjson.dumps(deep)) == [{"deep": ["ok", shown]}]
+    assert r.text(secret) == shown
+    assert r.text("nothing to see here = 1; tool_call_id") == "nothing to see here = 1; tool_call_id"
+
+
 def test_a_secret_streamed_in_pieces_is_masked_when_shown():
     shown: list[str] = []
     masker = secrets.StreamMasker(shown.append, secrets.Redactor([ENV_KEY]))

@@ -85,10 +85,10 @@ _BUILTIN = (
     _Shape(r"(?<=://)[^/\s:@{}\"'<>]+:[^/\s@{}\"'<>]+@", f"{MASK}:{MASK}@", rb"://[^/\s@]*:[^/\s@]*@"),
     # A key in a URL's query: ?api_key=…, &token=…, ?key=… (Google), &sig=… (Azure SAS)
     _Shape(r"(?i)([?&](?:api[_-]?key|key|access[_-]?token|token|secret|password|sig|signature|auth)=)[^&\s#\"'<>]+",
-           r"\1" + MASK, rb"=(?<=key=|KEY=|ken=|KEN=|ret=|RET=|ord=|ORD=|sig=|SIG=|ure=|uth=|UTH=)"),
+           r"\1" + MASK, rb"(?i)=(?<=key=|ken=|ret=|ord=|sig=|ure=|uth=)"),  # any case, as the exact form
     # GitHub and Hugging Face tokens
     _Shape(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|hf_[A-Za-z0-9]{30,})", MASK,
-           rb"_(?:(?<=gh[pousr]_|[^A-Za-z0-9]hf_)|(?<=_pat_))"),
+           rb"_(?:(?<=gh[pousr]_)|(?<=hf_)|(?<=_pat_))"),  # no boundary before hf_: in JSON text it may follow an escape (\\n)
 )
 
 
@@ -105,11 +105,20 @@ class Redactor:
         self._literals = self._value_probes + tuple(literal for s in self.shapes for literal in s.literals)
         self._searches = tuple(s.search for s in self.shapes if s.search is not None)
         self._unprobed = not all(s.probed for s in self.shapes)
+        # The same check for plain text (`text`): the values as they are, not JSON-escaped.
+        self._text_literals = (tuple(v.encode("utf-8", "surrogatepass") for v in self.values)
+                               + tuple(literal for s in self.shapes for literal in s.literals))
 
     # --- text -------------------------------------------------------------------------------
 
     def text(self, text: str) -> str:
-        """`text` with every known secret value and credential shape replaced by `***`."""
+        """`text` with every known secret value and credential shape replaced by `***`.
+
+        The probes are checked first, as for `json` (an eval masks each sample's task and model name): text
+        that none of them finds comes back as it is, without a pass of every expression over it."""
+        if not self._unprobed and not _any_found(text.encode("utf-8", "surrogatepass"), self._text_literals,
+                                                 self._searches):
+            return text
         return self._mask(text, self.values, self.shapes)
 
     @staticmethod
