@@ -86,9 +86,9 @@ _BUILTIN = (
     # A key in a URL's query: ?api_key=…, &token=…, ?key=… (Google), &sig=… (Azure SAS)
     _Shape(r"(?i)([?&](?:api[_-]?key|key|access[_-]?token|token|secret|password|sig|signature|auth)=)[^&\s#\"'<>]+",
            r"\1" + MASK, rb"(?i)=(?<=key=|ken=|ret=|ord=|sig=|ure=|uth=)"),  # any case, as the exact form
-    # GitHub and Hugging Face tokens
+    # GitHub and Hugging Face tokens (the probe wants no boundary before hf_: in JSON text it may follow an escape)
     _Shape(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|hf_[A-Za-z0-9]{30,})", MASK,
-           rb"_(?:(?<=gh[pousr]_)|(?<=hf_)|(?<=_pat_))"),  # no boundary before hf_: in JSON text it may follow an escape (\\n)
+           rb"_(?:(?<=gh[pousr]_)|(?<=hf_)|(?<=_pat_))"),
 )
 
 
