@@ -243,6 +243,37 @@ class ActionsAgent:
         return AgentResult(seen[-1], [{"role": "tool", "content": s} for s in seen])
 
 
+async def test_a_tool_that_steps_twice_keeps_both_steps_in_its_scope_and_replays(tmp_path):
+    from agentzoo.tools import tool
+
+    task = BIG
+    episode = stepping.episode_for(ENV, task)
+    driver = stepping.driver_of(episode)
+
+    @tool
+    async def twice(first: str, second: str) -> str:
+        """Take two actions; returns what you observe after the second."""
+        await driver.step(first)
+        return (await driver.step(second)).observation.text
+
+    class Twice(ActionsAgent):
+        async def run(self, task_text: str, ctx: Context) -> AgentResult:
+            outcome = await call_tool(ctx, self.toolset, ToolCall("c0", "twice", json.dumps(
+                {"first": self.actions[0], "second": self.actions[1]})))
+            return AgentResult(outcome.content, [])
+
+    journal = Journal(tmp_path / "j.db")
+    result = await runner.run(Twice([twice], task.gold[:2]), "walk", journal=journal)
+    assert result.ok, result.error
+    nested = [(e.scope, e.seq, e.kind) for e in journal.entries(result.run_id) if e.scope]
+    # The reset and both steps, one after the other in the tool call's own scope (the second step once
+    # started at seq 0 again, over the first).
+    assert nested == [("env#0", 0, "env"), ("env#0", 1, "env"), ("env#0", 2, "env")]
+    assert stepping.progress_of(episode).steps == 2
+    replayed = await runner.replay(Twice([twice], task.gold[:2]), result.run_id, journal=journal)
+    assert replayed.ok and replayed.live_effects == 0 and replayed.answer == result.answer
+
+
 async def test_a_fork_restores_the_parents_snapshot_before_its_first_live_step(tmp_path):
     task = BIG
     journal = Journal(tmp_path / "j.db")

@@ -147,6 +147,8 @@ class StepDriver:
         self._in_sync = False
         """The live episode is in `record`'s state."""
         self._caught_up = False
+        self._nested: tuple[Gateway, tuple[str, int], Scope] | None = None
+        """The scope of the steps made inside the current enclosing effect (its gateway and key, then the scope)."""
         self._listeners: list[Any] = []
         self.start: dict[str, Any] | None = None
         """The reset record's `start` (action space description, rules), once the reset is known."""
@@ -293,7 +295,12 @@ class StepDriver:
             raise UserError(f"{self.name}: in a run, a step is made through a context (`driver.step(action, ctx)`) "
                             "or inside a journaled effect (a tool call); this one is neither")
         path, seq = inside
-        where = _Where(gateway, Scope(f"{path}/{NESTED}#{seq}" if path else f"{NESTED}#{seq}"), nested=True)
+        nested = self._nested
+        if nested is None or nested[0] is not gateway or nested[1] != inside:
+            # One scope per enclosing effect: a tool that steps twice puts both steps in it, one after the other
+            # (a new Scope of the same path would start again at seq 0, over the first step's entry).
+            nested = self._nested = (gateway, inside, Scope(f"{path}/{NESTED}#{seq}" if path else f"{NESTED}#{seq}"))
+        where = _Where(gateway, nested[2], nested=True)
         if not self._caught_up:
             self._catch_up(where)
         return where
