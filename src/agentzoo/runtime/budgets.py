@@ -124,8 +124,6 @@ class BudgetTracker:
         """The earliest wall-clock end of the budgets covering `scope`, as `(deadline, budget_scope,
         limit, started)` in `time.monotonic()` seconds, or None when none of them limits wall time.
         The gateway cuts an effect still in flight at that moment (see `wall_exceeded`)."""
-        if not self.budgets:
-            return None
         best: tuple[float, str, float, float] | None = None
         for budget_scope, b, t in self._matching(scope):
             if b.wall_seconds is not None and t.started is not None:
