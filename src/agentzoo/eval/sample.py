@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from ..envs.base import Environment, ScoringContext
@@ -12,7 +14,7 @@ from ..errors import AgentzooError, SandboxError, error_to_json
 from ..models.registry import parse_model
 from ..runtime.entry import Entry
 from ..runtime.gateway import model_attempts
-from ..runtime.journal import Journal
+from ..runtime.journal import Journal, tally_usage
 from ..runtime.runner import run
 from ..runtime.secrets import mask_text
 from ..runtime.spec import AgentSpec
@@ -84,7 +86,7 @@ async def run_sample(sample: Sample, env: Environment, journal: Journal, models:
             raise InfraError(sample, error_to_json(exc)) from exc
         raise
     started = time.monotonic()
-    calls = _ModelCalls()
+    calls = _RunTally()
     try:
         result = await run(built.agent, episode.prompt or sample.task.prompt, journal=journal,
                            config=built.spec.to_config(), budgets=built.budgets, label=sample.key,
@@ -105,21 +107,51 @@ async def run_sample(sample: Sample, env: Environment, journal: Journal, models:
         "cost_usd": result.cost_usd, "unpriced_calls": result.unpriced_calls, "model_calls": result.model_calls,
         "tool_calls": result.tool_calls, "wall_seconds": round(time.monotonic() - started, 6),
         "model_retries": calls.retries, "model_latencies": calls.latencies,
-        "scopes": journal.usage_by_scope(result.run_id),
+        "scopes": calls.usage_by_scope(journal, result.run_id),
     }
 
 
-class _ModelCalls:
-    """A run's listener: the latency of each model call that took time and the retries of all, as
-    its entries are recorded (reading them back from the journal cost a tenth of an oracle sample).
-    A sample's run is live, so every entry of it passes here."""
+class _RunTally:
+    """A run's listener: the latency of each model call that took time, the retries of all, and the
+    usage per scope (`Journal.usage_by_scope`), as its entries are recorded. Reading them back from
+    the journal cost a tenth of an oracle sample, and the usage query, with the commit before it, a
+    sixth. A sample's run is live, so every entry of it passes here once, as it is written; but an
+    effect cut mid-way (cancelled, or past a budget) passes only its start, and one with side
+    effects leaves a `started` entry in the journal: then the usage is read from the journal."""
 
     def __init__(self) -> None:
         self.latencies: list[float] = []
         self.retries = 0
+        self._entries: list[tuple[str, str, int, int, int, float | None, bool]] = []
+        self._open: set[tuple[str, int]] = set()
+        """Effects started live whose entry has not passed here (yet)."""
+
+    def on_start(self, scope: str, seq: int, kind: str, name: str) -> None:
+        self._open.add((scope, seq))
 
     def __call__(self, entry: Entry, served: bool) -> None:
+        self._open.discard((entry.scope, entry.seq))
+        usage = entry.usage
+        self._entries.append((entry.scope, entry.kind, entry.seq, usage.input_tokens, usage.output_tokens,
+                              entry.cost_usd, entry.status == "ok" and entry.cost_usd is None))
         if entry.kind == "model":
             if entry.duration_s:
                 self.latencies.append(entry.duration_s)
             self.retries += model_attempts(entry) - 1
+
+    def usage_by_scope(self, journal: Journal, run_id: str) -> dict[str, dict[str, Any]]:
+        """What `journal.usage_by_scope(run_id)` returns, summed in the same order (scope, kind, seq)."""
+        if self._open:
+            return journal.usage_by_scope(run_id)
+        out: dict[str, dict[str, Any]] = {}
+        for (scope, kind), group in groupby(sorted(self._entries), key=itemgetter(0, 1)):
+            n = input_tokens = output_tokens = unpriced = 0
+            cost = 0.0
+            for _, _, _, tin, tout, cost_usd, no_price in group:
+                n += 1
+                input_tokens += tin
+                output_tokens += tout
+                cost += cost_usd or 0.0
+                unpriced += no_price
+            tally_usage(out, scope, kind, n, input_tokens, output_tokens, cost, unpriced)
+        return out

@@ -427,16 +427,7 @@ class Journal:
         counts the successful model calls whose price was unknown (their cost is not in `cost_usd`)."""
         out: dict[str, dict[str, Any]] = {}
         for scope, kind, n, tin, tout, cost, unpriced in self._rows(self._sql.usage, (run_id,)):
-            scope = scope if isinstance(scope, str) else repr(scope)
-            row = out.setdefault(scope, {"model_calls": 0, "tool_calls": 0, "other_effects": 0,
-                                         "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0,
-                                         "unpriced_calls": 0})
-            row[{"model": "model_calls", "tool": "tool_calls"}.get(kind, "other_effects")] += n
-            row["input_tokens"] += int(tin)
-            row["output_tokens"] += int(tout)
-            row["cost_usd"] += cost
-            if kind == "model":
-                row["unpriced_calls"] += int(unpriced)
+            tally_usage(out, scope if isinstance(scope, str) else repr(scope), kind, n, tin, tout, cost, unpriced)
         return out
 
     def integrity_check(self) -> str:
@@ -455,6 +446,23 @@ class Journal:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def tally_usage(out: dict[str, dict[str, Any]], scope: str, kind: str, n: int, input_tokens: float,
+                output_tokens: float, cost_usd: float, unpriced: float) -> None:
+    """Add `n` entries of one scope and kind (their token and cost totals, and how many of them were
+    successful model calls with no price) to `out`, a `usage_by_scope` result being built."""
+    row = out.setdefault(scope, {"model_calls": 0, "tool_calls": 0, "other_effects": 0, "input_tokens": 0,
+                                 "output_tokens": 0, "cost_usd": 0.0, "unpriced_calls": 0})
+    row[_USAGE_COUNTS.get(kind, "other_effects")] += n
+    row["input_tokens"] += int(input_tokens)
+    row["output_tokens"] += int(output_tokens)
+    row["cost_usd"] += cost_usd
+    if kind == "model":
+        row["unpriced_calls"] += int(unpriced)
+
+
+_USAGE_COUNTS = {"model": "model_calls", "tool": "tool_calls"}
 
 
 def _settle(waiters: list[asyncio.Future[None]], exc: BaseException | None) -> None:
