@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from ..envs.base import Environment, Task
 from ..runtime.secrets import mask_text  # a model string may hold a key in its URL: never in a row or key
@@ -16,7 +17,7 @@ class Sample:
     model: str
     seed: int
 
-    @property
+    @cached_property  # masked once: an eval reads it several times per sample
     def key(self) -> str:
         """Stable across runs of the same command: how a resumed eval knows what is done."""
         return f"{self.env}|{self.task.id}|{self.agent}|{mask_text(self.model)}|{self.seed}"
