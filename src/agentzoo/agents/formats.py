@@ -132,7 +132,7 @@ class NativeToolCalls:
         """The tool named by a call the model wrote as JSON in its text (`{"name": ..., "arguments":
         ...}`, bare, fenced or in prose, or OpenAI's `{"function": {...}}`), if the agent has tools:
         a tool it has, or any name when the JSON is the whole reply."""
-        if self.tools is None or not self.tools.names:
+        if self.tools is None or not self.tools.names or "{" not in text:  # no brace, no JSON object
             return None
         try:
             found = json_object(text)

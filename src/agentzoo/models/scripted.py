@@ -122,7 +122,7 @@ class ScriptedModel:
         self.requests.append(request)
         if self._fn is not None:
             step = self._fn(request)
-            if inspect.isawaitable(step):
+            if not isinstance(step, _PLAYABLE) and inspect.isawaitable(step):  # the common types first: cheap
                 step = await step
             check_step(step, index, self.name)
         elif index < len(self._steps):
@@ -153,6 +153,10 @@ class ScriptedModel:
 
 _SHORT_KEYS = ("content", "tool_calls")
 _CALL_KEYS = ("id", "name", "arguments")
+
+
+_PLAYABLE = (ModelResponse, str, dict)
+"""Steps a script function returns as they are (not awaited)."""
 
 
 def check_step(step: Any, index: int, where: str, *, from_file: bool = False) -> None:

@@ -354,7 +354,8 @@ class Gateway:
 
         result = await self.effect(scope, "model", model.name, body, perform, account=account,
                                    local=getattr(model, "local", False),
-                                   on_served=_served_hook(model, request, lambda r: self._response(r, scope)))
+                                   on_served=None if self.mode == "live" else  # served only in the other modes
+                                   _served_hook(model, request, lambda r: self._response(r, scope)))
         return self._response(result, scope)
 
     def _response(self, result: Any, scope: Scope) -> ModelResponse:

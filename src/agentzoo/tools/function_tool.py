@@ -25,6 +25,8 @@ from .policy import TOUCHES, Touches, unknown_touches
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _MAX_ERRORS_SHOWN = 8
 _MAX_INPUT_SHOWN = 40
+_PLAIN = frozenset({str, int, float, bool, type(None), dict, list, tuple})
+"""Results a tool function returns that cannot be awaitable (checked before asking `inspect`, which costs more)."""
 
 
 class FunctionTool:
@@ -121,7 +123,7 @@ class FunctionTool:
             return await fn(*args, **kwargs)
         # Most tools are fast: a thread hop per call would cost more CPU than the call itself.
         result = await asyncio.to_thread(fn, *args, **kwargs) if self.blocking else fn(*args, **kwargs)
-        if inspect.isawaitable(result):  # a sync wrapper around a coroutine function
+        if type(result) not in _PLAIN and inspect.isawaitable(result):  # a sync wrapper around a coroutine function
             result = await result
         return result
 
