@@ -120,6 +120,21 @@ def test_a_message_rebuilt_equal_is_shared_but_by_value_wants_the_same_json():
     assert other.digest == RequestEncoder().encode("", 1, {"messages": [a, {**b, "n": 1.0}], "model": "m"}).digest
 
 
+def test_a_new_list_of_the_same_tools_reuses_their_blob_and_a_changed_tool_gets_its_own():
+    spec = {"type": "function", "function": {"name": "add", "parameters": {"type": "object", "properties": {}}}}
+    other = {"type": "function", "function": {"name": "sub", "parameters": {"type": "object", "properties": {}}}}
+    encoder = RequestEncoder()
+    first = encoder.encode("", 0, {"messages": [], "tools": [spec]})
+    again = encoder.encode("", 1, {"messages": [], "tools": [spec]})  # a new list of the same specs, as agents send
+    rebuilt = encoder.encode("", 2, {"messages": [], "tools": [{**spec}]})  # equal specs, new objects
+    changed = encoder.encode("", 3, {"messages": [], "tools": [spec, other]})
+    alone = RequestEncoder().encode("", 3, {"messages": [], "tools": [spec, other]})
+    assert first.digest == again.digest == rebuilt.digest and list(first.blobs) == list(again.blobs)
+    assert changed.digest == alone.digest != first.digest and list(changed.blobs) == list(alone.blobs) != list(first.blobs)
+    # After a change, the first list is not taken for the current one.
+    assert encoder.encode("", 4, {"messages": [], "tools": [spec]}).digest == first.digest
+
+
 def test_a_long_scope_extends_one_chain_and_an_abandoned_request_does_not_leak_into_the_next():
     encoder = RequestEncoder()
     conversation = [{"role": "user", "content": "go"}]

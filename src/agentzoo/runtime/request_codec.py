@@ -10,7 +10,8 @@ a run's journal O(n²) in its length. Instead (journal schema 2):
 - **Storage.** An entry stores only the messages its request adds to the previous model request of the
   same run and scope: `{"$prefix": {"seq": s, "keep": k}, "messages": [new…], …}` means "the first k
   messages of the request at seq s, then these". The tool list, the same at every step, is stored once
-  in the `blobs` table and referred to as `{"$blob": sha256}`.
+  in the `blobs` table and referred to as `{"$blob": sha256}`. A tool list equal to the previous request's
+  (agents send a new list of the same specs at each step) reuses its canonical JSON, hash and masking.
 
 The encoder finds the shared prefix by comparing this request's messages with the previous one's, as
 Python values, in C (list equality looks at identity first, so the same objects, as an agent appending
@@ -18,7 +19,7 @@ to its conversation sends, cost a pointer comparison each: ~4 µs for 2,000 mess
 identity scan took 32). A message rebuilt equal is shared too; one trimmed or edited shares less. Two
 consequences of comparing values: a message that was sent must not be changed in place afterwards (make a
 new dict), and a number sent again as an equal number of another type (`1`, `1.0`, `true`) is kept as first
-sent: the journal would hold what was first sent. Every agentzoo loop and recipe follows that;
+sent: the journal would hold what was first sent (in a message or in the tool list). Every agentzoo loop and recipe follows that;
 `tests/core/test_request_codec.py` checks the loop. (`by_value`, for requests read back from JSON, also
 asks for the same canonical JSON.) The chain hashes and masked messages of a scope are lists that a request
 extending the previous one appends to, so a step costs O(new messages), not a copy of the conversation.
@@ -115,7 +116,7 @@ class RequestEncoder:
         tools_sent = None
         if "tools" in rest:
             tools = rest["tools"]
-            if self._tools is None or self._tools[0] is not tools:
+            if not self._same_tools(tools):
                 raw = _json.dumps(tools, sort_keys=True)
                 masked = None if redactor is None else redactor.json(tools, raw)
                 if masked is not None:
@@ -156,6 +157,16 @@ class RequestEncoder:
                 request["tools"] = tools_sent if tools_sent is not None else body["tools"]
         return Encoded(request, _json.dumps(stored), digest, blobs, scope,
                        _ScopeState(seq, list(messages), chain, masked_all, masked_any))
+
+    def _same_tools(self, tools: Any) -> bool:
+        """Whether `tools` are the last request's (an agent sends a new list of the same specs at each step:
+        list equality in C, identity first), so their canonical JSON, hash and masking are known."""
+        cached = self._tools
+        if cached is None:
+            return False
+        if cached[0] is tools:
+            return True
+        return cached[0] == tools and (not self._by_value or _same_json(cached[0], tools))
 
     def advance(self, encoded: Encoded) -> None:
         """The entry of `encoded` exists in the run now: the next request of its scope builds on it."""
