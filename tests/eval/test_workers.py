@@ -9,6 +9,7 @@ where a test says, instead of relying on timing.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 import subprocess
@@ -25,6 +26,7 @@ from agentzoo.eval import workers
 from agentzoo.eval.harness import EvalConfig, run_eval
 from agentzoo.eval.matrix import expand
 from agentzoo.eval.store import ResultStore
+from agentzoo.runtime.gc_tuning import MIDDLE_THRESHOLD, YOUNG_THRESHOLD
 from agentzoo.runtime.journal import Journal
 from agentzoo.runtime.spec import AgentSpec
 
@@ -113,6 +115,23 @@ async def test_two_processes_give_the_rows_one_process_gives(tmp_path):
     with Journal(tmp_path / "two" / "journal.db") as journal:
         assert all(journal.get_run(r["run_id"]).status == "finished"
                    for r in rows(tmp_path / "two", drop=()).values())
+
+
+class CollectorGSM8K(GatedGSM8K):
+    """Writes, at each scoring, whether the process's garbage collector is on and its thresholds."""
+
+    async def score(self, episode, answer, scoring):
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / f"gc.{os.getpid()}").write_text(f"{gc.isenabled()} {gc.get_threshold()[:2]}")
+        return await super().score(episode, answer, scoring)
+
+
+async def test_a_worker_runs_its_samples_with_the_collector_on_and_tuned_as_the_parent(tmp_path):
+    env = CollectorGSM8K(str(tmp_path / "gate"), "parent", os.getpid())
+    samples = expand({"gsm8k": env}, ["tool-calling"], ["oracle"], 1, limit=6)
+    await run_eval(samples, {"gsm8k": env}, EvalConfig(out=tmp_path / "out", concurrency=4, workers=2))
+    (worker,) = scorers(tmp_path / "gate") - {os.getpid()}
+    assert (tmp_path / "gate" / f"gc.{worker}").read_text() == f"True {(YOUNG_THRESHOLD, MIDDLE_THRESHOLD)}"
 
 
 async def test_a_rerun_runs_only_the_samples_without_rows(tmp_path):
