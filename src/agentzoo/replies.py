@@ -33,6 +33,7 @@ Nothing here runs, renders or evaluates what it reads.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -289,6 +290,12 @@ def final_answer(text: str | None, markers: Sequence[str] = ANSWER_MARKERS, *,
     return None
 
 
+@functools.lru_cache(maxsize=64)
+def _markers_regex(markers: tuple[str, ...]) -> re.Pattern[str]:
+    """Any of `markers`, the longest first (built once per set: a scorer reads every answer with the same)."""
+    return re.compile("|".join(_marker_pattern(m) for m in sorted(markers, key=len, reverse=True)), re.I)
+
+
 def _marker_pattern(marker: str) -> str:
     if marker.lower() == "\\boxed":
         return r"\\boxed\{"
@@ -363,8 +370,7 @@ def final_number(text: str | None, markers: Sequence[str] = NUMBER_MARKERS) -> t
         if inside:
             return inside[-1], "boxed"
     if markers:
-        pattern = "|".join(_marker_pattern(m) for m in sorted(markers, key=len, reverse=True))
-        for found in reversed(list(re.finditer(pattern, text, re.I))):
+        for found in reversed(list(_markers_regex(tuple(markers)).finditer(text))):
             after = numbers(text[found.end():].split("\n", 1)[0])
             if after:
                 return after[0], "marker"
