@@ -69,8 +69,8 @@ _PARENT_PART = 1.0  # of an even share of `concurrency`, what the parent runs it
 _STOP_SECONDS = 10.0  # how long a closing worker may take to finish before it is killed
 _START_SECONDS = 300.0  # a worker not ready by then (an import that hangs) fails the eval instead of stalling it
 # The worker's first line: the parent's import path before anything is imported, then serve. The collector
-# is off until the setup is in (imports and unpickling make only long-lived objects; a tenth of the start-up
-# went to collecting them), then tuned as the parent is.
+# is off until the setup is in (imports and unpickling make only long-lived objects: collecting them was 3 %
+# of the start-up's instructions), then tuned as the parent is.
 _BOOT = ("import gc, sys; gc.disable(); sys.path[:] = sys.argv[1:]; from agentzoo.eval.workers import serve; "
          "serve()")
 
