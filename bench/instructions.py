@@ -1,0 +1,134 @@
+"""Instructions per step (or per eval sample), counted under valgrind: a yardstick this noisy machine cannot move.
+
+    .venv/bin/python bench/instructions.py [--mode inproc|http|eval] [--base REV] [--small N] [--large N]
+
+Timings on a shared VM move by more than most changes do (the same pure-Python loop takes 1.5–2.3 s from
+one minute to the next), so a change to the hot path is measured here by the instructions the process
+executes (valgrind's callgrind, user space only): the whole process at `--large` tasks less the same at
+`--small` tasks, divided by the steps between them, so that start-up, imports and warm-up cancel out. Runs
+of the same code agree to about 0.1 %. What it does not see: time in the kernel (SQLite's commits,
+sockets), waiting, and the machine's speed; so a change that saves system calls is under-counted.
+
+- `inproc`: bench/peers/agentzoo_.py's in-process runner (ToolCallingAgent, the scripted model, journal
+  on), 10-turn tasks one after another; per model turn.
+- `http`: the same agent against bench/peers/_stub_server.py (zero latency, its own process, not
+  counted); per model turn.
+- `eval`: the oracle eval of GSM8K with the tool-calling agent in one process, 1,319 samples per seed
+  (`--small`/`--large` count seeds here); per sample.
+
+`--base REV` measures REV too (a temporary git worktree, imported ahead of this checkout's package) and
+prints the ratio. The runners are this checkout's in both cases. Needs valgrind (`apt-get install valgrind`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PEERS = ROOT / "bench" / "peers"
+TURNS = 10
+
+# The measured program: N tasks (or N seeds of the eval) and nothing else worth counting.
+_AGENT = """
+import asyncio, os, sys
+sys.path.insert(0, {peers!r})
+import agentzoo_ as A
+A.imports()
+n, url = int(sys.argv[1]), sys.argv[2]
+run_one = A.make_http(url, {turns}) if url else A.make_inproc({turns})
+async def many():
+    for _ in range(n):
+        await run_one()
+with asyncio.Runner(loop_factory=A.loop_factory()) as runner:
+    runner.run(many())
+A.cleanup()
+"""
+_EVAL = """
+import asyncio, sys, tempfile
+from pathlib import Path
+from agentzoo.envs.gsm8k import GSM8K
+from agentzoo.eval.harness import EvalConfig, run_eval
+from agentzoo.eval.matrix import expand
+env = GSM8K()
+samples = expand({env.name: env}, ["tool-calling"], ["oracle"], int(sys.argv[1]))
+with tempfile.TemporaryDirectory() as out:
+    asyncio.run(run_eval(samples, {env.name: env}, EvalConfig(out=Path(out), concurrency=4)))
+"""
+
+
+def instructions(code: str, n: int, url: str, src: Path | None) -> int:
+    env = {**os.environ, "PYTHONHASHSEED": "0"}  # the same dict orders, the same work, run after run
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
+    done = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-c",
+                           code, str(n), url], env=env, capture_output=True, text=True, cwd=ROOT)
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if done.returncode != 0 or found is None:
+        raise SystemExit(f"the measured program failed (exit {done.returncode}):\n{done.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def per_unit(mode: str, small: int, large: int, url: str, src: Path | None) -> float:
+    if mode == "eval":
+        code, units = _EVAL, (large - small) * 1319
+    else:
+        code, units = _AGENT.format(peers=str(PEERS), turns=TURNS), (large - small) * TURNS  # TURNS model calls a task
+    return (instructions(code, large, url, src) - instructions(code, small, url, src)) / units
+
+
+class Stub:
+    """The benchmark's fake server, zero latency, in its own process."""
+
+    def __enter__(self) -> str:
+        self.proc = subprocess.Popen([sys.executable, str(PEERS / "_stub_server.py"), "--port", "0", "--latency-ms",
+                                      "0", "--turns", str(TURNS)], stdout=subprocess.PIPE, text=True)
+        return self.proc.stdout.readline().strip()
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def worktree(rev: str, into: str) -> Path:
+    subprocess.run(["git", "worktree", "add", "--detach", "-q", into, rev], cwd=ROOT, check=True)
+    return Path(into) / "src"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--mode", choices=["inproc", "http", "eval"], default="inproc")
+    p.add_argument("--base", help="a git revision to measure as well, for the ratio")
+    p.add_argument("--small", type=int, help="tasks (eval: seeds) of the smaller run (default 40; eval 1)")
+    p.add_argument("--large", type=int, help="tasks (eval: seeds) of the larger run (default 140; eval 2)")
+    a = p.parse_args()
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind is not installed (Debian: apt-get install valgrind)")
+    small = a.small if a.small is not None else (1 if a.mode == "eval" else 40)
+    large = a.large if a.large is not None else (2 if a.mode == "eval" else 140)
+    if not 0 <= small < large:
+        raise SystemExit(f"--small ({small}) must be below --large ({large})")
+    unit = "sample" if a.mode == "eval" else "model turn"
+    with tempfile.TemporaryDirectory(prefix="agentzoo-instructions-") as tmp:
+        base_src = worktree(a.base, os.path.join(tmp, "base")) if a.base else None
+        try:
+            with Stub() if a.mode == "http" else contextlib.nullcontext("") as url:
+                here = per_unit(a.mode, small, large, url, None)
+                print(f"this checkout: {here / 1000:,.1f} thousand instructions per {unit}")
+                if base_src is not None:
+                    base = per_unit(a.mode, small, large, url, base_src)
+                    print(f"{a.base}: {base / 1000:,.1f} thousand; this checkout / {a.base}: {here / base:.3f}")
+        finally:
+            if base_src is not None:
+                subprocess.run(["git", "worktree", "remove", "--force", str(base_src.parent)], cwd=ROOT, check=False)
+
+
+if __name__ == "__main__":
+    main()
