@@ -364,12 +364,12 @@ def markdown(report: dict) -> str:
                      + ", ".join(f"{x:.2f}×" for x in p["round_ratios"])
                      + f"; the same rows in every run: {'yes' if p['same_rows'] else 'NO'}")
         if p.get("ceiling_round_ratios"):
-            lines.append(f"- (not a target) two independent evals / --workers 1 within each round: "
+            lines.append(f"- (not a target) {p['processes']} independent evals / --workers 1 within each round: "
                          + ", ".join(f"{x:.2f}×" for x in p["ceiling_round_ratios"]))
         if p.get("machine_round_ratios"):
-            lines.append(f"- (not a target) the machine: {p['processes']} processes of the same pure-Python work / one, "
-                         "each round: " + ", ".join(f"{x:.2f}×" for x in p["machine_round_ratios"])
-                         + " (what this machine gives any two processes at that moment)")
+            lines.append(f"- (not a target) the machine: {p['processes']} processes of the same pure-Python work "
+                         "/ one, each round: " + ", ".join(f"{x:.2f}×" for x in p["machine_round_ratios"])
+                         + f" (what this machine gives any {p['processes']} processes at that moment)")
     lines += ["", "## Notes", ""]
     if report.get("results"):
         lines += notes_humaneval(report)

@@ -30,7 +30,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+
+from agents import Server  # bench/agents.py, beside this script
 
 ROOT = Path(__file__).resolve().parent.parent
 PEERS = ROOT / "bench" / "peers"
@@ -84,17 +87,14 @@ def per_unit(mode: str, small: int, large: int, url: str, src: Path | None) -> f
     return (instructions(code, large, url, src) - instructions(code, small, url, src)) / units
 
 
-class Stub:
-    """The benchmark's fake server, zero latency, in its own process."""
-
-    def __enter__(self) -> str:
-        self.proc = subprocess.Popen([sys.executable, str(PEERS / "_stub_server.py"), "--port", "0", "--latency-ms",
-                                      "0", "--turns", str(TURNS)], stdout=subprocess.PIPE, text=True)
-        return self.proc.stdout.readline().strip()
-
-    def __exit__(self, *exc: object) -> None:
-        self.proc.terminate()
-        self.proc.wait()
+@contextlib.contextmanager
+def stub_server() -> Iterator[str]:
+    """The benchmark's fake server (bench/agents.py's `Server`), zero latency, in its own process: its URL."""
+    server = Server(turns=TURNS, latency_ms=0)
+    try:
+        yield server.base_url
+    finally:
+        server.close()
 
 
 def worktree(rev: str, into: str) -> Path:
@@ -119,7 +119,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="agentzoo-instructions-") as tmp:
         base_src = worktree(a.base, os.path.join(tmp, "base")) if a.base else None
         try:
-            with Stub() if a.mode == "http" else contextlib.nullcontext("") as url:
+            with stub_server() if a.mode == "http" else contextlib.nullcontext("") as url:
                 here = per_unit(a.mode, small, large, url, None)
                 print(f"this checkout: {here / 1000:,.1f} thousand instructions per {unit}")
                 if base_src is not None:
