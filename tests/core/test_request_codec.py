@@ -130,7 +130,8 @@ def test_a_new_list_of_the_same_tools_reuses_their_blob_and_a_changed_tool_gets_
     changed = encoder.encode("", 3, {"messages": [], "tools": [spec, other]})
     alone = RequestEncoder().encode("", 3, {"messages": [], "tools": [spec, other]})
     assert first.digest == again.digest == rebuilt.digest and list(first.blobs) == list(again.blobs)
-    assert changed.digest == alone.digest != first.digest and list(changed.blobs) == list(alone.blobs) != list(first.blobs)
+    assert changed.digest == alone.digest != first.digest
+    assert list(changed.blobs) == list(alone.blobs) != list(first.blobs)
     # After a change, the first list is not taken for the current one.
     assert encoder.encode("", 4, {"messages": [], "tools": [spec]}).digest == first.digest
 

@@ -19,10 +19,11 @@ to its conversation sends, cost a pointer comparison each: ~4 µs for 2,000 mess
 identity scan took 32). A message rebuilt equal is shared too; one trimmed or edited shares less. Two
 consequences of comparing values: a message that was sent must not be changed in place afterwards (make a
 new dict), and a number sent again as an equal number of another type (`1`, `1.0`, `true`) is kept as first
-sent: the journal would hold what was first sent (in a message or in the tool list). Every agentzoo loop and recipe follows that;
-`tests/core/test_request_codec.py` checks the loop. (`by_value`, for requests read back from JSON, also
-asks for the same canonical JSON.) The chain hashes and masked messages of a scope are lists that a request
-extending the previous one appends to, so a step costs O(new messages), not a copy of the conversation.
+sent: the journal would hold what was first sent (in a message or in the tool list). Every agentzoo loop and
+recipe follows that; `tests/core/test_request_codec.py` checks the loop. (`by_value`, for requests read back
+from JSON, also asks for the same canonical JSON.) The chain hashes and masked messages of a scope are lists
+that a request extending the previous one appends to, so a step costs O(new messages), not a copy of the
+conversation.
 
 Requests that are not model calls (tools, sandbox, environments) are stored and hashed whole, as before.
 """
@@ -162,11 +163,7 @@ class RequestEncoder:
         """Whether `tools` are the last request's (an agent sends a new list of the same specs at each step:
         list equality in C, identity first), so their canonical JSON, hash and masking are known."""
         cached = self._tools
-        if cached is None:
-            return False
-        if cached[0] is tools:
-            return True
-        return cached[0] == tools and (not self._by_value or _same_json(cached[0], tools))
+        return cached is not None and (_same_json(cached[0], tools) if self._by_value else cached[0] == tools)
 
     def advance(self, encoded: Encoded) -> None:
         """The entry of `encoded` exists in the run now: the next request of its scope builds on it."""
