@@ -192,8 +192,11 @@ class Redactor:
 
 
 def _any_found(data: bytes, literals: tuple[bytes, ...], searches: tuple[Callable[[bytes], Any], ...]) -> bool:
+    # `find`, not `in`: bytes' `in` first tries its operand as an int, and a bytes operand costs it a
+    # TypeError raised and cleared (~1,900 instructions; this runs ~10 times a step).
+    find = data.find
     for literal in literals:
-        if literal in data:
+        if find(literal) >= 0:
             return True
     for search in searches:
         if search(data) is not None:
