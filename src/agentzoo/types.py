@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
+from ._records import quick_init
+
 Role = Literal["system", "user", "assistant", "tool"]
 
 
@@ -54,6 +56,7 @@ class ToolCall:
     """The raw JSON text of the arguments (it may be invalid)."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ModelRequest:
     """A provider-neutral chat request."""
@@ -118,6 +121,7 @@ class Latency:
         return cls(**{k: data.get(k) for k in cls.__slots__ if k in data})  # type: ignore[arg-type]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ModelResponse:
     """What a model answered."""

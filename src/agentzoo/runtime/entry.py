@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .._records import quick_init
 from ..types import Usage
 
 SCHEMA_VERSION = 2
@@ -17,6 +18,7 @@ RunStatus = Literal["running", "finished", "failed", "interrupted", "corrupt"]
 """`corrupt` is never written: `Journal.list_runs` gives it to a row it cannot read (`error` says why)."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One effect, as performed (or served) by the gateway."""
