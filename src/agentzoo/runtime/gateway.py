@@ -183,7 +183,7 @@ class Gateway:
             result_json = _json.dumps(masked)
         # The program gets exactly what the journal holds (secrets masked), so replay matches.
         result = _json.loads(result_json)
-        usage, cost = account(result) if account else (Usage(), None)
+        usage, cost = account(result) if account else _NOTHING_SPENT
         entry = Entry(self.run_id, scope.path, seq, kind, name, request, digest, result, "ok", None,  # type: ignore[arg-type]
                       usage, cost, started, time.time(), side_effects)
         self.live_effects += 1
@@ -398,6 +398,9 @@ class Gateway:
         if self._consecutive_tool_errors > self.max_consecutive_tool_errors:
             raise ToolErrorLimit(f"{self._consecutive_tool_errors} tool calls in a row failed in run "
                                  f"{self.run_id} (bound: {self.max_consecutive_tool_errors}); stopping the run")
+
+
+_NOTHING_SPENT: tuple[Usage, float | None] = (Usage(), None)  # shared: Usage is frozen
 
 
 def model_attempts(entry: Entry) -> int:
