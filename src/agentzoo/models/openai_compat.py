@@ -478,7 +478,8 @@ class OpenAICompatible:
             clock.tick(len(chunk))
             if clock.received > cap:
                 raise self._too_large(f"the stream was cut after {clock.received:,} bytes and {acc.events} events")
-            if b"\n" not in chunk:
+            # `find`, not `in`: bytes' `in` first tries its operand as an int and raises a TypeError inside
+            if chunk.find(b"\n") < 0:
                 partial.append(chunk)
                 continue
             if partial:
@@ -489,7 +490,7 @@ class OpenAICompatible:
             tail = lines.pop()  # after the last newline: the start of the next line, or b""
             if tail:
                 partial.append(tail)
-            cr = b"\r" in chunk
+            cr = chunk.find(b"\r") >= 0
             for line in lines:
                 if cr:
                     line = line.rstrip(b"\r")
