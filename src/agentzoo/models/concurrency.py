@@ -257,8 +257,10 @@ class EndpointLimiter:
 
     # --- slots ------------------------------------------------------------------------------
 
-    def _for_loop(self) -> _LoopSlots:
-        loop = asyncio.get_running_loop()
+    def _for_loop(self, loop: asyncio.AbstractEventLoop | None = None) -> _LoopSlots:
+        """The slots of `loop` (default: the running one; a caller that has it saves asyncio's lookup,
+        a getpid system call)."""
+        loop = loop or asyncio.get_running_loop()
         slots = self._recent
         if slots is not None and slots.loop() is loop:
             return slots
@@ -273,10 +275,11 @@ class EndpointLimiter:
         """Slots in use in the running loop."""
         return self._for_loop().used
 
-    def try_acquire(self) -> float | None:
+    def try_acquire(self, loop: asyncio.AbstractEventLoop | None = None) -> float | None:
         """A slot now, as `acquire` would give it, or None if that would mean waiting (no slot
-        free, callers queued before us, or a cool-down): the common case without a coroutine."""
-        slots = self._for_loop()
+        free, callers queued before us, or a cool-down): the common case without a coroutine.
+        `loop` is the running loop, if the caller has it."""
+        slots = self._for_loop(loop)
         if slots.used < self._limit and not slots.waiters:
             now = self._clock()
             if self._cool_until <= now:
@@ -302,9 +305,11 @@ class EndpointLimiter:
             raise
         return self._clock()
 
-    def release(self, started: float | None = None, error: BaseException | None = None) -> None:
-        """Give the slot back; with `started` (what `acquire` returned), learn from the outcome."""
-        slots = self._for_loop()
+    def release(self, started: float | None = None, error: BaseException | None = None,
+                loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Give the slot back; with `started` (what `acquire` returned), learn from the outcome.
+        `loop` is the running loop, if the caller has it."""
+        slots = self._for_loop(loop)
         slots.used -= 1
         if started is not None:
             if error is None:

@@ -230,8 +230,10 @@ class OpenAICompatible:
 
     # --- lifecycle --------------------------------------------------------------------------
 
-    def _client(self) -> Client:
-        loop = asyncio.get_running_loop()
+    def _client(self, loop: asyncio.AbstractEventLoop | None = None) -> Client:
+        """This model's client for the running loop (`loop`, when the caller has it at hand: asking
+        asyncio for it costs a getpid system call)."""
+        loop = loop or asyncio.get_running_loop()
         session = self._session
         if session is None or self._session_loop is not loop:
             # A client answers in the loop that awaits it, but its pooled connections were made
@@ -323,10 +325,11 @@ class OpenAICompatible:
     async def _attempt(self, data: bytes, on_delta: DeltaCallback | None, bounded: bool,
                        attempts: list[dict[str, Any]], until: float | None) -> ModelResponse:
         """One attempt, its clocks ending by `until` at the latest (the retry policy's bound)."""
-        request = self._client().post(self._url).body_bytes(data)
+        loop = asyncio.get_running_loop()  # once: each asyncio lookup of it is a getpid system call
+        request = self._client(loop).post(self._url).body_bytes(data)
         if self.stream:
             request = request.streamed_read_buffer_limit(self._stream_read_buffer)
-        clock = _Clock(self.first_byte_timeout, self.idle_timeout, until)
+        clock = _Clock(self.first_byte_timeout, self.idle_timeout, until, loop)
         try:
             # Always streamed, so that the body is counted as it comes and never read past the cap;
             # leaving the block drops the connection of a body that was not read to its end.
@@ -564,8 +567,9 @@ class _Clock:
     __slots__ = ("loop", "time", "first_byte_timeout", "idle", "until", "sent", "last", "first_byte",
                  "first_token", "received", "task", "cancelling", "handle", "expired")
 
-    def __init__(self, first_byte: float | None, idle: float | None, until: float | None = None) -> None:
-        self.loop = asyncio.get_running_loop()
+    def __init__(self, first_byte: float | None, idle: float | None, until: float | None = None,
+                 loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self.loop = loop or asyncio.get_running_loop()
         # Instants from time.monotonic, the clock asyncio's loop reads too; uvloop's loop.time()
         # counts whole milliseconds, too coarse for a latency. Timers still go on the loop.
         self.time = time.monotonic
@@ -586,7 +590,7 @@ class _Clock:
         return _earlier(due, self.until)
 
     async def __aenter__(self) -> _Clock:
-        task = asyncio.current_task()
+        task = asyncio.current_task(self.loop)
         assert task is not None, "a model call runs in a task"
         self.task, self.cancelling = task, task.cancelling()
         check = self._due()

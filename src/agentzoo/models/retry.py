@@ -318,7 +318,7 @@ class RetryPolicy:
             raise ProviderTimeout(f"{what}: the {limit:g} s deadline passed", retryable=False)
         slot: float | None = None  # when the limiter let this attempt go
         if limiter is not None:
-            slot = limiter.try_acquire()
+            slot = limiter.try_acquire(loop)
             if slot is None:
                 queued = time.monotonic()
                 try:
@@ -351,12 +351,12 @@ class RetryPolicy:
                                                   else self_timed and until is not None and time.monotonic() >= until):
                 error = self._timed_out(until, deadline_at, limit, attempt, what, retry_generation_timeouts)
             if slot is not None:  # the endpoint's answer (or silence) moves its window
-                limiter.release(slot, error)  # type: ignore[union-attr]
+                limiter.release(slot, error, loop)  # type: ignore[union-attr]
             if error is exc:
                 raise
             raise error from exc
         if slot is not None:
-            limiter.release(slot)  # type: ignore[union-attr]
+            limiter.release(slot, None, loop)  # type: ignore[union-attr]
         return result
 
     def _timed_out(self, until: float | None, deadline_at: float | None, limit: float | None,
