@@ -41,6 +41,8 @@ from pyreqwest import exceptions as http_errors
 from pyreqwest.client import Client, ClientBuilder
 from pyreqwest.response import Response
 
+from orjson import loads as _loads  # per stream event: no wrapper's frame
+
 from .. import _json
 from .._version import __version__
 from ..errors import (
@@ -498,14 +500,15 @@ class OpenAICompatible:
                 if cr:
                     line = line.rstrip(b"\r")
                 if line:
-                    if line.startswith(b"data:"):
-                        value = line[5:]
-                        data.append(value[1:] if value.startswith(b" ") else value)
+                    if line.startswith(b"data: "):  # the usual spelling: one slice, not two
+                        data.append(line[6:])
+                    elif line.startswith(b"data:"):
+                        data.append(line[5:])
                     # other fields (event:, id:, retry:) and ":" comments carry nothing we need
                     continue
                 if data:  # a blank line ends an event
                     event = data[0] if len(data) == 1 else b"\n".join(data)
-                    data = []
+                    data.clear()
                     if len(event) < 16 and event.strip() == b"[DONE]":
                         if not (declared is not None and declared.isdigit() and clock.received >= int(declared)):
                             await self._finish(reader, clock)
@@ -538,7 +541,7 @@ class OpenAICompatible:
 
     def _event(self, event: bytes) -> dict[str, Any]:
         try:
-            obj = _json.loads(event)
+            obj = _loads(event)
         except ValueError:
             raise ProtocolError(f"a stream event from {self.endpoint} is not JSON: {self._snippet(event)}") from None
         if not isinstance(obj, dict):
@@ -679,15 +682,16 @@ class _StreamAccumulator:
         self.events = 0
 
     def add(self, chunk: dict[str, Any]) -> None:
+        # Runs once per event, and a server sends an event per token: plain lookups, `in` before `get`
+        # for the keys most events lack (usage, timings), no call for the common content delta.
         self.events += 1
-        get = chunk.get
-        if model := get("model"):
+        if model := chunk.get("model"):
             self.model = model
-        if usage := get("usage"):  # with include_usage, the last chunk (empty choices) carries it
+        if "usage" in chunk and (usage := chunk["usage"]):  # with include_usage, the last chunk carries it
             self.usage = usage
-        if timings := get("timings"):  # llama.cpp's server: prompt and generation time, in the last chunk
+        if "timings" in chunk and (timings := chunk["timings"]):  # llama.cpp's server, in the last chunk
             self.timings = timings
-        for choice in get("choices") or ():
+        for choice in chunk.get("choices") or ():
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue
             if finish := choice.get("finish_reason"):
@@ -698,8 +702,9 @@ class _StreamAccumulator:
             for key, value in delta.items():
                 if not value or key == "role":
                     continue
-                if self.clock.first_token is None:
-                    self.clock.token()
+                clock = self.clock
+                if clock.first_token is None:
+                    clock.token()
                 if key == "content":
                     self.content.append(value)
                     if self.on_delta is not None:
