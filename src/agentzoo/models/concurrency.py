@@ -260,7 +260,7 @@ class EndpointLimiter:
     def _for_loop(self, loop: asyncio.AbstractEventLoop | None = None) -> _LoopSlots:
         """The slots of `loop` (default: the running one; a caller that has it saves asyncio's lookup,
         a getpid system call)."""
-        loop = loop or asyncio.get_running_loop()
+        loop = asyncio.get_running_loop() if loop is None else loop
         slots = self._recent
         if slots is not None and slots.loop() is loop:
             return slots

@@ -235,7 +235,7 @@ class OpenAICompatible:
     def _client(self, loop: asyncio.AbstractEventLoop | None = None) -> Client:
         """This model's client for the running loop (`loop`, when the caller has it at hand: asking
         asyncio for it costs a getpid system call)."""
-        loop = loop or asyncio.get_running_loop()
+        loop = asyncio.get_running_loop() if loop is None else loop
         session = self._session
         if session is None or self._session_loop is not loop:
             # A client answers in the loop that awaits it, but its pooled connections were made
@@ -572,7 +572,7 @@ class _Clock:
 
     def __init__(self, first_byte: float | None, idle: float | None, until: float | None = None,
                  loop: asyncio.AbstractEventLoop | None = None) -> None:
-        self.loop = loop or asyncio.get_running_loop()
+        self.loop = asyncio.get_running_loop() if loop is None else loop
         # Instants from time.monotonic, the clock asyncio's loop reads too; uvloop's loop.time()
         # counts whole milliseconds, too coarse for a latency. Timers still go on the loop.
         self.time = time.monotonic
