@@ -37,11 +37,10 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
+from orjson import loads as _loads  # per stream event: no wrapper's frame
 from pyreqwest import exceptions as http_errors
 from pyreqwest.client import Client, ClientBuilder
 from pyreqwest.response import Response
-
-from orjson import loads as _loads  # per stream event: no wrapper's frame
 
 from .. import _json
 from .._version import __version__
@@ -682,8 +681,8 @@ class _StreamAccumulator:
         self.events = 0
 
     def add(self, chunk: dict[str, Any]) -> None:
-        # Runs once per event, and a server sends an event per token: plain lookups, `in` before `get`
-        # for the keys most events lack (usage, timings), no call for the common content delta.
+        # Runs once per event, and a server sends an event per token: `in` (no method call) for the keys
+        # most events lack (usage, timings).
         self.events += 1
         if model := chunk.get("model"):
             self.model = model
