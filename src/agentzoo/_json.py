@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -27,8 +28,9 @@ def dumps(value: Any, *, sort_keys: bool = False) -> bytes:
         return orjson.dumps(sanitize(value), option=option)
 
 
-def loads(data: bytes | str) -> Any:
-    return orjson.loads(data)
+loads: Callable[[bytes | bytearray | memoryview | str], Any] = orjson.loads
+"""Parse JSON text (bytes or str). orjson's own function, not a wrapper: it runs per effect and per
+stream event, where a Python frame around it was measurable."""
 
 
 def dumps_str(value: Any, *, sort_keys: bool = False) -> str:

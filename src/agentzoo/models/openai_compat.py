@@ -37,7 +37,6 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from orjson import loads as _loads  # per stream event: no wrapper's frame
 from pyreqwest import exceptions as http_errors
 from pyreqwest.client import Client, ClientBuilder
 from pyreqwest.response import Response
@@ -540,7 +539,7 @@ class OpenAICompatible:
 
     def _event(self, event: bytes) -> dict[str, Any]:
         try:
-            obj = _loads(event)
+            obj = _json.loads(event)
         except ValueError:
             raise ProtocolError(f"a stream event from {self.endpoint} is not JSON: {self._snippet(event)}") from None
         if not isinstance(obj, dict):
