@@ -183,7 +183,7 @@ class Gateway:
             result_json = _json.dumps(masked)
         # The program gets exactly what the journal holds (secrets masked), so replay matches.
         result = _json.loads(result_json)
-        usage, cost = account(result) if account else _NOTHING_SPENT
+        usage, cost = account(result) if account else NOTHING_SPENT
         entry = Entry(self.run_id, scope.path, seq, kind, name, request, digest, result, "ok", None,  # type: ignore[arg-type]
                       usage, cost, started, time.time(), side_effects)
         self.live_effects += 1
@@ -400,7 +400,8 @@ class Gateway:
                                  f"{self.run_id} (bound: {self.max_consecutive_tool_errors}); stopping the run")
 
 
-_NOTHING_SPENT: tuple[Usage, float | None] = (Usage(), None)  # shared: Usage is frozen
+NOTHING_SPENT: tuple[Usage, float | None] = (Usage(), None)
+"""What an effect's `account` returns when the effect spent nothing (one tuple for all: Usage is frozen)."""
 
 
 def model_attempts(entry: Entry) -> int:

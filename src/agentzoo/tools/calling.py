@@ -26,6 +26,7 @@ import orjson
 from .. import _json
 from ..errors import ToolArgumentsError
 from ..runtime.context import Context
+from ..runtime.gateway import NOTHING_SPENT
 from ..types import ToolCall, Usage
 from .policy import ApprovalPolicy
 from .toolset import ToolOutcome, ToolSet
@@ -96,14 +97,11 @@ def _spent_json(spent: list[tuple[Usage, float | None]]) -> dict[str, Any]:
             "cost_usd": sum(costs) if costs else None}
 
 
-_NOTHING_SPENT: tuple[Usage, float | None] = (Usage(), None)  # one for every call (Usage is frozen)
-
-
 def _account(result: Any) -> tuple[Usage, float | None]:
     """A tool entry's usage and cost: what the call reported spending (`report_spent`), else none."""
     usage = result.get("usage") if isinstance(result, dict) else None
     if not isinstance(usage, dict):
-        return _NOTHING_SPENT
+        return NOTHING_SPENT
     return Usage(int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0)), result.get("cost_usd")
 
 
