@@ -25,7 +25,8 @@ costs all of them alike); figures are medians over the rounds. CPU = this proces
 its children (the sandboxes, the reference's processes), during the runner's wall time.
 
 Processes (the workers row): what `agentzoo eval --env gsm8k --agent tool-calling --model oracle --seeds S
---concurrency C --workers N` runs, through the Python API (`EvalConfig(workers=N)`), for N = 1 (the
+--concurrency C --workers N` runs, through the Python API (`EvalConfig(workers=N)`) on the command's event
+loop (`runtime.event_loop.run_loop`: uvloop where installed, as the workers' own), for N = 1 (the
 in-process path) and N = `--processes` (2), taking turns in alternating order, `--rounds` times: all
 1,319 GSM8K problems × `--processes-seeds` (5) seeds, C = `--processes-concurrency` (4), a harness-bound eval (no sandbox: the scorer
 compares numbers), from a new output folder each time; wall time includes starting the worker
@@ -165,19 +166,20 @@ async def run_processes(samples, envs, processes: int, concurrency: int = 4) -> 
 # journals, nothing shared), started together; each times its own run_eval, after its imports and a
 # warm-up of 20 samples (the imports a first sample does), so it is the best two processes can do here.
 _HALF = """
-import asyncio, json, os, sys, tempfile, time
+import json, os, sys, tempfile, time
 from pathlib import Path
 from agentzoo.envs.gsm8k import GSM8K
 from agentzoo.eval.harness import EvalConfig, run_eval
 from agentzoo.eval.matrix import expand
+from agentzoo.runtime.event_loop import run_loop
 part, parts, seeds, concurrency = map(int, sys.argv[1:5])
 env = GSM8K()
 samples = expand({env.name: env}, ["tool-calling"], ["oracle"], seeds)[part::parts]
 with tempfile.TemporaryDirectory(prefix="agentzoo-bench-ceiling-") as out:  # warm-up: the imports a first run does
-    asyncio.run(run_eval(samples[:20], {env.name: env}, EvalConfig(out=Path(out), concurrency=concurrency)))
+    run_loop(run_eval(samples[:20], {env.name: env}, EvalConfig(out=Path(out), concurrency=concurrency)))
 with tempfile.TemporaryDirectory(prefix="agentzoo-bench-ceiling-") as out:
     t = os.times(); t0 = time.perf_counter()
-    progress = asyncio.run(run_eval(samples, {env.name: env}, EvalConfig(out=Path(out), concurrency=concurrency)))
+    progress = run_loop(run_eval(samples, {env.name: env}, EvalConfig(out=Path(out), concurrency=concurrency)))
     wall, u = time.perf_counter() - t0, os.times()
 print(json.dumps({"wall_s": wall, "cpu_s": u.user + u.system - t.user - t.system, "done": progress.done,
                   "passed": progress.succeeded}))
@@ -221,6 +223,7 @@ def run_machine(processes: int) -> dict:
 def measure_processes(cfg: argparse.Namespace) -> dict:
     from agentzoo.envs.gsm8k import GSM8K
     from agentzoo.eval.matrix import expand
+    from agentzoo.runtime.event_loop import run_loop
 
     env = GSM8K()
     envs = {env.name: env}
@@ -229,12 +232,12 @@ def measure_processes(cfg: argparse.Namespace) -> dict:
     results = {n: {"processes": n, "rounds": []} for n in counts}
     log(f"warm-up: 40 samples in 1 and {cfg.processes} processes; not measured")
     for n in counts:
-        asyncio.run(run_processes(samples[:40], envs, n, cfg.processes_concurrency))
+        run_loop(run_processes(samples[:40], envs, n, cfg.processes_concurrency))
     ceiling = {"processes": cfg.processes, "rounds": []}
     machine: list[dict] = []
     for i in range(cfg.rounds):
         for n in counts if i % 2 == 0 else counts[::-1]:
-            r = asyncio.run(run_processes(samples, envs, n, cfg.processes_concurrency))
+            r = run_loop(run_processes(samples, envs, n, cfg.processes_concurrency))
             results[n]["rounds"].append(r)
             log(f"round {i + 1}/{cfg.rounds} {n} process(es): {r['wall_s']:.2f} s, {r['samples_per_s']:.0f} samples/s, "
                 f"CPU {r['cpu_s']:.2f} s, {r['passed']}/{r['samples']} passed, rows {r['rows_digest']}")
