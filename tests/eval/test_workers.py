@@ -134,15 +134,44 @@ async def test_a_worker_runs_its_samples_with_the_collector_on_and_tuned_as_the_
     assert (tmp_path / "gate" / f"gc.{worker}").read_text() == f"True {(YOUNG_THRESHOLD, MIDDLE_THRESHOLD)}"
 
 
+def children() -> set[int]:
+    """The processes this one started and has not reaped (Linux)."""
+    return {int(pid) for path in Path("/proc/self/task").glob("*/children") for pid in path.read_text().split()}
+
+
 async def test_a_rerun_runs_only_the_samples_without_rows(tmp_path):
     env = GSM8K()
     samples = expand({"gsm8k": env}, ["tool-calling"], ["oracle"], 2, limit=5)
     config = EvalConfig(out=tmp_path, concurrency=4, workers=2)
+    before = children()
     first = await run_eval(samples[:6], {"gsm8k": env}, config)
     second = await run_eval(samples, {"gsm8k": env}, config)
-    third = await run_eval(samples, {"gsm8k": env}, config)  # nothing left: no worker is started
+    # Nothing left: the worker started ahead (while the results store is read) is stopped, unused.
+    third = await run_eval(samples, {"gsm8k": env}, config)
     assert (first.done, second.skipped, second.done, third.skipped, third.done) == (6, 6, 4, 10, 0)
     assert len(rows(tmp_path)) == 10 and all(r["success"] for r in rows(tmp_path).values())
+    assert children() <= before  # no worker outlives its eval
+
+
+async def test_a_results_store_that_cannot_be_read_leaves_no_worker_behind(tmp_path):
+    env = GSM8K()
+    samples = expand({"gsm8k": env}, ["tool-calling"], ["oracle"], 1, limit=4)
+    (tmp_path / "results.db").write_bytes(b"not a database" * 100)
+    before = children()
+    with pytest.raises(AgentzooError, match="results.db"):
+        await run_eval(samples, {"gsm8k": env}, EvalConfig(out=tmp_path, concurrency=4, workers=2))
+    assert children() <= before
+
+
+async def test_a_worker_is_started_in_a_session_of_its_own(tmp_path):
+    # A Ctrl-C at the terminal goes to the foreground process group: a worker still importing (it is
+    # started before the parent reads its results store) would die of it, with a traceback.
+    proc = await workers._spawn()
+    try:
+        assert os.getsid(proc.pid) == proc.pid != os.getsid(0)
+    finally:
+        await workers._stop([proc])
+    assert proc.returncode is not None
 
 
 async def until(condition, task):

@@ -28,7 +28,7 @@ A worker that dies (killed, out of memory) fails every sample it was running wit
 ("WorkerDied"): they are retried like a provider failure (first, on the parent or on a worker
 started in the dead one's place), and out of retries they get an infra-error row that a rerun
 runs again; the samples it held but had not started go back to the queue, no error. Ctrl-C
-reaches the parent only (workers ignore SIGINT): it cancels the samples in flight, which have no
+reaches the parent only (workers run in a session of their own, and ignore SIGINT): it cancels the samples in flight, which have no
 row, so a rerun of the same command runs them; closing a worker's input stops it, and a worker
 whose parent died stops too (its input reaches end of file).
 
@@ -94,23 +94,32 @@ async def run_in_processes(samples: list[Sample], envs: dict[str, Any], config: 
     """Run every sample that has no row yet in `config.workers` processes: this one (through
     `in_process`, the one-process backend) and `workers - 1` worker processes; the rows go to
     `config.out / results.db` as `harness.run_samples` writes them. No more processes than samples
-    may run at once (`concurrency`) or are left to run: with one, no worker is started."""
+    may run at once (`concurrency`) or are left to run: with one, no worker gets a sample."""
     from .harness import open_results, run_todo
 
-    with open_results(samples, config, on_progress, meta) as ledger:
-        count = min(config.workers, config.concurrency, len(ledger.todo))
-        if count <= 1:
-            await run_todo(ledger, config, in_process)
-            return ledger.progress
-        mine = max(1, int(config.concurrency / count * _PARENT_PART))
-        share = -(-(config.concurrency - mine) // (count - 1))  # rounded up
-        setup = _setup(ledger.todo, envs, config, share)
-        try:
-            async with in_process(ledger.todo) as here:
-                await _Scheduler(ledger, here, mine, count - 1, share, setup).run()
-        finally:  # the workers have ended: what they wrote beside a journal file goes into it
-            if not is_url(location := config.journal_location()):
-                open_store(location).close()
+    # The worker processes are started first: a fresh interpreter's imports (~0.2 s) then overlap this
+    # process's own setup (reading the results store, pickling the samples). Those not needed, because
+    # fewer samples are left than the eval has, are stopped before they get any.
+    started = [await _spawn() for _ in range(min(config.workers, config.concurrency, len(samples)) - 1)]
+    try:
+        with open_results(samples, config, on_progress, meta) as ledger:
+            count = min(config.workers, config.concurrency, len(ledger.todo))
+            await _stop(started[max(count - 1, 0):])
+            del started[max(count - 1, 0):]
+            if count <= 1:
+                await run_todo(ledger, config, in_process)
+                return ledger.progress
+            mine = max(1, int(config.concurrency / count * _PARENT_PART))
+            share = -(-(config.concurrency - mine) // (count - 1))  # rounded up
+            setup = _setup(ledger.todo, envs, config, share)
+            try:
+                async with in_process(ledger.todo) as here:
+                    await _Scheduler(ledger, here, mine, count - 1, share, setup, started).run()
+            finally:  # the workers have ended: what they wrote beside a journal file goes into it
+                if not is_url(location := config.journal_location()):
+                    open_store(location).close()
+    finally:  # started but never handed a sample (the results store could not be read, Ctrl-C)
+        await _stop(started)
     return ledger.progress
 
 
@@ -155,8 +164,11 @@ class _Scheduler:
     """Hands the samples left, in order, to this process's `mine` runners and to the workers, and
     keeps the ledger as they end: one message each way per sample, no task or future per sample."""
 
-    def __init__(self, ledger: Ledger, here: Attempt, mine: int, workers: int, share: int, setup: bytes) -> None:
+    def __init__(self, ledger: Ledger, here: Attempt, mine: int, workers: int, share: int, setup: bytes,
+                 started: list[asyncio.subprocess.Process]) -> None:
         self.ledger, self.here, self.mine, self.count, self.share, self.setup = ledger, here, mine, workers, share, setup
+        self.started = started
+        """Worker processes started ahead and not yet given their setup; a worker takes one, else starts its own."""
         self.queue: deque[tuple[int, int]] = deque((number, 0) for number in range(len(ledger.todo)))
         """(sample's number in the todo list, attempts so far) of the samples to hand out."""
         self.out = 0
@@ -205,7 +217,8 @@ class _Scheduler:
     async def _run_worker(self) -> None:
         while not self.ended.is_set():
             try:
-                worker = await asyncio.wait_for(_Worker.start(self.setup, self.share), _START_SECONDS)
+                proc = self.started.pop() if self.started else None
+                worker = await asyncio.wait_for(_Worker.start(self.setup, self.share, proc), _START_SECONDS)
             except asyncio.TimeoutError:
                 raise WorkerError(f"an eval worker process was not ready after {_START_SECONDS:g} s") from None
             self.workers.append(worker)
@@ -259,11 +272,11 @@ class _Worker:
         self._keys = itertools.count()
 
     @classmethod
-    async def start(cls, setup: bytes, share: int) -> _Worker:
-        """A worker that is ready, having received `setup` (it runs `share` samples at once)."""
-        proc = await asyncio.create_subprocess_exec(sys.executable, "-c", _BOOT, *sys.path,
-                                                    stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
-        worker = cls(proc, share)
+    async def start(cls, setup: bytes, share: int, proc: asyncio.subprocess.Process | None = None) -> _Worker:
+        """A worker that is ready, having received `setup` (it runs `share` samples at once): `proc`, a
+        process `_spawn` started, or a new one."""
+        worker = cls(await _spawn() if proc is None else proc, share)
+        proc = worker.proc
         try:
             _send(proc.stdin, setup, raw=True)
             await proc.stdin.drain()
@@ -344,6 +357,22 @@ class _Worker:
         if self.proc.returncode is None:
             self.proc.kill()
             await self.proc.wait()
+
+
+async def _spawn() -> asyncio.subprocess.Process:
+    """A worker process, started: it imports what it needs, then waits for its setup. In a session of its
+    own, so that a Ctrl-C at the terminal reaches the parent only, even while the worker still imports
+    (it ignores SIGINT from then on): the parent stops its workers."""
+    return await asyncio.create_subprocess_exec(sys.executable, "-c", _BOOT, *sys.path, start_new_session=True,
+                                                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+
+
+async def _stop(procs: list[asyncio.subprocess.Process]) -> None:
+    """Kill worker processes that were started and never given their setup (no sample of theirs to lose)."""
+    for proc in procs:
+        if proc.returncode is None:
+            proc.kill()
+        await proc.wait()
 
 
 # --- the wire ---------------------------------------------------------------------------------
