@@ -100,8 +100,10 @@ async def run_in_processes(samples: list[Sample], envs: dict[str, Any], config: 
     # The worker processes are started first: a fresh interpreter's imports (~0.2 s) then overlap this
     # process's own setup (reading the results store, pickling the samples). Those not needed, because
     # fewer samples are left than the eval has, are stopped before they get any.
-    started = [await _spawn() for _ in range(min(config.workers, config.concurrency, len(samples)) - 1)]
+    started: list[asyncio.subprocess.Process] = []
     try:
+        for _ in range(min(config.workers, config.concurrency, len(samples)) - 1):
+            started.append(await _spawn())
         with open_results(samples, config, on_progress, meta) as ledger:
             count = min(config.workers, config.concurrency, len(ledger.todo))
             await _stop(started[max(count - 1, 0):])
