@@ -14,7 +14,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "src" / "agentzoo"
 
 # Lowest first. A module may import from its own layer and any layer below (DESIGN.md §2).
 LAYERS: list[tuple[str, ...]] = [
-    ("_version", "_json", "_loading", "_files", "_visible", "_records", "errors", "types", "protocols", "prompts", "replies", "runtime"),
+    ("_version", "_json", "_loading", "_files", "_visible", "_records", "errors", "types", "protocols", "prompts",
+     "replies", "runtime"),
     ("models",),
     ("tools", "sandbox", "envs", "memory", "net", "analysis"),
     ("agents",),

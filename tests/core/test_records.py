@@ -34,8 +34,8 @@ def test_the_records_stay_frozen():
 def test_fields_positional_keyword_and_default_land_where_they_belong():
     by_position = Entry("r1", "team/coder#2", 3, "tool", "add", {"a": 1}, "h", {"x": 2}, "ok", None, Usage(4, 5), 0.25)
     assert by_position == _entry() and by_position != _entry(seq=4)
-    assert (by_position.status, by_position.error, by_position.started_at, by_position.side_effects) == ("ok", None, 0.0,
-                                                                                                      False)
+    assert (by_position.status, by_position.error, by_position.started_at,
+            by_position.side_effects) == ("ok", None, 0.0, False)
     first, second = ModelRequest(messages=[]), ModelRequest(messages=[])
     assert first.tools == [] and first.tools is not second.tools  # default_factory: a list of its own each
     assert first.extra == {} and first.extra is not second.extra

@@ -28,8 +28,8 @@ A worker that dies (killed, out of memory) fails every sample it was running wit
 ("WorkerDied"): they are retried like a provider failure (first, on the parent or on a worker
 started in the dead one's place), and out of retries they get an infra-error row that a rerun
 runs again; the samples it held but had not started go back to the queue, no error. Ctrl-C
-reaches the parent only (workers run in a session of their own, and ignore SIGINT): it cancels the samples in flight, which have no
-row, so a rerun of the same command runs them; closing a worker's input stops it, and a worker
+reaches the parent only (workers run in a session of their own, and ignore SIGINT): it cancels
+the samples in flight, which have no row, so a rerun of the same command runs them; closing a worker's input stops it, and a worker
 whose parent died stops too (its input reaches end of file).
 
 The wire is length-prefixed pickle over the worker's stdin and (a copy of) its stdout, between
@@ -106,8 +106,9 @@ async def run_in_processes(samples: list[Sample], envs: dict[str, Any], config: 
             started.append(await _spawn())
         with open_results(samples, config, on_progress, meta) as ledger:
             count = min(config.workers, config.concurrency, len(ledger.todo))
-            await _stop(started[max(count - 1, 0):])
-            del started[max(count - 1, 0):]
+            needed = max(count - 1, 0)
+            await _stop(started[needed:])
+            del started[needed:]
             if count <= 1:
                 await run_todo(ledger, config, in_process)
                 return ledger.progress
@@ -277,8 +278,9 @@ class _Worker:
     async def start(cls, setup: bytes, share: int, proc: asyncio.subprocess.Process | None = None) -> _Worker:
         """A worker that is ready, having received `setup` (it runs `share` samples at once): `proc`, a
         process `_spawn` started, or a new one."""
-        worker = cls(await _spawn() if proc is None else proc, share)
-        proc = worker.proc
+        if proc is None:
+            proc = await _spawn()
+        worker = cls(proc, share)
         try:
             _send(proc.stdin, setup, raw=True)
             await proc.stdin.drain()
@@ -356,9 +358,7 @@ class _Worker:
                 await self.kill()
 
     async def kill(self) -> None:
-        if self.proc.returncode is None:
-            self.proc.kill()
-            await self.proc.wait()
+        await _kill(self.proc)
 
 
 async def _spawn() -> asyncio.subprocess.Process:
@@ -369,12 +369,16 @@ async def _spawn() -> asyncio.subprocess.Process:
                                                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
 
 
+async def _kill(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        proc.kill()
+        await proc.wait()
+
+
 async def _stop(procs: list[asyncio.subprocess.Process]) -> None:
     """Kill worker processes that were started and never given their setup (no sample of theirs to lose)."""
     for proc in procs:
-        if proc.returncode is None:
-            proc.kill()
-        await proc.wait()
+        await _kill(proc)
 
 
 # --- the wire ---------------------------------------------------------------------------------
