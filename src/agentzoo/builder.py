@@ -265,7 +265,7 @@ def make_model(spec: AgentSpec, *, trust: Trust = TRUST_ALL, replay: bool = Fals
 
 def _one_model(text: str, spec: AgentSpec, trust: Trust, replay: bool, env: Any, episode: Any,
                made: list[Any]) -> Any:
-    from .models.registry import RecordedOnlyModel, model_name_of, parse_model
+    from .models.registry import RecordedOnlyModel, model_name_of, model_options, parse_model
 
     if replay:
         if text == ORACLE:
@@ -291,6 +291,7 @@ def _one_model(text: str, spec: AgentSpec, trust: Trust, replay: bool, env: Any,
             options["stream"] = True
         if spec.call_timeout is not None:
             options["call_timeout"] = spec.call_timeout
+        options.update(model_options(text, spec.model_options))
     model = parse_model(text, **options)
     made.append(model)
     return model

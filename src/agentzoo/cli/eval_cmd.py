@@ -53,6 +53,10 @@ def eval_cmd(experiment_file: Optional[Path] = typer.Argument(None, metavar="[EX
              temperature: Optional[float] = typer.Option(None, "--temperature"),
              max_tokens: Optional[int] = typer.Option(None, "--max-tokens"),
              tool_mode: Optional[str] = typer.Option(None, "--tool-mode", help="native, json or react: how tool calls travel to and from the model"),
+             model_opt: Optional[list[str]] = typer.Option(None, "--model-opt", help="a setting of the models' "
+                                                           "clients KEY=VALUE, e.g. stream=false (read each "
+                                                           "reply whole: less CPU per call), max_concurrency=256 "
+                                                           "(repeatable)"),
              mcp: Optional[list[str]] = typer.Option(None, "--mcp", metavar="COMMAND|URL", help="an MCP server whose tools every agent gets: a command line or an http(s):// URL; each sample starts its own (repeatable)"),
              tier: Optional[str] = typer.Option(None, "--tier", help="sandbox tier for code and tests: auto | bwrap | landlock | unsafe"),
              unsafe: bool = typer.Option(False, "--unsafe", help="allow running code without isolation"),
@@ -79,7 +83,7 @@ def eval_cmd(experiment_file: Optional[Path] = typer.Argument(None, metavar="[EX
                                           ("--tasks", tasks), ("--limit", limit),
                                           ("--user-model", user_model), ("--max-steps", max_steps),
                                           ("--temperature", temperature), ("--max-tokens", max_tokens),
-                                          ("--tool-mode", tool_mode), ("--mcp", mcp))
+                                          ("--tool-mode", tool_mode), ("--mcp", mcp), ("--model-opt", model_opt))
                  if value]
         if given:
             raise ConfigError(f"{', '.join(given)}: the experiment file {experiment_file} says what to run; "
@@ -96,7 +100,7 @@ def eval_cmd(experiment_file: Optional[Path] = typer.Argument(None, metavar="[EX
                                     retries, max_infra_errors, max_steps, temperature, max_tokens, tool_mode, tier, unsafe,
                                     backend, user_model, baseline,
                                     (budget_tokens, budget_usd, budget_calls, budget_seconds), anchor=not no_anchor,
-                                    workers=workers, mcp=mcp)
+                                    workers=workers, mcp=mcp, model_opt=model_opt)
     exp = the_plan.experiment
     folder = out or Path(exp.out or "results")
     run_plan(the_plan, folder, journal_location(journal) if journal else None)
@@ -116,7 +120,7 @@ def _export_spans(folder: Path, flag: bool, journal: str | None = None) -> None:
 
 def _plan_from_flags(env, agent, agent_opt, model, seeds, tasks, limit, concurrency, retries, max_infra_errors,
                      max_steps, temperature, max_tokens, tool_mode, tier, unsafe, backend, user_model, baseline, budgets,
-                     anchor=True, workers=None, mcp=None):
+                     anchor=True, workers=None, mcp=None, model_opt=None):
     from pydantic import ValidationError
 
     from ..eval.experiment import Experiment, default_label, plan
@@ -160,6 +164,10 @@ def _plan_from_flags(env, agent, agent_opt, model, seeds, tasks, limit, concurre
         from .specs import mcp_servers
 
         data["mcp"] = mcp_servers(mcp)
+    if model_opt:
+        from .specs import parse_pairs
+
+        data["model_options"] = dict(parse_pairs(model_opt, "--model-opt"))
     scoring = {k: v for k, v in (("tier", tier), ("allow_unsafe", unsafe or None)) if v is not None}
     if scoring:
         data["scoring"] = scoring
@@ -295,15 +303,21 @@ def _open_envs(the_plan: Any) -> tuple[dict[str, Any], dict[str, dict[str, Any]]
 
 def _preflight(the_plan: Any, envs: dict[str, Any], tasks_by_env: dict[str, list[Any]], models: list[str]) -> None:
     """Build every agent on every environment once (no model call), and parse every model string."""
-    from ..models.registry import parse_model
+    from ..models.registry import model_options, parse_model
     from ..runtime.spec import EnvRef
 
+    from .specs import check_model_options
+
+    given = {tuple(sorted(spec.model_options.items())) for spec in the_plan.agents.values()}
+    for options in map(dict, given):  # each agent's model options fit the models (or it has none)
+        check_model_options(options, models)
     for text in models:
         if text != "oracle" and not text.startswith("scripted:"):
-            made = parse_model(text)
-            close = getattr(made, "aclose", None)
-            if close is not None:
-                run_loop(close())
+            for options in map(dict, given):
+                made = parse_model(text, **model_options(text, options))  # the values the client checks itself
+                close = getattr(made, "aclose", None)
+                if close is not None:
+                    run_loop(close())
     checker = _pair_checker()
     with_mcp: list[tuple[Any, ...]] = []
     for name, env in envs.items():

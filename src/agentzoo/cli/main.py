@@ -106,6 +106,9 @@ def _execute(run_built, journal: Journal, built: Any) -> None:
 
 
 AgentOptOpt = typer.Option(None, "--agent-opt", help="a recipe option KEY=VALUE (repeatable; see `agentzoo recipes show NAME`)")
+ModelOpt = typer.Option(None, "--model-opt", help="a setting of the model's client KEY=VALUE, e.g. stream=false, "
+                        "max_concurrency=256, first_byte_timeout=600 (openai-compatible), ctx=8192 (local) "
+                        "(repeatable)")
 McpOpt = typer.Option(None, "--mcp", metavar="COMMAND|URL", help="an MCP server whose tools the agent gets: a command "
                       "line (quoted: \"python -m mcp_server_time\") or an http(s):// URL, or a JSON object "
                       "{\"server\": ..., \"prefix\": ..., \"timeout\": ...}; started with the run, stopped at its end "
@@ -137,6 +140,7 @@ def run(task: str = typer.Argument(..., help="what the agent should do"),
         sandbox_memory: Optional[int] = typer.Option(None, "--sandbox-memory", help="MB of memory for code"),
         stream: bool = typer.Option(False, "--stream", help="stream tokens as the model writes them"),
         call_timeout: Optional[float] = typer.Option(None, "--call-timeout", help="seconds one model call may take"),
+        model_opt: Optional[list[str]] = ModelOpt,
         budget_tokens: Optional[int] = typer.Option(None, "--budget-tokens"),
         budget_usd: Optional[float] = typer.Option(None, "--budget-usd"),
         budget_calls: Optional[int] = typer.Option(None, "--budget-calls"),
@@ -144,7 +148,8 @@ def run(task: str = typer.Argument(..., help="what the agent should do"),
         otel: bool = typer.Option(False, "--otel", help="export the run as OpenTelemetry GenAI spans (or AGENTZOO_OTEL=1) to $OTEL_EXPORTER_OTLP_ENDPOINT [default: http://localhost:4318]"),
         journal_path: Optional[Path] = JournalOpt) -> None:
     """Run an agent or recipe on TASK, showing each step as it happens."""
-    from .specs import agent_options, load_spec_file, mcp_servers, parse_pairs, spec_from_flags, split_list
+    from .specs import (agent_options, check_model_options, load_spec_file, mcp_servers, parse_pairs, spec_from_flags,
+                        split_list)
 
     base = load_spec_file(spec_file) if spec_file else {}
     model = model or base.get("model") or default_model_string()
@@ -164,7 +169,8 @@ def run(task: str = typer.Argument(..., help="what the agent should do"),
                  "memory_mb": sandbox_memory},
         budgets={"tokens": budget_tokens, "usd": budget_usd, "model_calls": budget_calls,
                  "wall_seconds": budget_seconds},
-        stream=stream or None, call_timeout=call_timeout)
+        stream=stream or None, call_timeout=call_timeout, model_options=dict(parse_pairs(model_opt, "--model-opt")))
+    check_model_options(spec.model_options, [spec.model, *spec.models.values()])
     _run_spec(task, spec, journal_path, otel=otel)
 
 

@@ -71,6 +71,20 @@ def agent_options(pairs: list[str] | None, agent_names: list[str]) -> dict[str, 
     return per
 
 
+def check_model_options(options: dict[str, Any], models: list[str]) -> None:
+    """`--model-opt` settings checked against every model given (see `registry.model_options`); settings
+    that no model given takes (a script and the oracle take none) are an error rather than ignored."""
+    from ..models.registry import model_options, takes_options
+
+    if not options:
+        return
+    if not any(takes_options(m) for m in models):
+        raise ConfigError(f"--model-opt {', '.join(options)}: no model given takes model options "
+                          f"({', '.join(models)}); they are settings of openai, openai-compatible and local models")
+    for model in models:
+        model_options(model, options)
+
+
 def spec_from_flags(agent: str, model: str, *, options: dict[str, Any] | None = None, base: dict[str, Any] | None = None,
                     **fields: Any) -> AgentSpec:
     """A spec from `--agent NAME[@PRESET]`, the model and the other flags (None: not given)."""
@@ -89,6 +103,8 @@ def spec_from_flags(agent: str, model: str, *, options: dict[str, Any] | None = 
             if not value:
                 continue
             value = {**data.get(key, {}), **value}
+        elif key == "model_options" and isinstance(data.get(key), dict):  # over the file's, key by key (null too)
+            value = {**data[key], **value}
         data[key] = value
     try:
         return AgentSpec.model_validate(data)
@@ -101,7 +117,7 @@ FLAGS = {"limit": "--limit", "seeds": "--seeds", "concurrency": "--concurrency",
          "max_tokens": "--max-tokens", "top_p": "--top-p", "seed": "--seed", "tier": "--tier", "backend": "--backend",
          "usd": "--budget-usd", "tokens": "--budget-tokens", "model_calls": "--budget-calls",
          "wall_seconds": "--budget-seconds", "call_timeout": "--call-timeout", "memory_mb": "--sandbox-memory",
-         "tool_mode": "--tool-mode"}
+         "tool_mode": "--tool-mode", "model_options": "--model-opt"}
 
 
 def flag_names(message: str) -> str:

@@ -70,7 +70,7 @@ def anchor_agent(env_names: list[str]) -> str:
 def plan_anchor(specs: dict[str, Any], env_names: list[str]) -> tuple[str, Any, dict[str, Any]] | None:
     """The anchor to add to agents `specs` (label → AgentSpec template), or None when none is needed:
     (label, spec, what the eval's meta records about it). The spec takes the model placeholder, the
-    budgets, sampling and call timeout of the first multi-agent spec: the same model and budget."""
+    budgets, sampling, call timeout and model options of the first multi-agent spec: the same model and budget."""
     kinds = {label: classify(spec.agent) for label, spec in specs.items()}
     teams = [label for label, kind in kinds.items() if kind == "multi"]
     if not teams or "single" in kinds.values():
@@ -82,7 +82,7 @@ def plan_anchor(specs: dict[str, Any], env_names: list[str]) -> tuple[str, Any, 
                           "give it another label, or pass --no-anchor")
     team = specs[teams[0]]
     spec = type(team)(agent=agent, model=team.model, budgets=team.budgets, sampling=team.sampling,
-                      call_timeout=team.call_timeout)
+                      call_timeout=team.call_timeout, model_options=team.model_options)
     info = {"label": label, "agent": agent, "for": teams,
             "matched_to": teams[0], "reasons": {specs[t].agent: MULTI_AGENT[specs[t].agent.partition("@")[0]]
                                                 for t in teams}}

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..catalog import split_agent
 from ..errors import ConfigError
-from ..runtime.spec import AgentSpec, BudgetSpec, McpServerSpec, SandboxSpec
+from ..runtime.spec import AgentSpec, BudgetSpec, McpServerSpec, SandboxSpec, plain_settings
 from .agents import UNSET_MODEL
 
 
@@ -75,6 +75,9 @@ class Experiment(_Data):
     max_infra_errors: int = Field(20, ge=0)
     budgets: BudgetSpec | None = None
     """Limits of each sample's run."""
+    model_options: dict[str, Any] = Field(default_factory=dict)
+    """Settings of the models' clients (`AgentSpec.model_options`, `--model-opt`), for every agent that
+    gives none of its own: e.g. `stream: false` to read each reply whole, `max_concurrency: 256`."""
     mcp: list[McpServerSpec] = Field(default_factory=list)
     """MCP servers whose tools every agent gets (an agent's own `mcp:` replaces them); each sample's run starts
     its own and stops them when it ends, as an environment's episode is its own."""
@@ -92,6 +95,11 @@ class Experiment(_Data):
     @classmethod
     def _entries(cls, value: list[EnvEntry | str]) -> list[EnvEntry | str]:
         return [EnvEntry(name=v) if isinstance(v, str) else v for v in value]
+
+    @field_validator("model_options")
+    @classmethod
+    def _plain_settings(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return plain_settings(value)
 
     @field_validator("models")
     @classmethod
@@ -154,6 +162,8 @@ def plan(experiment: Experiment, *, where: str = "the experiment", lines: Any = 
             data["mcp"] = [server.model_dump(exclude_defaults=True) for server in experiment.mcp]
         if experiment.budgets is not None and "budgets" not in data:
             data["budgets"] = experiment.budgets.model_dump(exclude_none=True)
+        if experiment.model_options and "model_options" not in data:
+            data["model_options"] = dict(experiment.model_options)
         try:
             spec = AgentSpec.model_validate(data)
         except ValidationError as exc:

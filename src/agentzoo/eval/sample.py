@@ -11,7 +11,7 @@ from typing import Any
 
 from ..envs.base import Environment, ScoringContext
 from ..errors import AgentzooError, SandboxError, error_to_json
-from ..models.registry import parse_model
+from ..models.registry import model_options, parse_model
 from ..runtime.entry import Entry
 from ..runtime.gateway import model_attempts
 from ..runtime.journal import Journal, tally_usage
@@ -78,6 +78,7 @@ async def run_sample(sample: Sample, env: Environment, journal: Journal, models:
                    if v is not None and sample.model != ORACLE and not sample.model.startswith("scripted:")}
         if spec.tool_mode is not None and sample.model != ORACLE:
             options["tool_mode"] = spec.tool_mode
+        options.update(model_options(sample.model, spec.model_options))
         model = models.get(sample.model, env, sample, oracle_agent(spec), **options)
     try:
         built = await start_agent(sample, env, episode, model, agents, env_sources)

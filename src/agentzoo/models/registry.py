@@ -88,6 +88,57 @@ def parse_model(spec: str, **options: Any):
     raise ConfigError(f"model {spec!r}: unknown kind {kind!r}; kinds: openai, openai-compatible, local, scripted")
 
 
+# The settings of a model's client that `--model-opt KEY=VALUE` (`AgentSpec.model_options`) may give: plain
+# values, and never a secret (a key or a header would be stored in the journal's run config). Each maps to
+# (type, whether null is allowed); numbers must be > 0, but a seed may be 0.
+_CLIENT_OPTIONS: dict[str, tuple[type, bool]] = {
+    "stream": (bool, False), "connect_timeout": (float, False), "first_byte_timeout": (float, True),
+    "idle_timeout": (float, True), "max_concurrency": (int, True), "max_response_bytes": (int, False),
+    "max_tool_calls": (int, False),
+}
+_LOCAL_OPTIONS: dict[str, tuple[type, bool]] = {
+    "stream": (bool, False), "ctx": (int, False), "threads": (int, False), "seed": (int, False),
+    "max_tokens": (int, False), "cache": (bool, False),
+}
+
+
+def _options_taken(spec: str) -> dict[str, tuple[type, bool]]:
+    kind = spec.partition(":")[0]
+    if kind in ("openai", "openai-compatible"):
+        return _CLIENT_OPTIONS
+    return _LOCAL_OPTIONS if kind == "local" else {}
+
+
+def takes_options(spec: str) -> bool:
+    """Whether the model `spec` names takes model options (a script and the oracle take none)."""
+    return bool(_options_taken(spec))
+
+
+def model_options(spec: str, options: dict[str, Any]) -> dict[str, Any]:
+    """`options` (`--model-opt`) checked for the model `spec` names, as keyword arguments for `parse_model`;
+    {} for a model that takes none. An unknown key or a value of the wrong type is a `ConfigError` naming it."""
+    taken = _options_taken(spec)
+    if not taken or not options:
+        return {}
+    for key, value in options.items():
+        if key not in taken:
+            raise ConfigError(f"model option {key!r}: {spec.partition(':')[0]} models take "
+                              f"{', '.join(taken)}")
+        kind, nullable = taken[key]
+        if value is None and nullable:
+            continue
+        if kind is bool:
+            ok, what = isinstance(value, bool), "true or false"
+        else:
+            number = isinstance(value, (int, float) if kind is float else int) and not isinstance(value, bool)
+            ok = number and value >= (0 if key == "seed" else 1e-9)
+            what = "a whole number" if kind is int else "a number of seconds"
+            what += " ≥ 0" if key == "seed" else " > 0"
+        if not ok:
+            raise ConfigError(f"model option {key}={value!r}: must be {what}" + (" or null" if nullable else ""))
+    return dict(options)
+
+
 def model_name_of(spec: str) -> str:
     """The name a model string's model reports, without building it (for replay)."""
     kind, _, rest = spec.partition(":")

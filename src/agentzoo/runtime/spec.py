@@ -193,8 +193,28 @@ class AgentSpec(_Data):
     role_budgets: dict[str, BudgetSpec] = Field(default_factory=dict)
     """Limits per scope path (e.g. `team/coder`): everything below that scope counts."""
     stream: bool = False
+    """Show the reply's tokens as they come (`agentzoo run --stream`)."""
     call_timeout: float | None = Field(None, gt=0)
     """Seconds one model call may take before it is cut (None: the backend's default)."""
+    model_options: dict[str, Any] = Field(default_factory=dict)
+    """Settings of the model's client (`--model-opt KEY=VALUE`), for every model of the spec that takes
+    them, roles included: for `openai` and `openai-compatible` models `stream` (read replies as they are
+    written: on by default), `connect_timeout`, `first_byte_timeout`, `idle_timeout`, `max_concurrency`,
+    `max_response_bytes` and `max_tool_calls` (see `OpenAICompatible`); for `local` ones `stream`, `ctx`,
+    `threads`, `seed`, `max_tokens` and `cache`. Checked when the model is made; a script and the oracle
+    take none."""
+
+    @field_validator("model_options")
+    @classmethod
+    def _plain_settings(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return plain_settings(value)
+
+    @model_validator(mode="after")
+    def _streams_to_show(self) -> AgentSpec:
+        if self.stream and self.model_options.get("stream") is False:
+            raise ValueError("stream (--stream: show the tokens as they come) needs the reply streamed, and "
+                             "model_options.stream is false (--model-opt stream=false): give one of the two")
+        return self
 
     @field_validator("agent")
     @classmethod
@@ -257,6 +277,16 @@ class AgentSpec(_Data):
             return type(self).model_validate(data)
         except ValidationError as exc:
             raise ConfigError(describe_errors(exc)) from None
+
+
+def plain_settings(value: dict[str, Any]) -> dict[str, Any]:
+    """Model options are single values; which keys and types a model takes is checked when it is made
+    (`models.registry.model_options`), since that depends on the model."""
+    for key, setting in value.items():
+        if not (setting is None or isinstance(setting, (bool, int, float, str))):
+            raise ValueError(f"{key}: a setting is one value (true or false, a number, a text or null), "
+                             f"not {type(setting).__name__}")
+    return value
 
 
 def set_path(data: dict[str, Any], path: str, value: Any) -> None:
