@@ -571,6 +571,13 @@ def summarize(results: dict[str, dict], levels: list[int]) -> dict:
                                   agentzoo_no_wire_cpu_s=_get(results["agentzoo-no-wire"], "concurrency", str(top),
                                                               "cpu_s"),
                                   agentzoo_cpu_s=_get(az, "concurrency", str(top), "cpu_s"))
+    whole = tput(results.get("agentzoo-whole-replies", {}), top)
+    if whole:
+        out["concurrency"].update(agentzoo_whole_replies_tasks_per_s=whole,
+                                  agentzoo_whole_replies_cpu_s=_get(results["agentzoo-whole-replies"], "concurrency",
+                                                                    str(top), "cpu_s"),
+                                  agentzoo_whole_replies_ratio_vs_library_floor=whole / lf if lf else None,
+                                  agentzoo_cpu_s=_get(az, "concurrency", str(top), "cpu_s"))
     j = tput(jf, top)
     if j:
         out["concurrency"].update(journal_floor_tasks_per_s=j, ratio_vs_journal_floor=mine / j if mine else None,
@@ -604,7 +611,8 @@ def summarize(results: dict[str, dict], levels: list[int]) -> dict:
 def markdown(report: dict) -> str:
     results, levels, m, s = report["results"], report["config"]["levels"], report["machine"], report["summary"]
     order = [k for k in ["agentzoo", "agentzoo-asyncio", "agentzoo-commit-each", "agentzoo-uncapped",
-                         "agentzoo-no-wire", *FLOORS, *(f"{f}-uvloop" for f in UVLOOP_FLOORS), *PEER_NAMES]
+                         "agentzoo-whole-replies", "agentzoo-no-wire",
+                         *FLOORS, *(f"{f}-uvloop" for f in UVLOOP_FLOORS), *PEER_NAMES]
              if k in results]
     lines = ["# agentzoo vs peers (bench/agents.py)", "",
              f"Machine: {m.get('cpu', '?')}, {m['cores']} cores, {m.get('mem_gib', '?')} GiB, Python {m['python']}, "
@@ -679,6 +687,14 @@ def markdown(report: dict) -> str:
                      f"journal floor {_fmt(c['journal_floor_tasks_per_s'], 0)} (= "
                      f"{_fmt(c.get('journal_floor_ratio_vs_library_floor'), 2)}× library floor) | — | — | "
                      f"{_fmt(c.get('ratio_vs_journal_floor'), 2)} | what durability alone costs | — |")
+    if c.get("agentzoo_whole_replies_tasks_per_s"):
+        lines.append(f"| tasks/s @{c['n']:,} reading each reply whole (`--model-opt stream=false`) | "
+                     f"{_fmt(c['agentzoo_whole_replies_tasks_per_s'], 0)} "
+                     f"({_fmt(c.get('agentzoo_whole_replies_cpu_s'), 1)} s of CPU; streamed "
+                     f"{_fmt(c.get('agentzoo_cpu_s'), 1)} s) | "
+                     f"library floor {_fmt(c.get('library_floor_tasks_per_s'), 0)} | — | — | "
+                     f"{_fmt(c.get('agentzoo_whole_replies_ratio_vs_library_floor'), 2)} | "
+                     "the library floor reads replies whole too | — |")
     if c.get("agentzoo_no_wire_tasks_per_s"):
         lines.append(f"| tasks/s @{c['n']:,} with the wire taken out | {_fmt(c['agentzoo_no_wire_tasks_per_s'], 0)} "
                      f"({_fmt(c.get('agentzoo_no_wire_cpu_s'), 1)} s of CPU; over HTTP "
@@ -796,6 +812,7 @@ def main() -> None:
     cfg.warmup = 2 if cfg.quick else 3
     cfg.conc_timeout = cfg.conc_timeout or (600 if cfg.quick else 2400)
     cfg.extra_env = {"agentzoo-uncapped": {"BENCH_AGENTZOO_MAX_CONCURRENCY": "100000"},
+                     "agentzoo-whole-replies": {"BENCH_AGENTZOO_MODEL_OPT": "stream=false"},
                      "agentzoo-no-wire": {"BENCH_AGENTZOO_NO_WIRE_MS": "50"},  # the concurrency server's latency
                      "agentzoo-commit-each": {"BENCH_AGENTZOO_COMMIT_EACH": "1"},
                      "agentzoo-asyncio": {"AGENTZOO_EVENT_LOOP": "asyncio"},
@@ -845,6 +862,8 @@ def main() -> None:
                                              "a program that calls asyncio.run itself has it; concurrency rows only."),
                         ("agentzoo-uncapped", "agentzoo with OpenAICompatible(max_concurrency=100000); concurrency "
                                               "rows only."),
+                        ("agentzoo-whole-replies", "agentzoo reading each reply whole instead of as a stream "
+                                                   "(`--model-opt stream=false`); concurrency rows only."),
                         ("agentzoo-no-wire", "agentzoo with the wire taken out: the in-process script (not declared "
                                              "local) answering after the server's 50 ms; concurrency rows only, so "
                                              "that agentzoo's own cost is told from its model client's.")):
