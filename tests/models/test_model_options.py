@@ -150,3 +150,27 @@ def test_the_anchor_of_a_team_eval_runs_with_the_teams_settings():
     team = AgentSpec(agent="llm-debate", model="<models>", model_options={"stream": False})
     _label, anchor, _info = plan_anchor({"debate": team}, ["gsm8k"])
     assert anchor.model_options == {"stream": False}
+
+
+@pytest.mark.parametrize("command", [
+    ["serve", "--openai", "--port", "0"],
+    ["mcp", "serve", "--agent", "tool-calling"],
+    ["synth", "agentinstruct", "--out", "synth-out"],
+    ["adas", "search", "--archive", "archive.json", "--generations", "0"],
+])
+def test_every_command_that_takes_a_model_takes_its_settings_and_refuses_a_wrong_one(tmp_path, command):
+    model = "openai-compatible:m@http://127.0.0.1:9/v1"
+    out = az(*command, "--model", model, "--model-opt", "strem=false", "--journal", tmp_path / "j.db", cwd=tmp_path,
+             check=False) if command[0] != "synth" else az(*command, "--model", model, "--model-opt", "strem=false",
+                                                          cwd=tmp_path, check=False)
+    assert out.returncode == 2 and "model option 'strem': openai-compatible models take" in out.stderr, out.stderr
+    assert not (tmp_path / "synth-out").exists() and not (tmp_path / "archive.json").exists()
+
+
+def test_a_served_agent_gets_the_settings(tmp_path):
+    from agentzoo.cli.serve_cmd import service_from_flags
+
+    service = service_from_flags(None, "openai-compatible:m@http://127.0.0.1:9/v1", None, None, None, None, None,
+                                 None, tmp_path / "j.db", model_opt=["stream=false", "max_concurrency=8"])
+    assert service.spec.model_options == {"stream": False, "max_concurrency": 8}
+    service.journal.close()

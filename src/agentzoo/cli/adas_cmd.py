@@ -64,13 +64,19 @@ def search_cmd(archive: Path = ArchiveOpt,
                json_schema: bool = typer.Option(False, "--json-schema", help="ask every model call for its keys with a JSON schema, not any JSON object (ADAS's): for small local models"),
                work: Optional[Path] = typer.Option(None, "--work", help="where candidates' evals go [default: ARCHIVE.adas/ beside the archive]"),
                tier: Optional[str] = typer.Option(None, "--tier", help="sandbox tier for the agents' code: auto | bwrap | landlock"),
+               model_opt: Optional[list[str]] = typer.Option(None, "--model-opt", help="a setting of the models' "
+                                                             "client KEY=VALUE, as for `agentzoo run`; for the agents' "
+                                                             "model and the meta agent's (repeatable)"),
                journal_path: Optional[Path] = JournalOpt) -> None:
     """Grow an archive of agent designs: the meta agent proposes, the harness evaluates in the sandbox."""
     from ..models.registry import default_model_string
+    from .specs import check_model_options, parse_pairs
 
     model = model or default_model_string()
     if not model:
         raise ConfigError("no model: give --model (or set AGENTZOO_MODEL)")
+    model_options = dict(parse_pairs(model_opt, "--model-opt"))
+    check_model_options(model_options, [model, meta_model or model])
     if tier == "unsafe":
         raise ConfigError("--tier unsafe: generated agents run only in an isolating sandbox tier")
     options = {k: v for k, v in (("max_model_calls", max_model_calls), ("task_seconds", task_seconds),
@@ -81,7 +87,7 @@ def search_cmd(archive: Path = ArchiveOpt,
             "json_schema": json_schema}
     with Journal(journal_path or default_journal()) as journal:
         result, search = _search(archive, kept, model, meta_model or model, generations, concurrency,
-                                 work or archive.with_suffix(".adas"), tier, journal)
+                                 work or archive.with_suffix(".adas"), tier, journal, model_options)
     print_archive(search.archive)
     _print_cost(result, search.archive)
     if not result.ok:
@@ -92,11 +98,12 @@ def search_cmd(archive: Path = ArchiveOpt,
 
 
 def _search(path: Path, kept: dict[str, Any], model: str, meta_model: str, generations: int, concurrency: int,
-            work: Path, tier: str | None, journal: Journal) -> tuple[Any, Any]:
+            work: Path, tier: str | None, journal: Journal,
+            model_options: dict[str, Any] | None = None) -> tuple[Any, Any]:
     from ..builder import load_env
     from ..envs.base import ANSWER_KINDS
     from ..eval.adas import HarnessEvaluator
-    from ..models.registry import parse_model
+    from ..models.registry import model_options as options_for, parse_model
     from ..runtime import runner
     from ..runtime.spec import SandboxSpec
     from ..search.adas import AdasSearch, Archive, Brief, MetaAgent, Settings, read, seed_entries, write
@@ -123,7 +130,8 @@ def _search(path: Path, kept: dict[str, Any], model: str, meta_model: str, gener
     sandbox = SandboxSpec(tier=tier) if tier else SandboxSpec()
     evaluator = HarnessEvaluator(kept["env"], environment, tasks, model, work, concurrency=concurrency, sandbox=sandbox,
                                  agent_options=kept["options"], max_tokens=kept["max_tokens"],
-                                 env_source={"name": kept["env"], "tasks_file": kept["tasks_file"], "options": {}})
+                                 env_source={"name": kept["env"], "tasks_file": kept["tasks_file"], "options": {}},
+                                 model_options=model_options)
     run_id = existing.search.get("run_id") if existing is not None else None
     info = _run_in(journal, run_id)
 
@@ -134,8 +142,8 @@ def _search(path: Path, kept: dict[str, Any], model: str, meta_model: str, gener
     def note(text: str) -> None:
         console.print(Text(text))
 
-    meta = MetaAgent(parse_model(meta_model), seed=kept["seed"], max_tokens=kept["meta_max_tokens"],
-                     schema=kept["json_schema"])
+    meta_llm = parse_model(meta_model, **options_for(meta_model, model_options or {}))
+    meta = MetaAgent(meta_llm, seed=kept["seed"], max_tokens=kept["meta_max_tokens"], schema=kept["json_schema"])
     settings = Settings(generations=generations, debug_max=kept["debug_max"])
 
     async def go() -> Any:

@@ -36,6 +36,8 @@ def serve(tools: Optional[str] = typer.Option(None, "--tools", help="comma-separ
           agent_tools: Optional[str] = typer.Option(None, "--agent-tools", help="comma-separated module:function the agents may call (as `agentzoo run --tools`)"),
           system: Optional[str] = typer.Option(None, "--system", help="the agents' system prompt"),
           max_steps: Optional[int] = typer.Option(None, "--max-steps", help="the agents' step (turn) limit"),
+          model_opt: Optional[list[str]] = typer.Option(None, "--model-opt", help="a setting of the agents' model "
+                                                        "client KEY=VALUE, as for `agentzoo run` (repeatable)"),
           http: bool = typer.Option(False, "--http", help="serve streamable HTTP at /mcp instead of stdio"),
           host: Optional[str] = typer.Option(None, "--host", help="--http: address to bind [default: 127.0.0.1]; beyond it a key is required"),
           port: Optional[int] = typer.Option(None, "--port", help="--http: port to bind [default: 8000; 0: any free port, printed at start]"),
@@ -55,7 +57,8 @@ def serve(tools: Optional[str] = typer.Option(None, "--tools", help="comma-separ
     with contextlib.redirect_stdout(sys.stderr) if not http else contextlib.nullcontext():
         published, journal = _publish(tools, agents, spec_file, model=model, agent_opt=agent_opt,
                                       role_model=role_model, agent_tools=agent_tools, system=system,
-                                      max_steps=max_steps, journal_path=journal_path, max_concurrent=max_concurrent)
+                                      max_steps=max_steps, journal_path=journal_path, max_concurrent=max_concurrent,
+                                      model_opt=model_opt)
     from ..server.mcp_server import make_server, serve_http, serve_stdio
 
     server = make_server(published)
@@ -75,7 +78,8 @@ def serve(tools: Optional[str] = typer.Option(None, "--tools", help="comma-separ
 
 def _publish(tools: str | None, agents: list[str] | None, spec_file: Path | None, *, model: str | None,
              agent_opt: list[str] | None, role_model: list[str] | None, agent_tools: str | None, system: str | None,
-             max_steps: int | None, journal_path: Any, max_concurrent: int) -> tuple[Any, Journal | None]:
+             max_steps: int | None, journal_path: Any, max_concurrent: int,
+             model_opt: list[str] | None = None) -> tuple[Any, Journal | None]:
     """What the flags publish, and the journal its agents' runs go to (None when no agent is published)."""
     from .._loading import load_callable
     from ..server.mcp_server import AgentTool, Published
@@ -95,7 +99,7 @@ def _publish(tools: str | None, agents: list[str] | None, spec_file: Path | None
         for tool_name, text in named:
             options = agent_opt if text is None else [f"{k}={_json.dumps_str(v)}" for k, v in per_agent[text].items()]
             service = service_from_flags(text, model, options, spec_file, role_model, agent_tools, system, max_steps,
-                                         journal_path, max_concurrent, journal=journal)
+                                         journal_path, max_concurrent, journal=journal, model_opt=model_opt)
             published.append(AgentTool.of(service, tool_name))
         return Published(toolset, published), journal
     except BaseException:

@@ -23,11 +23,12 @@ LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 def service_from_flags(agent_kind: str | None, model: str | None, agent_opt: list[str] | None, spec_file: Path | None,
                        role_model: list[str] | None, tools: str | None, system: str | None, max_steps: int | None,
                        journal_path: Any, max_concurrent: int = 16, journal: Journal | None = None,
-                       mcp: list[str] | None = None) -> Any:
+                       mcp: list[str] | None = None, model_opt: list[str] | None = None) -> Any:
     """The `AgentService` the flags describe (the same agent flags as `agentzoo run`). `journal`: one already
     open (a process keeps one instance per journal, so several services of one server share it)."""
     from ..server.serving import AgentService
-    from .specs import agent_options, load_spec_file, mcp_servers, parse_pairs, spec_from_flags, split_list
+    from .specs import (agent_options, check_model_options, load_spec_file, mcp_servers, parse_pairs, spec_from_flags,
+                        split_list)
 
     base = load_spec_file(spec_file) if spec_file else {}
     model = model or base.get("model") or default_model_string()
@@ -36,7 +37,9 @@ def service_from_flags(agent_kind: str | None, model: str | None, agent_opt: lis
     agent_text = agent_kind or (base.get("agent", "tool-calling") + (f"@{base['preset']}" if base.get("preset") else ""))
     spec = spec_from_flags(agent_text, model, options=agent_options(agent_opt, [agent_text])[agent_text], base=base,
                            models=dict(parse_pairs(role_model, "--role-model")) or None,
-                           tools=split_list(tools) or None, system=system, max_steps=max_steps, mcp=mcp_servers(mcp))
+                           tools=split_list(tools) or None, system=system, max_steps=max_steps, mcp=mcp_servers(mcp),
+                           model_options=dict(parse_pairs(model_opt, "--model-opt")))
+    check_model_options(spec.model_options, [spec.model, *spec.models.values()])
     journal = journal if journal is not None else Journal(journal_path or default_journal())
     return AgentService(spec, journal, max_concurrent=max_concurrent)
 
@@ -61,6 +64,8 @@ def serve_cmd(openai: bool = typer.Option(False, "--openai", help="answer /v1/ch
               mcp: Optional[list[str]] = typer.Option(None, "--mcp", metavar="COMMAND|URL", help="an MCP server whose tools the agent gets (repeatable; as for `agentzoo run`): started for each request"),
               system: Optional[str] = typer.Option(None, "--system", help="system prompt"),
               max_steps: Optional[int] = typer.Option(None, "--max-steps", help="step (turn) limit"),
+              model_opt: Optional[list[str]] = typer.Option(None, "--model-opt", help="a setting of the model's "
+                                                            "client KEY=VALUE, as for `agentzoo run` (repeatable)"),
               host: str = typer.Option("127.0.0.1", "--host", help="address to bind; beyond 127.0.0.1 a key is required"),
               port: int = typer.Option(8000, "--port", help="port to bind (0: any free port, printed at start)"),
               api_key: Optional[str] = typer.Option(None, "--api-key", help="the bearer token callers must send [default: $AGENTZOO_SERVE_KEY]"),
@@ -72,7 +77,7 @@ def serve_cmd(openai: bool = typer.Option(False, "--openai", help="answer /v1/ch
         raise ConfigError("say how to serve: --openai or --a2a (one of them)")
     key = check_binding(host, api_key)
     service = service_from_flags(agent_kind, model, agent_opt, spec_file, role_model, tools, system, max_steps,
-                                 journal_path, max_concurrent, mcp=mcp)
+                                 journal_path, max_concurrent, mcp=mcp, model_opt=model_opt)
     if openai:
         from ..server.openai_server import serve
     else:

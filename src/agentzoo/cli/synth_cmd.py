@@ -37,6 +37,8 @@ def synth(pipeline: str = typer.Argument(..., help="a pipeline's name (listed ab
           env: Optional[str] = typer.Option(None, "--env", help="the environment it works on [default: the pipeline's first]"),
           model: Optional[str] = typer.Option(None, "--model", "-m", help="the model every role uses [default: $AGENTZOO_MODEL]"),
           role_model: Optional[list[str]] = typer.Option(None, "--role-model", help="ROLE=MODEL: a model for one role (a scope name of the pipeline, e.g. teacher, judge; repeatable)"),
+          model_opt: Optional[list[str]] = typer.Option(None, "--model-opt", help="a setting of the models' client "
+                                                        "KEY=VALUE, as for `agentzoo run` (repeatable)"),
           out: Optional[Path] = typer.Option(None, "--out", help="the synthesis folder: journal, dataset, report"),
           limit: Optional[int] = typer.Option(None, "--limit", min=1, help="seeds (tasks, documents, questions) to start from [default: 4]"),
           seed: Optional[int] = typer.Option(None, "--seed", help="sampling and shuffling seed [default: 0]"),
@@ -53,7 +55,7 @@ def synth(pipeline: str = typer.Argument(..., help="a pipeline's name (listed ab
     from ..models.registry import default_model_string
     from ..synth.pipelines import get_pipeline
     from ..synth.settings import SynthSettings, load_settings
-    from .specs import parse_pairs
+    from .specs import check_model_options, parse_pairs
 
     is_file = pipeline not in PIPELINES and _is_file_name(pipeline)
     base = load_settings(Path(pipeline)) if is_file else SynthSettings(pipeline=pipeline)
@@ -68,6 +70,8 @@ def synth(pipeline: str = typer.Argument(..., help="a pipeline's name (listed ab
              "formats": [f.strip() for f in formats.split(",") if f.strip()] if formats is not None else None,
              "options": {**base.options, **dict(parse_pairs(opt, "--opt"))} if opt else None,
              "models": {**base.models, **dict(parse_pairs(role_model, "--role-model"))} if role_model else None,
+             "model_options": ({**base.model_options, **dict(parse_pairs(model_opt, "--model-opt"))}
+                               if model_opt else None),
              "dedup": False if no_dedup else None, "decontam": False if no_decontam else None,
              "budgets": budgets or None, "out": str(out) if out is not None else None}
     try:
@@ -84,6 +88,7 @@ def synth(pipeline: str = typer.Argument(..., help="a pipeline's name (listed ab
     settings = settings.model_copy(update={"model": settings.model or default_model_string()})
     if not settings.model:
         raise ConfigError("no model: give --model (or set AGENTZOO_MODEL)")
+    check_model_options(settings.model_options, [settings.model, *settings.models.values()])
     folder = Path(settings.out)
     run_id, status, stopped_in = _run(module, settings, folder, replay)
     if stopped_in is None:
@@ -146,7 +151,8 @@ def _run(module: Any, settings: Any, out: Path, replay: bool) -> tuple[str, str,
 
     # the builder makes the models (and their models per role) as for any agent: consent for a model script,
     # credentials never taken from a journal, the same tool mode live and in a replay
-    spec = AgentSpec(agent=f"synth:{settings.pipeline}", model=settings.model, models=settings.models)
+    spec = AgentSpec(agent=f"synth:{settings.pipeline}", model=settings.model, models=settings.models,
+                     model_options=settings.model_options)
 
     async def go() -> tuple[str, str, str | None]:
         with Journal(out / "journal.db") as journal:

@@ -39,6 +39,7 @@ class HarnessEvaluator:
 
     `agent_options` go to every candidate's spec (`max_model_calls`, `task_seconds`), and so does
     `max_tokens` (a cap on each of its LLM calls' replies); `sandbox` says where the code runs;
+    `model_options` set the model's client (how replies are read: not part of a candidate's folder);
     `concurrency`, `retries` and `max_infra_errors` are the harness's.
     """
 
@@ -46,8 +47,9 @@ class HarnessEvaluator:
                  env_source: dict[str, Any] | None = None, concurrency: int = 4, retries: int = 2,
                  max_infra_errors: int = 20, sandbox: SandboxSpec | None = None,
                  agent_options: dict[str, Any] | None = None, max_tokens: int | None = None,
-                 scoring: ScoringContext | None = None) -> None:
+                 scoring: ScoringContext | None = None, model_options: dict[str, Any] | None = None) -> None:
         self.env_name, self.env, self.tasks, self.model, self.work = env_name, env, list(tasks), model, Path(work)
+        self.model_options = dict(model_options or {})
         self.env_source = env_source or {"name": env_name, "tasks_file": None, "options": {}}
         self.concurrency, self.retries, self.max_infra_errors = concurrency, retries, max_infra_errors
         self.sandbox = sandbox or SandboxSpec()
@@ -69,7 +71,8 @@ class HarnessEvaluator:
     async def __call__(self, candidate: Candidate) -> Evaluation:
         out = self.folder(candidate)
         spec = AgentSpec(agent="adas", model=UNSET_MODEL, sandbox=self.sandbox, sampling=Sampling(max_tokens=self.max_tokens),
-                         options={"code": candidate.code, "name": candidate.name, **self.agent_options})
+                         options={"code": candidate.code, "name": candidate.name, **self.agent_options},
+                         model_options=self.model_options)
         samples = expand_tasks({self.env_name: self.tasks}, [LABEL], [self.model], 1)
         config = EvalConfig(out=out, concurrency=self.concurrency, retries=self.retries,
                             max_infra_errors=self.max_infra_errors, agents={LABEL: spec}, scoring=self.scoring,
