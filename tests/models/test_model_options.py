@@ -88,10 +88,10 @@ def test_settings_for_a_model_that_takes_none_are_an_error_not_ignored(tmp_path)
     (tmp_path / "s.json").write_text('["hi"]')
     out = az("run", "q", "--model", "scripted:s.json", "--model-opt", "stream=false", "--journal", tmp_path / "j.db",
              cwd=tmp_path, check=False)
-    assert out.returncode == 2 and "no model given takes model options (scripted:s.json)" in out.stderr, out.stderr
+    assert out.returncode == 2 and "model options stream (--model-opt): no model given takes any (scripted:s.json)" in out.stderr, out.stderr
     out = az("eval", "--env", "gsm8k", "--model", "oracle", "--limit", "1", "--model-opt", "stream=false",
              "--out", tmp_path / "r", cwd=tmp_path, check=False)
-    assert out.returncode == 2 and "no model given takes model options (oracle)" in out.stderr, out.stderr
+    assert out.returncode == 2 and "no model given takes any (oracle)" in out.stderr, out.stderr
     assert not (tmp_path / "r" / "results.db").exists()
 
 

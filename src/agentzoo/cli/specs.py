@@ -79,7 +79,7 @@ def check_model_options(options: dict[str, Any], models: list[str]) -> None:
     if not options:
         return
     if not any(takes_options(m) for m in models):
-        raise ConfigError(f"--model-opt {', '.join(options)}: no model given takes model options "
+        raise ConfigError(f"model options {', '.join(options)} (--model-opt): no model given takes any "
                           f"({', '.join(models)}); they are settings of openai, openai-compatible and local models")
     for model in models:
         model_options(model, options)
