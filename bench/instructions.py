@@ -1,6 +1,7 @@
 """Instructions per step (or per eval sample), counted under valgrind: a yardstick this noisy machine cannot move.
 
-    .venv/bin/python bench/instructions.py [--mode inproc|http|eval|events] [--base REV] [--small N] [--large N]
+    .venv/bin/python bench/instructions.py [--mode inproc|http|eval|events|events-flushed] [--base REV]
+                                           [--small N] [--large N]
 
 Timings on a shared VM move by more than most changes do (the same pure-Python loop takes 1.5–2.3 s from
 one minute to the next), so a change to the hot path is measured here by the instructions the process
@@ -16,8 +17,10 @@ sockets), waiting, and the machine's speed; so a change that saves system calls 
 - `eval`: the oracle eval of GSM8K with the tool-calling agent in one process, 1,319 samples per seed
   (`--small`/`--large` count seeds here); per sample.
 - `events`: a streamed reply as a real server sends it, an event per token: 200 one-token content
-  events read by the model client's stream reader from memory (in two pieces, as from a socket), no
-  HTTP; per event (`--small`/`--large` count replies here).
+  events read by the model client's stream reader from memory (in two pieces, as from a socket that
+  has gathered many), no HTTP; per event (`--small`/`--large` count replies here).
+- `events-flushed`: the same events, each in a piece of its own, as a reader that keeps up with a
+  server flushing every token gets them.
 
 `--base REV` measures REV too (a temporary git worktree, imported ahead of this checkout's package) and
 prints the ratio. The runners are this checkout's in both cases. Needs valgrind (`apt-get install valgrind`).
@@ -78,12 +81,14 @@ model = OpenAICompatible("m", base_url="http://127.0.0.1:9/v1")
 def event(i):
     return orjson.dumps({{"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "m",
                           "choices": [{{"index": 0, "delta": {{"content": f" tok{{i}}"}}, "finish_reason": None}}]}})
-body = b"".join(b"data: " + event(i) + b"\\n\\n" for i in range({events})) + b"data: [DONE]\\n\\n"
+flushed = [b"data: " + event(i) + b"\\n\\n" for i in range({events})] + [b"data: [DONE]\\n\\n"]
+body = b"".join(flushed)
+pieces = {pieces}
 class Reader:
     def __init__(self):
-        self.pieces = [body[:4000], body[4000:]]
+        self.pieces = iter(pieces)
     async def read_chunk(self):
-        return self.pieces.pop(0) if self.pieces else None
+        return next(self.pieces, None)
 class Reply:
     def __init__(self):
         self.body_reader = Reader()
@@ -111,8 +116,9 @@ def instructions(code: str, n: int, url: str, src: Path | None) -> int:
 def per_unit(mode: str, small: int, large: int, url: str, src: Path | None) -> float:
     if mode == "eval":
         code, units = _EVAL, (large - small) * 1319
-    elif mode == "events":
-        code, units = _EVENTS.format(events=EVENTS), (large - small) * EVENTS
+    elif mode in ("events", "events-flushed"):
+        code = _EVENTS.format(events=EVENTS, pieces="[body[:4000], body[4000:]]" if mode == "events" else "flushed")
+        units = (large - small) * EVENTS
     else:
         code, units = _AGENT.format(peers=str(PEERS), turns=TURNS), (large - small) * TURNS  # TURNS model calls a task
     return (instructions(code, large, url, src) - instructions(code, small, url, src)) / units
@@ -135,7 +141,7 @@ def worktree(rev: str, into: str) -> Path:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--mode", choices=["inproc", "http", "eval", "events"], default="inproc")
+    p.add_argument("--mode", choices=["inproc", "http", "eval", "events", "events-flushed"], default="inproc")
     p.add_argument("--base", help="a git revision to measure as well, for the ratio")
     p.add_argument("--small", type=int,
                    help="tasks (eval: seeds; events: replies) of the smaller run (default 40; eval 1)")
@@ -148,7 +154,7 @@ def main() -> None:
     large = a.large if a.large is not None else (2 if a.mode == "eval" else 140)
     if not 0 <= small < large:
         raise SystemExit(f"--small ({small}) must be below --large ({large})")
-    unit = {"eval": "sample", "events": "stream event"}.get(a.mode, "model turn")
+    unit = {"eval": "sample", "events": "stream event", "events-flushed": "stream event"}.get(a.mode, "model turn")
     with tempfile.TemporaryDirectory(prefix="agentzoo-instructions-") as tmp:
         base_src = worktree(a.base, os.path.join(tmp, "base")) if a.base else None
         try:

@@ -401,6 +401,70 @@ async def test_stream_framing_crlf_fields_multiline_data_and_lines_cut_between_r
     assert resp.text == "Hello, world" and resp.finish_reason == "stop" and srv.count == 1
 
 
+def _read_pieces(pieces: list[bytes]):
+    """The stream reader on a body given in these pieces, as the HTTP client hands them over."""
+    from agentzoo.models.openai_compat import _Clock
+
+    class Reader:
+        def __init__(self) -> None:
+            self.left = iter(pieces)
+
+        async def read_chunk(self) -> bytes | None:
+            return next(self.left, None)
+
+    class Reply:
+        body_reader = Reader()
+
+    async def read():
+        m = OpenAICompatible("m", base_url="http://127.0.0.1:9/v1")
+        return await m._read_stream(Reply(), None, _Clock(None, None), None)
+
+    return asyncio.run(read())
+
+
+@pytest.mark.parametrize("cut", ["events", "whole", 1, 2, 7, 64, "random"])
+def test_a_stream_reads_the_same_however_it_is_cut_into_pieces(cut):
+    # Each event whole in a piece of its own is read by a shorter path than the others: every way of
+    # cutting the same body must give the same reply, the events that span pieces or lines included.
+    import random
+
+    one = json.dumps(_chunk({"content": "Hel"}), separators=(",", ":"))
+    at = one.index(",") + 1
+    events = [f"data: {one[:at]}\ndata: {one[at:]}\n\n",  # one event, two data lines (joined by "\n")
+              f"data:{json.dumps(_chunk({'content': 'lo'}))}\n\n", ": a comment\n\n",
+              f"event: message\r\ndata: {json.dumps(_chunk({'content': ', '}))}\r\n\r\n",
+              *[f"data: {json.dumps(_chunk({'content': w}))}\n\n" for w in ("wor", "ld")],
+              f"data: {json.dumps(_chunk({}, 'stop'))}\n\n", "data: [DONE]\n\n"]
+    body = "".join(events).encode()
+    if cut == "events":
+        pieces = [e.encode() for e in events]
+    elif cut == "whole":
+        pieces = [body]
+    else:
+        rng = random.Random(7)
+        sizes = iter(lambda: rng.randint(1, 40), None) if cut == "random" else iter(lambda: cut, None)
+        pieces, at = [], 0
+        while at < len(body):
+            size = next(sizes)
+            pieces.append(body[at:at + size])
+            at += size
+    acc = _read_pieces(pieces)
+    assert "".join(acc.content) == "Hello, world" and acc.finish_reason == "stop" and acc.events == 6
+
+
+def test_a_data_line_waiting_for_its_blank_line_joins_the_next_piece_s_line():
+    # "data: A\n" then "data: B\n\n": one event of two data lines, even though the second piece looks
+    # like a whole event by itself.
+    one = json.dumps(_chunk({"content": "joined"}))
+    at = one.index(",") + 1
+    acc = _read_pieces([f"data: {one[:at]}\n".encode(), f"data: {one[at:]}\n\n".encode(), b"data: [DONE]\n\n"])
+    assert acc.content == ["joined"] and acc.events == 1
+    # A piece that ends in the middle of a line (here a comment's) continues that line in the next one.
+    event = f"data: {json.dumps(_chunk({'content': 'not an event'}))}\n\n".encode()
+    acc = _read_pieces([b": keep-", event, f"data: {one}\n\n".encode(), b"data: [DONE]\n\n"])
+    assert acc.content == ["joined"] and acc.events == 1
+
+
 async def test_stream_and_plain_give_the_same_message():
     behaviour = {"content": "The answer is four, as it has always been.",
                  "tool_calls": [{"id": "c9", "name": "add", "arguments": {"a": 2, "b": 2}}]}

@@ -469,8 +469,7 @@ class OpenAICompatible:
                            clock: _Clock, declared: str | None) -> _StreamAccumulator:
         """Server-sent events up to `[DONE]`, into an accumulator, then the body to its end (see
         `_finish`; `declared` is its Content-Length, if the server sent one). Lines are split in C,
-        a piece at a time; the start of a line that a piece cuts waits in `partial` until its end
-        arrives."""
+        a piece at a time (`_events`)."""
         acc = _StreamAccumulator(on_delta, self.max_tool_calls, self.endpoint, clock)
         partial: list[bytes] = []
         data: list[bytes] = []  # the data lines of the event being read
@@ -482,36 +481,23 @@ class OpenAICompatible:
             if clock.received > cap:
                 raise self._too_large(f"the stream was cut after {clock.received:,} bytes and {acc.events} events")
             # `find`, not `in`: bytes' `in` first tries its operand as an int and raises a TypeError inside
-            if chunk.find(b"\n") < 0:
+            end = chunk.find(b"\n")
+            if end == len(chunk) - 2 and not partial and not data and chunk.startswith(b"data: ") \
+                    and chunk.endswith(b"\n\n"):
+                # The usual piece while the reader keeps up with a server that flushes every token: one
+                # event of one data line, whole (what `_events` would make of it, in fewer steps).
+                events: Any = (chunk[6:-2],)
+            elif end < 0:
                 partial.append(chunk)
                 continue
-            if partial:
-                partial.append(chunk)
-                chunk = b"".join(partial)
-                partial.clear()
-            lines = chunk.split(b"\n")
-            tail = lines.pop()  # after the last newline: the start of the next line, or b""
-            if tail:
-                partial.append(tail)
-            cr = chunk.find(b"\r") >= 0
-            for line in lines:
-                if cr:
-                    line = line.rstrip(b"\r")
-                if line:
-                    if line.startswith(b"data: "):  # the usual spelling: one slice, not two
-                        data.append(line[6:])
-                    elif line.startswith(b"data:"):
-                        data.append(line[5:])
-                    # other fields (event:, id:, retry:) and ":" comments carry nothing we need
-                    continue
-                if data:  # a blank line ends an event
-                    event = data[0] if len(data) == 1 else b"\n".join(data)
-                    data.clear()
-                    if len(event) < 16 and event.strip() == b"[DONE]":
-                        if not (declared is not None and declared.isdigit() and clock.received >= int(declared)):
-                            await self._finish(reader, clock)
-                        return acc
-                    acc.add(self._event(event))
+            else:
+                events = _events(chunk, partial, data)
+            for event in events:
+                if len(event) < 16 and event.strip() == b"[DONE]":
+                    if not (declared is not None and declared.isdigit() and clock.received >= int(declared)):
+                        await self._finish(reader, clock)
+                    return acc
+                acc.add(self._event(event))
         # A cut stream may look complete; only [DONE] says it is. A model call has no side
         # effects, so it is retried rather than returned half-written.
         raise ProtocolError(f"stream ended before [DONE] from {self.endpoint} "
@@ -650,6 +636,36 @@ class _Clock:
                 if first is None:  # not streamed: generation began when the server's prompt time ended
                     first = max(0.0, total - generation)
         return Latency(total, first, queue, prompt, generation)
+
+
+def _events(chunk: bytes, partial: list[bytes], data: list[bytes]) -> list[bytes]:
+    """The events a piece of a stream completes, its lines split in C. The start of a line that the
+    piece cuts waits in `partial` until its end arrives, and the data lines of an event that has not
+    ended yet (no blank line after them) wait in `data`."""
+    if partial:
+        partial.append(chunk)
+        chunk = b"".join(partial)
+        partial.clear()
+    lines = chunk.split(b"\n")
+    tail = lines.pop()  # after the last newline: the start of the next line, or b""
+    if tail:
+        partial.append(tail)
+    cr = chunk.find(b"\r") >= 0
+    events = []
+    for line in lines:
+        if cr:
+            line = line.rstrip(b"\r")
+        if line:
+            if line.startswith(b"data: "):  # the usual spelling: one slice, not two
+                data.append(line[6:])
+            elif line.startswith(b"data:"):
+                data.append(line[5:])
+            # other fields (event:, id:, retry:) and ":" comments carry nothing we need
+            continue
+        if data:  # a blank line ends an event
+            events.append(data[0] if len(data) == 1 else b"\n".join(data))
+            data.clear()
+    return events
 
 
 def _earlier(a: float | None, b: float | None) -> float | None:
