@@ -265,7 +265,7 @@ def make_model(spec: AgentSpec, *, trust: Trust = TRUST_ALL, replay: bool = Fals
 
 def _one_model(text: str, spec: AgentSpec, trust: Trust, replay: bool, env: Any, episode: Any,
                made: list[Any]) -> Any:
-    from .models.registry import RecordedOnlyModel, model_name_of, model_options, parse_model
+    from .models.registry import RecordedOnlyModel, model_name_of, parse_model
 
     if replay:
         if text == ORACLE:
@@ -283,6 +283,19 @@ def _one_model(text: str, spec: AgentSpec, trust: Trust, replay: bool, env: Any,
         return oracle_model(env, episode.task, oracle_agent(spec))
     if text.startswith("scripted:") and ".py:" in text:
         trust.load(text.partition(":")[2], "model script")  # consent first; parse_model loads it
+    model = parse_model(text, **model_kwargs(text, spec))
+    made.append(model)
+    return model
+
+
+def model_kwargs(text: str, spec: AgentSpec) -> dict[str, Any]:
+    """What `parse_model` is given for the model `text` under `spec` (here and for an eval's samples): the tool
+    mode, and for a model that is not a script the streaming, call timeout and client settings (`model_options`,
+    checked for that kind of model). The oracle takes none."""
+    from .models.registry import model_options
+
+    if text == ORACLE:
+        return {}
     options: dict[str, Any] = {}
     if spec.tool_mode is not None:
         options["tool_mode"] = spec.tool_mode
@@ -292,9 +305,7 @@ def _one_model(text: str, spec: AgentSpec, trust: Trust, replay: bool, env: Any,
         if spec.call_timeout is not None:
             options["call_timeout"] = spec.call_timeout
         options.update(model_options(text, spec.model_options))
-    model = parse_model(text, **options)
-    made.append(model)
-    return model
+    return options
 
 
 def oracle_agent(spec: AgentSpec) -> str:

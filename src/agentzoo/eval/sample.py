@@ -11,14 +11,14 @@ from typing import Any
 
 from ..envs.base import Environment, ScoringContext
 from ..errors import AgentzooError, SandboxError, error_to_json
-from ..models.registry import model_options, parse_model
+from ..models.registry import parse_model
 from ..runtime.entry import Entry
 from ..runtime.gateway import model_attempts
 from ..runtime.journal import Journal, tally_usage
 from ..runtime.runner import run
 from ..runtime.secrets import mask_text
 from ..runtime.spec import AgentSpec
-from ..builder import oracle_agent
+from ..builder import model_kwargs, oracle_agent
 from .agents import start_agent, template
 from .matrix import Sample
 
@@ -74,12 +74,7 @@ async def run_sample(sample: Sample, env: Environment, journal: Journal, models:
     spec = template(sample.agent, agents)
     model = None
     if not spec.models:  # a model per role: the builder makes them for this sample
-        options = {k: v for k, v in (("stream", spec.stream or None), ("call_timeout", spec.call_timeout))
-                   if v is not None and sample.model != ORACLE and not sample.model.startswith("scripted:")}
-        if spec.tool_mode is not None and sample.model != ORACLE:
-            options["tool_mode"] = spec.tool_mode
-        options.update(model_options(sample.model, spec.model_options))
-        model = models.get(sample.model, env, sample, oracle_agent(spec), **options)
+        model = models.get(sample.model, env, sample, oracle_agent(spec), **model_kwargs(sample.model, spec))
     try:
         built = await start_agent(sample, env, episode, model, agents, env_sources)
     except AgentzooError as exc:
