@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..catalog import split_agent
 from ..errors import ConfigError
-from ..runtime.spec import AgentSpec, BudgetSpec, McpServerSpec, SandboxSpec, plain_settings
+from ..runtime.spec import AgentSpec, BudgetSpec, McpServerSpec, ModelOptions, SandboxSpec
 from .agents import UNSET_MODEL
 
 
@@ -75,7 +75,7 @@ class Experiment(_Data):
     max_infra_errors: int = Field(20, ge=0)
     budgets: BudgetSpec | None = None
     """Limits of each sample's run."""
-    model_options: dict[str, Any] = Field(default_factory=dict)
+    model_options: ModelOptions = Field(default_factory=dict)
     """Settings of the models' clients (`AgentSpec.model_options`, `--model-opt`), for every agent that
     gives none of its own: e.g. `stream: false` to read each reply whole, `max_concurrency: 256`."""
     mcp: list[McpServerSpec] = Field(default_factory=list)
@@ -95,11 +95,6 @@ class Experiment(_Data):
     @classmethod
     def _entries(cls, value: list[EnvEntry | str]) -> list[EnvEntry | str]:
         return [EnvEntry(name=v) if isinstance(v, str) else v for v in value]
-
-    @field_validator("model_options")
-    @classmethod
-    def _plain_settings(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return plain_settings(value)
 
     @field_validator("models")
     @classmethod

@@ -14,9 +14,9 @@ builder's job, and code named by a journal is loaded only with the user's consen
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .. import _json
 from ..errors import ConfigError
@@ -152,6 +152,20 @@ class RemoteAgentSpec(_Data):
         return value.strip()
 
 
+def plain_settings(value: dict[str, Any]) -> dict[str, Any]:
+    """Model options are single values; which keys and types a model takes is checked when it is made
+    (`models.registry.model_options`), since that depends on the model."""
+    for key, setting in value.items():
+        if not (setting is None or isinstance(setting, (bool, int, float, str))):
+            raise ValueError(f"{key}: a setting is one value (true or false, a number, a text or null), "
+                             f"not {type(setting).__name__}")
+    return value
+
+
+ModelOptions = Annotated[dict[str, Any], AfterValidator(plain_settings)]
+"""Settings of a model's client, as specs, experiment files and synthesis files take them."""
+
+
 class AgentSpec(_Data):
     """One agent, fully described. Validated on creation; `to_config()` is what the journal stores."""
 
@@ -196,18 +210,13 @@ class AgentSpec(_Data):
     """Show the reply's tokens as they come (`agentzoo run --stream`)."""
     call_timeout: float | None = Field(None, gt=0)
     """Seconds one model call may take before it is cut (None: the backend's default)."""
-    model_options: dict[str, Any] = Field(default_factory=dict)
+    model_options: ModelOptions = Field(default_factory=dict)
     """Settings of the model's client (`--model-opt KEY=VALUE`), for every model of the spec that takes
     them, roles included: for `openai` and `openai-compatible` models `stream` (read replies as they are
     written: on by default), `connect_timeout`, `first_byte_timeout`, `idle_timeout`, `max_concurrency`,
     `max_response_bytes` and `max_tool_calls` (see `OpenAICompatible`); for `local` ones `stream`, `ctx`,
     `threads`, `seed`, `max_tokens` and `cache`. Checked when the model is made; a script and the oracle
     take none."""
-
-    @field_validator("model_options")
-    @classmethod
-    def _plain_settings(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return plain_settings(value)
 
     @model_validator(mode="after")
     def _streams_to_show(self) -> AgentSpec:
@@ -277,16 +286,6 @@ class AgentSpec(_Data):
             return type(self).model_validate(data)
         except ValidationError as exc:
             raise ConfigError(describe_errors(exc)) from None
-
-
-def plain_settings(value: dict[str, Any]) -> dict[str, Any]:
-    """Model options are single values; which keys and types a model takes is checked when it is made
-    (`models.registry.model_options`), since that depends on the model."""
-    for key, setting in value.items():
-        if not (setting is None or isinstance(setting, (bool, int, float, str))):
-            raise ValueError(f"{key}: a setting is one value (true or false, a number, a text or null), "
-                             f"not {type(setting).__name__}")
-    return value
 
 
 def set_path(data: dict[str, Any], path: str, value: Any) -> None:

@@ -14,10 +14,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import ConfigError
-from ..runtime.spec import BudgetSpec, plain_settings
+from ..runtime.spec import BudgetSpec, ModelOptions
 
 DEFAULT_FORMATS = ("jsonl", "openai", "sharegpt", "dpo", "parquet")
 
@@ -34,7 +34,7 @@ class SynthSettings(BaseModel):
     models: dict[str, str] = Field(default_factory=dict)
     """A model per role: the role is the name of a scope that calls a model (`teacher`, `judge`, ...), as the
     report's Roles table lists them; the deepest scope segment naming a role wins."""
-    model_options: dict[str, Any] = Field(default_factory=dict)
+    model_options: ModelOptions = Field(default_factory=dict)
     """Settings of the models' clients (`--model-opt`, `AgentSpec.model_options`): how replies are read, not
     what is asked, so a synthesis resumes under other ones."""
     limit: int = Field(4, ge=1)
@@ -52,11 +52,6 @@ class SynthSettings(BaseModel):
     """Limits of the whole run."""
     out: str | None = None
     """The synthesis folder (a flag `--out` wins)."""
-
-    @field_validator("model_options")
-    @classmethod
-    def _plain_settings(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return plain_settings(value)
 
     def check(self, module: ModuleType) -> SynthSettings:
         """These settings, with the environment defaulted, if the pipeline takes them; else a `ConfigError`."""
