@@ -96,17 +96,17 @@ _CLIENT_OPTIONS: dict[str, tuple[type, bool]] = {
     "idle_timeout": (float, True), "max_concurrency": (int, True), "max_response_bytes": (int, False),
     "max_tool_calls": (int, False),
 }
-_LOCAL_OPTIONS: dict[str, tuple[type, bool]] = {
-    "stream": (bool, False), "ctx": (int, False), "threads": (int, False), "seed": (int, False),
-    "max_tokens": (int, False), "cache": (bool, False),
-}
 
 
 def _options_taken(spec: str) -> dict[str, tuple[type, bool]]:
     kind = spec.partition(":")[0]
     if kind in ("openai", "openai-compatible"):
         return _CLIENT_OPTIONS
-    return _LOCAL_OPTIONS if kind == "local" else {}
+    if kind == "local":  # the options a local model string takes after `?`, and streaming
+        from .local import _OPTIONS as local_options
+
+        return {"stream": (bool, False), **{key: (type_, False) for key, (type_, _default) in local_options.items()}}
+    return {}
 
 
 def takes_options(spec: str) -> bool:
