@@ -811,7 +811,7 @@ def main() -> None:
     cfg.tasks = 5 if cfg.quick else 20
     cfg.warmup = 2 if cfg.quick else 3
     cfg.conc_timeout = cfg.conc_timeout or (600 if cfg.quick else 2400)
-    cfg.extra_env = {"agentzoo-uncapped": {"BENCH_AGENTZOO_MAX_CONCURRENCY": "100000"},
+    cfg.extra_env = {"agentzoo-uncapped": {"BENCH_AGENTZOO_MODEL_OPT": "max_concurrency=100000"},
                      "agentzoo-whole-replies": {"BENCH_AGENTZOO_MODEL_OPT": "stream=false"},
                      "agentzoo-no-wire": {"BENCH_AGENTZOO_NO_WIRE_MS": "50"},  # the concurrency server's latency
                      "agentzoo-commit-each": {"BENCH_AGENTZOO_COMMIT_EACH": "1"},

@@ -4,9 +4,8 @@ Every run writes its effects to a SQLite Journal (one file per process, in a tem
 `agentzoo.run(agent, task, journal=journal)` does. The agent is stateless configuration: one
 shared agent for all tasks. OpenAICompatible keeps its defaults (including max_concurrency,
 the ceiling of the adaptive window of requests in flight per endpoint) unless
-BENCH_AGENTZOO_MAX_CONCURRENCY is set (used by the orchestrator's `agentzoo-uncapped` row), or
-BENCH_AGENTZOO_MODEL_OPT gives settings as `--model-opt` does, comma-separated (`stream=false`: the
-`agentzoo-whole-replies` row).
+BENCH_AGENTZOO_MODEL_OPT gives settings as `--model-opt` does, comma-separated (the orchestrator's
+`agentzoo-uncapped` row: `max_concurrency=100000`; `agentzoo-whole-replies`: `stream=false`).
 
 In the cpu modes the measured tasks get a journal of their own (`before_measure`), and the
 result line says how many bytes it holds once closed (`journal_bytes_per_step`): the file's
@@ -119,8 +118,6 @@ def make_http(base_url: str, turns: int):
     if os.environ.get("BENCH_AGENTZOO_NO_WIRE_MS"):
         return _no_wire(turns, float(os.environ["BENCH_AGENTZOO_NO_WIRE_MS"]) / 1000)
     kwargs = {}
-    if os.environ.get("BENCH_AGENTZOO_MAX_CONCURRENCY"):
-        kwargs["max_concurrency"] = int(os.environ["BENCH_AGENTZOO_MAX_CONCURRENCY"])
     if os.environ.get("BENCH_AGENTZOO_MODEL_OPT"):  # as `--model-opt KEY=VALUE` gives them, e.g. stream=false
         from agentzoo.cli.specs import parse_pairs
         from agentzoo.models.registry import model_options
