@@ -54,6 +54,44 @@ async def test_a_rerun_skips_finished_samples_and_runs_the_rest(tmp_path):
     assert len(rows(tmp_path)) == 10
 
 
+async def test_a_rerun_counts_the_success_and_cost_of_the_samples_it_skips(tmp_path, capsys):
+    def half_right(model, tools=(), *, system=None, sampling=None, episode=None):
+        class Agent:
+            async def run(self, task, ctx):
+                right = int(episode.task.id.rsplit("/", 1)[-1]) % 2 == 0  # gsm8k/0, gsm8k/1, …
+                return f"#### {episode.task.gold if right else -1}"
+        return Agent()
+
+    register_agent("half-right", half_right)
+    try:
+        env = GSM8K()
+        samples = expand({"gsm8k": env}, ["half-right"], ["oracle"], 2, limit=5)
+        first = await run_eval(samples[:6], {"gsm8k": env}, EvalConfig(out=tmp_path))
+        store = ResultStore(tmp_path / "results.db")
+        costly = {**next(iter(rows(tmp_path).values())), "success": True}
+        store.put({**costly, "cost_usd": 0.25}, 1.0)  # a finished sample of this eval that cost something
+        store.put({**costly, "key": "gone", "cost_usd": 7.0}, 2.0)  # a row of a sample this eval no longer has
+        store.close()
+        second = await run_eval(samples, {"gsm8k": env}, EvalConfig(out=tmp_path))
+    finally:
+        AGENTS.pop("half-right")
+    kept = [r for r in rows(tmp_path).values() if r["key"] != "gone"]
+    assert (second.skipped, second.done) == (6, 4)
+    assert second.skipped_succeeded == sum(r["success"] for r in kept if r["key"] in {s.key for s in samples[:6]})
+    assert 0 < second.eval_success_rate < 1
+    assert second.eval_success_rate == sum(r["success"] for r in kept) / len(kept)
+    assert second.success_rate == sum(r["success"] for r in kept if r["key"] not in {s.key for s in samples[:6]}) / 4
+    assert second.skipped_cost_usd == 0.25 and second.eval_cost_usd == 0.25 + second.cost_usd
+    assert first.skipped_succeeded == 0 and first.eval_success_rate == first.success_rate
+
+    from agentzoo.cli.eval_cmd import _Display
+
+    with _Display(second.total) as shown:  # output to a file: one line (the terminal's bar shows the same text)
+        shown.update(second, None)
+    line = capsys.readouterr().out.splitlines()[-1]
+    assert line == (f"10/10 · success {second.eval_success_rate:.1%} · cost $0.2500 · infra errors 0")
+
+
 async def test_infrastructure_errors_are_retried_counted_and_budgeted(tmp_path):
     attempts: dict[str, int] = {}
 

@@ -140,7 +140,7 @@ async def test_damaged_rows_are_named_the_others_read_and_a_rerun_repairs_them(t
     store = ResultStore(tmp_path / "results.db")
     problems: list[str] = []
     assert list(store.rows(problems)) == good and len(problems) == 1 and why in problems[0]
-    assert store.done_keys() == {r["key"] for r in good}
+    assert set(store.done()) == {r["key"] for r in good}
     store.close()
 
     backend = Backend()  # the same eval again: only the unreadable sample runs

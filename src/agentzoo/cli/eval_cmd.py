@@ -411,9 +411,10 @@ class _Display:
             self.bar.__exit__(*exc)
 
     def update(self, progress: Any, row: Any) -> None:
-        rate = progress.success_rate
+        # The whole eval's figures, as the count beside them: a rerun's samples and those it skipped.
+        rate = progress.eval_success_rate
         shown = "—" if rate is None else f"{rate:.1%}"
-        text = f"success {shown} · cost ${progress.cost_usd:.4f} · infra errors {progress.infra_errors}"
+        text = f"success {shown} · cost ${progress.eval_cost_usd:.4f} · infra errors {progress.infra_errors}"
         done = progress.skipped + progress.done
         if self.bar is not None:
             self.bar.update(self.job, completed=done, description=text)

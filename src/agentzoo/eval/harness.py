@@ -40,7 +40,9 @@ class InfraErrorBudgetExceeded(AgentzooError):
 
 @dataclass
 class Progress:
-    """What the live display shows; updated as samples finish."""
+    """What the live display shows; updated as samples finish. `done`, `succeeded` and `cost_usd`
+    count the samples run this time; `skipped` those an earlier run of the eval finished, of which
+    `skipped_succeeded` succeeded at `skipped_cost_usd`."""
 
     total: int
     skipped: int = 0
@@ -49,10 +51,23 @@ class Progress:
     cost_usd: float = 0.0
     infra_errors: int = 0
     started_at: float = field(default_factory=time.monotonic)
+    skipped_succeeded: int = 0
+    skipped_cost_usd: float = 0.0
 
     @property
     def success_rate(self) -> float | None:
+        """Of the samples run this time."""
         return self.succeeded / self.done if self.done else None
+
+    @property
+    def eval_success_rate(self) -> float | None:
+        """Of every sample of the eval with a row, those run before this time too (what its report says)."""
+        finished = self.skipped + self.done
+        return (self.skipped_succeeded + self.succeeded) / finished if finished else None
+
+    @property
+    def eval_cost_usd(self) -> float:
+        return self.skipped_cost_usd + self.cost_usd
 
 
 @dataclass
@@ -170,9 +185,12 @@ def open_results(samples: list[Sample], config: EvalConfig,
     try:
         if meta is not None:
             store.set_meta("eval", meta)
-        done = store.done_keys()
+        done = store.done()
         todo = [s for s in samples if s.key not in done]
-        yield Ledger(store, todo, Progress(total=len(samples), skipped=len(samples) - len(todo)), config, on_progress)
+        earlier = [done[s.key] for s in samples if s.key in done]  # not rows of samples this eval no longer has
+        progress = Progress(total=len(samples), skipped=len(earlier), skipped_succeeded=sum(ok for ok, _ in earlier),
+                            skipped_cost_usd=sum(cost for _, cost in earlier))
+        yield Ledger(store, todo, progress, config, on_progress)
     finally:
         store.close()
 

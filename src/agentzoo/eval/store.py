@@ -67,14 +67,14 @@ class ResultStore:
         except sqlite3.Error as exc:
             raise unreadable(exc, self.path, LAYOUT) from None
 
-    def done_keys(self) -> set[str]:
-        """Samples that ran to the end; one that failed on infrastructure every time, or whose row
-        cannot be read, runs again."""
-        done = set()
+    def done(self) -> dict[str, tuple[bool, float]]:
+        """Samples that ran to the end, each with whether it succeeded and what it cost; one that
+        failed on infrastructure every time, or whose row cannot be read, runs again."""
+        done = {}
         for key, text in self._query("SELECT key, row FROM samples"):
             row, _ = _decode(key, text)
             if row is not None and row.get("status") != "infra_error":
-                done.add(key)
+                done[key] = (bool(row.get("success")), row.get("cost_usd") or 0.0)
         return done
 
     def put(self, row: dict[str, Any], finished_at: float) -> None:
