@@ -15,10 +15,10 @@ ROOT = Path(__file__).parent.parent
 TOOLS = "agentzoo.examples.demo:add"
 
 
-def az(*args, env=None, check=True):
+def az(*args, env=None, check=True, cwd=None):
     full_env = dict(os.environ, COLUMNS="200", **(env or {}))
     out = subprocess.run([sys.executable, "-m", "agentzoo.cli.main", *map(str, args)], capture_output=True,
-                         text=True, env=full_env, timeout=60)
+                         text=True, env=full_env, timeout=60, cwd=cwd)
     if check:
         assert out.returncode == 0, out.stdout + out.stderr
     return out
@@ -56,6 +56,20 @@ def test_bad_tool_spec_is_named(tmp_path):
     out = az("run", "x", "--model", f"scripted:{script}", "--tools", "agentzoo.examples.demo:nope",
              "--journal", tmp_path / "j.db", check=False)
     assert out.returncode == 2 and "has no 'nope'" in out.stderr
+
+
+def test_a_tool_module_in_the_current_folder_named_as_a_module_says_to_name_its_file(tmp_path):
+    script = Path(__file__).parent.parent / "src/agentzoo/examples/demo_script.json"
+    (tmp_path / "mytools.py").write_text("def add(a: int, b: int) -> int:\n    return a + b\n")
+    (tmp_path / "broken.py").write_text("import no_such_dependency_here\n")
+    run = ("run", "x", "--model", f"scripted:{script}", "--journal", tmp_path / "j.db")
+    # `python -m` puts the current folder on the path: the console script a user runs does not
+    out = az(*run, "--tools", "mytools:add", check=False, cwd=tmp_path, env={"PYTHONSAFEPATH": "1"})
+    assert out.returncode == 2 and "mytools.py is in this folder: name it by its file, mytools.py:add" in out.stderr
+    # the file is found, and fails on an import of its own: that is what is said, with no hint
+    out = az(*run, "--tools", "broken:add", check=False, cwd=tmp_path, env={"PYTHONPATH": str(tmp_path)})
+    assert out.returncode == 2 and "No module named 'no_such_dependency_here'" in out.stderr
+    assert "in this folder" not in out.stderr
 
 
 def test_run_streams_steps_then_replay_reproduces_it_byte_for_byte_offline(tmp_path):

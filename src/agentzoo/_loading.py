@@ -34,6 +34,15 @@ def load_file_module(name: str, path: str) -> None:
     mod_spec.loader.exec_module(module)
 
 
+def _file_hint(exc: ImportError, module_name: str, attr: str) -> str:
+    """A module name is looked up on Python's path, which for the command line does not hold the current
+    folder; when the module itself was not found there and its file is right here, say how to name it."""
+    here = Path(*module_name.split(".")).with_suffix(".py")
+    missing = isinstance(exc, ModuleNotFoundError) and exc.name is not None and \
+        (module_name == exc.name or module_name.startswith(exc.name + "."))
+    return f"; {here} is in this folder: name it by its file, {here}:{attr}" if missing and here.is_file() else ""
+
+
 def load_callable(spec: str, what: str = "tool") -> Any:
     """`package.module:function` or `path/to/file.py:function`; `what` names it in errors."""
     module_name, sep, attr = spec.rpartition(":")
@@ -51,7 +60,7 @@ def load_callable(spec: str, what: str = "tool") -> Any:
         else:
             module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise ConfigError(f"{what} {spec!r}: cannot import {module_name!r}: {exc}") from exc
+        raise ConfigError(f"{what} {spec!r}: cannot import {module_name!r}: {exc}{_file_hint(exc, module_name, attr)}") from exc
     try:
         return getattr(module, attr)
     except AttributeError:
