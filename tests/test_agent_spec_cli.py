@@ -4,7 +4,6 @@ files equal to flags, user code under `eval`, bundles that replay elsewhere, and
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sqlite3
 import subprocess
@@ -14,18 +13,14 @@ from pathlib import Path
 import pytest
 
 from agentzoo import Journal
+from helpers.cli import agentzoo
 
 ROOT = Path(__file__).parent.parent
 TOOLS = "agentzoo.examples.demo:add"
 
 
 def az(*args, env=None, check=True, cwd=None, timeout=180):
-    full_env = dict(os.environ, COLUMNS="200", AGENTZOO_OFFLINE="1", **(env or {}))
-    out = subprocess.run([sys.executable, "-m", "agentzoo.cli.main", *map(str, args)], capture_output=True,
-                         text=True, env=full_env, timeout=timeout, cwd=cwd)
-    if check:
-        assert out.returncode == 0, out.stdout + out.stderr
-    return out
+    return agentzoo(*args, env={"AGENTZOO_OFFLINE": "1", **(env or {})}, check=check, cwd=cwd, timeout=timeout)
 
 
 def script(tmp_path, replies, name="script.json"):

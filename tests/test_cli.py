@@ -1,27 +1,20 @@
 """The command line, as a user runs it: real processes, a fake OpenAI-compatible server."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from agentzoo import Journal
 from agentzoo.testing.fake_openai import FakeOpenAIServer, add_agent
+from helpers.cli import agentzoo
 
 ROOT = Path(__file__).parent.parent
 TOOLS = "agentzoo.examples.demo:add"
 
 
 def az(*args, env=None, check=True, cwd=None):
-    full_env = dict(os.environ, COLUMNS="200", **(env or {}))
-    out = subprocess.run([sys.executable, "-m", "agentzoo.cli.main", *map(str, args)], capture_output=True,
-                         text=True, env=full_env, timeout=60, cwd=cwd)
-    if check:
-        assert out.returncode == 0, out.stdout + out.stderr
-    return out
+    return agentzoo(*args, env=env, check=check, cwd=cwd, timeout=60)
 
 
 def test_demo_runs_without_a_model_and_says_how_to_configure_one(tmp_path):

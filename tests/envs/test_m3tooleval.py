@@ -8,7 +8,6 @@ import asyncio
 import dataclasses
 import json
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from agentzoo.runtime import runner
 from agentzoo.runtime.journal import Journal
 from agentzoo.runtime.spec import AgentSpec
 from agentzoo.sandbox import probe
+from helpers.cli import agentzoo
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPERIMENT = ROOT / "experiments" / "codeact-m3tooleval.yaml"
@@ -430,10 +430,7 @@ async def test_a_perturbed_oracle_scores_less(tmp_path, agent):
 
 
 def az(*args, cwd: Path) -> subprocess.CompletedProcess:
-    done = subprocess.run([sys.executable, "-m", "agentzoo.cli.main", *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd, timeout=300)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done
+    return agentzoo(*args, cwd=cwd, timeout=300)
 
 
 def test_agentzoo_eval_runs_the_oracle_and_a_run_replays_from_the_command_line(tmp_path):

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import subprocess
-import sys
 from math import comb, sqrt
 
 import numpy as np
@@ -22,6 +19,7 @@ from agentzoo.eval.report import render_markdown, summarize, write_reports
 from agentzoo.eval.stats import (ASSUMED_VARIANCE, flip_rate, mean_pass_at_k, mean_pass_hat_k,
                                  minimum_detectable_difference, paired_difference, pass_hat_k, success_rate)
 from agentzoo.eval.store import ResultStore
+from helpers.cli import agentzoo
 
 Z = 1.959964 + 0.841621  # z(0.975) + z(0.8), from a normal table
 
@@ -309,8 +307,7 @@ def test_an_experiment_file_turns_the_anchor_off_and_the_flag_overrides_it(tmp_p
 
 
 def cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "agentzoo.cli.main", *map(str, args)], capture_output=True,
-                          text=True, env=dict(os.environ, COLUMNS="160"), timeout=300, cwd=cwd)
+    return agentzoo(*args, cwd=cwd, check=False, timeout=300, columns=160)
 
 
 def test_agentzoo_eval_adds_the_anchor_and_closes_with_a_vs_baseline_table_and_no_anchor_turns_it_off(tmp_path):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
 import sys
 from math import comb, isclose
 
@@ -24,6 +22,7 @@ from agentzoo.eval.sample import ORACLE_NOTE
 from agentzoo.eval.stats import mean_pass_at_k, pass_at_k, percentiles, success_rate
 from agentzoo.eval.store import ResultStore
 from agentzoo.models.scripted import ScriptedModel
+from helpers.cli import agentzoo
 
 
 # ------------------------------------------------------------------------------------------ stats
@@ -265,8 +264,7 @@ def test_loading_a_folder_without_results_is_a_config_error(tmp_path):
 # ------------------------------------------------------------------------------- compare and export
 
 def cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "agentzoo.cli.main", *map(str, args)], capture_output=True,
-                          text=True, env=dict(os.environ, COLUMNS="200"), timeout=120, cwd=cwd)
+    return agentzoo(*args, cwd=cwd, check=False, timeout=120)
 
 
 def test_compare_two_folders(folders):

@@ -21,6 +21,7 @@ from agentzoo.errors import UnusablePathError
 from agentzoo.eval.harness import EvalConfig, run_samples
 from agentzoo.eval.store import ResultStore
 from agentzoo.runtime.entry import RunInfo
+from helpers.cli import agentzoo
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
@@ -30,10 +31,8 @@ def mode(path: Path) -> int:
 
 
 def cli(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    full = {k: v for k, v in os.environ.items() if k != "AGENTZOO_JOURNAL"}
-    full.update(PYTHONPATH=str(SRC), COLUMNS="300", **(env or {}))
-    return subprocess.run([sys.executable, "-m", "agentzoo.cli.main", *args], capture_output=True, text=True,
-                          timeout=60, env=full, cwd=cwd)
+    return agentzoo(*args, cwd=cwd, env={"PYTHONPATH": str(SRC), **(env or {})}, check=False, timeout=60, columns=300,
+                    unset=["AGENTZOO_JOURNAL"])
 
 
 # --- private files, in folders made private --------------------------------------------------

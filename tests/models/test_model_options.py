@@ -5,9 +5,6 @@ model would not take is refused by name before anything runs."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
@@ -17,17 +14,13 @@ from agentzoo.eval.anchor import plan_anchor
 from agentzoo.models.registry import model_options, parse_model
 from agentzoo.runtime.spec import AgentSpec
 from agentzoo.testing.fake_openai import FakeOpenAIServer, add_agent
+from helpers.cli import agentzoo
 
 TOOLS = "agentzoo.examples.demo:add"
 
 
 def az(*args, cwd, check=True):
-    env = dict(os.environ, COLUMNS="200", AGENTZOO_OFFLINE="1")
-    out = subprocess.run([sys.executable, "-m", "agentzoo.cli.main", *map(str, args)], capture_output=True,
-                         text=True, env=env, timeout=180, cwd=cwd)
-    if check:
-        assert out.returncode == 0, out.stdout + out.stderr
-    return out
+    return agentzoo(*args, cwd=cwd, env={"AGENTZOO_OFFLINE": "1"}, check=check)
 
 
 @pytest.fixture

@@ -5,9 +5,6 @@ sent tasks from a journal with the user's consent."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 from test_a2a import serve  # tests/net/test_a2a.py: an `agentzoo serve --a2a` process on a scripted model
@@ -16,14 +13,14 @@ from agentzoo import Journal
 from agentzoo.builder import Trust, build
 from agentzoo.errors import UntrustedCodeError
 from agentzoo.runtime.spec import AgentSpec
+from helpers import cli
 
 REMOTE_ANSWER = "Paris."
 
 
 def agentzoo(*args, cwd):
-    env = {**os.environ, "AGENTZOO_OFFLINE": "1", "AGENTZOO_JOURNAL": str(cwd / "journal.db")}
-    return subprocess.run([sys.executable, "-m", "agentzoo.cli.main", *args], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=120)
+    return cli.agentzoo(*args, cwd=cwd, env={"AGENTZOO_OFFLINE": "1", "AGENTZOO_JOURNAL": str(cwd / "journal.db")},
+                        check=False, timeout=120)
 
 
 def test_a_remote_agent_named_on_the_command_line_is_a_tool_and_replays_with_its_server_stopped(tmp_path):

@@ -26,6 +26,7 @@ from agentzoo.net.mcp_client import McpServers
 from agentzoo.runtime import runner
 from agentzoo.runtime.spec import AgentSpec, McpServerSpec
 from agentzoo.tools import ApprovalPolicy
+from helpers import cli
 
 PY = sys.executable
 HELPERS = Path(__file__).parent.parent / "helpers"
@@ -340,12 +341,7 @@ async def test_an_http_server_that_dies_mid_call_ends_the_run(journal, http_serv
 
 
 def az(*args, env=None, check=True, timeout=120):
-    full_env = dict(os.environ, COLUMNS="200", **(env or {}))
-    out = subprocess.run([PY, "-m", "agentzoo.cli.main", *map(str, args)], capture_output=True, text=True,
-                         env=full_env, timeout=timeout)
-    if check:
-        assert out.returncode == 0, out.stdout + out.stderr
-    return out
+    return cli.agentzoo(*args, env=env, check=check, timeout=timeout)
 
 
 def test_cli_run_then_replay_with_the_server_gone(tmp_path, repo):

@@ -9,11 +9,8 @@ never unsafe), so the coding point's pruning reads real runs of the teams' progr
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -26,6 +23,7 @@ from agentzoo.recipes import build_recipe
 from agentzoo.recipes._oracle.gold import Marker
 from agentzoo.recipes.croto import hierarchy, team_temperatures
 from agentzoo.recipes.croto.agent import PROMPTS
+from helpers import cli
 
 TASK = ("Write the Python function `add` below: complete its body so that it does what its docstring says. "
         "Reply with the complete function in one ```python code block.\n\n```python\ndef add(a: int, b: int) -> int:\n"
@@ -280,11 +278,7 @@ async def test_the_same_scripts_give_the_same_journal_and_replay_calls_nothing(t
 
 
 def az(*args, timeout=180):
-    env = dict(os.environ, COLUMNS="200", AGENTZOO_OFFLINE="1")
-    out = subprocess.run([sys.executable, "-m", "agentzoo.cli.main", *map(str, args)], capture_output=True, text=True,
-                         env=env, timeout=timeout)
-    assert out.returncode == 0, out.stdout + out.stderr
-    return out.stdout
+    return cli.agentzoo(*args, env={"AGENTZOO_OFFLINE": "1"}, timeout=timeout).stdout
 
 
 def test_eval_on_humaneval_scores_the_merged_code_with_each_teams_cost_in_its_scope(tmp_path):

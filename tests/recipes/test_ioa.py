@@ -15,8 +15,6 @@ import importlib
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -32,6 +30,7 @@ from agentzoo.recipes.ioa import AgentCard, Registry, card_for
 from agentzoo.recipes.ioa.asking import PROMPTS
 from agentzoo.runtime.context import Context
 from agentzoo.runtime.gateway import Gateway
+from helpers import cli
 
 ROOT = Path(__file__).parent.parent.parent
 SPEAK, RESTATE, PAUSE, CONCLUDE, DECIDE, RETRY = (
@@ -556,11 +555,9 @@ async def test_a_run_cut_by_a_provider_error_resumes_without_repeating_a_finishe
 # --- the command line ----------------------------------------------------------------------------
 
 
-def az(*args, cwd=None):
-    env = dict(os.environ, COLUMNS="200",
-               PYTHONPATH=os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
-    return subprocess.run([sys.executable, "-m", "agentzoo.cli.main", *map(str, args)], capture_output=True,
-                          text=True, env=env, timeout=120)
+def az(*args):
+    path = os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])
+    return cli.agentzoo(*args, env={"PYTHONPATH": path}, check=False, timeout=120)
 
 
 def test_a_run_from_the_command_line_with_a_scripted_model_file(tmp_path):

@@ -20,17 +20,14 @@ from types import SimpleNamespace
 import pytest
 
 import adas_play
+from helpers.cli import agentzoo
 
 PLAY = f"scripted:{Path(adas_play.__file__).resolve()}:play"
 VOLATILE = ("search", "where")
 
 
 def cli(*args, cwd, timeout=600):
-    done = subprocess.run([sys.executable, "-m", "agentzoo.cli.main", *args], capture_output=True, text=True,
-                          cwd=cwd, env=dict(os.environ, COLUMNS="200", AGENTZOO_JOURNAL=str(Path(cwd) / "journal.db")),
-                          timeout=timeout)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
+    return agentzoo(*args, cwd=cwd, env={"AGENTZOO_JOURNAL": str(Path(cwd) / "journal.db")}, timeout=timeout).stdout
 
 
 def search(folder, *extra, generations=1, valid_size=5, seed=0, model=PLAY):

@@ -17,6 +17,7 @@ from mcp import Client, MCPError, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 from agentzoo import Journal
+from helpers.cli import agentzoo
 
 TOOLS_FILE = '''
 from agentzoo.tools import tool
@@ -75,11 +76,7 @@ def serve_args(*args) -> list[str]:
 
 
 def az(*args, check=True):
-    out = subprocess.run([sys.executable, "-m", "agentzoo.cli.main", *map(str, args)], capture_output=True,
-                         text=True, env=dict(os.environ, COLUMNS="200"), timeout=60)
-    if check:
-        assert out.returncode == 0, out.stdout + out.stderr
-    return out
+    return agentzoo(*args, check=check, timeout=60)
 
 
 @asynccontextmanager

@@ -28,6 +28,7 @@ from agentzoo.server.openai_request import conversation_task
 from agentzoo.server.openai_server import RUN_ID_HEADER, OpenAIServer
 from agentzoo.server.serving import AgentService
 from agentzoo.testing.fake_openai import FakeOpenAIServer
+from helpers.cli import agentzoo
 
 ANSWER = "Paris is the capital of France."
 
@@ -89,11 +90,7 @@ def write_script(folder: Path, steps: list, name: str = "script.json") -> Path:
 
 
 def az(*args, check=True) -> subprocess.CompletedProcess:
-    out = subprocess.run([sys.executable, "-m", "agentzoo.cli.main", *map(str, args)], capture_output=True, text=True,
-                         env=_env(), timeout=120)
-    if check:
-        assert out.returncode == 0, out.stdout + out.stderr
-    return out
+    return agentzoo(*args, check=check, timeout=120, unset=["AGENTZOO_SERVE_KEY"])
 
 
 def _env() -> dict[str, str]:
