@@ -108,6 +108,22 @@ def test_an_eval_applies_them_to_every_sample_and_an_experiment_file_says_the_sa
         assert srv.count == 6 and not (tmp_path / "bad" / "results.db").exists()
 
 
+def test_an_eval_checks_the_settings_against_each_agents_role_models_before_it_starts(tmp_path):
+    with FakeOpenAIServer({"content": "The answer is 5."}, repeat_last=True) as srv:
+        model = f"openai-compatible:m@{srv.base_url}"
+        (tmp_path / "exp.yaml").write_text(json.dumps({
+            "agents": [{"agent": "llm-debate", "label": "d", "models": {"aggregator": "local:smollm2-135m"}}],
+            "envs": [{"name": "gsm8k", "limit": 2}], "models": [model], "model_options": {"max_concurrency": 4}}))
+        out = az("eval", tmp_path / "exp.yaml", "--out", tmp_path / "r", cwd=tmp_path, check=False)
+        assert out.returncode == 2 and "model option 'max_concurrency': local models take" in out.stderr, out.stderr
+        assert srv.count == 0 and not (tmp_path / "r").exists()  # refused before the first sample, not at it
+        (tmp_path / "exp.yaml").write_text(json.dumps({
+            "agents": [{"agent": "llm-debate", "label": "d", "models": {"aggregator": f"{model}x"}}],
+            "envs": [{"name": "gsm8k", "limit": 2}], "models": [model], "model_options": {"idle_timeout": 0}}))
+        out = az("eval", tmp_path / "exp.yaml", "--out", tmp_path / "r", cwd=tmp_path, check=False)
+        assert out.returncode == 2 and "idle_timeout=0" in out.stderr and not (tmp_path / "r").exists(), out.stderr
+
+
 @pytest.mark.parametrize("spec,options,expected", [
     ("local:smollm2-135m", {"seed": 0, "ctx": 8192, "cache": True}, {"seed": 0, "ctx": 8192, "cache": True}),
     ("openai-compatible:m@http://h/v1", {"first_byte_timeout": None, "connect_timeout": 2}, None),

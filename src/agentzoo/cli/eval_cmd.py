@@ -308,16 +308,20 @@ def _preflight(the_plan: Any, envs: dict[str, Any], tasks_by_env: dict[str, list
 
     from .specs import check_model_options
 
-    given = {tuple(sorted(spec.model_options.items())) for spec in the_plan.agents.values()}
-    for options in map(dict, given):  # each agent's model options fit the models (or it has none)
-        check_model_options(options, models)
-    for text in models:
-        if text != "oracle" and not text.startswith("scripted:"):
-            for options in map(dict, given):
-                made = parse_model(text, **model_options(text, options))  # the values the client checks itself
-                close = getattr(made, "aclose", None)
-                if close is not None:
-                    run_loop(close())
+    parsed: set[tuple[str, tuple[tuple[str, Any], ...]]] = set()
+    for spec in the_plan.agents.values():
+        # Each agent's model options fit every model it runs: the matrix's and its roles' (or it has none).
+        every = [*models, *spec.models.values()]
+        check_model_options(spec.model_options, every)
+        for text in every:
+            key = (text, tuple(sorted(spec.model_options.items())))
+            if text == "oracle" or text.startswith("scripted:") or key in parsed:
+                continue
+            parsed.add(key)
+            made = parse_model(text, **model_options(text, spec.model_options))  # the values the client checks itself
+            close = getattr(made, "aclose", None)
+            if close is not None:
+                run_loop(close())
     checker = _pair_checker()
     with_mcp: list[tuple[Any, ...]] = []
     for name, env in envs.items():
