@@ -166,6 +166,7 @@ def test_the_anchor_of_a_team_eval_runs_with_the_teams_settings():
     ["mcp", "serve", "--agent", "tool-calling"],
     ["synth", "agentinstruct", "--out", "synth-out"],
     ["adas", "search", "--archive", "archive.json", "--generations", "0"],
+    ["demo"],
 ])
 def test_every_command_that_takes_a_model_takes_its_settings_and_refuses_a_wrong_one(tmp_path, command):
     model = "openai-compatible:m@http://127.0.0.1:9/v1"
@@ -174,6 +175,19 @@ def test_every_command_that_takes_a_model_takes_its_settings_and_refuses_a_wrong
                                                           cwd=tmp_path, check=False)
     assert out.returncode == 2 and "model option 'strem': openai-compatible models take" in out.stderr, out.stderr
     assert not (tmp_path / "synth-out").exists() and not (tmp_path / "archive.json").exists()
+
+
+def test_the_demo_takes_them_and_keeps_them_in_its_run(tmp_path):
+    with FakeOpenAIServer({"content": "(17 + 25) * 3 = 126"}, repeat_last=True) as srv:
+        out = az("demo", "--model", f"openai-compatible:m@{srv.base_url}", "--model-opt", "stream=false",
+                 "--journal", tmp_path / "j.db", cwd=tmp_path)
+        assert "replay: the same outcome, 0 live effects" in out.stdout, out.stdout
+        assert srv.count == 1 and "stream" not in srv.requests[0]
+    with Journal(tmp_path / "j.db") as journal:
+        assert journal.list_runs()[0].config["model_options"] == {"stream": False}
+    out = az("demo", "--scripted", "--model-opt", "stream=false", "--journal", tmp_path / "k.db", cwd=tmp_path,
+             check=False)
+    assert out.returncode == 2 and "no model given takes any" in out.stderr and not (tmp_path / "k.db").exists()
 
 
 def test_a_served_agent_gets_the_settings(tmp_path):

@@ -198,6 +198,7 @@ def _otel_listeners(flag: bool) -> list[Any]:
 @app.command()
 def demo(model: Optional[str] = typer.Option(None, "--model", "-m", help="a model string, as for `agentzoo run` [default: $AGENTZOO_MODEL, else the shipped local model]"),
          scripted: bool = typer.Option(False, "--scripted", help="play the shipped script instead of a model"),
+         model_opt: Optional[list[str]] = ModelOpt,
          journal_path: Optional[Path] = JournalOpt) -> None:
     """Run the shipped example on a real model (the shipped local one if none is configured), then
     replay it from the journal with no model call."""
@@ -205,12 +206,17 @@ def demo(model: Optional[str] = typer.Option(None, "--model", "-m", help="a mode
     from ..examples import demo as example
     from ..runtime import runner
     from ..runtime.spec import AgentSpec
-    from .specs import split_list
+    from .specs import check_model_options, parse_pairs, split_list
 
     why_scripted = "--scripted" if scripted else None
     model = f"scripted:{example.SCRIPT}" if scripted else model or default_model_string()
     if model is None:
         model, why_scripted = example.default_model()
+    options = dict(parse_pairs(model_opt, "--model-opt"))
+    local = model.startswith("local:")
+    streamed = local and options.get("stream") is not False  # the local model's text shown as it comes
+    if not why_scripted or scripted:  # the shipped script stands in for a local model that cannot run: no settings
+        check_model_options(options, [model])
     if why_scripted:
         console.print("[yellow]Running the shipped example with a scripted model[/] (no model is called).")
         if why_scripted != "--scripted":
@@ -219,19 +225,18 @@ def demo(model: Optional[str] = typer.Option(None, "--model", "-m", help="a mode
     elif model == example.LOCAL_MODEL:
         console.print("No model configured: running the shipped example on the shipped local model, "
                       "SmolLM2-135M, offline (llama.cpp in this process; cost $0).\n")
-    local = model.startswith("local:")
     spec = AgentSpec(agent="tool-calling", model=model, tools=split_list(example.TOOLS), system=example.SYSTEM,
-                     max_steps=example.MAX_STEPS, stream=local,
+                     max_steps=example.MAX_STEPS, stream=streamed, model_options=options if not why_scripted else {},
                      sampling={"max_tokens": example.LOCAL_MAX_TOKENS} if model.startswith(example.LOCAL_MODEL) else {})
     built = build(spec)
     journal = _journal(journal_path)
-    printer = render.EntryPrinter(console, streaming=local)
+    printer = render.EntryPrinter(console, streaming=streamed)
     console.print(render.plain(f"model {model} · agent {built.kind.name} · journal {journal.path}", "dim"))
 
     async def go() -> Any:
         try:
             return await runner.run(built.agent, example.TASK, journal=journal, config=built.spec.to_config(),
-                                    listeners=[printer], on_delta=printer.on_delta if local else None)
+                                    listeners=[printer], on_delta=printer.on_delta if streamed else None)
         finally:
             await built.aclose()
 
