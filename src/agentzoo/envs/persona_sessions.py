@@ -21,8 +21,9 @@ instruction); the answer is the character's line (`answer_kind = "text"`). Scori
 - `later_facts`: which of the session's later facts the answer uses, i.e. values the character only has from a
   later chapter (her title, a spell, her lineage). HPD's protocol is exactly that the character at chapter k
   must not speak from a later book, so any later fact fails the sample outright;
-- with `judge` (a model string or `Model`): a model reads the scene, the history, notes on what is in
-  character at this point, and the answer, and returns a strict-JSON verdict `{reasons, in_character}`.
+- with `judge` (a model string, `{model: STRING, model_options: {KEY: VALUE}}` or a `Model`): a model reads the
+  scene, the history, notes on what is in character at this point, and the answer, and returns a strict-JSON
+  verdict `{reasons, in_character}`.
 
 Success rule: no later fact, and then, with a judge, the judge's `in_character`; without one,
 `rouge_l >= rouge_success` (0.22). Why 0.22: lexical overlap with one reference is a weak proxy for dialogue
@@ -151,11 +152,9 @@ class SessionJudge:
     """
 
     def __init__(self, model: Any) -> None:
-        if isinstance(model, str):
-            from ..models.registry import parse_model
+        from ..models.registry import env_model
 
-            model = parse_model(model)
-        self.model = model
+        self.model = env_model(model, "environment persona-sessions, option judge")
 
     async def __call__(self, session: dict[str, Any], reply: str) -> dict[str, Any]:
         from ..runtime.gateway import Gateway

@@ -49,17 +49,27 @@ class ModelUser:
 
 
 class TauEnv:
-    """One tau-bench domain. `user_model`: a model string for the customer (default: scripted)."""
+    """One tau-bench domain. `user_model`: the customer's model (default: scripted), a model string or
+    `{model: STRING, model_options: {KEY: VALUE}}` with its client's settings (as `--model-opt`)."""
 
     domain_name = "retail"
     answer_kind = "tool-calls"
 
-    def __init__(self, tasks_file: str | Path | None = None, *, user_model: str | None = None) -> None:
+    def __init__(self, tasks_file: str | Path | None = None, *, user_model: str | dict[str, Any] | None = None) -> None:
+        from ..models.registry import env_model_args
+
         self.domain = load_domain(self.domain_name, tasks_file)  # type: ignore[arg-type]
         self.name = f"tau-{self.domain_name}"
         self.user_model = user_model
+        # Checked now, so that an eval refuses a bad one before it starts; each episode builds its own.
+        if user_model is not None:
+            env_model_args(user_model, self._user_option)
         self._tasks = [self._task(t) for t in self.domain.tasks]
         self._by_id = {t.id: t for t in self.domain.tasks}
+
+    @property
+    def _user_option(self) -> str:
+        return f"environment {self.name}, option user_model"
 
     def _task(self, task: TauTask) -> Task:
         gold = [a.to_json() for a in task.actions]
@@ -92,9 +102,9 @@ class TauEnv:
     def _user(self, task: TauTask) -> Any:
         if self.user_model is None:
             return ScriptedUser(task)
-        from ..models.registry import parse_model
+        from ..models.registry import env_model
 
-        return ModelUser(parse_model(self.user_model), task.instruction)
+        return ModelUser(env_model(self.user_model, self._user_option), task.instruction)
 
     async def score(self, episode: Episode, answer: str | None, scoring: ScoringContext) -> Score:
         said = [*episode.state["sent"], *([answer] if answer else [])]

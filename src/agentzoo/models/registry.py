@@ -139,6 +139,36 @@ def model_options(spec: str, options: dict[str, Any]) -> dict[str, Any]:
     return dict(options)
 
 
+def env_model_args(value: Any, what: str) -> tuple[str, dict[str, Any]] | None:
+    """The model string and `parse_model` keywords of a model an environment makes itself (tau's customer,
+    a judge), from its option: a model string, or `{model: STRING, model_options: {KEY: VALUE}}` with the
+    client's settings, checked as `--model-opt` is; None for a `Model` object, which is used as it is.
+    `what` names the option in errors (`environment tau-retail, option user_model`). Checked without building
+    anything, so an environment can refuse a bad option when it is made, before an eval starts."""
+    if isinstance(value, str):
+        return value, {}
+    if not isinstance(value, dict):
+        return None
+    text, options = value.get("model"), value.get("model_options", {})
+    if set(value) - {"model", "model_options"} or not isinstance(text, str) or not isinstance(options, dict):
+        keys = ", ".join(map(str, value)) or "none"
+        raise ConfigError(f"{what}: expected a model string, or a mapping of model (a model string) and "
+                          f"model_options (KEY: VALUE settings of its client); it has keys {keys}")
+    if options and not takes_options(text):
+        raise ConfigError(f"{what}: model options {', '.join(map(str, options))}: {text.partition(':')[0]} models "
+                          "take none; they are settings of openai, openai-compatible and local models")
+    try:
+        return text, model_options(text, options)
+    except ConfigError as exc:
+        raise ConfigError(f"{what}: {exc}") from None
+
+
+def env_model(value: Any, what: str) -> Any:
+    """The model `env_model_args` describes, built (or the `Model` given)."""
+    args = env_model_args(value, what)
+    return value if args is None else parse_model(args[0], **args[1])
+
+
 def model_name_of(spec: str) -> str:
     """The name a model string's model reports, without building it (for replay)."""
     kind, _, rest = spec.partition(":")

@@ -5,7 +5,8 @@ Assistance", thunlp/ProactiveAgent): a gym replays what a user does (coding, wri
 time; at each the agent either proposes a task or says nothing, and a judge decides whether the user accepts the
 proposal. The streams here are ours (`data/streams.json`: 8 streams of 4-6 events), each event labelled with
 whether help is needed and, if so, which words a proposal must name to be accepted and one accepted proposal
-(the gold). The judge is the labels by default (`judge.LabelJudge`); `judge="<model spec>"` asks a model for a
+(the gold). The judge is the labels by default (`judge.LabelJudge`); `judge="<model spec>"` (or
+`{model: STRING, model_options: {KEY: VALUE}}`, with its client's settings) asks a model for a
 strict JSON verdict on each proposal instead (`judge.ModelJudge`), inside the step, so the verdict is in the
 step's journal record and a replay asks no judge.
 
@@ -139,14 +140,14 @@ class ProactiveEvents:
     answer_kind = "tool-calls"
     rules = EpisodeRules()
 
-    def __init__(self, tasks_file: str | Path | None = None, *, judge: str = "labels") -> None:
+    def __init__(self, tasks_file: str | Path | None = None, *, judge: str | dict[str, Any] = "labels") -> None:
         self.streams = {s["id"]: s for s in load_streams(str(tasks_file or DATA))}
         if judge == "labels":
             self.judge: Judge = LabelJudge()
         else:
-            from ...models.registry import parse_model
+            from ...models.registry import env_model
 
-            self.judge = ModelJudge(parse_model(judge))
+            self.judge = ModelJudge(env_model(judge, "environment proactive-events, option judge"))
 
     def tasks(self) -> list[Task]:
         return [Task(self.name, sid, f"Watch the user's activity ({s['domain']}) and, at each event, propose a "

@@ -3,10 +3,11 @@
     agentzoo eval --env webworld --model oracle                 # every task, the gold actions: 100 %
     env = get_env("webworld", judge="openai:gpt-4o-mini")      # fuzzy_match answers judged by a model
 
-Options: `judge` (a model string or `Model`) judges `fuzzy_match` answers; without one, such an answer must
-contain the reference (stricter than a judge; the score's details say so). `perturb_oracle=True` spoils the
-end of every gold action list (a wrong answer, or the last action before `stop` left out), to show that the
-scorers tell. `world_seed` picks another seeded database (the shipped tasks are written for `WORLD_SEED`).
+Options: `judge` (a model string, `{model: STRING, model_options: {KEY: VALUE}}` or a `Model`) judges
+`fuzzy_match` answers; without one, such an answer must contain the reference (stricter than a judge; the
+score's details say so). `perturb_oracle=True` spoils the end of every gold action list (a wrong answer, or
+the last action before `stop` left out), to show that the scorers tell. `world_seed` picks another seeded
+database (the shipped tasks are written for `WORLD_SEED`).
 
 The answer scored is the one of `stop [answer]`; an episode that ended otherwise is scored on the agent's
 final reply, as if it had said it with `stop`. The evaluators read the state after the last step from its

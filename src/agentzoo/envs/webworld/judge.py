@@ -21,14 +21,12 @@ PROMPT = Path(__file__).parent / "prompts" / "fuzzy_match.md"
 
 
 class ModelJudge:
-    """A `Judge` played by a model (a `Model`, or a model string for `parse_model`)."""
+    """A `Judge` played by a model: a `Model`, a model string, or `{model: STRING, model_options: {KEY: VALUE}}`."""
 
     def __init__(self, model: Any) -> None:
-        if isinstance(model, str):
-            from ...models.registry import parse_model
+        from ...models.registry import env_model
 
-            model = parse_model(model)
-        self.model = model
+        self.model = env_model(model, "environment webworld, option judge")
 
     async def __call__(self, intent: str, reference: str, answer: str) -> tuple[float, dict[str, Any]]:
         prompt = render(PROMPT, intent=intent, reference=reference, answer=answer)
