@@ -60,7 +60,8 @@ def load_callable(spec: str, what: str = "tool") -> Any:
         else:
             module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise ConfigError(f"{what} {spec!r}: cannot import {module_name!r}: {exc}{_file_hint(exc, module_name, attr)}") from exc
+        hint = _file_hint(exc, module_name, attr)
+        raise ConfigError(f"{what} {spec!r}: cannot import {module_name!r}: {exc}{hint}") from exc
     try:
         return getattr(module, attr)
     except AttributeError:

@@ -35,6 +35,8 @@ def test_a_model_string_a_mapping_with_settings_or_a_model_object():
     ({"model": URL, "options": {"stream": False}}, "it has keys model, options"),
     ({"model_options": {"stream": False}}, "expected a model string, or a mapping of model"),
     ({"model": URL, "model_options": ["stream=false"]}, "it has keys model, model_options"),
+    (5, "expected a model string, or a mapping of model (a model string) and model_options (KEY: VALUE settings "
+        "of its client); it is int"),
 ])
 def test_a_bad_one_is_refused_when_the_environment_is_made_naming_the_option(value, named):
     with pytest.raises(ConfigError) as caught:

@@ -145,15 +145,17 @@ def env_model_args(value: Any, what: str) -> tuple[str, dict[str, Any]] | None:
     client's settings, checked as `--model-opt` is; None for a `Model` object, which is used as it is.
     `what` names the option in errors (`environment tau-retail, option user_model`). Checked without building
     anything, so an environment can refuse a bad option when it is made, before an eval starts."""
+    expected = (f"{what}: expected a model string, or a mapping of model (a model string) and model_options "
+                "(KEY: VALUE settings of its client)")
     if isinstance(value, str):
         return value, {}
     if not isinstance(value, dict):
-        return None
+        if callable(getattr(value, "complete", None)):  # a Model
+            return None
+        raise ConfigError(f"{expected}; it is {type(value).__name__}")
     text, options = value.get("model"), value.get("model_options", {})
     if set(value) - {"model", "model_options"} or not isinstance(text, str) or not isinstance(options, dict):
-        keys = ", ".join(map(str, value)) or "none"
-        raise ConfigError(f"{what}: expected a model string, or a mapping of model (a model string) and "
-                          f"model_options (KEY: VALUE settings of its client); it has keys {keys}")
+        raise ConfigError(f"{expected}; it has keys {', '.join(map(str, value)) or 'none'}")
     if options and not takes_options(text):
         raise ConfigError(f"{what}: model options {', '.join(map(str, options))}: {text.partition(':')[0]} models "
                           "take none; they are settings of openai, openai-compatible and local models")
