@@ -28,8 +28,8 @@ def test_a_model_string_a_mapping_with_settings_or_a_model_object():
 
 
 @pytest.mark.parametrize("value,named", [
-    ({"model": URL, "model_options": {"strem": False}}, "environment tau-retail, option user_model: model option 'strem': "
-                                                         "openai-compatible models take stream"),
+    ({"model": URL, "model_options": {"strem": False}},
+     "environment tau-retail, option user_model: model option 'strem': openai-compatible models take stream"),
     ({"model": URL, "model_options": {"max_concurrency": 0}}, "max_concurrency=0: must be a whole number > 0"),
     ({"model": "scripted:s.json", "model_options": {"stream": False}}, "scripted models take none"),
     ({"model": URL, "options": {"stream": False}}, "it has keys model, options"),
@@ -74,6 +74,6 @@ def test_an_eval_refuses_a_bad_one_from_an_experiment_file_before_it_starts(tmp_
         "envs": [{"name": "tau-retail", "limit": 1,
                   "options": {"user_model": {"model": URL, "model_options": {"stream": "no"}}}}]}))
     out = agentzoo("eval", tmp_path / "exp.yaml", "--out", tmp_path / "r", cwd=tmp_path, check=False)
-    assert out.returncode == 2 and "environment tau-retail, option user_model: model option stream='no': must be true or false" \
-        in out.stderr, out.stderr
+    named = "environment tau-retail, option user_model: model option stream='no': must be true or false"
+    assert out.returncode == 2 and named in out.stderr, out.stderr
     assert not (tmp_path / "r").exists()
