@@ -257,6 +257,24 @@ async def test_the_landlock_tier_measures_the_work_directory_and_stops_a_disk_fi
     assert after.stdout == "0\n"  # a fresh work directory
 
 
+@pytest.mark.alone  # every landlock sandbox's processes count together: none of another test may start meanwhile
+async def test_landlock_sandboxes_started_one_after_another_each_start_and_run_a_process():
+    """Without a user namespace RLIMIT_NPROC counts every task of the sandbox user, and a task is a thread
+    too: a limit made of the processes already there plus the sandbox's own left a sandbox started after a
+    few others below what existed, and its worker could not start its watchdog thread."""
+    if "landlock" not in AVAILABLE:
+        pytest.skip("the landlock tier does not work here")
+    sandboxes = [Sandbox(tier="landlock", limits=Limits(processes=8)) for _ in range(8)]
+    try:
+        for sb in sandboxes:
+            await sb.start()  # raised SandboxError ("can't start new thread") from about the fourth on
+        last = await sandboxes[-1].execute("import subprocess\nprint(subprocess.run(['true']).returncode)")
+        assert last.ok and last.stdout == "0\n", last
+    finally:
+        for sb in sandboxes:
+            await sb.close()
+
+
 async def test_an_action_that_writes_past_the_disk_limit_between_two_checks_is_still_stopped(monkeypatch):
     """The work directory is measured at the end of every action too: with checks too far apart to see it (an idle
     machine writes 24 MB in less than one interval), the filler that finishes in time is still caught."""

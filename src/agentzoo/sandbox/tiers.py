@@ -236,21 +236,31 @@ def _plan_direct(tier: str, python: str, config: dict[str, Any], limits: Limits,
             read_only.append(os.path.abspath(files))
         config.update(seccomp=True, landlock={"read_only": read_only, "read_write": [work, tmp, "/dev/null"],
                                               "required": True})
-        # Without a user namespace the process limit counts every process of the sandbox user.
-        config["nproc"] = _processes_of(user if user is not None else os.geteuid()) + limits.processes
+        # Without a user namespace the process limit counts every task of the sandbox user, other
+        # sandboxes' too: the budget is what exists now plus this sandbox's.
+        config["nproc"] = process_limit(user if user is not None else os.geteuid(), limits)
     else:
-        config["nproc"] = _processes_of(os.geteuid()) + limits.processes
+        config["nproc"] = process_limit(os.geteuid(), limits)
     argv = [python, "-I", "-B", os.path.join(worker_dir(), "main.py"), str(cmd_fd), str(msg_fd)]
     return LaunchPlan(tier, argv, _base_env(work, tmp, env), config, cwd=work, user=user, base_dir=base)
 
 
-def _processes_of(uid: int) -> int:
+def process_limit(uid: int, limits: Limits) -> int:
+    """RLIMIT_NPROC for a sandbox whose tasks count with every other task of `uid`: those, plus its own
+    `limits.processes`. The kernel counts threads as well as processes (each sandbox worker has several),
+    so they are counted here too: counting processes alone, a landlock sandbox started beside a few others
+    got a limit below the tasks that already existed, and its worker could not start its watchdog thread."""
+    return _tasks_of(uid) + limits.processes
+
+
+def _tasks_of(uid: int) -> int:
     count = 0
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
             try:
-                count += entry.stat().st_uid == uid
-            except OSError:
+                if entry.stat().st_uid == uid:
+                    count += len(os.listdir(f"/proc/{entry.name}/task"))
+            except OSError:  # it ended meanwhile
                 pass
     return count
 
