@@ -257,22 +257,29 @@ async def test_the_landlock_tier_measures_the_work_directory_and_stops_a_disk_fi
     assert after.stdout == "0\n"  # a fresh work directory
 
 
-@pytest.mark.alone  # every landlock sandbox's processes count together: none of another test may start meanwhile
-async def test_landlock_sandboxes_started_one_after_another_each_start_and_run_a_process():
-    """Without a user namespace RLIMIT_NPROC counts every task of the sandbox user, and a task is a thread
-    too: a limit made of the processes already there plus the sandbox's own left a sandbox started after a
-    few others below what existed, and its worker could not start its watchdog thread."""
+@pytest.mark.alone  # as `nobody` (no uid of their own) every landlock sandbox's tasks count together
+async def test_landlock_sandboxes_each_keep_their_own_process_budget_however_many_start_after_them():
+    """Without a user namespace RLIMIT_NPROC counts every task of the sandbox's uid, threads too. All as
+    `nobody`, a sandbox started after a few others got a limit below what existed (its worker could not
+    start its watchdog thread), and one started before twenty others could not start a process. A root host
+    now gives each its own uid (`sandbox.uids`): the limit is the sandbox's alone."""
     if "landlock" not in AVAILABLE:
         pytest.skip("the landlock tier does not work here")
-    sandboxes = [Sandbox(tier="landlock", limits=Limits(processes=8)) for _ in range(8)]
+    code = "import os, subprocess\nprint(os.getuid(), [subprocess.run(['true']).returncode for _ in range(5)])"
+    sandboxes = [Sandbox(tier="landlock", limits=Limits(processes=16)) for _ in range(21)]
     try:
         for sb in sandboxes:
-            await sb.start()  # raised SandboxError ("can't start new thread") from about the fourth on
-        last = await sandboxes[-1].execute("import subprocess\nprint(subprocess.run(['true']).returncode)")
-        assert last.ok and last.stdout == "0\n", last
+            await sb.start()  # from about the fourth on: SandboxError ("can't start new thread")
+        first, last = await sandboxes[0].execute(code), await sandboxes[-1].execute(code)
     finally:
         for sb in sandboxes:
             await sb.close()
+    assert last.ok and last.stdout.endswith(" [0, 0, 0, 0, 0]\n"), last
+    if os.geteuid() != 0:
+        return  # only root can give each its own uid: the first one's budget is taken by the twenty
+    assert first.ok and first.stdout.endswith(" [0, 0, 0, 0, 0]\n"), first  # before: 5 × BlockingIOError
+    uids = {int(first.stdout.split()[0]), int(last.stdout.split()[0])}
+    assert len(uids) == 2 and not uids & {0, 65534}
 
 
 async def test_an_action_that_writes_past_the_disk_limit_between_two_checks_is_still_stopped(monkeypatch):

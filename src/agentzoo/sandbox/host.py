@@ -256,6 +256,8 @@ class Sandbox:
         self._pumps = []
         if self._plan is not None and self._plan.base_dir:
             shutil.rmtree(self._plan.base_dir, ignore_errors=True)
+        if self._plan is not None and self._plan.uid_lease is not None:
+            self._plan.uid_lease.release()  # the worker and its processes are gone: another sandbox may have it
 
     # --- one action -----------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SandboxUnavailable
+from . import uids
 from .limits import Limits
 
 TIERS = ("bwrap", "landlock", "unsafe")
@@ -62,6 +63,7 @@ class LaunchPlan:
     cwd: str | None = None
     user: int | None = None
     base_dir: str | None = None  # the host directory to remove when the worker is gone
+    uid_lease: Any = None  # `uids.UidLease`: the worker's own uid, released when the worker is gone
 
 
 # --- who runs the sandbox, with which Python ------------------------------------------------
@@ -222,12 +224,14 @@ def _plan_direct(tier: str, python: str, config: dict[str, Any], limits: Limits,
     work, tmp = os.path.join(base, "work"), os.path.join(base, "tmp")
     os.mkdir(work)
     os.mkdir(tmp)
-    user = None
+    user = held = None
     if os.geteuid() == 0:
+        # A landlock sandbox gets a uid of its own where it can (`uids`): its process limit is then its own.
+        held = uids.lease(_tasks_of) if tier == "landlock" else None
+        user = held.uid if held is not None else NOBODY
         os.chmod(base, 0o711)
         for path in (work, tmp):
-            os.chown(path, NOBODY, NOBODY)
-        user = NOBODY
+            os.chown(path, user, user)
     config.update(workdir=work, seed=os.path.abspath(files) if files else None)
     if tier == "landlock":
         _, prefixes = sandbox_python()
@@ -236,13 +240,16 @@ def _plan_direct(tier: str, python: str, config: dict[str, Any], limits: Limits,
             read_only.append(os.path.abspath(files))
         config.update(seccomp=True, landlock={"read_only": read_only, "read_write": [work, tmp, "/dev/null"],
                                               "required": True})
-        # Without a user namespace the process limit counts every task of the sandbox user, other
-        # sandboxes' too: the budget is what exists now plus this sandbox's.
-        config["nproc"] = process_limit(user if user is not None else os.geteuid(), limits)
+        # Without a user namespace the process limit counts every task of the sandbox user: with a uid of its
+        # own that is this sandbox alone; as `nobody` or the host's user, other sandboxes' tasks too, so the
+        # budget is what exists now plus this sandbox's (and sandboxes started later take from it).
+        config["nproc"] = limits.processes if held is not None else \
+            process_limit(user if user is not None else os.geteuid(), limits)
     else:
         config["nproc"] = process_limit(os.geteuid(), limits)
     argv = [python, "-I", "-B", os.path.join(worker_dir(), "main.py"), str(cmd_fd), str(msg_fd)]
-    return LaunchPlan(tier, argv, _base_env(work, tmp, env), config, cwd=work, user=user, base_dir=base)
+    return LaunchPlan(tier, argv, _base_env(work, tmp, env), config, cwd=work, user=user, base_dir=base,
+                      uid_lease=held)
 
 
 def process_limit(uid: int, limits: Limits) -> int:
