@@ -9,7 +9,10 @@ as bwrap's user namespace does, and `kill(-1)` in its worker reaches only its ow
 A uid is held while the sandbox lives by binding an abstract Unix socket named after it: the kernel lets
 one socket of this network namespace hold a name, and frees it when the socket is closed or its process
 dies, so concurrent evals on one machine never share a uid and a crashed one leaves nothing to clean up.
-A uid that still has a task (a sandbox of a process that died mid-action) is skipped. The uids come from a
+(Containers with network namespaces of their own but the host's users may lend the same uid: those
+sandboxes then share a budget, as all of them shared `nobody`'s before; their pid namespaces still keep
+each worker's `kill(-1)` to its own container.) A uid that still has a task (a sandbox of a process that
+died mid-action) is skipped. The uids come from a
 block far above any system's or person's (`FIRST`), used only where this process's user namespace maps it;
 where it does not (a container that maps a few thousand uids), sandboxes run as `nobody` as before.
 """
