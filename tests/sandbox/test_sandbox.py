@@ -280,6 +280,7 @@ async def test_landlock_sandboxes_each_keep_their_own_process_budget_however_man
     assert first.ok and first.stdout.endswith(" [0, 0, 0, 0, 0]\n"), first  # before: 5 × BlockingIOError
     uids = {int(first.stdout.split()[0]), int(last.stdout.split()[0])}
     assert len(uids) == 2 and not uids & {0, 65534}
+    assert {r.name: r for r in probe()}["landlock"].reason.endswith("each sandbox runs as a uid of its own")
 
 
 async def test_an_action_that_writes_past_the_disk_limit_between_two_checks_is_still_stopped(monkeypatch):

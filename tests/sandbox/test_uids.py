@@ -63,7 +63,7 @@ def test_a_uid_that_still_runs_a_task_is_skipped_and_a_full_block_lends_none(blo
 
 
 def test_no_uid_is_lent_where_the_block_is_not_mapped(block, monkeypatch):
-    monkeypatch.setattr(uids, "_mapped", lambda first, count: False)
+    monkeypatch.setattr(uids, "mapped", lambda: False)
     assert uids.lease(no_tasks) is None
 
 

@@ -330,7 +330,11 @@ def _probe_landlock() -> TierReport:
         return TierReport("landlock", False, f"{why}; signal scoping needs ABI 6 (Linux 6.12 or later)", found)
     if not found.get("seccomp"):
         return TierReport("landlock", False, "seccomp filters are not available", found)
-    return TierReport("landlock", True, f"Landlock ABI {abi} and seccomp work", {**found, "python": python})
+    own = os.geteuid() == 0 and uids.mapped()
+    users = ("each sandbox runs as a uid of its own" if own else
+             f"sandboxes share uid {NOBODY if os.geteuid() == 0 else os.geteuid()} and its process limit")
+    return TierReport("landlock", True, f"Landlock ABI {abi} and seccomp work; {users}",
+                      {**found, "python": python, "own_uids": own})
 
 
 @functools.cache

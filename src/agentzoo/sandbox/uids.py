@@ -40,7 +40,7 @@ class UidLease:
 def lease(tasks_of: Callable[[int], int]) -> UidLease | None:
     """A uid no other sandbox of this machine holds and no task runs as, or None when the block is not
     mapped here (or is used up). `tasks_of(uid)` counts a uid's tasks."""
-    if not _mapped(FIRST, COUNT):
+    if not mapped():
         return None
     for uid in range(FIRST, FIRST + COUNT):
         holder = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)  # not inherited by the worker (PEP 446)
@@ -54,6 +54,11 @@ def lease(tasks_of: Callable[[int], int]) -> UidLease | None:
             continue
         return UidLease(uid, holder)
     return None
+
+
+def mapped() -> bool:
+    """Whether this process's user namespace holds the block, so that sandboxes can run as its uids."""
+    return _mapped(FIRST, COUNT)
 
 
 def _mapped(first: int, count: int) -> bool:
