@@ -84,3 +84,18 @@ def test_the_block_is_checked_against_the_user_namespace_map(tmp_path, monkeypat
     assert uids._mapped(uids.FIRST, uids.COUNT)
     fake("         0     100000      65536\n")  # a rootless container's map
     assert not uids._mapped(uids.FIRST, uids.COUNT)
+
+
+def test_where_no_name_can_be_held_none_is_lent_at_once(block, monkeypatch):
+    import errno
+    import socket
+
+    tried = []
+
+    class Refused(socket.socket):
+        def bind(self, address):
+            tried.append(address)
+            raise PermissionError(errno.EPERM, "refused by policy")
+
+    monkeypatch.setattr(uids.socket, "socket", Refused)
+    assert uids.lease(no_tasks) is None and len(tried) == 1

@@ -19,6 +19,7 @@ where it does not (a container that maps a few thousand uids), sandboxes run as 
 
 from __future__ import annotations
 
+import errno
 import socket
 from collections.abc import Callable
 
@@ -46,9 +47,11 @@ def lease(tasks_of: Callable[[int], int]) -> UidLease | None:
         holder = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)  # not inherited by the worker (PEP 446)
         try:
             holder.bind("\0" + _NAME.format(uid))
-        except OSError:  # held by a live sandbox
+        except OSError as exc:
             holder.close()
-            continue
+            if exc.errno == errno.EADDRINUSE:  # held by a live sandbox
+                continue
+            return None  # names cannot be held here at all (a security module): as `nobody`
         if tasks_of(uid):
             holder.close()
             continue
