@@ -31,6 +31,7 @@ if find_browser() is None or not __import__("importlib").util.find_spec("seleniu
     pytest.skip("chromium, chromedriver or selenium is not installed (scripts/install-system-packages)",
                 allow_module_level=True)
 
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
@@ -58,7 +59,11 @@ def site(tmp_path_factory):
 
 
 def wait(chrome, condition, timeout=15):
-    return WebDriverWait(chrome, timeout, poll_frequency=0.1).until(lambda d: condition(d))
+    # A page that navigates (a submitted search) can be replaced between finding an element and reading it:
+    # that element is stale, and the condition is asked again on the new page.
+    return WebDriverWait(chrome, timeout, poll_frequency=0.1,
+                         ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
+                         ).until(lambda d: condition(d))
 
 
 def shot(site, name):
