@@ -17,7 +17,8 @@ def agentzoo(*args: Any, cwd: str | Path | None = None, env: dict[str, str] | No
     The environment is this process's without `unset`, with `COLUMNS=columns` (so that tables and wrapped
     lines do not depend on the terminal the tests run in) and `env` over it. With `check`, a nonzero exit
     fails the test and shows both streams."""
-    full = {name: value for name, value in os.environ.items() if name not in set(unset)}
+    skip = set(unset)
+    full = {name: value for name, value in os.environ.items() if name not in skip}
     full.update(COLUMNS=str(columns), **(env or {}))
     done = subprocess.run([sys.executable, "-m", "agentzoo.cli.main", *map(str, args)], capture_output=True, text=True,
                           env=full, cwd=cwd, timeout=timeout)

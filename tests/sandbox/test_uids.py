@@ -81,9 +81,9 @@ def test_the_block_is_checked_against_the_user_namespace_map(tmp_path, monkeypat
         monkeypatch.setattr(builtins, "open", opener)
 
     fake("         0          0 4294967295\n")
-    assert uids._mapped(uids.FIRST, uids.COUNT)
+    assert uids.mapped()
     fake("         0     100000      65536\n")  # a rootless container's map
-    assert not uids._mapped(uids.FIRST, uids.COUNT)
+    assert not uids.mapped()
 
 
 def test_where_no_name_can_be_held_none_is_lent_at_once(block, monkeypatch):

@@ -213,10 +213,11 @@ def demo(model: Optional[str] = typer.Option(None, "--model", "-m", help="a mode
     if model is None:
         model, why_scripted = example.default_model()
     options = dict(parse_pairs(model_opt, "--model-opt"))
+    if why_scripted and not scripted:  # the shipped script stands in for a local model that cannot run
+        options = {}  # and the settings were the local model's
+    check_model_options(options, [model])
     local = model.startswith("local:")
     streamed = local and options.get("stream") is not False  # the local model's text shown as it comes
-    if not why_scripted or scripted:  # the shipped script stands in for a local model that cannot run: no settings
-        check_model_options(options, [model])
     if why_scripted:
         console.print("[yellow]Running the shipped example with a scripted model[/] (no model is called).")
         if why_scripted != "--scripted":
@@ -226,7 +227,7 @@ def demo(model: Optional[str] = typer.Option(None, "--model", "-m", help="a mode
         console.print("No model configured: running the shipped example on the shipped local model, "
                       "SmolLM2-135M, offline (llama.cpp in this process; cost $0).\n")
     spec = AgentSpec(agent="tool-calling", model=model, tools=split_list(example.TOOLS), system=example.SYSTEM,
-                     max_steps=example.MAX_STEPS, stream=streamed, model_options=options if not why_scripted else {},
+                     max_steps=example.MAX_STEPS, stream=streamed, model_options=options,
                      sampling={"max_tokens": example.LOCAL_MAX_TOKENS} if model.startswith(example.LOCAL_MODEL) else {})
     built = build(spec)
     journal = _journal(journal_path)

@@ -63,7 +63,7 @@ class LaunchPlan:
     cwd: str | None = None
     user: int | None = None
     base_dir: str | None = None  # the host directory to remove when the worker is gone
-    uid_lease: Any = None  # `uids.UidLease`: the worker's own uid, released when the worker is gone
+    uid_lease: uids.UidLease | None = None  # the worker's own uid, released when the worker is gone
 
 
 # --- who runs the sandbox, with which Python ------------------------------------------------

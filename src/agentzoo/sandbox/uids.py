@@ -12,9 +12,9 @@ dies, so concurrent evals on one machine never share a uid and a crashed one lea
 (Containers with network namespaces of their own but the host's users may lend the same uid: those
 sandboxes then share a budget, as all of them shared `nobody`'s before; their pid namespaces still keep
 each worker's `kill(-1)` to its own container.) A uid that still has a task (a sandbox of a process that
-died mid-action) is skipped. The uids come from a
-block far above any system's or person's (`FIRST`), used only where this process's user namespace maps it;
-where it does not (a container that maps a few thousand uids), sandboxes run as `nobody` as before.
+died mid-action) is skipped. The uids come from a block far above any system's or person's (`FIRST`), used
+only where this process's user namespace maps it; where it does not (a container that maps a few thousand
+uids), sandboxes run as `nobody` as before.
 """
 
 from __future__ import annotations
@@ -60,16 +60,11 @@ def lease(tasks_of: Callable[[int], int]) -> UidLease | None:
 
 
 def mapped() -> bool:
-    """Whether this process's user namespace holds the block, so that sandboxes can run as its uids."""
-    return _mapped(FIRST, COUNT)
-
-
-def _mapped(first: int, count: int) -> bool:
-    """Whether uids first … first + count - 1 all exist in this process's user namespace."""
+    """Whether this process's user namespace holds the whole block, so that sandboxes can run as its uids."""
     try:
         with open("/proc/self/uid_map") as f:
             rows = [tuple(map(int, line.split())) for line in f if line.strip()]
     except (OSError, ValueError):
         return False
-    return any(inside <= first and first + count <= inside + length for inside, _outside, length in rows)
+    return any(inside <= FIRST and FIRST + COUNT <= inside + length for inside, _outside, length in rows)
 
