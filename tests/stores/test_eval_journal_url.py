@@ -27,3 +27,19 @@ def test_an_eval_writes_its_runs_to_a_postgresql_journal_and_resumes(tmp_path, p
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr
     password = urllib.parse.urlsplit(postgres_url).password
     assert password and all(password not in p.stdout + p.stderr for p in (first, again, replayed))
+
+
+def test_an_eval_whose_journal_cannot_be_opened_stops_before_its_results_folder_is_made(tmp_path):
+    """A server that refuses the connection, or a file that is no journal: the error names it, and no
+    results folder is left behind to be mistaken for a started eval."""
+    not_a_journal = tmp_path / "notes.txt"
+    not_a_journal.write_text("not a database\n" * 200)
+    for journal, why in (("postgresql://nobody@127.0.0.1:1/x", "JournalUnavailableError"),
+                         (str(not_a_journal), "CorruptJournalError")):
+        out = tmp_path / f"results-{why}"
+        done = subprocess.run(AGENTZOO + ["eval", "--env", "gsm8k", "--model", "oracle", "--limit", "2",
+                                          "--out", str(out), "--journal", journal],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode != 0 and why in done.stdout + done.stderr, done.stdout + done.stderr
+        assert not out.exists()
+    assert not_a_journal.read_text() == "not a database\n" * 200

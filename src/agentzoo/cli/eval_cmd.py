@@ -263,6 +263,8 @@ def run_plan(the_plan: Any, out: Path, journal: str | Path | None = None) -> Non
             "baseline": exp.baseline, "specs": {label: spec.to_config() for label, spec in the_plan.agents.items()},
             "spec_hashes": {label: spec.hash() for label, spec in the_plan.agents.items()},
             "env_sources": env_sources, "anchor": the_plan.anchor}
+    if journal is not None:
+        _check_journal(journal)
     _check_resume(out, meta)
     if exp.backend == "ray":
         from ..eval.ray_backend import run_eval_ray as runner
@@ -371,6 +373,14 @@ def _pair_checker() -> Any:
     from ..eval import agents as eval_agents
 
     return getattr(eval_agents, "check_pair", None)
+
+
+def _check_journal(journal: str | Path) -> None:
+    """Open `--journal` once before the results folder is made: a server that refuses the connection, or
+    a file that is no journal, stops the eval with nothing written (the default journal is made in it)."""
+    from ..runtime.journal import Journal
+
+    Journal(journal).close()
 
 
 def _check_resume(out: Path, meta: dict[str, Any]) -> None:
