@@ -36,6 +36,8 @@ def test_run_without_a_model_says_exactly_what_to_set(tmp_path):
     ("gpt-4o", "expected <kind>:<details>"),
     ("openai:gpt-4o-mini", "needs OPENAI_API_KEY"),
     ("openai-compatible:llama", "expected openai-compatible:<model-name>@<base_url>"),
+    # an endpoint of one's own under the wrong kind would be sent to api.openai.com as a model's name
+    ("openai:llama@http://127.0.0.1:9/v1", "a server of your own is openai-compatible:llama@http://127.0.0.1:9/v1"),
     ("scripted:/nope.json", "scripted model file /nope.json"),
     ("claude:opus", "unknown kind 'claude'"),
 ])

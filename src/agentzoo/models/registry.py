@@ -69,6 +69,10 @@ def parse_model(spec: str, **options: Any):
 
         return LocalModel.from_string(rest, **options)
     if kind == "openai":
+        name, at, base_url = rest.rpartition("@")
+        if at and base_url.startswith(("http://", "https://")):  # no OpenAI model is named so: a mistyped kind
+            raise ConfigError(f"model {spec!r}: `openai:` is OpenAI's own API (or $OPENAI_BASE_URL); a server of "
+                              f"your own is openai-compatible:{name}@{base_url}")
         key = os.environ.get("OPENAI_API_KEY")
         if not key:
             raise ConfigError(f"model {spec!r} needs OPENAI_API_KEY in the environment.\n\n{HOW_TO_CONFIGURE}")
