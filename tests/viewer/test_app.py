@@ -7,8 +7,10 @@ import asyncio
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -243,7 +245,68 @@ def test_the_view_command_serves_until_stopped(tmp_path):
         proc.wait(timeout=10)
 
 
+def _serving(*args):
+    """`agentzoo view ARGS` started, its first line read: (process, its address, that line)."""
+    env = dict(os.environ, COLUMNS="200")
+    proc = subprocess.Popen([sys.executable, "-m", "agentzoo.cli.main", "view", *map(str, args), "--port", "0",
+                             "--no-browser"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    line = proc.stdout.readline()
+    found = re.search(r"http://127\.0\.0\.1:\d+/", line)
+    if found is None:
+        proc.kill()
+        raise AssertionError(line + proc.communicate(timeout=10)[1])
+    return proc, found.group(0), line
+
+
+def test_the_view_command_shows_bundles_of_a_run_and_of_an_eval(tmp_path):
+    """A bundle (`agentzoo bundle`, the file a run or an eval travels in) is shown as what it holds, named by
+    its file; its unpacked copy is gone once the viewer stops."""
+    from agentzoo.bundle import write_bundle
+
+    folder = eval_folder(tmp_path / "results")
+    with Journal(folder / "journal.db") as journal:
+        run_id = journal.list_runs(limit=1)[0].run_id
+    write_bundle(str(folder), tmp_path / "eval.azb")
+    write_bundle(run_id, tmp_path / "run.azb", journal_path=folder / "journal.db")
+    proc, url, line = _serving(tmp_path / "eval.azb")
+    try:
+        assert f"eval {tmp_path / 'eval.azb'}" in line
+        status, _, page = fetch(url + "eval?e=0")
+        assert status == 200 and "eval.azb" in page.decode() and "paired" in page.decode().lower()
+        status, _, page = fetch(url + f"run?id={run_id}&j=e0")
+        assert status == 200 and run_id in page.decode()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    proc, url, line = _serving(tmp_path / "run.azb")
+    try:
+        assert f"journal {tmp_path / 'run.azb'}" in line
+        status, _, page = fetch(url + f"run?id={run_id}")
+        assert status == 200 and run_id in page.decode()
+    finally:
+        proc.send_signal(signal.SIGINT)  # Ctrl-C
+        proc.wait(timeout=10)
+    assert not [p for p in Path(tempfile.gettempdir()).glob("agentzoo-bundle-*") if _holds(p, str(tmp_path), run_id)]
+
+
+def _holds(folder: Path, *marks: str) -> bool:
+    """Whether an unpacked bundle is one of this test's (its manifest names the test's folder or run)."""
+    try:
+        manifest = (folder / "bundle.json").read_text()
+    except OSError:
+        return False
+    return any(mark in manifest for mark in marks)
+
+
 def test_the_view_command_refuses_what_it_cannot_show(tmp_path):
     out = subprocess.run([sys.executable, "-m", "agentzoo.cli.main", "view", str(tmp_path / "missing"),
                           "--no-browser"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "no such file or folder" in out.stderr
+    # a PostgreSQL journal: what to do instead, and never the URL's password
+    url = "postgresql://me:hunter2hunter2@db.example/runs"
+    for args, env in ((["--journal", url], {}), ([url.replace("postgresql", "postgres")], {}),
+                      ([], {"AGENTZOO_JOURNAL": url})):
+        out = subprocess.run([sys.executable, "-m", "agentzoo.cli.main", "view", *args, "--no-browser"],
+                             capture_output=True, text=True, timeout=60, env=dict(os.environ, **env))
+        assert out.returncode == 2 and "agentzoo bundle" in out.stderr, out.stderr
+        assert "hunter2" not in out.stdout + out.stderr

@@ -59,16 +59,19 @@ class Source:
 
 class App:
     def __init__(self, journal: Path | None, evals: list[Path] | None = None, *,
-                 default_journal: Path | None = None) -> None:
+                 default_journal: Path | None = None, names: dict[Path, str] | None = None) -> None:
+        """`names`: what to call a journal or eval folder other than by its path (one unpacked from a bundle)."""
         from ..runtime.journal import default_journal_path
 
+        names = names or {}
         self.default_journal = default_journal or default_journal_path()
-        self.evals = [ev.EvalFolder(Path(p)) for p in evals or ()]
+        self.evals = [ev.EvalFolder(Path(p), names.get(Path(p))) for p in evals or ()]
         self.sources: dict[str, Source] = {}
         if journal is not None:
-            self.sources["main"] = Source("main", str(journal), Path(journal))
+            self.sources["main"] = Source("main", names.get(Path(journal), str(journal)), Path(journal))
         for i, folder in enumerate(self.evals):
-            self.sources[f"e{i}"] = Source(f"e{i}", f"{folder.path.name or folder.path} (eval)", folder.journal_path)
+            label = names.get(folder.path) or folder.path.name or str(folder.path)
+            self.sources[f"e{i}"] = Source(f"e{i}", f"{label} (eval)", folder.journal_path)
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -222,7 +225,7 @@ class App:
         _, folder = self._eval(query)
         name = query.get("name", "")
         if name not in folder.plots():  # only the report's own plot files, by exact name
-            raise NotFound(f"no plot {name!r} in {folder.path}")
+            raise NotFound(f"no plot {name!r} in {folder.name}")
         return Response(200, (folder.path / name).read_bytes(), "image/png")
 
     def static_file(self, name: str) -> Response:

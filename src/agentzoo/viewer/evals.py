@@ -53,8 +53,10 @@ def outcome_of(row: dict[str, Any]) -> str:
 class EvalFolder:
     """One results folder (the `--out` of `agentzoo eval`)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, name: str | None = None) -> None:
         self.path = Path(path)
+        self.name = name or str(self.path)
+        """What pages call it: its path, or the bundle it was unpacked from."""
         if not ((self.path / "results.db").is_file() or (self.path / "summary.json").is_file()):
             raise ConfigError(f"{self.path}: neither results.db nor summary.json; is it the --out folder of an "
                               "`agentzoo eval`?")
