@@ -379,3 +379,23 @@ async def test_a_pool_lends_warm_sandboxes():
             assert c in (a, b) and (await c.execute("print(1)", fresh=True)).stdout == "1\n"
     finally:
         await pool.aclose()
+
+
+@pytest.mark.parametrize("tier", AVAILABLE)
+async def test_a_worker_that_cannot_be_started_leaves_no_folder_and_no_uid_held(tier, monkeypatch):
+    """The launch makes a folder (and on a root host may lend a uid) before the worker starts: a start that
+    fails (no process can be made: EAGAIN, ENOMEM) gives both back, so that failures do not use up the block."""
+    import agentzoo.sandbox.host as sandbox_host
+
+    async def cannot_start(*args, **kwargs):
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(sandbox_host.WorkerProcess, "start", cannot_start)
+    sb = Sandbox(tier=tier)
+    with pytest.raises(sandbox_host.SandboxError, match="could not start"):
+        await sb.start()
+    launched = sb._plan
+    assert launched is not None and (launched.base_dir or tier == "bwrap")  # bwrap's folders are its own tmpfs
+    assert not launched.base_dir or not os.path.exists(launched.base_dir)
+    if launched.uid_lease is not None:
+        assert launched.uid_lease._holder.fileno() == -1  # its name is free for another sandbox

@@ -151,6 +151,7 @@ class Sandbox:
         except OSError as exc:
             for fd in (cmd_r, cmd_w, msg_r, msg_w):
                 os.close(fd)
+            self._release_plan()
             raise SandboxError(f"could not start the {launch.tier} sandbox worker: {exc}") from exc
         finally:
             if self._proc is not None:
@@ -254,6 +255,10 @@ class Sandbox:
             except (asyncio.TimeoutError, Exception):
                 task.cancel()
         self._pumps = []
+        self._release_plan()
+
+    def _release_plan(self) -> None:
+        """What the launch held for the worker, once it is gone (or never started): its folder and its uid."""
         if self._plan is not None and self._plan.base_dir:
             shutil.rmtree(self._plan.base_dir, ignore_errors=True)
         if self._plan is not None and self._plan.uid_lease is not None:
