@@ -115,7 +115,8 @@ def test_an_eval_checks_the_settings_against_each_agents_role_models_before_it_s
             "agents": [{"agent": "llm-debate", "label": "d", "models": {"aggregator": "local:smollm2-135m"}}],
             "envs": [{"name": "gsm8k", "limit": 2}], "models": [model], "model_options": {"max_concurrency": 4}}))
         out = az("eval", tmp_path / "exp.yaml", "--out", tmp_path / "r", cwd=tmp_path, check=False)
-        assert out.returncode == 2 and "model option 'max_concurrency': local models take" in out.stderr, out.stderr
+        assert out.returncode == 2 and ("agent d: role aggregator's model local:smollm2-135m: model option "
+                                        "'max_concurrency': local models take") in out.stderr, out.stderr
         assert srv.count == 0 and not (tmp_path / "r").exists()  # refused before the first sample, not at it
         (tmp_path / "exp.yaml").write_text(json.dumps({
             "agents": [{"agent": "llm-debate", "label": "d", "models": {"aggregator": f"{model}x"}}],

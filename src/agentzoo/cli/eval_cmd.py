@@ -311,10 +311,13 @@ def _preflight(the_plan: Any, envs: dict[str, Any], tasks_by_env: dict[str, list
     from .specs import check_model_options
 
     parsed: set[tuple[str, tuple[tuple[str, Any], ...]]] = set()
-    for spec in the_plan.agents.values():
+    for label, spec in the_plan.agents.items():
         # Each agent's model options fit every model it runs: the matrix's and its roles' (or it has none).
         every = [*models, *spec.models.values()]
-        check_model_options(spec.model_options, every)
+        try:
+            check_model_options(spec.model_options, models, spec.models)
+        except ConfigError as exc:
+            raise ConfigError(f"agent {label}: {exc}") from None
         for text in every:
             key = (text, tuple(sorted(spec.model_options.items())))
             if text == "oracle" or text.startswith("scripted:") or key in parsed:

@@ -170,7 +170,7 @@ def run(task: str = typer.Argument(..., help="what the agent should do"),
         budgets={"tokens": budget_tokens, "usd": budget_usd, "model_calls": budget_calls,
                  "wall_seconds": budget_seconds},
         stream=stream or None, call_timeout=call_timeout, model_options=dict(parse_pairs(model_opt, "--model-opt")))
-    check_model_options(spec.model_options, [spec.model, *spec.models.values()])
+    check_model_options(spec.model_options, [spec.model], spec.models)
     _run_spec(task, spec, journal_path, otel=otel)
 
 

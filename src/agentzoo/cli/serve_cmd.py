@@ -39,7 +39,7 @@ def service_from_flags(agent_kind: str | None, model: str | None, agent_opt: lis
                            models=dict(parse_pairs(role_model, "--role-model")) or None,
                            tools=split_list(tools) or None, system=system, max_steps=max_steps, mcp=mcp_servers(mcp),
                            model_options=dict(parse_pairs(model_opt, "--model-opt")))
-    check_model_options(spec.model_options, [spec.model, *spec.models.values()])
+    check_model_options(spec.model_options, [spec.model], spec.models)
     journal = journal if journal is not None else Journal(journal_path or default_journal())
     return AgentService(spec, journal, max_concurrent=max_concurrent)
 

@@ -71,18 +71,26 @@ def agent_options(pairs: list[str] | None, agent_names: list[str]) -> dict[str, 
     return per
 
 
-def check_model_options(options: dict[str, Any], models: list[str]) -> None:
-    """`--model-opt` settings checked against every model given (see `registry.model_options`); settings
-    that no model given takes (a script and the oracle take none) are an error rather than ignored."""
+def check_model_options(options: dict[str, Any], models: list[str], roles: dict[str, str] | None = None) -> None:
+    """`--model-opt` settings checked against every model given (see `registry.model_options`): `models`, and
+    `roles` (a role's name to its model, named in an error); settings that no model given takes (a script and
+    the oracle take none) are an error rather than ignored."""
     from ..models.registry import model_options, takes_options
 
     if not options:
         return
-    if not any(takes_options(m) for m in models):
+    roles = roles or {}
+    every = [*models, *roles.values()]
+    if not any(takes_options(m) for m in every):
         raise ConfigError(f"model options {', '.join(options)} (--model-opt): no model given takes any "
-                          f"({', '.join(models)}); they are settings of openai, openai-compatible and local models")
+                          f"({', '.join(every)}); they are settings of openai, openai-compatible and local models")
     for model in models:
         model_options(model, options)
+    for role, model in roles.items():
+        try:
+            model_options(model, options)
+        except ConfigError as exc:
+            raise ConfigError(f"role {role}'s model {model}: {exc}") from None
 
 
 def spec_from_flags(agent: str, model: str, *, options: dict[str, Any] | None = None, base: dict[str, Any] | None = None,

@@ -88,7 +88,7 @@ def synth(pipeline: str = typer.Argument(..., help="a pipeline's name (listed ab
     settings = settings.model_copy(update={"model": settings.model or default_model_string()})
     if not settings.model:
         raise ConfigError("no model: give --model (or set AGENTZOO_MODEL)")
-    check_model_options(settings.model_options, [settings.model, *settings.models.values()])
+    check_model_options(settings.model_options, [settings.model], settings.models)
     folder = Path(settings.out)
     run_id, status, stopped_in = _run(module, settings, folder, replay)
     if stopped_in is None:
