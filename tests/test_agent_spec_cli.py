@@ -160,6 +160,13 @@ def test_experiment_file_errors_name_the_file_the_line_and_the_key(tmp_path):
     bad.write_text("agents:\n  - agent: cot-sc\n    options: {n: 3}\n    colour: red\nenvs: [gsm8k]\nmodels: [oracle]\n")
     out = az("eval", bad, check=False, cwd=tmp_path)
     assert out.returncode == 2 and f"{bad}:4: agents.0.colour: unknown key" in out.stderr, out.stderr
+    # a misspelling says what it is close to, and wins over the key it leaves missing
+    bad.write_text("agents: [cot]\nenvs:\n  - {name: gsm8k, limit: 2}\nmodles: [oracle]\n")
+    out = az("eval", bad, check=False, cwd=tmp_path)
+    assert out.returncode == 2 and f"{bad}:4: modles: unknown key; did you mean 'models'?" in out.stderr, out.stderr
+    bad.write_text("agents: [cot]\nenvs:\n  - {name: gsm8k, limitt: 2}\nmodels: [oracle]\n")
+    out = az("eval", bad, check=False, cwd=tmp_path)
+    assert out.returncode == 2 and f"{bad}:3: envs.0.limitt: unknown key; did you mean 'limit'?" in out.stderr
     bad.write_text("agents: [cot]\nenvs:\n  - {name: gsm8k, limit: 0}\nmodels: [oracle]\n")
     out = az("eval", bad, check=False, cwd=tmp_path)
     assert out.returncode == 2 and f"{bad}:3: envs.0.limit" in out.stderr and "greater than or equal to 1" in out.stderr

@@ -175,6 +175,23 @@ def test_bad_spec_values_are_typed_errors_naming_the_key(data, message):
         AgentSpec.from_config({"version": 1, "agent": "tool-calling", "model": "scripted:x.json", **data})
 
 
+@pytest.mark.parametrize("change,message", [
+    # a misspelt key, at any depth the spec's own models reach (a field, `X | None`, a mapping's values)
+    ({"sampling.tempertaure": 0.5}, "sampling.tempertaure: unknown key; did you mean 'temperature'? "
+                                    "(keys: max_tokens, seed, temperature, top_p)"),
+    ({"budgets.usdd": 1}, "budgets.usdd: unknown key; did you mean 'usd'?"),
+    ({"role_budgets.coder.tokenz": 9}, "role_budgets.coder.tokenz: unknown key; did you mean 'tokens'?"),
+    ({"max_step": 3}, "max_step: unknown key; did you mean 'max_steps'? (keys: a2a, "),
+    # nothing close: the keys alone
+    ({"colour": "red"}, "colour: unknown key (keys: a2a, "),
+])
+def test_an_unknown_key_says_which_keys_its_place_takes(change, message):
+    spec = AgentSpec(agent="tool-calling", model="scripted:x.json")
+    with pytest.raises(ConfigError) as caught:
+        spec.with_changes(change)
+    assert message in str(caught.value)
+
+
 def test_the_spec_is_what_the_journal_stores_and_it_round_trips():
     spec = AgentSpec(agent="reflexion", preset="tests", model="scripted:x.json", options={"max_trials": 2},
                      sampling={"temperature": 0.3, "seed": 1}, models={"reflect": "scripted:y.json"})

@@ -117,7 +117,8 @@ def spec_from_flags(agent: str, model: str, *, options: dict[str, Any] | None = 
     try:
         return AgentSpec.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"agent {agent!r}: {flag_names(describe_errors(exc))}") from None
+        message = flag_names(describe_errors(exc, AgentSpec))
+        raise ConfigError(f"agent {agent!r}: {message}") from None
 
 
 FLAGS = {"limit": "--limit", "seeds": "--seeds", "concurrency": "--concurrency", "workers": "--workers", "retries": "--retries",

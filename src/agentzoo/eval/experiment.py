@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..catalog import split_agent
 from ..errors import ConfigError
-from ..runtime.spec import AgentSpec, BudgetSpec, McpServerSpec, ModelOptions, SandboxSpec
+from ..runtime.spec import (AgentSpec, BudgetSpec, McpServerSpec, ModelOptions, SandboxSpec, first_error,
+                            unknown_key)
 from .agents import UNSET_MODEL
 
 
@@ -162,9 +163,9 @@ def plan(experiment: Experiment, *, where: str = "the experiment", lines: Any = 
         try:
             spec = AgentSpec.model_validate(data)
         except ValidationError as exc:
-            err = exc.errors()[0]
-            raise error_at(where, lines, ("agents", i, *err["loc"]),
-                         "unknown key" if err["type"] == "extra_forbidden" else err["msg"]) from None
+            err = first_error(exc)
+            message = unknown_key(AgentSpec, err["loc"]) if err["type"] == "extra_forbidden" else err["msg"]
+            raise error_at(where, lines, ("agents", i, *err["loc"]), message) from None
         label = label or default_label(text, spec.options or None)
         if label in result.agents:
             raise error_at(where, lines, ("agents", i), f"two agents are labelled {label!r}; give each a `label:`")
@@ -219,9 +220,9 @@ def load_experiment(path: Path, *, anchor: bool | None = None) -> Plan:
     try:
         experiment = Experiment.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        err = first_error(exc)
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in ("EnvEntry", "str")))
-        message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        message = unknown_key(Experiment, err["loc"]) if err["type"] == "extra_forbidden" else err["msg"]
         raise error_at(str(path), lines, loc, message) from None
     return plan(experiment, where=str(path), lines=lines)
 

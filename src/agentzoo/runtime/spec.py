@@ -14,6 +14,10 @@ builder's job, and code named by a journal is loaded only with the user's consen
 
 from __future__ import annotations
 
+import difflib
+import types
+import typing
+
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -268,7 +272,7 @@ class AgentSpec(_Data):
         try:
             return cls.model_validate(config)
         except ValidationError as exc:
-            raise ConfigError(f"{source}: {describe_errors(exc)}") from None
+            raise ConfigError(f"{source}: {describe_errors(exc, cls)}") from None
 
     def budget_map(self) -> dict[str, Budget] | None:
         """Budgets by scope (`""`: the run), as the gateway takes them; None when there are none."""
@@ -285,7 +289,7 @@ class AgentSpec(_Data):
         try:
             return type(self).model_validate(data)
         except ValidationError as exc:
-            raise ConfigError(describe_errors(exc)) from None
+            raise ConfigError(describe_errors(exc, type(self))) from None
 
 
 def set_path(data: dict[str, Any], path: str, value: Any) -> None:
@@ -302,8 +306,9 @@ def set_path(data: dict[str, Any], path: str, value: Any) -> None:
     node[keys[-1]] = value
 
 
-def describe_errors(exc: ValidationError) -> str:
-    """Pydantic's errors as `key: what is wrong` lines, the key as a dotted path."""
+def describe_errors(exc: ValidationError, model: type[BaseModel] | None = None) -> str:
+    """Pydantic's errors as `key: what is wrong` lines, the key as a dotted path. With the `model` validated,
+    an unknown key also says the keys its place takes (and the one it is closest to: a typo)."""
     lines = []
     errors = exc.errors()
     # A value that may be a mapping or a plain string (`EnvEntry | str`) fails both ways; the string
@@ -313,9 +318,54 @@ def describe_errors(exc: ValidationError) -> str:
         where = ".".join(str(p) for p in err["loc"] if p not in ("EnvEntry", "str")) or "(top level)"
         message = err["msg"]
         if err["type"] == "extra_forbidden":
-            message = "unknown key"
+            message = unknown_key(model, err["loc"])
         lines.append(f"{where}: {message}")
     return "; ".join(lines)
+
+
+def first_error(exc: ValidationError) -> Any:
+    """The error to report of several: an unknown key first (a misspelt `models:` is also a missing one, and
+    the misspelling is what to fix), else the first."""
+    errors = exc.errors()
+    return next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+
+
+def unknown_key(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> str:
+    """What to say of an unknown key at `loc` of `model`: `unknown key; did you mean 'temperature'? (keys: …)`,
+    or only `unknown key` when the place is not a model's (a free mapping such as `options`) or no model is
+    given."""
+    place: Any = model
+    for part in loc[:-1]:
+        place = _inside(place, part)
+    found = next((t for t in _members(place) if isinstance(t, type) and issubclass(t, BaseModel)), None)
+    if found is None:
+        return "unknown key"
+    keys = sorted(found.model_fields)
+    close = difflib.get_close_matches(str(loc[-1]), keys, n=1)
+    return "unknown key" + (f"; did you mean {close[0]!r}?" if close else "") + f" (keys: {', '.join(keys)})"
+
+
+def _members(annotation: Any) -> tuple[Any, ...]:
+    """The types of a union (`X | None`), or the annotation itself."""
+    return typing.get_args(annotation) if typing.get_origin(annotation) in (typing.Union, types.UnionType) \
+        else (annotation,)
+
+
+def _inside(annotation: Any, part: Any) -> Any:
+    """The annotation of what `part` (a field name, a list index, a mapping's key) reaches inside `annotation`."""
+    for member in _members(annotation):
+        if getattr(member, "__name__", None) == part:  # a union's member, as pydantic names it in a path
+            return member
+        if isinstance(member, type) and issubclass(member, BaseModel):
+            if isinstance(part, str) and part in member.model_fields:
+                return member.model_fields[part].annotation
+            continue
+        origin, args = typing.get_origin(member), typing.get_args(member)
+        if origin in (list, tuple) and isinstance(part, int) and args:
+            return args[0]
+        if origin is dict and len(args) == 2:
+            return args[1]
+    return None
 
 
 def _from_legacy(config: dict[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import ConfigError
-from ..runtime.spec import BudgetSpec, ModelOptions
+from ..runtime.spec import BudgetSpec, ModelOptions, first_error, unknown_key
 
 DEFAULT_FORMATS = ("jsonl", "openai", "sharegpt", "dpo", "parquet")
 
@@ -94,6 +94,6 @@ def load_settings(path: Path) -> SynthSettings:
     try:
         return SynthSettings.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        err = first_error(exc)
+        message = unknown_key(SynthSettings, err["loc"]) if err["type"] == "extra_forbidden" else err["msg"]
         raise error_at(str(path), lines, tuple(err["loc"]), message) from None
