@@ -87,7 +87,8 @@ def test_a_run_flag_is_applied_to_the_spec_and_the_requests(tmp_path, flags, age
     (["--max-tokens", "64"], "agentless", "would be overridden by agentless's own per-role setting (max_tokens"),
     (["--tool-mode", "json"], "codeact", "tool_mode 'json' (--tool-mode)"),
     (["--tool-mode", "yaml"], "tool-calling", "--tool-mode: Input should be 'native', 'json' or 'react'"),
-    (["--agent", "no-such-agent"], None, "unknown agent 'no-such-agent'"),
+    (["--agent", "no-such-agent"], None, "unknown agent 'no-such-agent' (known: tool-calling, "),
+    (["--agent", "tool-caling"], None, "unknown agent 'tool-caling'; did you mean 'tool-calling'?"),
 ])
 def test_a_run_flag_that_would_not_apply_is_refused_by_name(tmp_path, flags, agent, named):
     path = script(tmp_path, ["5"])

@@ -138,7 +138,7 @@ async def test_infrastructure_errors_are_retried_counted_and_budgeted(tmp_path):
 
 
 def test_bad_names_and_files_are_config_errors(tmp_path):
-    with pytest.raises(ConfigError, match="unknown environment 'gsm9k'"):
+    with pytest.raises(ConfigError, match="unknown environment 'gsm9k'; did you mean 'gsm8k'"):
         get_env("gsm9k")
     with pytest.raises(ConfigError, match="no such file"):
         get_env("gsm8k", tmp_path / "missing.jsonl")

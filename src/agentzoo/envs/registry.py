@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+
 import importlib
 from pathlib import Path
 
@@ -45,7 +47,9 @@ def get_env(name: str, tasks_file: str | Path | None = None, **options) -> Envir
     try:
         module, cls = ENVIRONMENTS[name]
     except KeyError:
-        raise ConfigError(f"unknown environment {name!r}; known: {', '.join(ENVIRONMENTS)}") from None
+        close = difflib.get_close_matches(name, list(ENVIRONMENTS), n=1, cutoff=0.75)
+        guess = f"; did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(f"unknown environment {name!r}{guess} (known: {', '.join(ENVIRONMENTS)})") from None
     if tasks_file is not None and not Path(tasks_file).exists():
         raise ConfigError(f"--tasks {tasks_file}: no such file")
     env_class = getattr(importlib.import_module(module), cls)
