@@ -195,3 +195,19 @@ def test_run_a_codeact_agent_from_the_command_line(tmp_path):
         assert run.config["agent"] == "codeact" and run.config["max_steps"] == 3 and run.config["version"] == 1
         kinds = [(e.scope, e.kind) for e in j.entries(run.run_id)]
     assert kinds.count(("code#1", "tool")) == 3 and kinds.count(("", "sandbox")) == 1
+
+
+def test_commands_that_read_runs_refuse_a_journal_that_is_not_there_and_make_none(tmp_path):
+    """A mistyped --journal used to become a new empty journal ("has no runs yet"), left behind."""
+    for command in (["show", "latest"], ["replay", "latest"], ["export", "latest"], ["resume", "latest"],
+                    ["runs"], ["bundle", "latest", "-o", tmp_path / "b.azb"]):
+        out = az(*command, "--journal", tmp_path / "typo" / "j.db", check=False, cwd=tmp_path)
+        assert out.returncode == 2 and f"no journal at {tmp_path / 'typo' / 'j.db'}: check the path" in out.stderr, \
+            (command, out.stderr)
+    assert list(tmp_path.iterdir()) == []
+    # no journal yet where the default one would be: said as such, and still nothing made
+    out = agentzoo("runs", check=False, cwd=tmp_path, unset=("AGENTZOO_JOURNAL",))
+    assert out.returncode == 0 and "no runs in .agentzoo/journal.db yet; try `agentzoo demo`" in out.stdout
+    out = agentzoo("show", "latest", check=False, cwd=tmp_path, unset=("AGENTZOO_JOURNAL",))
+    assert out.returncode == 2 and "no run has been made here yet" in out.stderr
+    assert list(tmp_path.iterdir()) == []

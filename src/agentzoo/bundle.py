@@ -26,7 +26,7 @@ from typing import Any
 from . import _json
 from ._version import __version__
 from .errors import ConfigError, RunNotFoundError
-from .runtime.journal import Journal
+from .runtime.journal import Journal, existing_journal
 
 FORMAT = "agentzoo-bundle"
 VERSION = 1
@@ -47,7 +47,7 @@ def write_bundle(source: str, out: Path, *, journal_path: Path | None = None, fo
     rows: list[dict[str, Any]] = []
     eval_meta = None
     if folder.is_dir() and (folder / "results.db").is_file():
-        from .eval.store import ResultStore
+        from .eval.store import ResultStore, runs_journal
 
         store = ResultStore(folder / "results.db")
         try:
@@ -55,11 +55,11 @@ def write_bundle(source: str, out: Path, *, journal_path: Path | None = None, fo
             eval_meta = store.get_meta("eval")
         finally:
             store.close()
-        journal = Journal(journal_path or folder / "journal.db")
+        journal = existing_journal(runs_journal(folder, journal_path))
         run_ids = [r["run_id"] for r in rows if r.get("run_id")]
         kind = "eval"
     else:
-        journal = Journal(journal_path) if journal_path else _default_journal()
+        journal = existing_journal(journal_path)
         run_ids = [_with_ancestors(journal, source)]
         kind = "run"
     with tempfile.TemporaryDirectory(prefix="agentzoo-bundle-") as tmp:
@@ -76,7 +76,8 @@ def write_bundle(source: str, out: Path, *, journal_path: Path | None = None, fo
             try:
                 for row in rows:
                     store.put(row, time.time())
-                if eval_meta is not None:
+                if eval_meta is not None:  # its runs are in the bundle's journal now, wherever they were
+                    eval_meta = {k: v for k, v in eval_meta.items() if k != "journal"}
                     store.set_meta("eval", eval_meta)
             finally:
                 store.close()
@@ -91,10 +92,6 @@ def write_bundle(source: str, out: Path, *, journal_path: Path | None = None, fo
         os.chmod(partial, 0o600)
         os.replace(partial, out)  # all or nothing
     return manifest
-
-
-def _default_journal() -> Journal:
-    return Journal()  # $AGENTZOO_JOURNAL (a file or a URL), else .agentzoo/journal.db
 
 
 def _with_ancestors(journal: Journal, run_id: str) -> list[str]:

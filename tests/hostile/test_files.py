@@ -227,7 +227,8 @@ def test_a_results_folder_in_or_at_a_read_only_folder_is_a_clear_error(tmp_path)
 def test_agentzoo_in_a_read_only_working_folder_says_so_without_a_traceback(tmp_path):
     work = tmp_path / "work"
     work.mkdir()
-    done = read_only(work, [sys.executable, "-m", "agentzoo.cli.main", "runs"], cwd=work, env={"COLUMNS": "300"})
+    done = read_only(work, [sys.executable, "-m", "agentzoo.cli.main", "demo", "--scripted"], cwd=work,
+                     env={"COLUMNS": "300"})
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     assert ".agentzoo" in done.stderr and "read-only" in done.stderr

@@ -43,3 +43,54 @@ def test_an_eval_whose_journal_cannot_be_opened_stops_before_its_results_folder_
         assert done.returncode != 0 and why in done.stdout + done.stderr, done.stdout + done.stderr
         assert not out.exists()
     assert not_a_journal.read_text() == "not a database\n" * 200
+
+
+def _cli(*args, cwd):
+    return subprocess.run(AGENTZOO + [str(a) for a in args], capture_output=True, text=True, timeout=300, cwd=cwd)
+
+
+def test_the_commands_that_read_an_eval_find_its_runs_where_it_wrote_them(tmp_path):
+    """`eval --journal FILE`: the results folder keeps where its runs went, so `bundle`, `export`, `otel export`
+    and the viewer given the folder alone read them there, not an empty journal.db made in the folder."""
+    from agentzoo.viewer.app import App
+
+    made = _cli("eval", "--env", "gsm8k", "--model", "oracle", "--limit", "3", "--out", "results",
+                "--journal", "elsewhere/runs.db", cwd=tmp_path)
+    assert made.returncode == 0, made.stdout + made.stderr
+    out = tmp_path / "results"
+    assert not (out / "journal.db").exists()
+    bundled = _cli("bundle", out, "-o", tmp_path / "b.azb", cwd=tmp_path.parent)  # from another folder
+    assert bundled.returncode == 0 and "3 run(s)" in bundled.stdout, bundled.stdout + bundled.stderr
+    exported = _cli("export", out, cwd=tmp_path.parent)
+    assert exported.returncode == 0 and exported.stdout.count('"run_id"') == 3, exported.stdout + exported.stderr
+    app = App(None, [out])
+    assert app.handle("/runs", {"j": "e0"}).body.count(b"gsm8k|gsm8k/") == 3
+    assert not (out / "journal.db").exists()
+    shown = _cli("show", tmp_path / "b.azb", cwd=tmp_path)  # the bundle holds the runs itself
+    assert shown.returncode == 0 and "3 runs in" in shown.stdout, shown.stdout + shown.stderr
+
+
+def test_an_eval_whose_runs_are_in_postgresql_says_to_give_its_url(tmp_path, postgres_url):
+    from agentzoo.viewer.app import App
+
+    out = tmp_path / "results"
+    made = _cli("eval", "--env", "gsm8k", "--model", "oracle", "--limit", "2", "--out", out, "--journal", postgres_url,
+                cwd=tmp_path)
+    assert made.returncode == 0, made.stdout + made.stderr
+    password = urllib.parse.urlsplit(postgres_url).password
+    for command in (["bundle", out, "-o", tmp_path / "b.azb"], ["export", out], ["otel", "export", out]):
+        refused = _cli(*command, cwd=tmp_path)
+        assert refused.returncode == 2 and "are in the PostgreSQL journal postgresql://" in refused.stderr, \
+            refused.stdout + refused.stderr
+        assert "give its URL with --journal" in refused.stderr and password not in refused.stdout + refused.stderr
+    assert not (out / "journal.db").exists()
+    app = App(None, [out])
+    assert app.handle("/eval", {"e": "0"}).status == 200  # the eval's tables, without links to runs
+    runs = app.handle("/runs", {"j": "e0"})
+    assert runs.status == 400 and b"agentzoo bundle" in runs.body and password.encode() not in runs.body
+    bundled = _cli("bundle", out, "-o", tmp_path / "b.azb", "--journal", postgres_url, cwd=tmp_path)
+    assert bundled.returncode == 0, bundled.stdout + bundled.stderr
+    from agentzoo.bundle import OpenedBundle
+
+    with OpenedBundle(tmp_path / "b.azb") as opened:  # its eval reads the bundle's own journal, not the server's
+        assert App(None, [opened.results_folder]).handle("/runs", {"j": "e0"}).body.count(b"gsm8k|gsm8k/") == 2

@@ -243,6 +243,7 @@ def run_plan(the_plan: Any, out: Path, journal: str | Path | None = None) -> Non
     from ..eval.harness import EvalConfig, run_eval
     from ..eval.matrix import expand_tasks
     from ..eval.report import write_reports
+    from ..eval.store import journal_record
     from ..eval.workers import default_workers
 
     exp = the_plan.experiment
@@ -262,7 +263,7 @@ def run_plan(the_plan: Any, out: Path, journal: str | Path | None = None) -> Non
             "limit": next((e.limit for e in the_plan.env_entries), None), "backend": exp.backend,
             "baseline": exp.baseline, "specs": {label: spec.to_config() for label, spec in the_plan.agents.items()},
             "spec_hashes": {label: spec.hash() for label, spec in the_plan.agents.items()},
-            "env_sources": env_sources, "anchor": the_plan.anchor}
+            "env_sources": env_sources, "anchor": the_plan.anchor, "journal": journal_record(journal)}
     if journal is not None:
         _check_journal(journal)
     _check_resume(out, meta)

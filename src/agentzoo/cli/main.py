@@ -69,6 +69,13 @@ def _journal(path: Optional[Path]) -> Journal:
     return Journal(path or default_journal())
 
 
+def _reading(path: Optional[Path]) -> Journal:
+    """The journal a command reads runs from: one that is not there is an error, not a new empty file."""
+    from ..runtime.journal import existing_journal
+
+    return existing_journal(path)
+
+
 def _build(spec: Any, trust: Any = None) -> Any:
     """The agent of `spec`, built now (a bad spec fails before anything starts); one with MCP servers or remote
     A2A agents is built by `_execute` in the run's event loop, which starts them and reads their cards."""
@@ -318,7 +325,7 @@ def resume(run_id: str = typer.Argument(..., help="run id, prefix or 'latest'"),
     from ..runtime import runner
     from .specs import trust_from
 
-    journal = _journal(journal_path)
+    journal = _reading(journal_path)
     info = journal.get_run(run_id)
     spec = _stored_spec(info, str(journal.path))
     if model is not None:
@@ -391,7 +398,7 @@ class _Source:
 
         self.bundle = None
         if not is_bundle(arg):
-            self.journal, self.run_ids = _journal(journal_path), [arg]
+            self.journal, self.run_ids = _reading(journal_path), [arg]
             self.name = str(self.journal.path)  # a URL's password masked
             return
         self.bundle = OpenedBundle(Path(arg))
@@ -439,7 +446,13 @@ def bundle_cmd(source: str = typer.Argument(..., help="a run id (prefix, 'latest
 @app.command("runs")
 def runs_cmd(limit: int = typer.Option(30, "--limit", "-n"), journal_path: Optional[Path] = JournalOpt) -> None:
     """List recent runs."""
-    with _journal(journal_path) as journal:
+    from ..runtime.journal import is_url
+
+    where = journal_path or default_journal()
+    if journal_path is None and not is_url(where) and not Path(where).exists():
+        console.print(render.plain(f"no runs in {where} yet; try `agentzoo demo`"))
+        return
+    with _reading(journal_path) as journal:
         runs = journal.list_runs(limit)
         if not runs:
             console.print(render.plain(f"no runs in {journal.path} yet; try `agentzoo demo`"))
@@ -511,6 +524,10 @@ def export(run_id: str = typer.Argument(..., help="run id, prefix or 'latest'; o
     if is_results_dir(run_id):
         return export_eval_cmd(Path(run_id), fmt, out, scope, 1.0 if min_reward is None else min_reward, journal_path,
                                append=append)
+    from ..bundle import is_bundle
+
+    if min_reward is not None and not is_bundle(run_id):  # said before any journal is opened
+        raise ConfigError("--min-reward goes with an eval results folder or bundle, not a run id")
     with _Source(run_id, journal_path) as source:
         if source.results_folder is not None:  # a bundle of an eval
             return export_eval_cmd(source.results_folder, fmt, out, scope, 1.0 if min_reward is None else min_reward,
@@ -542,7 +559,7 @@ def _export_agent_r(source: str, out: Optional[Path], append: bool, scope: str, 
         check_out(out, append)  # before any work
     counts = Counts()
     if is_results_dir(source):
-        journal = _journal(journal_path) if journal_path is not None else None
+        journal = _reading(journal_path) if journal_path is not None else None
         try:
             lines = [_json.dumps_str(r) for r in rows(journal, Path(source), counts)]
         finally:

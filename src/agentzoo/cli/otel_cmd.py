@@ -27,26 +27,26 @@ def export_cmd(source: str = typer.Argument(..., help="run id, prefix or 'latest
                                                            help="journal file or postgresql:// URL [default: "
                                                            "$AGENTZOO_JOURNAL or .agentzoo/journal.db]")) -> None:
     """Send a recorded run as spans (GenAI conventions) with the times it was recorded at."""
-    from ..runtime.journal import Journal, default_journal
+    from ..runtime.journal import Journal, existing_journal
     from ..viewer.otel import counted, export_run, otlp_exporter, tracer_provider, traces_endpoint
 
     folder = Path(source)
-    if folder.is_dir() and journal_path is not None:  # an eval whose runs went elsewhere (`eval --journal`)
-        from ..eval.store import ResultStore
+    if folder.is_dir() and (folder / "results.db").is_file():  # an eval: its rows' runs, wherever they went
+        from ..eval.store import ResultStore, runs_journal
 
+        journal = existing_journal(runs_journal(folder, journal_path))
         store = ResultStore(folder / "results.db")
         try:
             run_ids = [row["run_id"] for row in store.rows() if row.get("run_id")]
         finally:
             store.close()
-        journal = Journal(journal_path)
     elif folder.is_dir():
         if not (folder / "journal.db").is_file():
             raise ConfigError(f"{folder}: no journal.db here; is it the --out folder of an `agentzoo eval`?")
         journal = Journal(folder / "journal.db")
         run_ids = [r.run_id for r in journal.list_runs(limit=1_000_000) if r.status != "corrupt"]
     else:
-        journal = Journal(journal_path or default_journal())
+        journal = existing_journal(journal_path)
         run_ids = [journal.get_run(source).run_id]
     target = traces_endpoint(endpoint) or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or \
         traces_endpoint(os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")) or "http://localhost:4318/v1/traces"

@@ -16,7 +16,9 @@ from typing import Any
 from ..errors import ConfigError, JournalError, RunNotFoundError
 from ..export import FORMATS, export_run
 from ..runtime.journal import Journal
+from ..runtime.stores import is_url
 from .report import INFRA, load_rows
+from .store import runs_journal
 
 SAMPLE_FIELDS = ("key", "env", "task", "agent", "model", "seed", "reward", "success")
 
@@ -34,7 +36,7 @@ def is_results_dir(path: str | Path) -> bool:
 
 
 def export_eval(folder: Path, fmt: str, min_reward: float = 1.0, scope: str = "",
-                journal_path: Path | None = None, counts: ExportCounts | None = None) -> Iterator[dict[str, Any]]:
+                journal_path: str | Path | None = None, counts: ExportCounts | None = None) -> Iterator[dict[str, Any]]:
     """Records of every sample of `folder` with reward ≥ `min_reward`, in key order.
 
     Samples that failed on infrastructure have no trajectory of their own and are skipped; so is a
@@ -44,8 +46,8 @@ def export_eval(folder: Path, fmt: str, min_reward: float = 1.0, scope: str = ""
         raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     counts = counts if counts is not None else ExportCounts()
     rows, _ = load_rows(folder)
-    journal_path = journal_path or Path(folder) / "journal.db"
-    if not journal_path.is_file():
+    journal_path = runs_journal(folder, journal_path)
+    if not is_url(journal_path) and not Path(journal_path).is_file():
         raise ConfigError(f"{folder}: no journal at {journal_path} to read the trajectories from")
     with Journal(journal_path) as journal:
         for row in sorted(rows, key=lambda r: r["key"]):

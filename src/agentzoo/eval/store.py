@@ -195,3 +195,38 @@ def _is(value: Any, types: tuple[type, ...]) -> bool:
 def _shown(value: Any) -> str:
     text = _json.dumps_str(value)
     return text if len(text) <= 40 else text[:39] + "…"
+
+
+def runs_journal(folder: str | Path, given: str | Path | None = None) -> str | Path:
+    """Where the runs of the eval in `folder` are: `given` (a `--journal`), else where the eval wrote them
+    (`eval --journal`, kept in its meta as `journal`), else the folder's journal.db. Runs in a PostgreSQL
+    journal are a `ConfigError` asking for its URL: the folder keeps it with the password masked."""
+    from ..errors import ConfigError
+    from ..runtime.stores import is_url
+
+    folder = Path(folder)
+    if given is not None:
+        return given
+    recorded = None
+    if (folder / "results.db").is_file():
+        store = ResultStore(folder / "results.db")
+        try:
+            recorded = (store.get_meta("eval") or {}).get("journal")
+        finally:
+            store.close()
+    if not isinstance(recorded, str):
+        return folder / "journal.db"
+    if is_url(recorded):
+        raise ConfigError(f"the runs of the eval in {folder} are in the PostgreSQL journal {recorded}: give its "
+                          "URL with --journal")
+    return Path(recorded)
+
+
+def journal_record(journal: str | Path | None) -> str | None:
+    """What an eval's meta keeps of its `--journal`: None for the results folder's own, a file as an
+    absolute path, a URL with its password masked."""
+    from ..runtime.stores import is_url, masked_url
+
+    if journal is None:
+        return None
+    return masked_url(journal) if is_url(journal) else str(Path(journal).resolve())

@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 
 from .. import _json
-from ..errors import CorruptJournalError, JournalError, RunNotFoundError
+from ..errors import CorruptJournalError, JournalError, RunNotFoundError, UnusablePathError
 from ..types import Usage
 from .dbfile import is_utf8
 from .entry import SCHEMA_VERSION, Entry, RunInfo
@@ -77,6 +77,17 @@ def default_journal_path() -> Path:
     """The default journal as a file (for what reads SQLite files only, like the viewer): `$AGENTZOO_JOURNAL`,
     else `.agentzoo/journal.db` under the current directory."""
     return Path(os.environ.get("AGENTZOO_JOURNAL") or Path(".agentzoo") / "journal.db")
+
+
+def existing_journal(path: str | os.PathLike[str] | None = None) -> Journal:
+    """The journal at `path` (None: the default) for a command that reads runs: a file that is not there is an
+    `UnusablePathError` naming it, rather than a new empty journal left where a path was mistyped."""
+    where = default_journal() if path is None else path
+    if not is_url(where) and where != ":memory:" and not Path(where).exists():
+        why = ("no run has been made here yet; try `agentzoo demo`" if path is None else
+               "check the path (a run makes its journal when it starts)")
+        raise UnusablePathError(f"no journal at {where}: {why}")
+    return Journal(where)
 
 
 class Journal:

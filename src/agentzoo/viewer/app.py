@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 import jinja2
 
 from .. import _json
-from ..errors import AgentzooError, CorruptJournalError, RunNotFoundError, UserError
+from ..errors import AgentzooError, ConfigError, CorruptJournalError, RunNotFoundError, UserError
 from ..runtime.gateway import describe_differences
 from . import diff as diffs
 from . import evals as ev
@@ -53,8 +53,10 @@ class Source:
     key: str
     """How URLs name it: `main`, or `e0`, `e1`… for the eval folders in the order given."""
     label: str
-    path: Path
+    path: Path | None
     view: JournalView | None = None
+    unreadable: str = ""
+    """Why there is no `path` (an eval whose runs are in a PostgreSQL journal), said when its runs are asked for."""
 
 
 class App:
@@ -71,7 +73,10 @@ class App:
             self.sources["main"] = Source("main", names.get(Path(journal), str(journal)), Path(journal))
         for i, folder in enumerate(self.evals):
             label = names.get(folder.path) or folder.path.name or str(folder.path)
-            self.sources[f"e{i}"] = Source(f"e{i}", f"{label} (eval)", folder.journal_path)
+            try:
+                self.sources[f"e{i}"] = Source(f"e{i}", f"{label} (eval)", folder.journal_path)
+            except ConfigError as exc:
+                self.sources[f"e{i}"] = Source(f"e{i}", f"{label} (eval)", None, unreadable=str(exc))
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -125,6 +130,8 @@ class App:
         source = self.sources.get(key or "main")
         if source is None:
             raise NotFound(f"no journal {key!r} here")
+        if source.path is None:
+            raise ConfigError(source.unreadable)
         if source.view is None:
             source.view = JournalView(source.path)
         return source, source.view
@@ -141,7 +148,7 @@ class App:
         if source is None and key == "main":
             return self._page("runs.html", source=None, rows=[], total=0, q=RunQuery(), pages=0, statuses=[],
                               sorts=list(SORTS), message="no journal was given")
-        if source is not None and not source.path.is_file():
+        if source is not None and source.path is not None and not source.path.is_file():
             return self._page("runs.html", source=source, rows=[], total=0, q=RunQuery(), pages=0, statuses=[],
                               sorts=list(SORTS), message=f"no runs yet: {source.path} does not exist")
         source, view = self._view(key)
@@ -219,7 +226,7 @@ class App:
                           outcomes=ev.OUTCOMES, samples=kept[(page - 1) * SAMPLES_PAGE: page * SAMPLES_PAGE],
                           kept=len(kept), page=page, pages=pages, baseline=baseline,
                           paired=ev.paired(rows, baseline) if baseline else [], journal_key=f"e{index}",
-                          has_journal=folder.journal_path.is_file())
+                          has_journal=_is_file(self.sources[f"e{index}"].path))
 
     def eval_plot(self, query: dict[str, str]) -> Response:
         _, folder = self._eval(query)
@@ -404,3 +411,7 @@ def fmt_num(value: Any, digits: int = 1) -> str:
 
 FILTERS = {"int": fmt_int, "usd": fmt_usd, "seconds": fmt_seconds, "utc": fmt_time, "short": short, "pct": fmt_pct,
            "p": fmt_p, "rate": fmt_rate, "cost": fmt_cost, "num": fmt_num, "json": _json.dumps_str}
+
+
+def _is_file(path: Path | None) -> bool:
+    return path is not None and path.is_file()

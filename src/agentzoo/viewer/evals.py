@@ -65,7 +65,15 @@ class EvalFolder:
 
     @property
     def journal_path(self) -> Path:
-        return self.path / "journal.db"
+        """Its runs' journal: the folder's own, or the file `eval --journal` wrote them to. Runs in a PostgreSQL
+        journal are a `ConfigError` that says how to see them."""
+        from ..eval.store import runs_journal
+
+        try:
+            return Path(runs_journal(self.path))
+        except ConfigError as exc:
+            raise ConfigError(f"{exc} (the viewer reads files: `agentzoo bundle {self.path} -o runs.azb --journal "
+                              "URL`, then `agentzoo view runs.azb`)") from None
 
     def plots(self) -> list[str]:
         """The plot files the report wrote (`plot_<env>.png`), by name."""
