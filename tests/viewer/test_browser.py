@@ -97,7 +97,9 @@ def test_the_runs_list_sorts_and_searches(site):
 def test_a_team_run_shows_its_scope_tree_as_a_timeline(site):
     chrome = site["chrome"]
     chrome.get(site["url"] + f"run?id={site['ids']['team']}")
-    wait(chrome, lambda d: len(d.find_elements(By.CSS_SELECTOR, "li.entry")) == 5)
+    # The entries and the timeline come from two requests of the page's script: wait for both.
+    wait(chrome, lambda d: len(d.find_elements(By.CSS_SELECTOR, "li.entry")) == 5
+         and len(d.find_elements(By.CSS_SELECTOR, ".tl-label")) == 5)
     labels = [e.text for e in chrome.find_elements(By.CSS_SELECTOR, ".tl-label")]
     assert labels == ["(root)", "team", "coder#1", "coder#2", "lead"]
     bars = chrome.find_elements(By.CSS_SELECTOR, ".tl-bar")
