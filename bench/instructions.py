@@ -1,7 +1,7 @@
 """Instructions per step (or per eval sample), counted under valgrind: a yardstick this noisy machine cannot move.
 
     .venv/bin/python bench/instructions.py [--mode inproc|http|eval|events|events-flushed] [--base REV]
-                                           [--small N] [--large N]
+                                           [--small N] [--large N] [--take-out PART]
 
 Timings on a shared VM move by more than most changes do (the same pure-Python loop takes 1.5–2.3 s from
 one minute to the next), so a change to the hot path is measured here by the instructions the process
@@ -21,6 +21,11 @@ sockets), waiting, and the machine's speed; so a change that saves system calls 
   has gathered many), no HTTP; per event (`--small`/`--large` count replies here).
 - `events-flushed`: the same events, each in a piece of its own, as a reader that keeps up with a
   server flushing every token gets them.
+
+`--take-out secrets|journal-write|journal-rows|validation` measures the same runner again with that part of a
+step replaced by nothing (no secrets scan; rows kept but not written; no rows; no argument check) and prints
+what the part costs: a measuring tool, not a way to run agentzoo (docs/performance.md has the figures).
+Instruction counts are this stable only on an idle machine: another job on the cores changes them.
 
 `--base REV` measures REV too (a temporary git worktree, imported ahead of this checkout's package) and
 prints the ratio. The runners are this checkout's in both cases. Needs valgrind (`apt-get install valgrind`).
@@ -46,11 +51,26 @@ PEERS = ROOT / "bench" / "peers"
 TURNS = 10
 
 # The measured program: N tasks (or N seeds of the eval) and nothing else worth counting.
+# `--take-out PART`: the same program with one part of a step replaced by nothing, to weigh that part. Not
+# agentzoo as anyone runs it (no secrets masked, no journal rows): a measuring tool only.
+TAKE_OUT = {
+    "secrets": "from agentzoo.runtime import secrets as S\n"
+               "S.Redactor.json = lambda self, value, data: None\n"
+               "S.Redactor.may_hold = lambda self, data: False\n",
+    "journal-write": "from agentzoo.runtime.stores.sqlite import SQLiteStore\n"
+                     "SQLiteStore.write = lambda self, ops: None\n",
+    "journal-rows": "from agentzoo.runtime.journal import Journal\n"
+                    "Journal.put = lambda self, *args, **kwargs: None\n",
+    "validation": "from agentzoo.tools.function_tool import FunctionTool\n"
+                  "FunctionTool.validate = lambda self, arguments: arguments\n",
+}
+
 _AGENT = """
 import asyncio, os, sys
 sys.path.insert(0, {peers!r})
 import agentzoo_ as A
 A.imports()
+{take_out}
 n, url = int(sys.argv[1]), sys.argv[2]
 run_one = A.make_http(url, {turns}) if url else A.make_inproc({turns})
 async def many():
@@ -113,14 +133,15 @@ def instructions(code: str, n: int, url: str, src: Path | None) -> int:
     return int(found.group(1))
 
 
-def per_unit(mode: str, small: int, large: int, url: str, src: Path | None) -> float:
+def per_unit(mode: str, small: int, large: int, url: str, src: Path | None, take_out: str = "") -> float:
     if mode == "eval":
         code, units = _EVAL, (large - small) * 1319
     elif mode in ("events", "events-flushed"):
         code = _EVENTS.format(events=EVENTS, pieces="[body[:4000], body[4000:]]" if mode == "events" else "flushed")
         units = (large - small) * EVENTS
     else:
-        code, units = _AGENT.format(peers=str(PEERS), turns=TURNS), (large - small) * TURNS  # TURNS model calls a task
+        code = _AGENT.format(peers=str(PEERS), turns=TURNS, take_out=TAKE_OUT.get(take_out, ""))
+        units = (large - small) * TURNS  # TURNS model calls a task
     return (instructions(code, large, url, src) - instructions(code, small, url, src)) / units
 
 
@@ -147,7 +168,12 @@ def main() -> None:
                    help="tasks (eval: seeds; events: replies) of the smaller run (default 40; eval 1)")
     p.add_argument("--large", type=int,
                    help="tasks (eval: seeds; events: replies) of the larger run (default 140; eval 2)")
+    p.add_argument("--take-out", choices=sorted(TAKE_OUT),
+                   help="inproc/http: measure again with this part of a step replaced by nothing, and print the "
+                        "difference (what that part costs)")
     a = p.parse_args()
+    if a.take_out and a.mode not in ("inproc", "http"):
+        raise SystemExit("--take-out goes with --mode inproc or http")
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed (Debian: apt-get install valgrind)")
     small = a.small if a.small is not None else (1 if a.mode == "eval" else 40)
@@ -161,6 +187,10 @@ def main() -> None:
             with stub_server() if a.mode == "http" else contextlib.nullcontext("") as url:
                 here = per_unit(a.mode, small, large, url, None)
                 print(f"this checkout: {here / 1000:,.1f} thousand instructions per {unit}")
+                if a.take_out:
+                    without = per_unit(a.mode, small, large, url, None, a.take_out)
+                    print(f"without {a.take_out}: {without / 1000:,.1f} thousand; it costs "
+                          f"{(here - without) / 1000:,.1f} thousand ({(here - without) / here:.1%})")
                 if base_src is not None:
                     base = per_unit(a.mode, small, large, url, base_src)
                     print(f"{a.base}: {base / 1000:,.1f} thousand; this checkout / {a.base}: {here / base:.3f}")
