@@ -250,12 +250,13 @@ def _serving(*args):
     env = dict(os.environ, COLUMNS="200")
     proc = subprocess.Popen([sys.executable, "-m", "agentzoo.cli.main", "view", *map(str, args), "--port", "0",
                              "--no-browser"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    line = proc.stdout.readline()
-    found = re.search(r"http://127\.0\.0\.1:\d+/", line)
-    if found is None:
-        proc.kill()
-        raise AssertionError(line + proc.communicate(timeout=10)[1])
-    return proc, found.group(0), line
+    lines = ""
+    for _ in range(5):  # what it says before it serves, then its address
+        lines += (line := proc.stdout.readline())
+        if (found := re.search(r"http://127\.0\.0\.1:\d+/", line)) is not None:
+            return proc, found.group(0), lines
+    proc.kill()
+    raise AssertionError(lines + proc.communicate(timeout=10)[1])
 
 
 def test_the_view_command_shows_bundles_of_a_run_and_of_an_eval(tmp_path):
@@ -287,6 +288,25 @@ def test_the_view_command_shows_bundles_of_a_run_and_of_an_eval(tmp_path):
         proc.send_signal(signal.SIGINT)  # Ctrl-C
         proc.wait(timeout=10)
     assert not [p for p in Path(tempfile.gettempdir()).glob("agentzoo-bundle-*") if _holds(p, str(tmp_path), run_id)]
+
+
+def test_the_view_command_merges_the_runs_a_stopped_evals_workers_left(tmp_path):
+    """`kill -9` of `eval --workers N` leaves each worker's runs in journal.db.parts/ until the journal is next
+    opened for writing; the viewer reads read-only, so it has them merged before it serves."""
+    folder = eval_folder(tmp_path / "results")
+    parts = tmp_path / "results" / "journal.db.parts"
+    parts.mkdir()
+    with Journal(parts / "4242-worker.db") as part:
+        run_id = asyncio.run(tool_run(part, answer="7", task="left by a worker"))
+    proc, url, said = _serving(folder)
+    try:
+        assert f"merged 1 worker journal(s) of a stopped eval into {folder / 'journal.db'}" in said
+        status, _, page = fetch(url + f"run?id={run_id}&j=e0")
+        assert status == 200 and "left by a worker" in page.decode()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert not parts.exists()
 
 
 def _holds(folder: Path, *marks: str) -> bool:

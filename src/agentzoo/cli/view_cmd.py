@@ -55,10 +55,29 @@ def view_cmd(sources: Optional[list[Path]] = typer.Argument(None, help="eval res
         if not journals and not evals:
             _refuse_url(default)  # $AGENTZOO_JOURNAL may be a URL
         journal = journals[0] if journals else (default if not evals or default.is_file() else None)
-        _serve(App(journal, evals, names=names), host, port, no_browser, verbose, bind, open_browser)
+        app = App(journal, evals, names=names)
+        _merge_parts([source.path for source in app.sources.values()])
+        _serve(app, host, port, no_browser, verbose, bind, open_browser)
     finally:
         for opened in bundles:
             opened.close()
+
+
+def _merge_parts(journals: list[Path | None]) -> None:
+    """An eval stopped before its end (`kill -9`) leaves its workers' runs in `journal.db.parts/`, which every
+    command that opens the journal merges first. The viewer reads read-only, so it asks for that merge before
+    it starts (parts a live worker still writes are left to it)."""
+    from ..runtime.journal import Journal
+    from ..runtime.stores.sqlite_parts import parts_dir
+
+    for path in journals:
+        if path is None or not path.is_file() or not parts_dir(path).is_dir():
+            continue
+        before = len(list(parts_dir(path).glob("*.db")))
+        Journal(path).close()
+        left = len(list(parts_dir(path).glob("*.db"))) if parts_dir(path).is_dir() else 0
+        if before > left:
+            console.print(render.plain(f"merged {before - left} worker journal(s) of a stopped eval into {path}"))
 
 
 def _refuse_url(source: Path) -> None:
