@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from ..errors import ConfigError
+from ..errors import AgentzooError, ConfigError
 from . import render
 
 console = Console(highlight=False, soft_wrap=True)
@@ -31,7 +31,6 @@ def view_cmd(sources: Optional[list[Path]] = typer.Argument(None, help="eval res
     from ..bundle import OpenedBundle, is_bundle
     from ..runtime.journal import default_journal_path
     from ..viewer.app import App
-    from ..viewer.server import bind, open_browser
 
     journals, evals, bundles, names = [], [], [], {}
     try:
@@ -57,7 +56,7 @@ def view_cmd(sources: Optional[list[Path]] = typer.Argument(None, help="eval res
         journal = journals[0] if journals else (default if not evals or default.is_file() else None)
         app = App(journal, evals, names=names)
         _merge_parts([source.path for source in app.sources.values()])
-        _serve(app, host, port, no_browser, verbose, bind, open_browser)
+        _serve(app, host, port, no_browser, verbose)
     finally:
         for opened in bundles:
             opened.close()
@@ -74,7 +73,11 @@ def _merge_parts(journals: list[Path | None]) -> None:
         if path is None or not path.is_file() or not parts_dir(path).is_dir():
             continue
         before = len(list(parts_dir(path).glob("*.db")))
-        Journal(path).close()
+        try:
+            Journal(path).close()
+        except AgentzooError as exc:  # a journal this user may only read: shown as it is
+            console.print(render.plain(f"the runs in {parts_dir(path)} are not shown: {exc}"))
+            continue
         left = len(list(parts_dir(path).glob("*.db"))) if parts_dir(path).is_dir() else 0
         if before > left:
             console.print(render.plain(f"merged {before - left} worker journal(s) of a stopped eval into {path}"))
@@ -89,7 +92,9 @@ def _refuse_url(source: Path) -> None:
                           "view runs.azb`")
 
 
-def _serve(app: Any, host: str, port: int, no_browser: bool, verbose: bool, bind: Any, open_browser: Any) -> None:
+def _serve(app: Any, host: str, port: int, no_browser: bool, verbose: bool) -> None:
+    from ..viewer.server import bind, open_browser
+
     server = bind(app, host, port, quiet=not verbose)
     if host not in ("127.0.0.1", "localhost", "::1"):
         console.print(Text(f"warning: listening on {host}: anyone who can reach it can read these runs", style="yellow"))
