@@ -68,6 +68,13 @@ def test_the_commands_that_read_an_eval_find_its_runs_where_it_wrote_them(tmp_pa
     assert not (out / "journal.db").exists()
     shown = _cli("show", tmp_path / "b.azb", cwd=tmp_path)  # the bundle holds the runs itself
     assert shown.returncode == 0 and "3 runs in" in shown.stdout, shown.stdout + shown.stderr
+    # run again, its runs must go where the others are: without that --journal it is refused, with it resumed
+    again = _cli("eval", "--env", "gsm8k", "--model", "oracle", "--limit", "4", "--out", "results", cwd=tmp_path)
+    assert again.returncode == 2 and f"runs are in {tmp_path / 'elsewhere' / 'runs.db'}: run it again with that " \
+        "--journal" in again.stderr, again.stdout + again.stderr
+    again = _cli("eval", "--env", "gsm8k", "--model", "oracle", "--limit", "4", "--out", "results", "--journal",
+                 "elsewhere/runs.db", cwd=tmp_path)
+    assert again.returncode == 0 and "1 samples run, 3 already done" in again.stdout, again.stdout + again.stderr
 
 
 def test_an_eval_whose_runs_are_in_postgresql_says_to_give_its_url(tmp_path, postgres_url):

@@ -403,6 +403,10 @@ def _check_resume(out: Path, meta: dict[str, Any]) -> None:
     if changed:
         raise ConfigError(f"{out} holds results of agent(s) {', '.join(changed)} made with a different spec; "
                           "use another --out, or give the changed agent another label")
+    if "journal" in before and before["journal"] != meta["journal"]:  # its runs would be split between two
+        where = before["journal"] or f"{out / 'journal.db'} (the default)"
+        raise ConfigError(f"{out} holds results whose runs are in {where}: run it again with that --journal, or "
+                          "use another --out")
 
 
 class _Display:

@@ -201,7 +201,7 @@ def runs_journal(folder: str | Path, given: str | Path | None = None) -> str | P
     """Where the runs of the eval in `folder` are: `given` (a `--journal`), else where the eval wrote them
     (`eval --journal`, kept in its meta as `journal`), else the folder's journal.db. Runs in a PostgreSQL
     journal are a `ConfigError` asking for its URL: the folder keeps it with the password masked."""
-    from ..errors import ConfigError
+    from ..errors import AgentzooError, ConfigError
     from ..runtime.stores import is_url
 
     folder = Path(folder)
@@ -209,7 +209,10 @@ def runs_journal(folder: str | Path, given: str | Path | None = None) -> str | P
         return given
     recorded = None
     if (folder / "results.db").is_file():
-        store = ResultStore(folder / "results.db")
+        try:
+            store = ResultStore(folder / "results.db")
+        except AgentzooError:  # one that cannot be opened here: its own journal.db, as before evals kept this
+            return folder / "journal.db"
         try:
             recorded = (store.get_meta("eval") or {}).get("journal")
         finally:
