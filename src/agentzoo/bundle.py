@@ -47,7 +47,7 @@ def write_bundle(source: str, out: Path, *, journal_path: Path | None = None, fo
     rows: list[dict[str, Any]] = []
     eval_meta = None
     if folder.is_dir() and (folder / "results.db").is_file():
-        from .eval.store import ResultStore, runs_journal
+        from .eval.store import ResultStore, journal_in
 
         store = ResultStore(folder / "results.db")
         try:
@@ -55,7 +55,7 @@ def write_bundle(source: str, out: Path, *, journal_path: Path | None = None, fo
             eval_meta = store.get_meta("eval")
         finally:
             store.close()
-        journal = existing_journal(runs_journal(folder, journal_path))
+        journal = existing_journal(journal_in(folder, eval_meta, journal_path))
         run_ids = [r["run_id"] for r in rows if r.get("run_id")]
         kind = "eval"
     else:

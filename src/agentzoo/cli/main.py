@@ -15,7 +15,7 @@ from .. import _json
 from ..errors import AgentzooError, ConfigError, UserError
 from ..models.registry import HOW_TO_CONFIGURE, default_model_string
 from ..runtime.event_loop import run_loop
-from ..runtime.journal import Journal, default_journal, journal_location
+from ..runtime.journal import Journal, default_journal, existing_journal, journal_location, journal_missing
 from . import render
 from .adas_cmd import app as adas_app
 from .compare_cmd import compare_cmd
@@ -67,13 +67,6 @@ JournalOpt = typer.Option(None, "--journal", parser=journal_location, metavar="F
 
 def _journal(path: Optional[Path]) -> Journal:
     return Journal(path or default_journal())
-
-
-def _reading(path: Optional[Path]) -> Journal:
-    """The journal a command reads runs from: one that is not there is an error, not a new empty file."""
-    from ..runtime.journal import existing_journal
-
-    return existing_journal(path)
 
 
 def _build(spec: Any, trust: Any = None) -> Any:
@@ -325,7 +318,7 @@ def resume(run_id: str = typer.Argument(..., help="run id, prefix or 'latest'"),
     from ..runtime import runner
     from .specs import trust_from
 
-    journal = _reading(journal_path)
+    journal = existing_journal(journal_path)
     info = journal.get_run(run_id)
     spec = _stored_spec(info, str(journal.path))
     if model is not None:
@@ -398,7 +391,7 @@ class _Source:
 
         self.bundle = None
         if not is_bundle(arg):
-            self.journal, self.run_ids = _reading(journal_path), [arg]
+            self.journal, self.run_ids = existing_journal(journal_path), [arg]
             self.name = str(self.journal.path)  # a URL's password masked
             return
         self.bundle = OpenedBundle(Path(arg))
@@ -446,13 +439,10 @@ def bundle_cmd(source: str = typer.Argument(..., help="a run id (prefix, 'latest
 @app.command("runs")
 def runs_cmd(limit: int = typer.Option(30, "--limit", "-n"), journal_path: Optional[Path] = JournalOpt) -> None:
     """List recent runs."""
-    from ..runtime.journal import is_url
-
-    where = journal_path or default_journal()
-    if journal_path is None and not is_url(where) and not Path(where).exists():
-        console.print(render.plain(f"no runs in {where} yet; try `agentzoo demo`"))
+    if journal_path is None and journal_missing():  # nowhere a run was made yet: said as such, nothing made
+        console.print(render.plain(f"no runs in {default_journal()} yet; try `agentzoo demo`"))
         return
-    with _reading(journal_path) as journal:
+    with existing_journal(journal_path) as journal:
         runs = journal.list_runs(limit)
         if not runs:
             console.print(render.plain(f"no runs in {journal.path} yet; try `agentzoo demo`"))
@@ -559,7 +549,7 @@ def _export_agent_r(source: str, out: Optional[Path], append: bool, scope: str, 
         check_out(out, append)  # before any work
     counts = Counts()
     if is_results_dir(source):
-        journal = _reading(journal_path) if journal_path is not None else None
+        journal = existing_journal(journal_path) if journal_path is not None else None
         try:
             lines = [_json.dumps_str(r) for r in rows(journal, Path(source), counts)]
         finally:

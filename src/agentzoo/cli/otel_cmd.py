@@ -32,14 +32,15 @@ def export_cmd(source: str = typer.Argument(..., help="run id, prefix or 'latest
 
     folder = Path(source)
     if folder.is_dir() and (folder / "results.db").is_file():  # an eval: its rows' runs, wherever they went
-        from ..eval.store import ResultStore, runs_journal
+        from ..eval.store import ResultStore, journal_in
 
-        journal = existing_journal(runs_journal(folder, journal_path))
         store = ResultStore(folder / "results.db")
         try:
             run_ids = [row["run_id"] for row in store.rows() if row.get("run_id")]
+            meta = store.get_meta("eval")
         finally:
             store.close()
+        journal = existing_journal(journal_in(folder, meta, journal_path))
     elif folder.is_dir():
         if not (folder / "journal.db").is_file():
             raise ConfigError(f"{folder}: no journal.db here; is it the --out folder of an `agentzoo eval`?")

@@ -18,7 +18,7 @@ from ..export import FORMATS, export_run
 from ..runtime.journal import Journal
 from ..runtime.stores import is_url
 from .report import INFRA, load_rows
-from .store import runs_journal
+from .store import journal_in
 
 SAMPLE_FIELDS = ("key", "env", "task", "agent", "model", "seed", "reward", "success")
 
@@ -45,8 +45,8 @@ def export_eval(folder: Path, fmt: str, min_reward: float = 1.0, scope: str = ""
     if fmt not in FORMATS:
         raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     counts = counts if counts is not None else ExportCounts()
-    rows, _ = load_rows(folder)
-    journal_path = runs_journal(folder, journal_path)
+    rows, meta = load_rows(folder)
+    journal_path = journal_in(folder, meta, journal_path)
     if not is_url(journal_path) and not Path(journal_path).is_file():
         raise ConfigError(f"{folder}: no journal at {journal_path} to read the trajectories from")
     with Journal(journal_path) as journal:

@@ -198,27 +198,37 @@ def _shown(value: Any) -> str:
 
 
 def runs_journal(folder: str | Path, given: str | Path | None = None) -> str | Path:
-    """Where the runs of the eval in `folder` are: `given` (a `--journal`), else where the eval wrote them
-    (`eval --journal`, kept in its meta as `journal`), else the folder's journal.db. Runs in a PostgreSQL
-    journal are a `ConfigError` asking for its URL: the folder keeps it with the password masked."""
-    from ..errors import AgentzooError, ConfigError
-    from ..runtime.stores import is_url
+    """Where the runs of the eval in `folder` are: `given` (a `--journal`), else where its meta says the eval
+    wrote them (`journal_in`), else the folder's journal.db."""
+    from ..errors import AgentzooError
 
-    folder = Path(folder)
     if given is not None:
         return given
-    recorded = None
-    if (folder / "results.db").is_file():
+    meta = None
+    if (Path(folder) / "results.db").is_file():
         try:
-            store = ResultStore(folder / "results.db")
+            store = ResultStore(Path(folder) / "results.db")
         except AgentzooError:  # one that cannot be opened here: its own journal.db, as before evals kept this
-            return folder / "journal.db"
+            return Path(folder) / "journal.db"
         try:
-            recorded = (store.get_meta("eval") or {}).get("journal")
+            meta = store.get_meta("eval")
         finally:
             store.close()
+    return journal_in(folder, meta)
+
+
+def journal_in(folder: str | Path, meta: Any, given: str | Path | None = None) -> str | Path:
+    """`runs_journal` for a caller that has read the eval's meta already: `given`, else the meta's `journal`
+    (`eval --journal`), else the folder's journal.db. Runs in a PostgreSQL journal are a `ConfigError` asking
+    for its URL: the folder keeps it with the password masked."""
+    from ..errors import ConfigError
+    from ..runtime.stores import is_url
+
+    if given is not None:
+        return given
+    recorded = meta.get("journal") if isinstance(meta, dict) else None
     if not isinstance(recorded, str):
-        return folder / "journal.db"
+        return Path(folder) / "journal.db"
     if is_url(recorded):
         raise ConfigError(f"the runs of the eval in {folder} are in the PostgreSQL journal {recorded}: give its "
                           "URL with --journal")

@@ -79,11 +79,18 @@ def default_journal_path() -> Path:
     return Path(os.environ.get("AGENTZOO_JOURNAL") or Path(".agentzoo") / "journal.db")
 
 
+def journal_missing(path: str | os.PathLike[str] | None = None) -> bool:
+    """Whether the journal at `path` (None: the default) is a file that is not there (a URL or ":memory:" is
+    never missing): opening it would make a new, empty one."""
+    where = default_journal() if path is None else path
+    return not is_url(where) and where != ":memory:" and not Path(where).exists()
+
+
 def existing_journal(path: str | os.PathLike[str] | None = None) -> Journal:
     """The journal at `path` (None: the default) for a command that reads runs: a file that is not there is an
     `UnusablePathError` naming it, rather than a new empty journal left where a path was mistyped."""
     where = default_journal() if path is None else path
-    if not is_url(where) and where != ":memory:" and not Path(where).exists():
+    if journal_missing(where):
         why = ("no run has been made here yet; try `agentzoo demo`" if path is None else
                "check the path (a run makes its journal when it starts)")
         raise UnusablePathError(f"no journal at {where}: {why}")
