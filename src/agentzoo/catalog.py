@@ -11,8 +11,6 @@ defaults come from. One source of truth: the code that builds the agent.
 
 from __future__ import annotations
 
-import difflib
-
 import importlib
 import inspect
 import typing
@@ -24,7 +22,7 @@ from typing import Any
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
-from .errors import ConfigError
+from .errors import ConfigError, did_you_mean
 
 # Parameters of `build` that the spec fills, not `--agent-opt`.
 SPEC_PARAMETERS = frozenset({"model", "tools", "system", "sampling", "preset", "tier", "allow_unsafe", "limits",
@@ -220,9 +218,7 @@ def get_kind(name: str, *, load_user_code: Callable[[str, str], Any] | None = No
             raise ConfigError(f"agent {name!r} is not callable; it must be build(model, tools, *, system, sampling, "
                               "**options) -> an agent")
         return kind_from_builder(name, builder, source=name)
-    close = difflib.get_close_matches(name, names(), n=1, cutoff=0.75)  # a typo, not any name that shares a word
-    guess = f"; did you mean {close[0]!r}?" if close else ""
-    raise ConfigError(f"unknown agent {name!r}{guess} (known: {', '.join(names())}, or a builder of your own as "
+    raise ConfigError(f"unknown agent {name!r}{did_you_mean(name, names(), cutoff=0.75)} (known: {', '.join(names())}, or a builder of your own as "
                       "module:build or file.py:build, or an ADAS archive's agent as adas:ARCHIVE.json#N)")
 
 

@@ -63,6 +63,7 @@ model sees, everything else ends the run with the error recorded.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 
@@ -437,3 +438,12 @@ def error_to_json(exc: BaseException) -> dict[str, Any]:
     if getattr(exc, "infrastructure", False):
         error["infrastructure"] = True
     return error
+
+
+def did_you_mean(name: str, choices: Iterable[str], cutoff: float = 0.6) -> str:
+    """`; did you mean 'NAME'?` for the choice `name` is closest to (a typo), or "" when none is that close. A
+    higher `cutoff` asks for a closer match (names that share only a word, such as `-agent`, are no typo)."""
+    import difflib  # only when a name is wrong: every module imports this one
+
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=cutoff)
+    return f"; did you mean {close[0]!r}?" if close else ""

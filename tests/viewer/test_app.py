@@ -232,12 +232,8 @@ def test_the_view_command_serves_until_stopped(tmp_path):
     path = tmp_path / "j.db"
     with Journal(path) as journal:
         run_id = asyncio.run(tool_run(journal))
-    env = dict(os.environ, COLUMNS="200")
-    proc = subprocess.Popen([sys.executable, "-m", "agentzoo.cli.main", "view", "--journal", str(path), "--port", "0",
-                             "--no-browser"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc, url, _ = _serving("--journal", path)
     try:
-        line = proc.stdout.readline()
-        url = re.search(r"http://127\.0\.0\.1:\d+/", line).group(0)
         status, _, page = fetch(url + f"run?id={run_id}")
         assert status == 200 and run_id in page.decode()
     finally:

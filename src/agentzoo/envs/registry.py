@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
-
 import importlib
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import ConfigError, did_you_mean
 from .base import Environment
 
 # name -> (module, class); loaded on first use so that `agentzoo eval --env gsm8k` imports no tau code.
@@ -47,8 +45,7 @@ def get_env(name: str, tasks_file: str | Path | None = None, **options) -> Envir
     try:
         module, cls = ENVIRONMENTS[name]
     except KeyError:
-        close = difflib.get_close_matches(name, list(ENVIRONMENTS), n=1, cutoff=0.75)
-        guess = f"; did you mean {close[0]!r}?" if close else ""
+        guess = did_you_mean(name, ENVIRONMENTS, cutoff=0.75)
         raise ConfigError(f"unknown environment {name!r}{guess} (known: {', '.join(ENVIRONMENTS)})") from None
     if tasks_file is not None and not Path(tasks_file).exists():
         raise ConfigError(f"--tasks {tasks_file}: no such file")

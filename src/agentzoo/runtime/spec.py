@@ -14,16 +14,14 @@ builder's job, and code named by a journal is loaded only with the user's consen
 
 from __future__ import annotations
 
-import difflib
 import types
 import typing
-
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .. import _json
-from ..errors import ConfigError
+from ..errors import ConfigError, did_you_mean
 from .budgets import Budget
 
 SPEC_VERSION = 1
@@ -341,8 +339,7 @@ def unknown_key(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> str:
     if found is None:
         return "unknown key"
     keys = sorted(found.model_fields)
-    close = difflib.get_close_matches(str(loc[-1]), keys, n=1)
-    return "unknown key" + (f"; did you mean {close[0]!r}?" if close else "") + f" (keys: {', '.join(keys)})"
+    return f"unknown key{did_you_mean(str(loc[-1]), keys)} (keys: {', '.join(keys)})"
 
 
 def _members(annotation: Any) -> tuple[Any, ...]:
