@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import sys
 from math import comb, isclose
 
@@ -323,6 +324,16 @@ def test_export_keeps_only_samples_with_enough_reward(folders, tmp_path):
 
     done = cli("export", "some-run-id", "--min-reward", "1.0")
     assert done.returncode == 2 and "--min-reward goes with an eval results folder" in done.stderr
+
+
+def test_export_of_a_results_folder_without_its_journal_names_it_and_makes_none(folders, tmp_path):
+    copy = tmp_path / "copied"
+    copy.mkdir()
+    shutil.copy(folders["mixed"] / "results.db", copy / "results.db")  # the rows, not the runs' journal
+    done = cli("export", copy, "--format", "openai-jsonl")
+    assert done.returncode == 2
+    assert f"no journal at {copy / 'journal.db'} to read the trajectories from" in " ".join(done.stderr.split())
+    assert not (copy / "journal.db").exists()
 
 
 def test_agentzoo_eval_writes_every_report(tmp_path):

@@ -15,8 +15,7 @@ from typing import Any
 
 from ..errors import ConfigError, JournalError, RunNotFoundError
 from ..export import FORMATS, export_run
-from ..runtime.journal import Journal
-from ..runtime.stores import is_url
+from ..runtime.journal import Journal, journal_missing
 from .report import INFRA, load_rows
 from .store import journal_in
 
@@ -47,7 +46,7 @@ def export_eval(folder: Path, fmt: str, min_reward: float = 1.0, scope: str = ""
     counts = counts if counts is not None else ExportCounts()
     rows, meta = load_rows(folder)
     journal_path = journal_in(folder, meta, journal_path)
-    if not is_url(journal_path) and not Path(journal_path).is_file():
+    if journal_missing(journal_path):
         raise ConfigError(f"{folder}: no journal at {journal_path} to read the trajectories from")
     with Journal(journal_path) as journal:
         for row in sorted(rows, key=lambda r: r["key"]):
