@@ -31,16 +31,41 @@ def finished_rows(out):
     return {r["key"]: {k: v for k, v in r.items() if k not in VOLATILE} for r in rows}
 
 
-def wait_for_rows(out, at_least, timeout=60):
+def wait_for_rows(out, at_least, child, timeout=60):
+    """Until `out` holds `at_least` rows; a child that exits first, or a wait that runs out, fails with what the
+    child said and the processes it had then (a stall seen once in CI, unexplained, left nothing to read)."""
     deadline = time.monotonic() + timeout
+    rows = 0
     while time.monotonic() < deadline:
+        exited = child.poll() is not None  # before the rows: those it wrote before it exited count
         try:
-            if len(finished_rows(out)) >= at_least:
-                return
+            rows = len(finished_rows(out))
         except sqlite3.Error:
             pass
+        if rows >= at_least:
+            return
+        if exited:
+            break
         time.sleep(0.01)
-    raise AssertionError(f"fewer than {at_least} rows after {timeout} s")
+    state = f"exited {child.returncode}" if child.poll() is not None else "still running"
+    tree = _descendants(child.pid) if child.poll() is None else ""
+    child.kill()
+    _, stderr = child.communicate(timeout=30)
+    raise AssertionError(f"{rows} of {at_least} rows (waited up to {timeout} s); the eval {state}\n{tree}"
+                         f"stderr: {stderr}")
+
+
+def _descendants(pid):
+    """`ps` lines of `pid` and the processes under it (its workers and their sandboxes)."""
+    lines = subprocess.run(["ps", "-e", "-o", "pid=,ppid=,stat=,etime=,time=,args="], capture_output=True,
+                           text=True).stdout.splitlines()
+    tree, found = {pid}, []
+    for line in lines:  # parents are listed before their children (pids rise), except after a wrap-around
+        fields = line.split()
+        if len(fields) >= 2 and (int(fields[0]) in tree or int(fields[1]) in tree):
+            tree.add(int(fields[0]))
+            found.append(line[:200])
+    return "\n".join(found) + "\n"
 
 
 def test_sigkill_half_way_then_the_same_command_finishes_only_the_rest(tmp_path):
@@ -52,7 +77,7 @@ def test_sigkill_half_way_then_the_same_command_finishes_only_the_rest(tmp_path)
 
     out = tmp_path / "killed"
     child = subprocess.Popen(eval_cmd(out), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env())
-    wait_for_rows(out, 100)
+    wait_for_rows(out, 100, child)
     child.send_signal(signal.SIGKILL)
     child.wait(timeout=30)
     before = len(finished_rows(out))
@@ -68,7 +93,7 @@ def test_ctrl_c_stops_cleanly_and_leaves_a_resumable_folder(tmp_path):
     out = tmp_path / "interrupted"
     child = subprocess.Popen(eval_cmd(out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env(),
                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as from a terminal
-    wait_for_rows(out, 50)
+    wait_for_rows(out, 50, child)
     child.send_signal(signal.SIGINT)
     stdout, stderr = child.communicate(timeout=60)
     assert child.returncode == 130, stdout + stderr
