@@ -23,7 +23,9 @@ def env():
 
 
 def finished_rows(out):
-    db = sqlite3.connect(out / "results.db")
+    # Read-only: a plain connect makes an empty file where the eval has not made its database yet, and the eval,
+    # which refuses an empty file as no results database, stopped at once (the wait then ran out with 0 rows).
+    db = sqlite3.connect((out / "results.db").resolve().as_uri() + "?mode=ro", uri=True)
     try:
         rows = [json.loads(r) for (r,) in db.execute("SELECT row FROM samples")]
     finally:
@@ -33,7 +35,7 @@ def finished_rows(out):
 
 def wait_for_rows(out, at_least, child, timeout=60):
     """Until `out` holds `at_least` rows; a child that exits first, or a wait that runs out, fails with what the
-    child said and the processes it had then (a stall seen once in CI, unexplained, left nothing to read)."""
+    child said and the processes it had then (so that a child stopped by an error is not read as a slow one)."""
     deadline = time.monotonic() + timeout
     rows = 0
     while time.monotonic() < deadline:
